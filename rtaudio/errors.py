@@ -1,0 +1,42 @@
+"""The one error hierarchy of rtaudio.
+
+Every error a user can cause (bad file, bad parameter, unknown device, dead
+stream, missing extra) is an :class:`RtaudioError`; the CLI prints its message
+in one line, without a traceback.
+"""
+
+
+class RtaudioError(Exception):
+    """Root of all errors rtaudio raises on purpose."""
+
+
+class InputError(RtaudioError):
+    """An input (file, stream, stdin, samples) is missing, empty, corrupt or malformed."""
+
+
+class ParameterError(RtaudioError, ValueError):
+    """A parameter has a value outside what is accepted."""
+
+
+class DeviceError(RtaudioError):
+    """An audio device cannot be found or opened."""
+
+
+class StreamError(InputError):
+    """A network stream cannot be opened or broke beyond recovery."""
+
+
+class MissingDependencyError(RtaudioError, ImportError):
+    """An optional dependency is not installed; the message names the extra that brings it."""
+
+
+def require(module: str, extra: str):
+    """Import ``module`` or raise :class:`MissingDependencyError` naming ``pip install 'rtaudio[extra]'``."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{module} is not installed; install it with: pip install 'rtaudio[{extra}]'"
+        ) from exc

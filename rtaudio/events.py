@@ -1,0 +1,171 @@
+"""Typed events: everything a stage or source reports.
+
+Times are integer sample indices on the source clock (``t``, ``start``,
+``end``); :func:`to_record` turns an event into the JSONL contract: one flat
+mapping, ``type`` first, times in seconds.  Each class lists its time fields in
+``TIME_FIELDS`` so the engine can move a stage's times onto the source clock
+when the stage runs at another sample rate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base class; ``TYPE`` is the ``type`` field of the JSONL record."""
+
+    TYPE: ClassVar[str] = "event"
+    TIME_FIELDS: ClassVar[tuple[str, ...]] = ("t",)
+
+
+@dataclass(frozen=True)
+class SourceInfo(Event):
+    """The input was opened. ``t`` is always 0."""
+
+    TYPE: ClassVar[str] = "source"
+    t: int
+    source: str
+    rate: int
+    channels: int
+    layout: str
+    duration_s: float | None
+    live: bool
+
+
+@dataclass(frozen=True)
+class SpectrumBands(Event):
+    """Centre frequencies (Hz) of the bands that the following ``spectrum`` events hold."""
+
+    TYPE: ClassVar[str] = "spectrum_bands"
+    t: int
+    scale: str
+    centers_hz: tuple[float, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class SpectrumFrame(Event):
+    """Smoothed band levels (dB) and peak hold (dB) for the frame ending at ``t``."""
+
+    TYPE: ClassVar[str] = "spectrum"
+    t: int
+    bands_db: np.ndarray = field(repr=False)
+    peaks_db: np.ndarray = field(repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, SpectrumFrame)
+            and self.t == other.t
+            and np.array_equal(self.bands_db, other.bands_db)
+            and np.array_equal(self.peaks_db, other.peaks_db)
+        )
+
+
+@dataclass(frozen=True)
+class Levels(Event):
+    """Meters at ``t``: sample peak and RMS over the last hop (dBFS), EBU R128 momentary and short-term loudness (LUFS)."""
+
+    TYPE: ClassVar[str] = "levels"
+    t: int
+    peak_dbfs: float
+    rms_dbfs: float
+    momentary_lufs: float
+    short_term_lufs: float
+
+
+@dataclass(frozen=True)
+class Loudness(Event):
+    """Summary at end of input: integrated loudness (LUFS, BS.1770-4 gating) and maximum sample peak (dBFS)."""
+
+    TYPE: ClassVar[str] = "loudness"
+    t: int
+    integrated_lufs: float
+    max_peak_dbfs: float
+
+
+@dataclass(frozen=True)
+class Overflow(Event):
+    """The reader fell behind: ``dropped`` samples before ``t`` were lost (drop-oldest)."""
+
+    TYPE: ClassVar[str] = "overflow"
+    t: int
+    dropped: int
+
+
+@dataclass(frozen=True)
+class SourceFault(Event):
+    """The source failed at ``t``; ``retry_in_s`` > 0 means a reconnect is scheduled, 0 means given up."""
+
+    TYPE: ClassVar[str] = "source_fault"
+    t: int
+    message: str
+    attempt: int
+    retry_in_s: float
+
+
+@dataclass(frozen=True)
+class SourceRecovered(Event):
+    """The source reconnected at ``t`` after ``attempt`` tries."""
+
+    TYPE: ClassVar[str] = "source_recovered"
+    t: int
+    attempt: int
+
+
+@dataclass(frozen=True)
+class EndOfInput(Event):
+    """Analysis finished at ``t`` (samples seen); ``reason`` is ``end``, ``stopped`` or ``error``."""
+
+    TYPE: ClassVar[str] = "end"
+    t: int
+    reason: str
+    dropped: int
+
+
+def retime(event: Event, source_rate: int, stage_rate: int) -> Event:
+    """Move ``event``'s time fields from a stage's clock (``stage_rate``, Hz) onto the source clock."""
+    if source_rate == stage_rate:
+        return event
+    changes = {
+        name: int(round(getattr(event, name) * source_rate / stage_rate))
+        for name in event.TIME_FIELDS
+    }
+    return dataclasses.replace(event, **changes)
+
+
+def _plain(value, digits: int):
+    if isinstance(value, np.ndarray):
+        return [_plain(v, digits) for v in value.tolist()]
+    if isinstance(value, (tuple, list)):
+        return [_plain(v, digits) for v in value]
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return -999.0 if value < 0 else 999.0
+        return round(value, digits)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def to_record(event: Event, rate: int, digits: int = 2) -> dict:
+    """The JSONL record of ``event``: ``type`` first, time fields in seconds (6 decimals), floats rounded to ``digits``.
+
+    Infinite levels (digital silence) are written as -999.0; NaN as null.
+    """
+    record: dict = {"type": event.TYPE}
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if f.name in event.TIME_FIELDS:
+            record[f.name] = round(value / rate, 6)
+        else:
+            record[f.name] = _plain(value, digits)
+    return record

@@ -1,0 +1,114 @@
+"""The stage protocol, the frame the engine hands over, and the hop framer stages share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rtaudio.errors import ParameterError
+from rtaudio.events import Event
+
+
+@dataclass
+class Frame:
+    """A block of audio at a stage's rate.
+
+    Attributes
+    ----------
+    index : int >= 0, samples
+        Index of the first sample on the stage's clock (the source clock when the rates match).
+    samples : ndarray (n, channels) float32
+        The audio, all channels, in [-1, 1].
+    rate : int > 0, Hz
+    """
+
+    index: int
+    samples: np.ndarray
+    rate: int
+    _mono: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def mono(self) -> np.ndarray:
+        """Mean of the channels, (n,) float32."""
+        if self._mono is None:
+            s = self.samples
+            self._mono = s[:, 0] if s.shape[1] == 1 else s.mean(axis=1, dtype=np.float32)
+        return self._mono
+
+    @property
+    def end(self) -> int:
+        return self.index + len(self.samples)
+
+
+class Stage:
+    """Base of all stages.
+
+    ``rate`` is the sample rate the stage wants (``None``: the source's rate);
+    the engine resamples once per distinct rate.  Times in returned events are
+    sample indices on the stage's clock; the engine moves them onto the source
+    clock.
+    """
+
+    name: str = "stage"
+    rate: int | None = None
+
+    def process(self, frame: Frame) -> list[Event]:
+        raise NotImplementedError
+
+    def flush(self) -> list[Event]:
+        """End of input: return what is still pending."""
+        return []
+
+    def reset(self) -> None:
+        """Forget all state, as if newly built."""
+
+
+class HopFramer:
+    """Cuts a stream of blocks of any size into fixed frames of ``size`` samples every ``hop`` samples.
+
+    Frames depend only on the stream, never on how it was split into blocks,
+    which is what makes streaming equal batch.  A gap in the input (dropped
+    audio) restarts the framing at the new index.
+
+    Parameters
+    ----------
+    size : int > 0, samples
+        Frame length.
+    hop : int in (0, size], samples
+        Distance between frame starts.
+    channels : int > 0
+    """
+
+    def __init__(self, size: int, hop: int, channels: int = 1):
+        if not 0 < hop <= size:
+            raise ParameterError(f"hop={hop} must be in (0, size={size}] samples")
+        self.size, self.hop, self.channels = size, hop, channels
+        self._buf = np.zeros((size + hop, channels), dtype=np.float32)
+        self.reset()
+
+    def reset(self, index: int = 0) -> None:
+        self._fill = 0  # valid samples in _buf
+        self._next = index  # source index of _buf[0]
+
+    def push(self, index: int, samples: np.ndarray):
+        """Yield ``(end_index, frame)`` for each complete frame; ``frame`` is a view valid until the next yield.
+
+        ``samples`` is (n,) or (n, channels); ``end_index`` is the index just past the frame's last sample.
+        """
+        if samples.ndim == 1:
+            samples = samples[:, None]
+        if index != self._next + self._fill:  # gap: start over
+            self.reset(index)
+        pos, n = 0, len(samples)
+        while pos < n:
+            take = min(n - pos, self.size - self._fill)
+            self._buf[self._fill : self._fill + take] = samples[pos : pos + take]
+            self._fill += take
+            pos += take
+            if self._fill == self.size:
+                yield self._next + self.size, self._buf[: self.size]
+                keep = self.size - self.hop
+                self._buf[:keep] = self._buf[self.hop : self.size]
+                self._fill = keep
+                self._next += self.hop
