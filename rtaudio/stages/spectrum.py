@@ -1,0 +1,577 @@
+"""The ``spectrum`` stage: the visualisation path, fused into one numba kernel per frame.
+
+Per frame of ``n_fft`` samples (every ``hop`` samples) the kernel does:
+window -> real FFT (iterative radix-2, an ``n_fft/2``-point complex FFT plus a
+split step) -> bin power -> log-frequency bands (fractional octave or mel) ->
+dB -> attack/release smoothing -> peak hold.  Every buffer and table is built
+once in :class:`SpectrumStage`; a frame is one call of an ``@njit(cache=True)``
+kernel that writes into them and allocates nothing.
+
+Level definition (dB)
+---------------------
+With ``w`` the window (length ``N = n_fft``) and ``X = rfft(w * x)``, bin power
+is ``|X[j]|**2`` for ``j = 0 .. N/2`` and band ``k`` has power
+``P[k] = sum_j W[k, j] * |X[j]|**2`` (``W``: the band weights, see
+:func:`band_weights`).  The level is::
+
+    L[k] = 10 * log10(P[k] / P_ref),   P_ref = N * sum(w**2) / 4
+
+``P_ref`` is the one-sided power of a full-scale sine (amplitude 1), so a
+0 dBFS sine whose window main lobe lies inside one band reads 0 dB in that
+band, whatever the window.  Levels are clamped below at ``floor_db`` (digital
+silence reads exactly ``floor_db``).
+
+:func:`spectrum_reference` (and :class:`SpectrumReference`) is the same
+computation in plain numpy, ``np.fft.rfft`` based; it is the reference the
+tests hold the kernel to (within 1e-4 dB) and the benchmark's baseline.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from rtaudio.errors import ParameterError
+from rtaudio.events import Event, SpectrumBands, SpectrumFrame
+from rtaudio.stages.base import Frame, HopFramer, Stage
+
+WINDOWS = ("hann", "hamming", "blackman", "rect")
+SCALES = ("octave", "mel")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+@dataclass(frozen=True)
+class SpectrumParams:
+    """Parameters of the ``spectrum`` stage.
+
+    Attributes
+    ----------
+    n_fft : int, power of two >= 64, samples
+        Frame (and FFT) length. Default 2048 (42.7 ms at 48 kHz).
+    hop : int in (0, n_fft], samples
+        Distance between frames; one :class:`~rtaudio.events.SpectrumFrame` per hop. Default 512.
+    window : {"hann", "hamming", "blackman", "rect"}
+        Analysis window (periodic form). Default ``"hann"``.
+    scale : {"octave", "mel"}
+        Band layout. ``"octave"``: fractional-octave bands, band ``k`` centred at
+        ``fmin * 2**(k / bands_per_octave)`` Hz with edges ``1 / (2 * bands_per_octave)`` octave
+        either side; as many bands as have their centre in ``[fmin, fmax]``.
+        ``"mel"``: ``n_mels`` triangular filters evenly spaced on the Slaney mel scale between
+        ``fmin`` and ``fmax`` (librosa's ``mel(htk=False, norm=None)``: peak weight 1, no area
+        normalisation). Default ``"octave"``.
+    bands_per_octave : int >= 1
+        Bands per octave for ``scale="octave"``. Default 6 (1/6 octave).
+    n_mels : int >= 1
+        Number of mel bands for ``scale="mel"``. Default 64.
+    fmin : float > 0, Hz
+        Lowest band centre (octave) or lower edge of the first filter (mel). Default 20.0.
+    fmax : float > fmin, Hz, or None
+        Highest band centre (octave) or upper edge of the last filter (mel). ``None``:
+        ``min(20000, sample_rate / 2)``. A value above ``sample_rate / 2`` is clipped to it.
+        Default ``None``.
+    attack_s : float >= 0, seconds
+        Time constant of the smoothing while the level rises (0: none). The per-frame
+        coefficient is ``exp(-hop / (sample_rate * attack_s))``, so a step response reaches
+        1 - 1/e (63 %) of the step after ``attack_s`` whatever the hop. Default 0.01.
+    release_s : float >= 0, seconds
+        Time constant of the smoothing while the level falls. Default 0.3.
+    peak_hold_s : float >= 0, seconds
+        How long a peak of the smoothed level is held before it decays. Default 1.0.
+    peak_decay_db_per_s : float >= 0, dB/s
+        Fall rate of a peak after the hold. Default 20.0.
+    floor_db : float < 0, dB
+        Lowest level reported (silence reads exactly this). Default -120.0.
+    """
+
+    n_fft: int = 2048
+    hop: int = 512
+    window: str = "hann"
+    scale: str = "octave"
+    bands_per_octave: int = 6
+    n_mels: int = 64
+    fmin: float = 20.0
+    fmax: float | None = None
+    attack_s: float = 0.01
+    release_s: float = 0.3
+    peak_hold_s: float = 1.0
+    peak_decay_db_per_s: float = 20.0
+    floor_db: float = -120.0
+
+    def __post_init__(self):
+        n_fft, hop = self.n_fft, self.hop
+        if not _is_int(n_fft) or n_fft < 64 or n_fft & (n_fft - 1):
+            raise ParameterError(f"n_fft={n_fft!r} must be a power of two >= 64 (samples)")
+        if not _is_int(hop) or not 0 < hop <= n_fft:
+            raise ParameterError(f"hop={hop!r} must be an integer in (0, n_fft={n_fft}] samples")
+        if self.window not in WINDOWS:
+            raise ParameterError(f"window={self.window!r} must be one of {', '.join(WINDOWS)}")
+        if self.scale not in SCALES:
+            raise ParameterError(f"scale={self.scale!r} must be one of {', '.join(SCALES)}")
+        if not _is_int(self.bands_per_octave) or self.bands_per_octave < 1:
+            raise ParameterError(f"bands_per_octave={self.bands_per_octave!r} must be an integer >= 1")
+        if not _is_int(self.n_mels) or self.n_mels < 1:
+            raise ParameterError(f"n_mels={self.n_mels!r} must be an integer >= 1")
+        if not _is_real(self.fmin) or not 0 < self.fmin < math.inf:
+            raise ParameterError(f"fmin={self.fmin!r} must be a finite frequency > 0 Hz")
+        if self.fmax is not None and (not _is_real(self.fmax) or not self.fmin < self.fmax < math.inf):
+            raise ParameterError(f"fmax={self.fmax!r} must be None or a finite frequency > fmin={self.fmin} Hz")
+        for name in ("attack_s", "release_s", "peak_hold_s"):
+            value = getattr(self, name)
+            if not _is_real(value) or not 0 <= value < math.inf:
+                raise ParameterError(f"{name}={value!r} must be a finite time >= 0 seconds")
+        d = self.peak_decay_db_per_s
+        if not _is_real(d) or not 0 <= d < math.inf:
+            raise ParameterError(f"peak_decay_db_per_s={d!r} must be a finite rate >= 0 dB/s")
+        if not _is_real(self.floor_db) or not -math.inf < self.floor_db < 0:
+            raise ParameterError(f"floor_db={self.floor_db!r} must be a finite level < 0 dB")
+
+
+# ---------------------------------------------------------------------------
+# Tables (built once per stage; shared by the kernel and the numpy reference)
+# ---------------------------------------------------------------------------
+
+
+def make_window(name: str, n: int) -> np.ndarray:
+    """The periodic (DFT-even) window ``name`` of length ``n``, float64."""
+    phase = 2.0 * np.pi * np.arange(n) / n
+    if name == "hann":
+        return 0.5 - 0.5 * np.cos(phase)
+    if name == "hamming":
+        return 0.54 - 0.46 * np.cos(phase)
+    if name == "blackman":
+        return 0.42 - 0.5 * np.cos(phase) + 0.08 * np.cos(2.0 * phase)
+    if name == "rect":
+        return np.ones(n)
+    raise ParameterError(f"window={name!r} must be one of {', '.join(WINDOWS)}")
+
+
+def hz_to_mel(f):
+    """Slaney mel scale (librosa ``htk=False``): 1 mel per 200/3 Hz below 1 kHz (15 mel at 1 kHz), logarithmic above."""
+    f = np.asarray(f, dtype=np.float64)
+    logstep = np.log(6.4) / 27.0
+    lin = f / (200.0 / 3)
+    return np.where(f >= 1000.0, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / logstep, lin)
+
+
+def mel_to_hz(m):
+    """Inverse of :func:`hz_to_mel`."""
+    m = np.asarray(m, dtype=np.float64)
+    logstep = np.log(6.4) / 27.0
+    return np.where(m >= 15.0, 1000.0 * np.exp(logstep * (m - 15.0)), m * (200.0 / 3))
+
+
+def _resolve_fmax(params: SpectrumParams, sample_rate: int) -> float:
+    nyquist = sample_rate / 2
+    fmax = min(20000.0, nyquist) if params.fmax is None else min(float(params.fmax), nyquist)
+    if not params.fmin < fmax:
+        raise ParameterError(
+            f"fmin={params.fmin} must be below fmax={fmax} Hz (at most sample_rate/2={nyquist} Hz)"
+        )
+    return fmax
+
+
+def band_weights(params: SpectrumParams, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Centre frequencies and the dense band-weight matrix of ``params`` at ``sample_rate``.
+
+    Parameters
+    ----------
+    params : SpectrumParams
+    sample_rate : int > 0, Hz
+
+    Returns
+    -------
+    centers_hz : ndarray (n_bands,) float64, Hz
+    weights : ndarray (n_bands, n_fft // 2 + 1) float64
+        Band power is ``weights @ |rfft(w * x)|**2``. Octave: weight 1 for each bin whose
+        frequency ``f`` is in ``[lo, hi)``. Mel: librosa-style triangles, peak 1.  A band that
+        gets no bin that way (narrower than the bin spacing, at low frequencies) instead
+        interpolates linearly between the two bins around its centre, so no band is empty and
+        neighbouring narrow bands still differ.  Bin 0 (DC) is never used.
+    """
+    n_fft = params.n_fft
+    n_bins = n_fft // 2 + 1
+    fmax = _resolve_fmax(params, sample_rate)
+    freqs = np.arange(n_bins) * (sample_rate / n_fft)
+    if params.scale == "octave":
+        bpo = params.bands_per_octave
+        n_bands = int(np.floor(bpo * np.log2(fmax / params.fmin) + 1e-9)) + 1
+        k = np.arange(n_bands + 1)
+        centers = params.fmin * 2.0 ** (k[:-1] / bpo)
+        edges = params.fmin * 2.0 ** ((k - 0.5) / bpo)
+        weights = ((freqs >= edges[:-1, None]) & (freqs < edges[1:, None])).astype(np.float64)
+    else:
+        mels = np.linspace(hz_to_mel(params.fmin), hz_to_mel(fmax), params.n_mels + 2)
+        pts = mel_to_hz(mels)
+        centers = pts[1:-1]
+        lower = (freqs - pts[:-2, None]) / (pts[1:-1] - pts[:-2])[:, None]
+        upper = (pts[2:, None] - freqs) / (pts[2:] - pts[1:-1])[:, None]
+        weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights[:, 0] = 0.0
+    df = sample_rate / n_fft
+    for b in np.flatnonzero(~weights.any(axis=1)):
+        pos = max(centers[b] / df, 1.0)
+        j0 = min(int(np.floor(pos)), n_bins - 1)
+        frac = pos - j0
+        weights[b] = 0.0
+        if j0 + 1 < n_bins and frac > 0:
+            weights[b, j0] = 1.0 - frac
+            weights[b, j0 + 1] = frac
+        else:
+            weights[b, j0] = 1.0
+    return centers, weights
+
+
+def sparse_bands(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The kernel's sparse form of a dense band-weight matrix.
+
+    Returns ``(start, count, offset, flat)``: band ``k`` is
+    ``sum(flat[offset[k] : offset[k] + count[k]] * power[start[k] : start[k] + count[k]])``.
+    Each band's span runs from its first to its last non-zero bin.
+    """
+    n_bands = len(weights)
+    start = np.zeros(n_bands, np.int64)
+    count = np.zeros(n_bands, np.int64)
+    parts = []
+    for b, row in enumerate(weights):
+        nz = np.flatnonzero(row)
+        start[b], count[b] = nz[0], nz[-1] - nz[0] + 1
+        parts.append(row[nz[0] : nz[-1] + 1])
+    offset = np.concatenate(([0], np.cumsum(count)[:-1])).astype(np.int64)
+    return start, count, offset, np.ascontiguousarray(np.concatenate(parts))
+
+
+def _coefficients(params: SpectrumParams, sample_rate: int) -> dict:
+    """Per-frame constants: smoothing coefficients, hold/decay in samples, reference power."""
+
+    def coef(tau: float) -> float:
+        return 0.0 if tau == 0 else math.exp(-params.hop / (sample_rate * tau))
+
+    window = make_window(params.window, params.n_fft)
+    pref = params.n_fft * float(np.sum(window**2)) / 4.0
+    return dict(
+        window=window,
+        pref=pref,
+        floor_db=float(params.floor_db),
+        floor_power=pref * 10.0 ** (params.floor_db / 10.0),
+        a_att=coef(params.attack_s),
+        a_rel=coef(params.release_s),
+        hop=float(params.hop),
+        hold=float(params.peak_hold_s) * sample_rate,
+        decay=float(params.peak_decay_db_per_s) / sample_rate,
+    )
+
+
+# ---------------------------------------------------------------------------
+# The numba kernel
+# ---------------------------------------------------------------------------
+
+# Layout of the kernel's float parameter vector.
+_P_PREF, _P_FLOOR_DB, _P_FLOOR_POWER, _P_ATT, _P_REL, _P_HOP, _P_HOLD, _P_DECAY = range(8)
+
+
+def _fft_tables(n_fft: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bit-reversal permutation and twiddles for an ``n_fft/2``-point complex FFT and the real split."""
+    m = n_fft // 2
+    bits = m.bit_length() - 1
+    idx = np.arange(m)
+    bitrev = np.zeros(m, np.int64)
+    for b in range(bits):
+        bitrev |= ((idx >> b) & 1) << (bits - 1 - b)
+    twiddle = np.exp(-2j * np.pi * np.arange(max(m // 2, 1)) / m)
+    split = np.exp(-2j * np.pi * np.arange(m + 1) / n_fft)
+    return bitrev, twiddle, split
+
+
+@njit(cache=True, nogil=True)
+def _ballistics(level, smooth, peak, age, a_att, a_rel, hop, hold, decay, floor_db):
+    """One frame of smoothing and peak hold for one band.
+
+    Parameters
+    ----------
+    level : float, dB
+        This frame's level.
+    smooth, peak : float, dB
+        State: smoothed level and held peak.
+    age : float, samples
+        State: time since the peak was last set.
+    a_att, a_rel : float in [0, 1)
+        Per-frame smoothing coefficients (attack when ``level > smooth``, release otherwise).
+    hop, hold : float, samples
+    decay : float >= 0, dB per sample
+    floor_db : float, dB
+
+    Returns
+    -------
+    (smooth, peak, age) : the new state.
+    """
+    a = a_att if level > smooth else a_rel
+    smooth = a * smooth + (1.0 - a) * level
+    new_age = age + hop
+    over = new_age - max(age, hold)  # samples of this hop that lie past the hold
+    if over > 0.0:
+        peak -= decay * over
+    if peak < floor_db:
+        peak = floor_db
+    if smooth >= peak:
+        peak = smooth
+        new_age = 0.0
+    return smooth, peak, new_age
+
+
+@njit(cache=True, nogil=True)
+def _spectrum_kernel(x, window, bitrev, twiddle, split, z, power,
+                     band_start, band_count, band_offset, band_flat,
+                     fparams, smooth, peak, age):
+    """Analyse one frame ``x`` (n_fft samples) into ``smooth``/``peak`` (dB, in place). Allocates nothing."""
+    m = z.shape[0]
+    # pack even/odd samples into one complex sequence, in bit-reversed order
+    for i in range(m):
+        z[bitrev[i]] = complex(x[2 * i] * window[2 * i], x[2 * i + 1] * window[2 * i + 1])
+    # iterative radix-2 decimation-in-time FFT of size m
+    size = 2
+    while size <= m:
+        half = size // 2
+        step = m // size
+        for s in range(0, m, size):
+            for k in range(half):
+                w = twiddle[k * step]
+                a = z[s + k]
+                b = z[s + k + half] * w
+                z[s + k] = a + b
+                z[s + k + half] = a - b
+        size *= 2
+    # split into the spectrum of the real 2m-point input; keep power only
+    for k in range(m + 1):
+        zk = z[k] if k < m else z[0]
+        zc = (z[m - k] if k > 0 else z[0]).conjugate()
+        even = 0.5 * (zk + zc)
+        odd = -0.5j * (zk - zc)
+        xk = even + split[k] * odd
+        power[k] = xk.real * xk.real + xk.imag * xk.imag
+    pref = fparams[_P_PREF]
+    floor_db = fparams[_P_FLOOR_DB]
+    floor_power = fparams[_P_FLOOR_POWER]
+    a_att = fparams[_P_ATT]
+    a_rel = fparams[_P_REL]
+    hop = fparams[_P_HOP]
+    hold = fparams[_P_HOLD]
+    decay = fparams[_P_DECAY]
+    for b in range(band_start.shape[0]):
+        p = 0.0
+        j0 = band_start[b]
+        o = band_offset[b]
+        for i in range(band_count[b]):
+            p += band_flat[o + i] * power[j0 + i]
+        level = 10.0 * math.log10(p / pref) if p > floor_power else floor_db
+        smooth[b], peak[b], age[b] = _ballistics(
+            level, smooth[b], peak[b], age[b], a_att, a_rel, hop, hold, decay, floor_db
+        )
+
+
+# ---------------------------------------------------------------------------
+# The stage
+# ---------------------------------------------------------------------------
+
+
+class SpectrumStage(Stage):
+    """Log-frequency spectrum for display: band levels (dB, smoothed) and peak hold, one frame per hop.
+
+    Parameters
+    ----------
+    params : SpectrumParams, optional
+        Defaults to ``SpectrumParams()``.
+    sample_rate : int > 0, Hz
+        Rate of the frames the stage will get (the source rate; ``rate`` is ``None``).
+
+    Notes
+    -----
+    :meth:`process` emits, on the first frame after construction or :meth:`reset`, one
+    :class:`~rtaudio.events.SpectrumBands` (``t`` = end index of that frame), then one
+    :class:`~rtaudio.events.SpectrumFrame` per hop whose ``t`` is the index just past the frame's
+    last sample.  Smoothing and peak state start at ``floor_db``.  Levels are defined in the
+    module docstring.
+    """
+
+    name = "spectrum"
+    rate = None
+
+    def __init__(self, params: SpectrumParams | None = None, *, sample_rate: int):
+        params = SpectrumParams() if params is None else params
+        if not isinstance(params, SpectrumParams):
+            raise ParameterError(f"params={params!r} must be a SpectrumParams")
+        if not _is_int(sample_rate) or sample_rate <= 0:
+            raise ParameterError(f"sample_rate={sample_rate!r} must be a positive integer (Hz)")
+        self.params = params
+        self.sample_rate = int(sample_rate)
+        self.hop = params.hop
+        self.centers_hz, dense = band_weights(params, self.sample_rate)
+        self.n_bands = len(self.centers_hz)
+        self._start, self._count, self._offset, self._flat = sparse_bands(dense)
+        c = _coefficients(params, self.sample_rate)
+        self._window = c["window"]
+        self._fparams = np.zeros(8)
+        self._fparams[_P_PREF] = c["pref"]
+        self._fparams[_P_FLOOR_DB] = c["floor_db"]
+        self._fparams[_P_FLOOR_POWER] = c["floor_power"]
+        self._fparams[_P_ATT] = c["a_att"]
+        self._fparams[_P_REL] = c["a_rel"]
+        self._fparams[_P_HOP] = c["hop"]
+        self._fparams[_P_HOLD] = c["hold"]
+        self._fparams[_P_DECAY] = c["decay"]
+        self._bitrev, self._twiddle, self._split = _fft_tables(params.n_fft)
+        self._z = np.zeros(params.n_fft // 2, np.complex128)
+        self._power = np.zeros(params.n_fft // 2 + 1)
+        self._smooth = np.empty(self.n_bands)
+        self._peak = np.empty(self.n_bands)
+        self._age = np.empty(self.n_bands)
+        self._framer = HopFramer(params.n_fft, params.hop)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget all state (framing, smoothing, peaks), as if newly built."""
+        self._framer.reset()
+        self._smooth.fill(self.params.floor_db)
+        self._peak.fill(self.params.floor_db)
+        self._age.fill(0.0)
+        self._announced = False
+        self.latest_t: int | None = None
+
+    def analyze_frame(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Run the kernel on one frame and update the smoothing and peak state.
+
+        Parameters
+        ----------
+        x : ndarray (n_fft,) float32, C-contiguous
+            One frame of mono samples in [-1, 1].
+
+        Returns
+        -------
+        bands_db, peaks_db : ndarray (n_bands,) float64, dB
+            The stage's own state arrays (not copies): overwritten by the next frame.
+        """
+        _spectrum_kernel(
+            x, self._window, self._bitrev, self._twiddle, self._split, self._z, self._power,
+            self._start, self._count, self._offset, self._flat,
+            self._fparams, self._smooth, self._peak, self._age,
+        )
+        return self._smooth, self._peak
+
+    @property
+    def latest(self) -> tuple[np.ndarray, np.ndarray]:
+        """The last ``(bands_db, peaks_db)``, dB, as read-only views that each frame updates in place.
+
+        Before any frame both hold ``floor_db``; ``latest_t`` is the end index of the last frame
+        (``None`` before any).  Copy them to keep a snapshot.
+        """
+        bands, peaks = self._smooth.view(), self._peak.view()
+        bands.flags.writeable = False
+        peaks.flags.writeable = False
+        return bands, peaks
+
+    def process(self, frame: Frame) -> list[Event]:
+        """Analyse a block of any size; return the events of the frames it completes."""
+        if frame.rate != self.sample_rate:
+            raise ParameterError(
+                f"frame rate {frame.rate} Hz does not match sample_rate={self.sample_rate} Hz "
+                "of the spectrum stage"
+            )
+        events: list[Event] = []
+        for end, buf in self._framer.push(frame.index, frame.mono):
+            if not self._announced:
+                events.append(SpectrumBands(t=end, scale=self.params.scale,
+                                            centers_hz=tuple(float(f) for f in self.centers_hz)))
+                self._announced = True
+            bands, peaks = self.analyze_frame(buf[:, 0])
+            self.latest_t = end
+            events.append(SpectrumFrame(t=end, bands_db=bands.copy(), peaks_db=peaks.copy()))
+        return events
+
+    def flush(self) -> list[Event]:
+        """Nothing is pending: a partial frame is not analysed."""
+        return []
+
+
+# ---------------------------------------------------------------------------
+# The numpy reference
+# ---------------------------------------------------------------------------
+
+
+class SpectrumReference:
+    """The stage's computation in plain numpy (``np.fft.rfft``, a dense band matrix), one frame per call.
+
+    Parameters
+    ----------
+    params : SpectrumParams, optional
+    sample_rate : int > 0, Hz
+    """
+
+    def __init__(self, params: SpectrumParams | None = None, *, sample_rate: int):
+        self.params = SpectrumParams() if params is None else params
+        self.centers_hz, self.weights = band_weights(self.params, sample_rate)
+        self.c = _coefficients(self.params, sample_rate)
+        n = len(self.centers_hz)
+        self.smooth = np.full(n, self.params.floor_db)
+        self.peak = np.full(n, self.params.floor_db)
+        self.age = np.zeros(n)
+
+    def levels(self, x: np.ndarray) -> np.ndarray:
+        """Unsmoothed band levels (dB) of one frame ``x`` (n_fft samples)."""
+        c = self.c
+        spec = np.fft.rfft(np.asarray(x, np.float64) * c["window"])
+        power = spec.real**2 + spec.imag**2
+        p = self.weights @ power
+        return np.where(p > c["floor_power"], 10.0 * np.log10(np.maximum(p, c["floor_power"]) / c["pref"]),
+                        c["floor_db"])
+
+    def step(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One frame: levels, smoothing, peak hold; returns ``(bands_db, peaks_db)`` (state arrays)."""
+        c = self.c
+        level = self.levels(x)
+        a = np.where(level > self.smooth, c["a_att"], c["a_rel"])
+        self.smooth = a * self.smooth + (1.0 - a) * level
+        new_age = self.age + c["hop"]
+        over = new_age - np.maximum(self.age, c["hold"])
+        self.peak = np.where(over > 0, self.peak - c["decay"] * over, self.peak)
+        self.peak = np.maximum(self.peak, c["floor_db"])
+        rise = self.smooth >= self.peak
+        self.peak = np.where(rise, self.smooth, self.peak)
+        self.age = np.where(rise, 0.0, new_age)
+        return self.smooth, self.peak
+
+
+def spectrum_reference(signal: np.ndarray, params: SpectrumParams | None = None, *, sample_rate: int,
+                       index: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Numpy reference of the whole ``spectrum`` stage on a complete signal.
+
+    Parameters
+    ----------
+    signal : ndarray (n,) float, mono samples in [-1, 1]
+    params : SpectrumParams, optional
+    sample_rate : int > 0, Hz
+    index : int >= 0, samples
+        Index of ``signal[0]`` on the stage's clock.
+
+    Returns
+    -------
+    ends : ndarray (n_frames,) int64, samples
+        ``t`` of each frame (index just past its last sample).
+    bands_db, peaks_db : ndarray (n_frames, n_bands) float64, dB
+    """
+    ref = SpectrumReference(params, sample_rate=sample_rate)
+    n_fft, hop = ref.params.n_fft, ref.params.hop
+    ends = np.arange(n_fft, len(signal) + 1, hop, dtype=np.int64)
+    bands = np.empty((len(ends), len(ref.centers_hz)))
+    peaks = np.empty_like(bands)
+    for i, end in enumerate(ends):
+        bands[i], peaks[i] = ref.step(signal[end - n_fft : end])
+    return ends + index, bands, peaks
