@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rtaudio.errors import InputError, ParameterError
-from rtaudio.events import EndOfInput, Event, Overflow, SourceInfo, retime
+from rtaudio.events import EndOfInput, Event, Overflow, SourceInfo, event_time, retime
 from rtaudio.ring import Ring
 from rtaudio.sinks import Sink
 from rtaudio.sources.base import Source
@@ -217,6 +217,8 @@ class Engine:
             frame = group.frame(index, block)
             for stage in group.stages:
                 events.extend(retime(e, self.source.rate, group.rate) for e in stage.process(frame))
+        if len(self.stages) > 1:  # interleave the stages' events in time, whatever the block size
+            events.sort(key=event_time)
         self._dispatch(events)
 
     def _nonfinite(self, index: int, block: np.ndarray) -> np.ndarray:

@@ -128,6 +128,11 @@ class EndOfInput(Event):
     dropped: int
 
 
+def event_time(event: Event) -> int:
+    """The first time field of ``event`` (its ``t`` or ``start``), for ordering."""
+    return getattr(event, event.TIME_FIELDS[0])
+
+
 def retime(event: Event, source_rate: int, stage_rate: int) -> Event:
     """Move ``event``'s time fields from a stage's clock (``stage_rate``, Hz) onto the source clock."""
     if source_rate == stage_rate:

@@ -72,8 +72,8 @@ class AvSource(PullSource):
             raise InputError(f"{target!r}: audio stream {stream} has no sample rate; expected a positive rate")
         self.channels = len(self._audio.layout.channels) if self._audio.layout else 1
         self.layout = self._audio.layout.name if self._audio.layout else "mono"
-        if self.layout.endswith("channels"):  # unspecified order (e.g. WAV): FFmpeg's default for the count
-            self.layout = _av().AudioLayout(self.channels).name
+        if self.layout.endswith("channels") and self.channels <= 2:  # unspecified order (e.g. WAV)
+            self.layout = "mono" if self.channels == 1 else "stereo"
         self.duration_s = self._duration()
 
     def _open(self):
@@ -82,10 +82,10 @@ class AvSource(PullSource):
             return av.open(self.description, options=self._options, timeout=self._timeout)
         except av.error.FileNotFoundError:
             raise InputError(f"input {self.description!r} does not exist") from None
-        except (av.error.InvalidDataError, av.error.ValueError, av.error.EOFError) as exc:
+        except (av.error.InvalidDataError, av.error.EOFError) as exc:
             raise InputError(
-                f"{self.description!r} is not a readable audio or video file ({exc.strerror if hasattr(exc, 'strerror') else exc}); "
-                "expected wav, flac, ogg, mp3, m4a, mp4, mkv, mov or webm"
+                f"{self.description!r} is not a readable audio or video file (FFmpeg: {exc.strerror}); "
+                "expected a complete wav, flac, ogg, mp3, m4a, mp4, mkv, mov or webm file"
             ) from None
         except av.error.FFmpegError as exc:
             raise InputError(f"cannot open {self.description!r}: {exc}") from None
@@ -126,6 +126,35 @@ class AvSource(PullSource):
         self._container.close()
 
 
+def wav_declared_seconds(path: str) -> float | None:
+    """Duration (s) a RIFF/WAVE header declares for its data chunk, or None if not a plain WAV header.
+
+    FFmpeg trusts the file size over the header, so a cut-off WAV decodes without
+    complaint; comparing with the header is how a truncated WAV is caught.
+    """
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        byte_rate = None
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return None
+            cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"fmt ":
+                fmt = f.read(size + (size & 1))
+                byte_rate = struct.unpack("<I", fmt[8:12])[0] if len(fmt) >= 12 else None
+            elif cid == b"data":
+                if not byte_rate or size in (0, 0xFFFFFFFF):  # streamed WAVs leave the size open
+                    return None
+                return size / byte_rate
+            else:
+                f.seek(size + (size & 1), 1)
+
+
 class FileSource(AvSource):
     """A local audio or video file."""
 
@@ -138,3 +167,6 @@ class FileSource(AvSource):
         if os.path.getsize(path) == 0:
             raise InputError(f"input {path!r} is empty (0 bytes); expected an audio or video file")
         super().__init__(path, stream=stream, realtime=realtime)
+        declared = wav_declared_seconds(path)
+        if declared is not None:
+            self.duration_s = declared

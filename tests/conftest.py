@@ -1,0 +1,162 @@
+"""Shared fixtures: a real JACK audio server, and the real-audio corpus.
+
+``jack_server`` (session scope) starts a private ``jackd`` with the dummy driver
+(no sound card needed) under its own server name, so it never touches a user's
+server.  While it runs, ``JACK_DEFAULT_SERVER`` names it, so PortAudio
+(``sounddevice``, hence :class:`rtaudio.sources.device.DeviceSource`) and
+``jack.Client`` both talk to it.  Use it like::
+
+    def test_something(jack_server):
+        player = jack_server.client("player")      # a jack.Client on this server
+        source = DeviceSource(jack_server.device)  # PortAudio's JACK device
+        assert source.rate == jack_server.rate
+
+``corpus`` is the folder of real recordings (``RTAUDIO_CORPUS``, default
+``<repo>/../shared/corpus``); tests that need it skip when it is absent.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+JACK_RATE = 48000  # Hz
+JACK_PERIOD = 256  # frames per period (5.3 ms at 48 kHz)
+JACK_START_TIMEOUT_S = 30.0  # generous: a loaded 2-core machine can be slow to start jackd
+
+
+@dataclass
+class JackServer:
+    """A running ``jackd`` (dummy driver) that tests can play into and capture from.
+
+    Attributes
+    ----------
+    name : str
+        JACK server name (also in ``JACK_DEFAULT_SERVER`` while the fixture is active).
+    rate : int, Hz
+        Server sample rate; PortAudio streams on it must use this rate.
+    period : int, frames
+        Frames per JACK period (the callback block size with ``blocksize=0``).
+    device : int
+        PortAudio's index of the JACK device (for ``DeviceSource`` / ``sounddevice``).
+    hostapi : str
+        PortAudio's name of the JACK host API.
+    log : Path
+        jackd's stdout and stderr.
+    process : subprocess.Popen
+    """
+
+    name: str
+    rate: int
+    period: int
+    device: int
+    hostapi: str
+    log: Path
+    process: subprocess.Popen
+
+    def client(self, name: str):
+        """A new, not yet activated ``jack.Client`` on this server (the caller closes it)."""
+        import jack
+
+        return jack.Client(name, servername=self.name, no_start_server=True)
+
+
+def _log_tail(path: Path, chars: int = 2000) -> str:
+    try:
+        return path.read_text(errors="replace")[-chars:]
+    except OSError:
+        return ""
+
+
+def _reinit_portaudio() -> None:
+    """Make PortAudio enumerate host APIs and devices again (no stream may be open)."""
+    import sounddevice
+
+    sounddevice._terminate()
+    sounddevice._initialize()
+
+
+@pytest.fixture(scope="session")
+def jack_server(tmp_path_factory):
+    """A private ``jackd -d dummy -r 48000 -p 256`` for the whole session (see :class:`JackServer`).
+
+    Skips when ``jackd`` or the ``jack`` (JACK-Client) / ``sounddevice`` packages are
+    missing; fails with jackd's log when it is installed but does not start.
+    PortAudio is re-initialised after the server is up (and again after it is
+    stopped) so that it sees (and then forgets) the JACK device.
+    """
+    jackd = shutil.which("jackd")
+    if jackd is None:
+        pytest.skip("jackd is not installed (apt-get install jackd2); needed for live-device tests")
+    try:
+        import jack
+        import sounddevice
+    except (ImportError, OSError) as exc:
+        pytest.skip(f"JACK-Client or sounddevice/PortAudio is not usable: {exc}")
+
+    name = f"rtaudio-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    log = tmp_path_factory.mktemp("jackd") / "jackd.log"
+    old_env = os.environ.get("JACK_DEFAULT_SERVER")
+    os.environ["JACK_DEFAULT_SERVER"] = name
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [jackd, "--no-realtime", "--name", name, "-d", "dummy", "-r", str(JACK_RATE), "-p", str(JACK_PERIOD)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    jack.set_error_function(lambda msg: None)  # quiet "cannot connect" while the server starts
+    try:
+        deadline = time.monotonic() + JACK_START_TIMEOUT_S
+        while True:  # wait until the server accepts clients
+            if proc.poll() is not None:
+                pytest.fail(f"jackd exited with status {proc.returncode} at start; log:\n{_log_tail(log)}")
+            try:
+                probe = jack.Client("rtaudio-probe", servername=name, no_start_server=True)
+            except jack.JackError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"jackd did not accept clients within {JACK_START_TIMEOUT_S} s; log:\n{_log_tail(log)}")
+                time.sleep(0.1)
+                continue
+            rate, period = probe.samplerate, probe.blocksize
+            probe.close()
+            break
+        jack.set_error_function(None)
+        _reinit_portaudio()
+        hostapis = sounddevice.query_hostapis()
+        jack_apis = [h for h in hostapis if "jack" in h["name"].lower() and h["devices"]]
+        if not jack_apis:
+            pytest.fail(f"PortAudio sees no JACK device after jackd started (host APIs: "
+                        f"{[h['name'] for h in hostapis]}); is libportaudio2 built with JACK support?")
+        api = jack_apis[0]
+        device = api["default_input_device"] if api["default_input_device"] >= 0 else api["devices"][0]
+        yield JackServer(name, rate, period, device, api["name"], log, proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        if old_env is None:
+            os.environ.pop("JACK_DEFAULT_SERVER", None)
+        else:
+            os.environ["JACK_DEFAULT_SERVER"] = old_env
+        try:
+            _reinit_portaudio()
+        except Exception:  # noqa: BLE001 - best effort: the session is ending anyway
+            pass
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The real-audio corpus folder: ``RTAUDIO_CORPUS``, or ``<repo>/../shared/corpus``; skips when absent."""
+    path = Path(os.environ.get("RTAUDIO_CORPUS") or Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus")
+    if not path.is_dir():
+        pytest.skip(f"real-audio corpus not found at {path} (set RTAUDIO_CORPUS to its folder)")
+    return path.resolve()
