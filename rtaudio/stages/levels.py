@@ -64,9 +64,8 @@ class LevelsParams:
         It must divide the 0.1 s gating step into whole hops (0.1, 0.05, 0.025,
         0.02, 0.01, ...), so that the 400 ms momentary window, the 3 s short-term
         window and the 400 ms / 100 ms gating blocks are whole numbers of hops.
-        The hop in samples is ``round(hop_s * sample_rate)``; where that is not a
-        whole number (11025 Hz: 1102.5) the windows are shorter by the rounding
-        (a fraction of a millisecond).
+        Where ``hop_s * sample_rate`` is not a whole number of samples (11025 Hz:
+        1102.5) hops alternate between the two nearest lengths, on the exact time grid.
     channel_weights : tuple of float >= 0, or None, default None
         Loudness weight ``G`` of each channel.  ``None`` applies BS.1770-4 to the
         channel count: mono and stereo weigh 1.0 per channel; with more than two
@@ -181,16 +180,20 @@ def k_weighting_sos(sample_rate: float) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _meter(x, sos, zi, acc, count, hop, out_k, out_raw, out_peak):  # pragma: no cover - compiled
+def _meter(x, sos, zi, acc, state, out_k, out_raw, out_peak, out_len):  # pragma: no cover - compiled
     """Filter ``x`` (n, ch) and accumulate per-hop sums, sample by sample.
 
     State, updated in place: ``zi`` (2, ch, 2) transposed-direct-form-II filter
     state; ``acc`` (ch + 2,): K-weighted sum of squares per channel, unweighted
-    sum of squares (all channels), peak |x|; ``count`` (1,): samples in the hop
-    so far.  Each completed hop writes row ``h`` of ``out_k`` (ch,), ``out_raw``,
-    ``out_peak``.  Returns the number of hops completed.
+    sum of squares (all channels), peak |x|; ``state`` int64 ``[count, k, rate,
+    den]``: samples in the current hop, hops completed, and the hop grid (hop
+    ``k`` ends at sample ``(k + 1) * rate // den``).  Each completed hop writes row
+    ``h`` of ``out_k`` (ch,), ``out_raw``, ``out_peak`` and its length ``out_len``.
+    Returns the number of hops completed.
     """
     n, ch = x.shape
+    count, k, rate, den = state[0], state[1], state[2], state[3]
+    target = ((k + 1) * rate) // den - (k * rate) // den
     nh = 0
     for t in range(n):
         for c in range(ch):
@@ -206,17 +209,22 @@ def _meter(x, sos, zi, acc, count, hop, out_k, out_raw, out_peak):  # pragma: no
                 zi[s, c, 1] = sos[s, 2] * y - sos[s, 5] * out
                 y = out
             acc[c] += y * y
-        count[0] += 1
-        if count[0] == hop:
+        count += 1
+        if count == target:
             for c in range(ch):
                 out_k[nh, c] = acc[c]
                 acc[c] = 0.0
             out_raw[nh] = acc[ch]
             out_peak[nh] = acc[ch + 1]
+            out_len[nh] = target
             acc[ch] = 0.0
             acc[ch + 1] = 0.0
-            count[0] = 0
+            count = 0
+            k += 1
+            target = ((k + 1) * rate) // den - (k * rate) // den
             nh += 1
+    state[0] = count
+    state[1] = k
     return nh
 
 
@@ -267,9 +275,12 @@ class LevelsStage(Stage):
     * ``momentary_lufs``: loudness of the last 400 ms (LUFS);
     * ``short_term_lufs``: loudness of the last 3 s (LUFS).
 
-    Until 400 ms (3 s) of audio have arrived, the momentary (short-term) value
-    covers the hops there are so far, not zero padding.  Digital silence reads
-    ``-inf`` everywhere (the JSONL writer prints -999).
+    Hop ``k`` (from 0) ends ``floor((k + 1) * hop_s * sample_rate)`` samples after
+    the start, so where ``hop_s * sample_rate`` is not a whole number (11025 Hz:
+    1102.5) hops alternate in length and never drift off the time grid.  Until
+    400 ms (3 s) of audio have arrived, the momentary (short-term) value covers
+    the hops there are so far, not zero padding.  Digital silence reads ``-inf``
+    everywhere (the JSONL writer prints -999).
 
     :meth:`flush` returns one :class:`~rtaudio.events.Loudness`: the integrated
     loudness (BS.1770-4 gating, see :func:`gated_loudness`) over the 400 ms
@@ -312,43 +323,55 @@ class LevelsStage(Stage):
         self.params = params
         self.sample_rate = int(sample_rate)
         self.channels = int(channels)
-        self.hop = int(round(params.hop_s * self.sample_rate))
-        if self.hop < 1:
+        per_step = _whole(STEP_S / params.hop_s)
+        self._den = int(round(1 / STEP_S)) * per_step  # hops per second: hop k ends at (k + 1) * rate // den
+        if self.sample_rate < self._den:
             raise ParameterError(
                 f"hop_s={params.hop_s} at sample_rate={sample_rate} Hz is under one sample; "
                 "it must be at least 1 / sample_rate s"
             )
         self._weights = params.weights(self.channels)
-        per_step = _whole(STEP_S / params.hop_s)
         self._step_hops = per_step  # hops per 100 ms gating step
         self._block_hops = 4 * per_step  # hops per 400 ms block
         self._short_hops = 30 * per_step  # hops per 3 s
         self._sos = k_weighting_sos(self.sample_rate)
         self.reset()
 
+    @property
+    def hop_samples(self) -> float:
+        """Mean hop length (samples): ``hop_s * sample_rate``."""
+        return self.sample_rate / self._den
+
+    def _edge(self, k: int) -> int:
+        """Samples from the (re)start to the end of hop ``k - 1`` (the start of hop ``k``)."""
+        return (k * self.sample_rate) // self._den
+
     def reset(self) -> None:
         """Forget all state, as if newly built."""
         self._blocks = array("d")  # weighted mean square of each complete 400 ms block
         self._max_peak = 0.0
         self._next: int | None = None  # index of the next expected sample
-        self._restart()
+        self._restart(0)
 
-    def _restart(self) -> None:
-        """Start the hop accumulation over (new stream, or after a gap)."""
+    def _restart(self, index: int) -> None:
+        """Start the hop accumulation over at ``index`` (new stream, or after a gap)."""
         ch = self.channels
+        self._origin = index
         self._zi = np.zeros((2, ch, 2))
         self._acc = np.zeros(ch + 2)
-        self._count = np.zeros(1, dtype=np.int64)
-        self._history: deque[float] = deque(maxlen=self._short_hops)  # weighted K sum of squares per hop
-        self._hops = 0  # complete hops since the restart
+        self._state = np.array([0, 0, self.sample_rate, self._den], dtype=np.int64)
+        # Per complete hop: channel-weighted K sum of squares, and its length (samples).
+        self._history: deque[float] = deque(maxlen=self._short_hops)
+        self._lengths: deque[int] = deque(maxlen=self._short_hops)
 
     def _mean_square(self, hops: int) -> float:
         """Channel-weighted K mean square of the last ``hops`` hops (or of as many as there are)."""
         n = min(hops, len(self._history))
-        total = 0.0
+        total, length = 0.0, 0
         for i in range(len(self._history) - n, len(self._history)):
             total += self._history[i]
-        return total / (n * self.hop)
+            length += self._lengths[i]
+        return total / length
 
     def process(self, frame: Frame) -> list[Event]:
         """Meter one block; return a :class:`~rtaudio.events.Levels` for each hop it completes.
@@ -372,35 +395,37 @@ class LevelsStage(Stage):
             )
         if len(x) == 0:
             return []
-        if self._next is not None and frame.index != self._next:
-            self._restart()
+        if self._next is None or frame.index != self._next:
+            self._restart(frame.index)
         self._next = frame.index + len(x)
         x = np.ascontiguousarray(x, dtype=np.float32)
-        before = int(self._count[0])
-        most = (before + len(x)) // self.hop
+        most = (int(self._state[0]) + len(x)) // (self.sample_rate // self._den) + 1
         out_k = np.empty((most, self.channels))
         out_raw = np.empty(most)
         out_peak = np.empty(most)
-        nh = _meter(x, self._sos, self._zi, self._acc, self._count, self.hop, out_k, out_raw, out_peak)
+        out_len = np.empty(most, dtype=np.int64)
+        hops = int(self._state[1])
+        nh = _meter(x, self._sos, self._zi, self._acc, self._state, out_k, out_raw, out_peak, out_len)
         self._max_peak = max(self._max_peak, float(self._acc[-1]), float(out_peak[:nh].max(initial=0.0)))
         events: list[Event] = []
-        first_end = frame.index + self.hop - before
         w = self._weights
         for h in range(nh):
             s = 0.0
             for c in range(self.channels):
                 s += w[c] * float(out_k[h, c])
+            length = int(out_len[h])
             self._history.append(s)
-            self._hops += 1
+            self._lengths.append(length)
+            hops += 1
             momentary = self._mean_square(self._block_hops)
-            if self._hops >= self._block_hops and self._hops % self._step_hops == 0:
+            if hops >= self._block_hops and hops % self._step_hops == 0:
                 self._blocks.append(momentary)  # a complete 400 ms gating block ends here
             peak = float(out_peak[h])
             events.append(
                 Levels(
-                    t=first_end + h * self.hop,
+                    t=self._origin + self._edge(hops),
                     peak_dbfs=20.0 * math.log10(peak) if peak > 0 else -math.inf,
-                    rms_dbfs=_db(float(out_raw[h]) / (self.hop * self.channels)),
+                    rms_dbfs=_db(float(out_raw[h]) / (length * self.channels)),
                     momentary_lufs=_lufs(momentary),
                     short_term_lufs=_lufs(self._mean_square(self._short_hops)),
                 )
@@ -411,21 +436,22 @@ class LevelsStage(Stage):
         """pyloudnorm's extra last block, zero-padded past the end of input (see ``LevelsParams.tail_block``)."""
         if not self.params.tail_block or self._next is None:
             return []
-        partial = int(self._count[0])
-        seconds = (self._hops * self.hop + partial) / self.sample_rate  # since the last (re)start
+        hops, partial = int(self._state[1]), int(self._state[0])
+        seconds = (self._edge(hops) + partial) / self.sample_rate  # since the last (re)start
         if seconds < BLOCK_S:
             return []
         want = int(np.round((seconds - BLOCK_S) / STEP_S)) + 1  # pyloudnorm's block count
-        have = (self._hops - self._block_hops) // self._step_hops + 1 if self._hops >= self._block_hops else 0
+        have = (hops - self._block_hops) // self._step_hops + 1 if hops >= self._block_hops else 0
         if want != have + 1:
             return []
-        hops = min(self._hops - (want - 1) * self._step_hops, len(self._history))  # complete hops in the block
+        first = (want - 1) * self._step_hops  # first hop of the extra block
+        inside = min(hops - first, len(self._history))  # its complete hops
         total = 0.0
-        for i in range(len(self._history) - hops, len(self._history)):
+        for i in range(len(self._history) - inside, len(self._history)):
             total += self._history[i]
         for c in range(self.channels):
             total += self._weights[c] * float(self._acc[c])
-        return [total / (self._block_hops * self.hop)]
+        return [total / (self._edge(first + self._block_hops) - self._edge(first))]
 
     def integrated_lufs(self) -> float:
         """Integrated loudness (LUFS) of the input so far, as if it ended now; ``-inf`` if nothing passes the gates."""
