@@ -55,6 +55,12 @@ def _convert(raw, tp, label: str):
         if isinstance(raw, str) and raw.lower() in ("none", "null", ""):
             return None
         tp = next(a for a in args if a is not type(None))
+    if typing.get_origin(tp) is tuple:  # "1,1,1.41" on the CLI, [1, 1, 1.41] in TOML
+        item = typing.get_args(tp)[0]
+        items = raw.split(",") if isinstance(raw, str) else raw
+        if not isinstance(items, (list, tuple)):
+            raise ParameterError(f"{label}={raw!r} must be a list of {item.__name__}")
+        return tuple(_convert(v.strip() if isinstance(v, str) else v, item, label) for v in items)
     if not isinstance(raw, str):
         ok = isinstance(raw, tp) or (tp is float and isinstance(raw, int) and not isinstance(raw, bool))
         if not ok:
