@@ -153,7 +153,8 @@ def _run_with_progress(engine, source, show: bool):
 def _summary(result, source, sink_events_path: str | None, loudness) -> str:
     audio_s = result.samples / source.rate
     speed = audio_s / result.seconds if result.seconds > 0 else float("inf")
-    parts = [f"{result.reason}: {audio_s:.1f} s of audio in {result.seconds:.2f} s ({speed:.0f}x real time)"]
+    pace = f" ({speed:.0f}x real time)" if result.reason == "end" and not source.live else ""
+    parts = [f"{result.reason}: {audio_s:.1f} s of audio in {result.seconds:.2f} s{pace}"]
     if loudness is not None:
         parts.append(f"integrated loudness {loudness:.1f} LUFS")
     if result.dropped:

@@ -105,12 +105,25 @@ class Engine:
         self._producer: threading.Thread | None = None
         self._reader: threading.Thread | None = None
         self._producer_done = threading.Event()
+        self._done = threading.Event()
         self.result: RunResult | None = None
         self.replaced_nonfinite = 0
 
     # -- control -----------------------------------------------------------------
     def start(self) -> None:
-        """Start the producer and the reader thread."""
+        """Open the sinks (errors raise here), then start the producer and the reader thread."""
+        src = self.source
+        self._info = SourceInfo(0, src.description, src.rate, src.channels, src.layout, src.duration_s, src.live)
+        self._opened: list[Sink] = []
+        try:
+            for sink in self.sinks:
+                sink.open(self._info)
+                self._opened.append(sink)
+        except BaseException:
+            for sink in self._opened:
+                sink.close()
+            src.close()
+            raise
         self._t0 = time.perf_counter()
         self._producer = threading.Thread(target=self._produce, name="rtaudio-source", daemon=True)
         self._reader = threading.Thread(target=self._read_loop, name="rtaudio-engine", daemon=True)
@@ -122,10 +135,15 @@ class Engine:
         self._user_stopped = True
         self._stop.set()
 
+    @property
+    def running(self) -> bool:
+        """True until the reader has flushed the stages and closed the sinks."""
+        return not self._done.is_set()
+
     def join(self, timeout: float | None = None) -> RunResult | None:
-        """Wait for the end; raise the fatal error of the run, if any."""
-        self._reader.join(timeout)
-        if self._reader.is_alive():
+        """Wait for the end (None if ``timeout`` s passed first); raise the fatal error of the run, if any."""
+        # An Event, not Thread.join: a Ctrl-C inside Thread.join can leave the thread looking finished.
+        if not self._done.wait(timeout):
             return None
         self._producer.join(5.0)
         if self._error is not None:
@@ -136,8 +154,8 @@ class Engine:
         """Start, wait for the end; Ctrl-C stops cleanly with the partial output written."""
         self.start()
         try:
-            while self._reader.is_alive():
-                self._reader.join(0.1)
+            while not self._done.wait(0.1):
+                pass
         except KeyboardInterrupt:
             self.stop()
         return self.join()
@@ -168,15 +186,9 @@ class Engine:
         self._dispatch(events)
 
     def _read_loop(self) -> None:
-        src = self.source
-        info = SourceInfo(0, src.description, src.rate, src.channels, src.layout, src.duration_s, src.live)
-        opened: list[Sink] = []
         reason = "end"
         try:
-            for sink in self.sinks:
-                sink.open(info)
-                opened.append(sink)
-            self._dispatch([info])
+            self._dispatch([self._info])
             reason = self._pump()
         except BaseException as exc:
             if self._error is None:
@@ -185,10 +197,12 @@ class Engine:
         finally:
             self._stop.set()
             try:
-                self._finish(reason, opened)
+                self._finish(reason, self._opened)
             except BaseException as exc:
                 if self._error is None:
                     self._error = exc
+            finally:
+                self._done.set()
 
     def _pump(self) -> str:
         ring = self.ring
@@ -207,6 +221,8 @@ class Engine:
             if self._producer_done.is_set() and ring.available == 0:
                 self._drain_reports()
                 return "error" if self._error is not None else ("stopped" if self._user_stopped else "end")
+            if self._user_stopped and ring.available == 0:  # don't wait for a producer blocked on I/O
+                return "stopped"
             time.sleep(0.0005)
 
     def _process(self, index: int, block: np.ndarray) -> None:
@@ -250,4 +266,6 @@ class Engine:
             sink.emit(events)
         for sink in sinks:
             sink.close()
-        self.source.close()
+        # closing a decoder under a producer still inside it is unsafe: give it a moment, else leave it
+        if self._producer_done.wait(2.0):
+            self.source.close()

@@ -92,3 +92,28 @@ def test_demo_runs_from_nothing(tmp_path):
     loud = next(r for r in recs if r["type"] == "loudness")
     assert -30 < loud["integrated_lufs"] < -10
     assert "integrated loudness" in err
+
+
+def test_ctrl_c_stops_cleanly_with_partial_output(tmp_path):
+    """SIGINT while reading a live pipe: the events so far are written, with an end event, and no traceback."""
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "e.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "rtaudio.cli", "analyze", "-", "--rate", "16000", "-o", str(out)],
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    pcm = (tone(440, 0.5, 16000) * 32767).astype("<i2").tobytes()
+    proc.stdin.write(pcm)
+    proc.stdin.flush()
+    deadline = time.time() + 30
+    while time.time() < deadline and (not out.exists() or out.read_text().count('"levels"') < 5):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err.decode()
+    assert b"Traceback" not in err
+    recs = records(out)
+    assert recs[-1]["type"] == "end" and recs[-1]["reason"] == "stopped"
+    assert recs[-1]["t"] == pytest.approx(0.5, abs=0.01)
+    assert sum(r["type"] == "levels" for r in recs) == 5

@@ -132,6 +132,32 @@ def test_exact_hops_agree_to_rounding():
     assert summary.integrated_lufs == pytest.approx(reference(x, rate), abs=1e-6)
 
 
+@pytest.mark.parametrize("rate", [11025, 22050])
+def test_uneven_hops_agree_with_pyloudnorm(rate):
+    """hop_s * rate not a whole number of samples (1102.5, 551.25): hops alternate in length on the exact grid."""
+    x = with_gaps(rate, 5.23, channels=2)
+    for hop_s in (0.1, 0.025):
+        events, summary = run(x, rate, block=1000, params=LevelsParams(hop_s=hop_s))
+        assert abs(summary.integrated_lufs - reference(x, rate)) < 1e-6
+        assert [e.t for e in events] == [int((k + 1) * hop_s * rate + 1e-9) for k in range(len(events))]
+
+
+def test_tail_block_is_pyloudnorms_last_block():
+    """Input ending 60 ms into a step: pyloudnorm gates one more block, zero-padded past the end.
+
+    ``tail_block=True`` (default) reproduces it; ``False`` gates complete blocks only (libebur128).
+    """
+    rate = 16000
+    x = pink(rate, 2.96, -20.0, seed=6)
+    x[int(2.5 * rate) :] *= 0.5  # a quieter end (6 dB), so that the extra block moves the result
+    ref = reference(x, rate)
+    _, with_tail = run(x, rate)
+    _, complete_only = run(x, rate, params=LevelsParams(tail_block=False))
+    assert with_tail.integrated_lufs == pytest.approx(ref, abs=1e-9)
+    assert abs(complete_only.integrated_lufs - ref) > 0.05
+    assert complete_only.integrated_lufs == pytest.approx(reference(x[: int(2.9 * rate)], rate), abs=1e-9)
+
+
 def test_five_channels_with_pyloudnorm_order():
     """pyloudnorm's 5-channel order is L R C Ls Rs; with those weights the stage agrees with it."""
     rate = 48000
@@ -158,6 +184,7 @@ def _corpus_files():
         "music/Kevin_MacLeod_-_Vibe_Ace.ogg",
         "speech_asr/jfk.flac",
         "speech_asr/librispeech-1995-1837-0001.wav",
+        "speech_asr/spk1_snt2.wav",  # 3.15 s: pyloudnorm's zero-padded last block moves it 0.13 LU
         "segments/count.wav",
         "speech_lid/fleurs-de-000.ogg",
     ]
@@ -180,9 +207,9 @@ def test_corpus_agrees_with_pyloudnorm(name):
 
 
 @pytest.mark.parametrize("block", [1, 160, 1023, 4096, None])
-def test_stream_equals_batch(block):
-    rate = 16000
-    seconds = 0.5 if block == 1 else 4.0
+@pytest.mark.parametrize("rate", [16000, 11025])
+def test_stream_equals_batch(block, rate):
+    seconds = 0.5 if block == 1 else 4.03
     x = with_gaps(rate, seconds, channels=2)
     whole = run(x, rate)
     streamed = run(x, rate, block=block)
@@ -319,6 +346,7 @@ def test_wrong_channel_count_is_input_error():
         ({"channel_weights": (1.0, -1.0)}, r"channel_weights=\(1.0, -1.0\) must be non-empty, each finite and >= 0"),
         ({"channel_weights": ()}, r"channel_weights=\(\) must be non-empty"),
         ({"channel_weights": ("a",)}, r"channel_weights=\('a',\) must be a sequence of numbers"),
+        ({"tail_block": "yes"}, r"tail_block='yes' must be True or False"),
     ],
 )
 def test_bad_params(kwargs, match):

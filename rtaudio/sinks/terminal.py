@@ -97,7 +97,7 @@ class TerminalView(Sink):
         console = Console(stderr=True)
         try:
             with Live(self.render(), console=console, refresh_per_second=self.refresh_hz, transient=False) as live:
-                while engine._reader.is_alive():
+                while engine.running:
                     if duration is not None and time.perf_counter() - t0 >= duration:
                         engine.stop()
                     time.sleep(1 / self.refresh_hz)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -59,11 +60,24 @@ class StdinSource(PullSource):
         self._frame_bytes = _bytes_per_sample(sample_format) * self.channels
         self._block_bytes = block_frames * self._frame_bytes
 
+    def _reader(self):
+        """A read(n) that returns what a live pipe has without waiting for n bytes.
+
+        A real file descriptor is read with ``os.read``: no buffer lock is held while
+        waiting, so a stopped run can exit while this thread still waits for input.
+        """
+        try:
+            fd = self._stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            return getattr(self._stream, "read1", self._stream.read)
+        return lambda n: os.read(fd, n)
+
     def blocks(self, report: Report) -> Iterator[np.ndarray]:
         pending = b""
         total = 0
+        read = self._reader()
         while True:
-            chunk = self._stream.read(self._block_bytes)
+            chunk = read(self._block_bytes)
             if not chunk:
                 break
             pending += chunk

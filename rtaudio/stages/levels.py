@@ -148,8 +148,8 @@ def k_weighting_sos(sample_rate: float) -> np.ndarray:
     cookbook bilinear formulas, so they exist for any sample rate.  At 48 kHz they
     are within 1e-4 of the BS.1770-4 table for the shelf; the high-pass is
     normalised to unit gain at Nyquist where the table (and libebur128) use
-    ``b = [1, -2, 1]``: this meter reads about 0.04 LU below libebur128 at
-    44.1 / 48 kHz and about 0.12 LU below at 16 kHz, and agrees with pyloudnorm.
+    ``b = [1, -2, 1]``: on a 1 kHz tone this meter (like pyloudnorm) reads about
+    0.04 LU below libebur128 at 44.1 / 48 kHz and about 0.11 LU below at 16 kHz.
 
     Parameters
     ----------
@@ -333,7 +333,7 @@ class LevelsStage(Stage):
         self._weights = params.weights(self.channels)
         self._step_hops = per_step  # hops per 100 ms gating step
         self._block_hops = 4 * per_step  # hops per 400 ms block
-        self._short_hops = 30 * per_step  # hops per 3 s
+        self._short_hops = _whole(SHORT_TERM_S / STEP_S) * per_step  # hops per 3 s
         self._sos = k_weighting_sos(self.sample_rate)
         self.reset()
 

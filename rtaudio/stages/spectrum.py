@@ -279,17 +279,165 @@ def _coefficients(params: SpectrumParams, sample_rate: int) -> dict:
 _P_PREF, _P_FLOOR_DB, _P_FLOOR_POWER, _P_ATT, _P_REL, _P_HOP, _P_HOLD, _P_DECAY = range(8)
 
 
-def _fft_tables(n_fft: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bit-reversal permutation and twiddles for an ``n_fft/2``-point complex FFT and the real split."""
+def _fft_tables(n_fft: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Tables of the real FFT of ``n_fft`` points done as an ``m = n_fft/2``-point complex FFT.
+
+    Returns
+    -------
+    bitrev : ndarray (m,) int64
+        Bit-reversal permutation of ``0 .. m-1``.
+    twr, twi : ndarray (m - 1,) float64
+        Stage twiddles, real and imaginary parts: the stage of size ``s`` (2, 4, .., m) uses
+        ``exp(-2j pi k / s)``, ``k < s/2``, stored from offset ``s/2 - 1``.
+    spr, spi : ndarray (m/2 + 1,) float64
+        Twiddles ``exp(-2j pi k / n_fft)``, ``k <= m/2``, of the real split step.
+    """
     m = n_fft // 2
     bits = m.bit_length() - 1
     idx = np.arange(m)
     bitrev = np.zeros(m, np.int64)
     for b in range(bits):
         bitrev |= ((idx >> b) & 1) << (bits - 1 - b)
-    twiddle = np.exp(-2j * np.pi * np.arange(max(m // 2, 1)) / m)
-    split = np.exp(-2j * np.pi * np.arange(m + 1) / n_fft)
-    return bitrev, twiddle, split
+    stages, size = [], 2
+    while size <= m:
+        stages.append(np.exp(-2j * np.pi * np.arange(size // 2) / size))
+        size *= 2
+    tw = np.concatenate(stages)
+    sp = np.exp(-2j * np.pi * np.arange(m // 2 + 1) / n_fft)
+    return (bitrev, np.ascontiguousarray(tw.real), np.ascontiguousarray(tw.imag),
+            np.ascontiguousarray(sp.real), np.ascontiguousarray(sp.imag))
+
+
+@njit(cache=True, nogil=True)
+def _rfft_power(x, window, bitrev, twr, twi, spr, spi, re, im, power):
+    """``power[:] = |rfft(window * x)|**2`` for ``n_fft = 2 * len(re)`` (>= 8); ``re``/``im`` are scratch.
+
+    The even/odd samples are packed into one complex sequence of ``m = n_fft/2`` points in
+    bit-reversed order, transformed by an iterative radix-2 FFT (done two stages per pass,
+    "radix-2^2"), then split into the spectrum of the real input.  Real and imaginary parts
+    are kept in separate arrays and the inner loops index with unsigned integers: that lets
+    LLVM vectorise them (numba adds a negative-index check to signed indices).
+    """
+    m = re.shape[0]
+    one = np.uint64(1)
+    two = np.uint64(2)
+    four = np.uint64(4)
+    # pack, fused with the first pass (stages of size 2 and 4: all twiddles are 1 or -1j)
+    for g in range(m // 4):
+        s = 4 * g
+        i = bitrev[s]
+        a0r = x[2 * i] * window[2 * i]
+        a0i = x[2 * i + 1] * window[2 * i + 1]
+        i = bitrev[s + 1]
+        a1r = x[2 * i] * window[2 * i]
+        a1i = x[2 * i + 1] * window[2 * i + 1]
+        i = bitrev[s + 2]
+        a2r = x[2 * i] * window[2 * i]
+        a2i = x[2 * i + 1] * window[2 * i + 1]
+        i = bitrev[s + 3]
+        a3r = x[2 * i] * window[2 * i]
+        a3i = x[2 * i + 1] * window[2 * i + 1]
+        b0r = a0r + a1r
+        b0i = a0i + a1i
+        b1r = a0r - a1r
+        b1i = a0i - a1i
+        b2r = a2r + a3r
+        b2i = a2i + a3i
+        cr = a2r - a3r
+        ci = a2i - a3i
+        re[s] = b0r + b2r
+        im[s] = b0i + b2i
+        re[s + 2] = b0r - b2r
+        im[s + 2] = b0i - b2i
+        re[s + 1] = b1r + ci  # b1 + (-1j) * c
+        im[s + 1] = b1i - cr
+        re[s + 3] = b1r - ci
+        im[s + 3] = b1i + cr
+    # passes of two radix-2 stages: sizes 2h and 4h, h = 4, 16, 64, ...
+    mu = np.uint64(m)
+    h = four
+    while four * h <= mu:
+        o1 = h - one  # twiddles of the size-2h stage
+        o2 = two * h - one  # twiddles of the size-4h stage
+        for g in range(mu // (four * h)):
+            s = np.uint64(g) * four * h
+            for k in range(h):
+                w1r = twr[o1 + k]
+                w1i = twi[o1 + k]
+                w2r = twr[o2 + k]
+                w2i = twi[o2 + k]
+                i0 = s + k
+                i1 = i0 + h
+                i2 = i1 + h
+                i3 = i2 + h
+                a0r = re[i0]
+                a0i = im[i0]
+                p = re[i1]
+                q = im[i1]
+                a1r = p * w1r - q * w1i
+                a1i = p * w1i + q * w1r
+                a2r = re[i2]
+                a2i = im[i2]
+                p = re[i3]
+                q = im[i3]
+                a3r = p * w1r - q * w1i
+                a3i = p * w1i + q * w1r
+                b0r = a0r + a1r
+                b0i = a0i + a1i
+                b1r = a0r - a1r
+                b1i = a0i - a1i
+                p = a2r + a3r
+                q = a2i + a3i
+                b2r = p * w2r - q * w2i
+                b2i = p * w2i + q * w2r
+                p = a2r - a3r
+                q = a2i - a3i
+                cr = p * w2r - q * w2i  # twiddle of index k + h in the size-4h stage is -1j * w2
+                ci = p * w2i + q * w2r
+                re[i0] = b0r + b2r
+                im[i0] = b0i + b2i
+                re[i2] = b0r - b2r
+                im[i2] = b0i - b2i
+                re[i1] = b1r + ci
+                im[i1] = b1i - cr
+                re[i3] = b1r - ci
+                im[i3] = b1i + cr
+        h *= four
+    if h < mu:  # an odd number of stages: one radix-2 stage of size 2h = m is left
+        o = h - one
+        for k in range(h):
+            wr = twr[o + k]
+            wi = twi[o + k]
+            p = re[k + h]
+            q = im[k + h]
+            br = p * wr - q * wi
+            bi = p * wi + q * wr
+            ar = re[k]
+            ai = im[k]
+            re[k] = ar + br
+            im[k] = ai + bi
+            re[k + h] = ar - br
+            im[k + h] = ai - bi
+    # real split: with Z the complex FFT, E = (Z[k] + conj Z[m-k]) / 2, O = -1j (Z[k] - conj Z[m-k]) / 2,
+    # X[k] = E + W^k O and X[m-k] = conj(E - W^k O), W = exp(-2j pi / n_fft)
+    power[0] = (re[0] + im[0]) ** 2
+    power[m] = (re[0] - im[0]) ** 2
+    for k in range(one, mu // two + one):
+        j = mu - k
+        a = re[k]
+        b = im[k]
+        c = re[j]
+        d = im[j]
+        er = 0.5 * (a + c)
+        ei = 0.5 * (b - d)
+        orr = 0.5 * (b + d)
+        oi = 0.5 * (c - a)
+        wr = spr[k]
+        wi = spi[k]
+        tr = wr * orr - wi * oi
+        ti = wr * oi + wi * orr
+        power[k] = (er + tr) ** 2 + (ei + ti) ** 2
+        power[j] = (er - tr) ** 2 + (ei - ti) ** 2
 
 
 @njit(cache=True, nogil=True)
@@ -329,35 +477,11 @@ def _ballistics(level, smooth, peak, age, a_att, a_rel, hop, hold, decay, floor_
 
 
 @njit(cache=True, nogil=True)
-def _spectrum_kernel(x, window, bitrev, twiddle, split, z, power,
+def _spectrum_kernel(x, window, bitrev, twr, twi, spr, spi, re, im, power,
                      band_start, band_count, band_offset, band_flat,
                      fparams, smooth, peak, age):
     """Analyse one frame ``x`` (n_fft samples) into ``smooth``/``peak`` (dB, in place). Allocates nothing."""
-    m = z.shape[0]
-    # pack even/odd samples into one complex sequence, in bit-reversed order
-    for i in range(m):
-        z[bitrev[i]] = complex(x[2 * i] * window[2 * i], x[2 * i + 1] * window[2 * i + 1])
-    # iterative radix-2 decimation-in-time FFT of size m
-    size = 2
-    while size <= m:
-        half = size // 2
-        step = m // size
-        for s in range(0, m, size):
-            for k in range(half):
-                w = twiddle[k * step]
-                a = z[s + k]
-                b = z[s + k + half] * w
-                z[s + k] = a + b
-                z[s + k + half] = a - b
-        size *= 2
-    # split into the spectrum of the real 2m-point input; keep power only
-    for k in range(m + 1):
-        zk = z[k] if k < m else z[0]
-        zc = (z[m - k] if k > 0 else z[0]).conjugate()
-        even = 0.5 * (zk + zc)
-        odd = -0.5j * (zk - zc)
-        xk = even + split[k] * odd
-        power[k] = xk.real * xk.real + xk.imag * xk.imag
+    _rfft_power(x, window, bitrev, twr, twi, spr, spi, re, im, power)
     pref = fparams[_P_PREF]
     floor_db = fparams[_P_FLOOR_DB]
     floor_power = fparams[_P_FLOOR_POWER]
@@ -428,8 +552,9 @@ class SpectrumStage(Stage):
         self._fparams[_P_HOP] = c["hop"]
         self._fparams[_P_HOLD] = c["hold"]
         self._fparams[_P_DECAY] = c["decay"]
-        self._bitrev, self._twiddle, self._split = _fft_tables(params.n_fft)
-        self._z = np.zeros(params.n_fft // 2, np.complex128)
+        self._bitrev, self._twr, self._twi, self._spr, self._spi = _fft_tables(params.n_fft)
+        self._re = np.zeros(params.n_fft // 2)
+        self._im = np.zeros(params.n_fft // 2)
         self._power = np.zeros(params.n_fft // 2 + 1)
         self._smooth = np.empty(self.n_bands)
         self._peak = np.empty(self.n_bands)
@@ -459,8 +584,11 @@ class SpectrumStage(Stage):
         bands_db, peaks_db : ndarray (n_bands,) float64, dB
             The stage's own state arrays (not copies): overwritten by the next frame.
         """
+        if x.shape != self._window.shape:
+            raise ParameterError(f"x has shape {x.shape}; analyze_frame expects ({self.params.n_fft},) samples")
         _spectrum_kernel(
-            x, self._window, self._bitrev, self._twiddle, self._split, self._z, self._power,
+            x, self._window, self._bitrev, self._twr, self._twi, self._spr, self._spi,
+            self._re, self._im, self._power,
             self._start, self._count, self._offset, self._flat,
             self._fparams, self._smooth, self._peak, self._age,
         )
