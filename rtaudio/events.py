@@ -99,6 +99,15 @@ class Overflow(Event):
 
 
 @dataclass(frozen=True)
+class Xrun(Event):
+    """The sound device reported ``count`` input overruns before ``t``: audio lost inside the driver (amount unknown)."""
+
+    TYPE: ClassVar[str] = "xrun"
+    t: int
+    count: int
+
+
+@dataclass(frozen=True)
 class SourceFault(Event):
     """The source failed at ``t``; ``retry_in_s`` > 0 means a reconnect is scheduled, 0 means given up."""
 

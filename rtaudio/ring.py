@@ -68,6 +68,11 @@ class Ring:
         """Mark the end of input (producer side)."""
         self.closed = True
 
+    @property
+    def written(self) -> int:
+        """Frames ever written: the source index of the next frame the writer will write."""
+        return self._written
+
     # -- reader side -------------------------------------------------------------
     @property
     def available(self) -> int:

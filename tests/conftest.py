@@ -11,6 +11,11 @@ server.  While it runs, ``JACK_DEFAULT_SERVER`` names it, so PortAudio
         source = DeviceSource(jack_server.device)  # PortAudio's JACK device
         assert source.rate == jack_server.rate
 
+Mark such tests ``@pytest.mark.jack``.  Caveats (PortAudio's JACK host API): close every
+stream before the session ends; a process can use one JACK server only; and a test
+that kills a server must do it in a child process (PortAudio then hangs or aborts),
+see ``test_device_source.py``.
+
 ``corpus`` is the folder of real recordings (``RTAUDIO_CORPUS``, default
 ``<repo>/../shared/corpus``); tests that need it skip when it is absent.
 """
@@ -30,6 +35,7 @@ import pytest
 JACK_RATE = 48000  # Hz
 JACK_PERIOD = 256  # frames per period (5.3 ms at 48 kHz)
 JACK_START_TIMEOUT_S = 30.0  # generous: a loaded 2-core machine can be slow to start jackd
+SHARED_ENV = "RTAUDIO_TEST_JACK_SERVER"  # name of the server the fixture runs (see jack_server)
 
 
 @dataclass
@@ -48,9 +54,10 @@ class JackServer:
         PortAudio's index of the JACK device (for ``DeviceSource`` / ``sounddevice``).
     hostapi : str
         PortAudio's name of the JACK host API.
-    log : Path
-        jackd's stdout and stderr.
-    process : subprocess.Popen
+    log : Path or None
+        jackd's stdout and stderr (None when the server is shared from another fixture copy).
+    process : subprocess.Popen or None
+        The jackd process (None when shared).
     """
 
     name: str
@@ -58,8 +65,8 @@ class JackServer:
     period: int
     device: int
     hostapi: str
-    log: Path
-    process: subprocess.Popen
+    log: Path | None
+    process: subprocess.Popen | None
 
     def client(self, name: str):
         """A new, not yet activated ``jack.Client`` on this server (the caller closes it)."""
@@ -75,12 +82,13 @@ def _log_tail(path: Path, chars: int = 2000) -> str:
         return ""
 
 
-def _reinit_portaudio() -> None:
-    """Make PortAudio enumerate host APIs and devices again (no stream may be open)."""
-    import sounddevice
-
-    sounddevice._terminate()
-    sounddevice._initialize()
+def _jack_device(sounddevice) -> tuple[int, str] | None:
+    """(PortAudio device index, host API name) of the JACK device, or None if PortAudio sees none."""
+    for api in sounddevice.query_hostapis():
+        if "jack" in api["name"].lower() and api["devices"]:
+            default = api["default_input_device"]
+            return (default if default >= 0 else api["devices"][0]), api["name"]
+    return None
 
 
 @pytest.fixture(scope="session")
@@ -89,8 +97,14 @@ def jack_server(tmp_path_factory):
 
     Skips when ``jackd`` or the ``jack`` (JACK-Client) / ``sounddevice`` packages are
     missing; fails with jackd's log when it is installed but does not start.
-    PortAudio is re-initialised after the server is up (and again after it is
-    stopped) so that it sees (and then forgets) the JACK device.
+    PortAudio is re-initialised after the server is up (so that it sees the JACK
+    device) and when the server stops (so that it forgets it); no stream may be
+    open at those moments.
+
+    One process can use only one JACK server (libjack and PortAudio crash with two),
+    so while its server runs the fixture names it in ``RTAUDIO_TEST_JACK_SERVER``,
+    and another copy of this fixture in the same process (``benchmarks/`` loads this
+    file too) reuses that server instead of starting one.
     """
     jackd = shutil.which("jackd")
     if jackd is None:
@@ -100,6 +114,17 @@ def jack_server(tmp_path_factory):
         import sounddevice
     except (ImportError, OSError) as exc:
         pytest.skip(f"JACK-Client or sounddevice/PortAudio is not usable: {exc}")
+
+    running = os.environ.get(SHARED_ENV)
+    if running:  # another copy of this fixture owns a server: use it, leave it alone
+        probe = jack.Client("rtaudio-probe", servername=running, no_start_server=True)
+        rate, period = probe.samplerate, probe.blocksize
+        probe.close()
+        found = _jack_device(sounddevice)
+        if found is None:
+            pytest.fail(f"{SHARED_ENV}={running!r} is set, but PortAudio sees no JACK device")
+        yield JackServer(running, rate, period, found[0], found[1], None, None)
+        return
 
     name = f"rtaudio-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     log = tmp_path_factory.mktemp("jackd") / "jackd.log"
@@ -127,16 +152,23 @@ def jack_server(tmp_path_factory):
             probe.close()
             break
         jack.set_error_function(None)
-        _reinit_portaudio()
-        hostapis = sounddevice.query_hostapis()
-        jack_apis = [h for h in hostapis if "jack" in h["name"].lower() and h["devices"]]
-        if not jack_apis:
+        sounddevice._terminate()  # PortAudio lists host APIs once: make it see the new server
+        sounddevice._initialize()
+        found = _jack_device(sounddevice)
+        if found is None:
             pytest.fail(f"PortAudio sees no JACK device after jackd started (host APIs: "
-                        f"{[h['name'] for h in hostapis]}); is libportaudio2 built with JACK support?")
-        api = jack_apis[0]
-        device = api["default_input_device"] if api["default_input_device"] >= 0 else api["devices"][0]
-        yield JackServer(name, rate, period, device, api["name"], log, proc)
+                        f"{[h['name'] for h in sounddevice.query_hostapis()]}); "
+                        "is libportaudio2 built with JACK support?")
+        os.environ[SHARED_ENV] = name
+        yield JackServer(name, rate, period, found[0], found[1], log, proc)
     finally:
+        os.environ.pop(SHARED_ENV, None)
+        # PortAudio's JACK host API asserts (aborting the process) if it is terminated after the
+        # server died: let go of the server first, stop it, then let PortAudio enumerate again.
+        try:
+            sounddevice._terminate()
+        except Exception:  # noqa: BLE001 - best effort: the session is ending anyway
+            pass
         proc.terminate()
         try:
             proc.wait(10)
@@ -147,10 +179,7 @@ def jack_server(tmp_path_factory):
             os.environ.pop("JACK_DEFAULT_SERVER", None)
         else:
             os.environ["JACK_DEFAULT_SERVER"] = old_env
-        try:
-            _reinit_portaudio()
-        except Exception:  # noqa: BLE001 - best effort: the session is ending anyway
-            pass
+        sounddevice._initialize()
 
 
 @pytest.fixture(scope="session")

@@ -96,7 +96,6 @@ def test_demo_runs_from_nothing(tmp_path):
 
 def test_ctrl_c_stops_cleanly_with_partial_output(tmp_path):
     """SIGINT while reading a live pipe: the events so far are written, with an end event, and no traceback."""
-    import os
     import signal
     import time
 

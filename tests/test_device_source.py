@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import subprocess
+import sys
 import threading
 import time
 
@@ -11,7 +15,7 @@ import pytest
 
 from rtaudio.engine import Engine
 from rtaudio.errors import DeviceError, ParameterError
-from rtaudio.events import Levels, SourceFault, SpectrumFrame
+from rtaudio.events import Levels, SpectrumFrame, Xrun
 from rtaudio.ring import Ring
 from rtaudio.sinks import ListSink
 from rtaudio.sources.device import (
@@ -90,12 +94,17 @@ class Player:
         self.client.close()
 
 
-def dominant_hz(x: np.ndarray, rate: int) -> tuple[float, float]:
-    """Frequency (Hz) of the largest rfft bin of ``x`` (Hann window), and the bin width (Hz)."""
-    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
-    return float(np.argmax(spectrum)) * rate / len(x), rate / len(x)
+def dominant_hz(x: np.ndarray, rate: int, n: int = 8192) -> tuple[float, float]:
+    """Frequency (Hz) of the largest bin of the mean Hann-windowed power spectrum of ``n``-sample
+    segments of ``x`` (Welch, half overlap), and the bin width (Hz).  Short segments keep the
+    phase jumps of a dropped period (on a loaded machine) from smearing the peak."""
+    window = np.hanning(n)
+    starts = range(0, len(x) - n + 1, n // 2)
+    power = sum(np.abs(np.fft.rfft(x[i : i + n] * window)) ** 2 for i in starts)
+    return float(np.argmax(power)) * rate / n, rate / n
 
 
+@pytest.mark.jack
 def test_live_capture_through_jack(jack_server):
     from rtaudio.stages.levels import LevelsStage
     from rtaudio.stages.spectrum import SpectrumStage
@@ -118,9 +127,12 @@ def test_live_capture_through_jack(jack_server):
     try:
         before = {p.name for p in probe.get_ports(is_input=True, is_audio=True)}
         engine.start()
-        ours = wait_for(lambda: sorted(p.name for p in probe.get_ports(is_input=True, is_audio=True)
-                                       if p.name not in before),
-                        what="the analyzer's JACK input ports")
+
+        def new_ports():  # PortAudio registers them one by one once the stream is open
+            ports = sorted(p.name for p in probe.get_ports(is_input=True, is_audio=True) if p.name not in before)
+            return ports if len(ports) >= 2 else None
+
+        ours = wait_for(new_ports, what="the analyzer's two JACK input ports")
         assert len(ours) == 2, ours
         for out, port in zip(player.ports, ours):
             probe.connect(out, port)
@@ -158,13 +170,15 @@ def test_live_capture_through_jack(jack_server):
     for e in steady:
         k = int(np.argmax(e.bands_db))
         assert centers[k] / half <= 1000.0 < centers[k] * half, (centers[k], e.t)
-    meters = [e for e in sink.events if isinstance(e, Levels) and onset + levels.hop < e.t - levels.hop and e.t <= flip]
+    hop = int(round(levels.params.hop_s * rate))  # samples per Levels event
+    meters = [e for e in sink.events if isinstance(e, Levels) and onset + hop < e.t - hop and e.t <= flip]
     assert len(meters) >= 5
     for e in meters:
         assert abs(e.rms_dbfs - SINE_RMS_DBFS) < 1.0, e
         assert abs(e.peak_dbfs - (-6.0)) < 0.5, e
 
 
+@pytest.mark.jack
 def test_list_and_format_devices(jack_server):
     devices = list_devices()
     jack = devices[jack_server.device]
@@ -175,12 +189,14 @@ def test_list_and_format_devices(jack_server):
     assert format_devices([]).startswith("no sound devices found")
 
 
+@pytest.mark.jack
 def test_device_by_name_and_host_api(jack_server):
     name = list_devices()[jack_server.device]["name"]
     for spec in (name.upper(), "jack", str(jack_server.device)):
         assert DeviceSource(spec).index == jack_server.device
 
 
+@pytest.mark.jack
 def test_unknown_device_name_lists_devices(jack_server):
     with pytest.raises(DeviceError) as err:
         DeviceSource("no-such-microphone")
@@ -189,11 +205,13 @@ def test_unknown_device_name_lists_devices(jack_server):
     assert f"{jack_server.device} 'system' ({jack_server.hostapi}, 2 in)" in msg
 
 
+@pytest.mark.jack
 def test_device_index_out_of_range(jack_server):
     with pytest.raises(DeviceError, match=r"input device 99 does not exist; available input devices: .*system"):
         DeviceSource(99)
 
 
+@pytest.mark.jack
 def test_rate_mismatch_with_jack_server(jack_server):
     with pytest.raises(DeviceError) as err:
         DeviceSource(jack_server.device, rate=44100)
@@ -201,6 +219,7 @@ def test_rate_mismatch_with_jack_server(jack_server):
     assert "rate=44100 Hz" in msg and "the device's rate is 48000 Hz" in msg and "jackd with -r 44100" in msg
 
 
+@pytest.mark.jack
 def test_too_many_channels(jack_server):
     with pytest.raises(DeviceError, match=r"channels=3 is more than device .* offers \(2 input channels\)"):
         DeviceSource(jack_server.device, channels=3)
@@ -280,6 +299,7 @@ class _Flags:
         return self.input_overflow
 
 
+@pytest.mark.jack
 def test_overflows_reported_from_run_not_callback(jack_server):
     source = DeviceSource(jack_server.device)
     ring = Ring(48000, source.channels)
@@ -296,6 +316,64 @@ def test_overflows_reported_from_run_not_callback(jack_server):
     helper.start()
     source.run(ring, stop.is_set, reports.append)
     helper.join(WAIT_S)
-    assert len(reports) == 1 and isinstance(reports[0], SourceFault)
-    assert "input overflow" in reports[0].message and "2 time(s)" in reports[0].message
+    # A loaded machine may add real overflows (JACK xruns) to the two made-up ones.
+    assert reports and all(isinstance(r, Xrun) for r in reports)
+    assert source.overflows >= 2 and sum(r.count for r in reports) == source.overflows
     assert source._stream is None  # closed by run
+
+
+# -- the sound server dies while capturing (own server, own process: PortAudio cannot recover) -----
+
+SERVER_DEATH = r"""
+import os, shutil, signal, subprocess, sys, time
+import jack
+
+name = f"rtaudio-death-{os.getpid()}"
+os.environ["JACK_DEFAULT_SERVER"] = name
+server = subprocess.Popen([shutil.which("jackd"), "--no-realtime", "--name", name, "-d", "dummy", "-r", "48000",
+                           "-p", "256"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+jack.set_error_function(lambda msg: None)
+deadline = time.monotonic() + 30
+while True:
+    try:
+        jack.Client("probe", servername=name, no_start_server=True).close()
+        break
+    except jack.JackError:
+        assert time.monotonic() < deadline, "jackd did not start"
+        time.sleep(0.1)
+
+from rtaudio.engine import Engine  # imports sounddevice lazily: PortAudio starts after jackd
+from rtaudio.errors import DeviceError
+from rtaudio.sources.device import DeviceSource
+
+engine = Engine(DeviceSource("jack"), [], [])
+engine.start()
+deadline = time.monotonic() + 30
+while engine.ring.available == 0:
+    assert time.monotonic() < deadline, "no audio"
+    time.sleep(0.01)
+server.send_signal(signal.SIGTERM)
+server.wait(30)
+try:
+    print("result", engine.join(60), flush=True)
+except DeviceError as exc:
+    print("DeviceError:", exc, flush=True)
+for leftover in __import__("glob").glob(f"/dev/shm/jack_sem.*_{name}_*"):  # the abandoned client's semaphore
+    os.unlink(leftover)
+"""
+
+
+@pytest.mark.jack
+def test_server_death_is_a_clear_error_and_the_process_exits(tmp_path):
+    if shutil.which("jackd") is None:
+        pytest.skip("jackd is not installed (apt-get install jackd2)")
+    script = tmp_path / "death.py"
+    script.write_text(SERVER_DEATH)
+    env = {k: v for k, v in os.environ.items() if k not in ("JACK_DEFAULT_SERVER", "RTAUDIO_TEST_JACK_SERVER")}
+    try:
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the process hung after its JACK server died; output: {exc.stdout!r} {exc.stderr!r}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "DeviceError: device 0 'system' (JACK Audio Connection Kit) stopped delivering audio" in done.stdout, (
+        done.stdout, done.stderr[-2000:])

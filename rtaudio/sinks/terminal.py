@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from rtaudio.events import Event, Levels, Overflow, SourceFault, SourceRecovered, SpectrumBands, SpectrumFrame
+from rtaudio.events import Event, Levels, Overflow, Xrun, SourceFault, SourceRecovered, SpectrumBands, SpectrumFrame
 from rtaudio.sinks import Sink
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
@@ -43,6 +43,7 @@ class TerminalView(Sink):
         self.spectrum: SpectrumFrame | None = None
         self.centers: tuple[float, ...] = ()
         self.dropped = 0
+        self.xruns = 0
         self.last_fault = ""
         self.t = 0
 
@@ -56,6 +57,8 @@ class TerminalView(Sink):
                 self.centers = e.centers_hz
             elif isinstance(e, Overflow):
                 self.dropped += e.dropped
+            elif isinstance(e, Xrun):
+                self.xruns += e.count
             elif isinstance(e, SourceFault):
                 self.last_fault = f"fault at {e.t / self.info.rate:.1f} s: {e.message} (attempt {e.attempt})"
             elif isinstance(e, SourceRecovered):
@@ -82,7 +85,7 @@ class TerminalView(Sink):
             table.add_row("spectrum", sparkline(self.spectrum.bands_db))
             if self.centers:
                 table.add_row("", f"{self.centers[0]:.0f} Hz {'':>52} {self.centers[-1] / 1000:.0f} kHz")
-        table.add_row("dropped", f"{self.dropped} samples")
+        table.add_row("dropped", f"{self.dropped} samples, {self.xruns} device overruns")
         if self.last_fault:
             table.add_row("stream", self.last_fault)
         return table

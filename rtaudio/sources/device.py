@@ -18,16 +18,22 @@ must not be done while a stream is open; this module never does it.
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections.abc import Callable
 
 from rtaudio.errors import DeviceError, MissingDependencyError, ParameterError
-from rtaudio.events import SourceFault
+from rtaudio.events import Xrun
 from rtaudio.ring import Ring
 from rtaudio.sources.base import Report, Source, check_channels, check_rate
 
 #: How often :meth:`DeviceSource.run` looks at ``should_stop`` and the stream (seconds).
 POLL_S = 0.01
+#: Least time between two input-overflow reports (seconds).
+REPORT_EVERY_S = 1.0
+#: How long closing a stream may take before it is abandoned (seconds).
+CLOSE_TIMEOUT_S = 5.0
 
 
 def _sounddevice():
@@ -301,9 +307,10 @@ class DeviceSource(Source):
         """Capture into ``ring`` until ``should_stop()`` returns True.
 
         Opens the input stream, then checks ``should_stop`` and the stream every
-        :data:`POLL_S` seconds; input overflows flagged by PortAudio are reported as
-        :class:`~rtaudio.events.SourceFault` events (``attempt=0``, ``retry_in_s=0``:
-        audio was lost, capture goes on).  The stream is closed on the way out.
+        :data:`POLL_S` seconds.  Input overflows flagged by PortAudio (with JACK: any
+        xrun of the server) are reported as :class:`~rtaudio.events.Xrun` events
+        (audio was lost inside the driver, capture goes on), at most one per
+        :data:`REPORT_EVERY_S` seconds with the count.  The stream is closed on the way out.
 
         Parameters
         ----------
@@ -323,6 +330,7 @@ class DeviceSource(Source):
             raise ParameterError(f"ring has {ring.channels} channels; {self.description} captures {self.channels}")
         capture = self._capture = _Capture(ring)
         self.overflows = 0
+        self._reported_at = -math.inf
         try:
             stream = sd.InputStream(device=self.index, samplerate=self.rate, channels=self.channels,
                                     dtype="float32", blocksize=self.blocksize, latency=self.latency,
@@ -340,25 +348,55 @@ class DeviceSource(Source):
                 time.sleep(POLL_S)
                 self._report_overflows(ring, report)
                 if not stream.active and not should_stop():
-                    raise DeviceError(f"{self.description} stopped delivering audio "
-                                      "(device unplugged or sound server gone?)")
-            self._report_overflows(ring, report)
+                    msg = f"{self.description} stopped delivering audio (device unplugged or sound server gone?)"
+                    if not self._release():
+                        msg += ("; PortAudio could not release it and cannot be used again in this process "
+                                "(restart rtaudio once the device or server is back)")
+                    raise DeviceError(msg)
+            self._report_overflows(ring, report, final=True)
         finally:
-            self.close()
+            self._release()
 
-    def _report_overflows(self, ring: Ring, report: Report) -> None:
-        """Report the overflows counted since the last call (producer thread, not the callback)."""
+    def _report_overflows(self, ring: Ring, report: Report, final: bool = False) -> None:
+        """Report the overflows counted since the last report (producer thread, not the callback).
+
+        At most one report per :data:`REPORT_EVERY_S` seconds (a first one at once), and
+        one at the end (``final``) for what is left.
+        """
         count = self._capture.overflows
-        if count != self.overflows:
-            new = count - self.overflows
-            self.overflows = count
-            t = ring.position + ring.available  # frames written so far, on the source clock
-            report(SourceFault(t, f"{self.description}: input overflow, audio lost before it reached rtaudio "
-                                  f"({new} time(s); {count} in all): the system or the sound server "
-                                  "was too slow", attempt=0, retry_in_s=0.0))
+        now = time.monotonic()
+        if count == self.overflows or (not final and now - self._reported_at < REPORT_EVERY_S):
+            return
+        new = count - self.overflows
+        self.overflows = count
+        self._reported_at = now
+        report(Xrun(ring.written, new))
+
+    def _release(self) -> bool:
+        """Close the stream if one is open; False if PortAudio hung doing so (see :meth:`close`)."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return True
+        done = threading.Event()
+
+        def close():
+            stream.close(ignore_errors=True)
+            done.set()
+
+        threading.Thread(target=close, name="rtaudio-device-close", daemon=True).start()
+        if done.wait(CLOSE_TIMEOUT_S):
+            return True
+        # PortAudio's JACK host API blocks forever on a stream whose server died, and would
+        # block (or abort) again in sounddevice's exit handler: leave PortAudio as it is.
+        sd = _sounddevice()
+        sd._initialized = 0
+        return False
 
     def close(self) -> None:
-        """Stop and close the stream if one is open."""
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            stream.close(ignore_errors=True)
+        """Stop and close the stream if one is open.
+
+        Gives up after :data:`CLOSE_TIMEOUT_S` seconds (PortAudio hangs closing a JACK stream
+        whose server died): the stream is then abandoned, and PortAudio is left uninitialised
+        at exit so that the process can still end.
+        """
+        self._release()
