@@ -106,6 +106,7 @@ class TerminalView(Sink):
                     time.sleep(1 / self.refresh_hz)
                     live.update(self.render())
                 live.update(self.render())
+            console.line()
         except KeyboardInterrupt:
             engine.stop()
         return engine.join()
