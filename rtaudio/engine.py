@@ -101,6 +101,7 @@ class Engine:
         self._stop = threading.Event()
         self._user_stopped = False
         self._reports: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self._pending_reports: list[Event] = []
         self._error: BaseException | None = None
         self._producer: threading.Thread | None = None
         self._reader: threading.Thread | None = None
@@ -176,14 +177,21 @@ class Engine:
             for sink in self.sinks:
                 sink.emit(events)
 
-    def _drain_reports(self) -> None:
-        events = []
+    def _drain_reports(self, upto: int | None = None) -> None:
+        """Dispatch the source's reports (faults, xruns) up to source index ``upto`` (None: all).
+
+        A report waits until the audio before it has gone through the stages, so the
+        output stays in time order.
+        """
         while True:
             try:
-                events.append(self._reports.get_nowait())
+                self._pending_reports.append(self._reports.get_nowait())
             except queue.Empty:
                 break
-        self._dispatch(events)
+        due = [e for e in self._pending_reports if upto is None or event_time(e) <= upto]
+        if due:
+            self._pending_reports = [e for e in self._pending_reports if not (upto is None or event_time(e) <= upto)]
+            self._dispatch(due)
 
     def _read_loop(self) -> None:
         reason = "end"
@@ -208,16 +216,17 @@ class Engine:
         ring = self.ring
         dropped = 0
         while True:
-            self._drain_reports()
             index, block = ring.read(self.max_block)
             if ring.dropped != dropped:
                 self._dispatch([Overflow(index, ring.dropped - dropped)])
                 dropped = ring.dropped
             if len(block):
                 self._process(index, block)
+                self._drain_reports(index + len(block))
                 if self.progress is not None:
                     self.progress(index + len(block))
                 continue
+            self._drain_reports(ring.position)
             if self._producer_done.is_set() and ring.available == 0:
                 self._drain_reports()
                 return "error" if self._error is not None else ("stopped" if self._user_stopped else "end")
@@ -250,6 +259,7 @@ class Engine:
         )
 
     def _finish(self, reason: str, sinks: list[Sink]) -> None:
+        self._drain_reports()
         events: list[Event] = []
         end = self.ring.position
         for group in self._groups:

@@ -34,7 +34,7 @@ def open_source(
     if url is not None:
         from rtaudio.sources.url import UrlSource
 
-        return UrlSource(url, stream=stream)
+        return UrlSource(url, stream=stream, realtime=realtime)
     if spec == "-":
         from rtaudio.sources.stdin import StdinSource
 
