@@ -243,6 +243,7 @@ def cmd_demo(args) -> int:
     catcher = _LoudnessCatcher()
     result = Engine(source, stages, [JsonlSink(events_path), catcher]).run()
     print(_summary(result, source, events_path, catcher.value), file=sys.stderr)
+    print(f"next: rtaudio monitor {video}   (live meters and spectrum in the terminal)", file=sys.stderr)
     return 0
 
 
