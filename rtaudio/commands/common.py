@@ -1,0 +1,106 @@
+"""Plumbing shared by the command modules: input options, stage options, progress, summaries."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    pass
+
+
+def add_input(p: argparse.ArgumentParser, *, optional: bool = False) -> None:
+    g = p.add_argument_group("input")
+    g.add_argument("input", nargs="?" if optional else None,
+                   help="audio/video file, URL (http, https, hls, rtsp, rtmp, udp), or '-' for raw PCM on stdin")
+    g.add_argument("--stream", type=int, default=0, metavar="N", help="audio stream of a video/container (0 = first)")
+    g.add_argument("--realtime", action="store_true", help="pace a file at real time, as if live")
+    g.add_argument("--rate", type=int, help="sample rate (Hz) of raw PCM on stdin, or the device rate")
+    g.add_argument("--channels", type=int, help="channels of raw PCM on stdin, or of the device")
+    g.add_argument("--format", dest="sample_format", default="s16le",
+                   help="raw PCM sample format on stdin: u8, s16le, s24le, s32le, f32le, f64le")
+
+
+def add_stage_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("analysis")
+    g.add_argument("--stages", default="spectrum,levels", help="comma-separated stages to run")
+    g.add_argument("--config", metavar="FILE.toml", help="stage parameters, one [stage] table each")
+    g.add_argument("-p", "--param", action="append", default=[], metavar="STAGE.NAME=VALUE",
+                   help="set one stage parameter, e.g. -p spectrum.n_fft=4096 (repeatable; wins over --config)")
+    g.add_argument("--nonfinite", choices=["error", "zero"], default="error",
+                   help="what to do with NaN/Inf samples: stop with an error, or replace them by silence")
+
+
+def stage_config(args) -> dict[str, dict]:
+    from rtaudio.config import load_toml, parse_override
+
+    config = load_toml(args.config) if args.config else {}
+    for text in args.param:
+        stage, name, value = parse_override(text)
+        config.setdefault(stage, {})[name] = value
+    return config
+
+
+def open_input(args, **extra):
+    from rtaudio.sources import open_source
+
+    return open_source(args.input, stream=args.stream, realtime=args.realtime, rate=args.rate,
+                       channels=args.channels, sample_format=args.sample_format, **extra)
+
+
+def make_stages(args, source):
+    from rtaudio.stages import build_stages
+
+    names = [n.strip() for n in args.stages.split(",") if n.strip()]
+    return build_stages(names, sample_rate=source.rate, channels=source.channels, config=stage_config(args))
+
+
+def run_with_progress(engine, source, show: bool):
+    """Run ``engine``; a progress bar on stderr when the input has a known length."""
+    if not show or not source.duration_s or source.live:
+        return engine.run()
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.console import Console
+
+    total = source.duration_s
+    with Progress(TextColumn("[bold]analysing[/] {task.description}"), BarColumn(),
+                  TextColumn("{task.completed:.1f}/{task.total:.1f} s"), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=False) as progress:
+        task = progress.add_task(os.path.basename(source.description), total=total)
+        engine.progress = lambda n: progress.update(task, completed=min(total, n / source.rate))
+        result = engine.run()
+        progress.update(task, completed=total)
+    return result
+
+
+def summary(result, source, sink_events_path: str | None, loudness) -> str:
+    audio_s = result.samples / source.rate
+    speed = audio_s / result.seconds if result.seconds > 0 else float("inf")
+    pace = f" ({speed:.0f}x real time)" if result.reason == "end" and not source.live else ""
+    parts = [f"{result.reason}: {audio_s:.1f} s of audio in {result.seconds:.2f} s{pace}"]
+    if loudness is not None:
+        parts.append(f"integrated loudness {loudness:.1f} LUFS")
+    if result.dropped:
+        parts.append(f"{result.dropped} samples dropped")
+    if sink_events_path and sink_events_path != "-":
+        parts.append(f"events in {sink_events_path}")
+    return "; ".join(parts)
+
+
+class LoudnessCatcher:
+    """A tiny sink that remembers the integrated loudness for the summary line."""
+
+    def __init__(self):
+        self.value = None
+
+    def open(self, info):
+        pass
+
+    def emit(self, events):
+        for e in events:
+            if e.TYPE == "loudness":
+                self.value = e.integrated_lufs
+
+    def close(self):
+        pass
