@@ -237,14 +237,25 @@ class Engine:
     def _process(self, index: int, block: np.ndarray) -> None:
         if not np.isfinite(block).all():
             block = self._nonfinite(index, block)
+        frames = {group.rate: group.frame(index, block) for group in self._groups}
+        self._dispatch(self._run_stages(lambda stage, frame: stage.process(frame), frames))
+
+    def _run_stages(self, call, frames: dict[int, Frame]) -> list[Event]:
+        """``call(stage, frame)`` for each stage in order; a stage that ``listens`` first observes
+        the matching events the stages before it produced for the same block. Returns all events, time-ordered."""
         events: list[Event] = []
-        for group in self._groups:
-            frame = group.frame(index, block)
-            for stage in group.stages:
-                events.extend(retime(e, self.source.rate, group.rate) for e in stage.process(frame))
+        for stage in self.stages:
+            rate = stage.rate or self.source.rate
+            if stage.listens and events:
+                heard = [e for e in events if isinstance(e, stage.listens)]
+                if heard:
+                    stage.observe(heard)
+            if rate not in frames:
+                continue
+            events.extend(retime(e, self.source.rate, rate) for e in call(stage, frames[rate]))
         if len(self.stages) > 1:  # interleave the stages' events in time, whatever the block size
             events.sort(key=event_time)
-        self._dispatch(events)
+        return events
 
     def _nonfinite(self, index: int, block: np.ndarray) -> np.ndarray:
         bad = ~np.isfinite(block)
@@ -260,16 +271,13 @@ class Engine:
 
     def _finish(self, reason: str, sinks: list[Sink]) -> None:
         self._drain_reports()
-        events: list[Event] = []
         end = self.ring.position
-        for group in self._groups:
-            if group.resampler is not None:  # push the resampler's tail through its stages
-                tail = group.frame(end, np.zeros((0, self.source.channels), np.float32), last=True)
-                for stage in group.stages:
-                    if len(tail.samples):
-                        events.extend(retime(e, self.source.rate, group.rate) for e in stage.process(tail))
-            for stage in group.stages:
-                events.extend(retime(e, self.source.rate, group.rate) for e in stage.flush())
+        empty = np.zeros((0, self.source.channels), np.float32)
+        tails = {g.rate: g.frame(end, empty, last=True) for g in self._groups if g.resampler is not None}
+        tails = {rate: frame for rate, frame in tails.items() if len(frame.samples)}
+        events = self._run_stages(lambda stage, frame: stage.process(frame), tails) if tails else []
+        # flush every stage; the frame argument is unused, a placeholder keeps one code path
+        events += self._run_stages(lambda stage, frame: stage.flush(), {g.rate: None for g in self._groups})
         events.append(EndOfInput(end, reason, self.ring.dropped))
         self.result = RunResult(end, self.ring.dropped, reason, time.perf_counter() - self._t0)
         for sink in sinks:

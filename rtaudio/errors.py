@@ -26,6 +26,10 @@ class StreamError(InputError):
     """A network stream cannot be opened or broke beyond recovery."""
 
 
+class ModelError(RtaudioError):
+    """A model is missing, incomplete or unreadable; the message says how to get it."""
+
+
 class MissingDependencyError(RtaudioError, ImportError):
     """An optional dependency is not installed; the message names the extra that brings it."""
 

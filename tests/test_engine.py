@@ -135,3 +135,43 @@ def test_stop_flushes_and_writes_partial_results():
     assert result.reason == "stopped" and 0 < result.samples < len(x)
     assert isinstance(sink.events[-2], Levels)  # the stage's flush output was written
     assert sink.events[-1].reason == "stopped"
+
+
+def test_a_listening_stage_observes_earlier_stages_events_in_order():
+    """A stage that `listens` sees the events earlier stages made for the same block, before its own process."""
+
+    class Marker(Stage):
+        rate = 8000
+
+        def __init__(self):
+            self.seen = 0
+
+        def process(self, frame):
+            out = [Overflow(frame.index + i, 0) for i in range(len(frame.samples)) if (self.seen + i) % 4000 == 0]
+            self.seen += len(frame.samples)
+            return out
+
+        def flush(self):
+            return [Overflow(self.seen, 1)]
+
+    class Listener(_Collect):
+        listens = (Overflow,)
+
+        def __init__(self):
+            super().__init__()
+            self.heard, self.order = [], []
+
+        def observe(self, events):
+            self.heard.extend(events)
+            self.order.append("observe")
+
+        def process(self, frame):
+            self.order.append("process")
+            return super().process(frame)
+
+    x = np.zeros(16000, np.float32)
+    listener = Listener()
+    Engine(ArraySource(x, 16000, block=1000), [Marker(), listener], [ListSink()]).run()
+    # marks at 8 kHz samples 0 and 4000 (source samples 0 and 8000), plus the flush mark at the end
+    assert [e.t for e in listener.heard] == [0, 8000, 16000]
+    assert listener.order[:2] == ["observe", "process"]

@@ -52,6 +52,16 @@ class Stage:
 
     name: str = "stage"
     rate: int | None = None
+    #: Event types this stage wants from the stages before it in the pipeline (see :meth:`observe`).
+    listens: tuple[type[Event], ...] = ()
+
+    def observe(self, events: list[Event]) -> None:
+        """Receive events of the types in ``listens`` that earlier stages produced.
+
+        Called before :meth:`process` (or :meth:`flush`) of the same block; times are on
+        the source clock. Events can describe audio this stage has already seen (a
+        detector decides after the fact), so a listener buffers what it needs.
+        """
 
     def process(self, frame: Frame) -> list[Event]:
         raise NotImplementedError

@@ -1,0 +1,1 @@
+"""Models: one registry resolves a model name to a path (see :mod:`rtaudio.models.registry`)."""
