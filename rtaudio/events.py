@@ -137,6 +137,105 @@ class EndOfInput(Event):
     dropped: int
 
 
+# -- speech (stages/vad.py, stages/stt.py) ------------------------------------------------
+@dataclass(frozen=True)
+class SpeechStart(Event):
+    """Speech began at ``t`` (pre-roll included) with the detector's ``confidence`` in [0, 1]."""
+
+    TYPE: ClassVar[str] = "speech_start"
+    t: int
+    confidence: float
+
+
+@dataclass(frozen=True)
+class SpeechEnd(Event):
+    """Speech ended at ``t`` (hangover included)."""
+
+    TYPE: ClassVar[str] = "speech_end"
+    t: int
+
+
+@dataclass(frozen=True)
+class SpeechSegment(Event):
+    """A whole speech interval [``start``, ``end``) with its mean ``confidence``; reported at its end."""
+
+    TYPE: ClassVar[str] = "speech"
+    TIME_FIELDS: ClassVar[tuple[str, ...]] = ("start", "end")
+    start: int
+    end: int
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Word(Event):
+    """One recognised word in [``start``, ``end``) with the recogniser's ``confidence``."""
+
+    TYPE: ClassVar[str] = "word"
+    TIME_FIELDS: ClassVar[tuple[str, ...]] = ("start", "end")
+    start: int
+    end: int
+    word: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class PartialTranscript(Event):
+    """Live caption: the words heard so far in the current utterance (may still change)."""
+
+    TYPE: ClassVar[str] = "partial"
+    t: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Transcript(Event):
+    """A final utterance [``start``, ``end``) with its words (each with source-clock times)."""
+
+    TYPE: ClassVar[str] = "transcript"
+    TIME_FIELDS: ClassVar[tuple[str, ...]] = ("start", "end")
+    start: int
+    end: int
+    text: str
+    words: tuple[Word, ...] = ()
+    engine: str = ""
+
+
+# -- language (stages/lid.py) ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Language(Event):
+    """Spoken language decided at ``t``: ISO 639-1 code (or ``unknown``), its probability, the top 3."""
+
+    TYPE: ClassVar[str] = "language"
+    t: int
+    language: str
+    probability: float
+    top: tuple[tuple[str, float], ...] = ()
+    speech_s: float = 0.0
+
+
+# -- key moments (stages/keys*.py) -----------------------------------------------------------
+@dataclass(frozen=True)
+class KeyMoment(Event):
+    """A moment an editor cares about: ``kind`` (beat, downbeat, onset, section, loudness_peak,
+    speech_start, speech_end, cut_suggestion, ...), ``score`` in [0, 1], a short ``label``."""
+
+    TYPE: ClassVar[str] = "key_moment"
+    t: int
+    kind: str
+    score: float
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Tempo(Event):
+    """Tempo estimate at ``t``: beats per minute and confidence in [0, 1]."""
+
+    TYPE: ClassVar[str] = "tempo"
+    t: int
+    bpm: float
+    confidence: float
+
+
 def event_time(event: Event) -> int:
     """The first time field of ``event`` (its ``t`` or ``start``), for ordering."""
     return getattr(event, event.TIME_FIELDS[0])
@@ -150,14 +249,22 @@ def retime(event: Event, source_rate: int, stage_rate: int) -> Event:
         name: int(round(getattr(event, name) * source_rate / stage_rate))
         for name in event.TIME_FIELDS
     }
+    for f in dataclasses.fields(event):  # nested events (a transcript's words) move too
+        value = getattr(event, f.name)
+        if isinstance(value, tuple) and value and isinstance(value[0], Event):
+            changes[f.name] = tuple(retime(v, source_rate, stage_rate) for v in value)
     return dataclasses.replace(event, **changes)
 
 
-def _plain(value, digits: int):
+def _plain(value, digits: int, rate: int):
+    if isinstance(value, Event):  # nested: its own fields, times in seconds, no type
+        record = to_record(value, rate, digits)
+        record.pop("type")
+        return record
     if isinstance(value, np.ndarray):
-        return [_plain(v, digits) for v in value.tolist()]
+        return [_plain(v, digits, rate) for v in value.tolist()]
     if isinstance(value, (tuple, list)):
-        return [_plain(v, digits) for v in value]
+        return [_plain(v, digits, rate) for v in value]
     if isinstance(value, (float, np.floating)):
         value = float(value)
         if math.isnan(value):
@@ -181,5 +288,5 @@ def to_record(event: Event, rate: int, digits: int = 2) -> dict:
         if f.name in event.TIME_FIELDS:
             record[f.name] = round(value / rate, 6)
         else:
-            record[f.name] = _plain(value, digits)
+            record[f.name] = _plain(value, digits, rate)
     return record
