@@ -4,13 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 SYSTEM_PACKAGES := libportaudio2 jackd2 espeak-ng libsndfile1
 
-.PHONY: demo test bench system venv clean
+.PHONY: demo test bench system venv clean spleeter-env
 
 demo: system venv  ## install, then synthesize a sample video and analyse it
 	$(BIN)/rtaudio demo
 
-test: system venv  ## install, then run the test suite
+test: system venv spleeter-env  ## install, then run the test suite (+ the spleeter tests in their own venv)
 	$(BIN)/python -m pytest
+	@if [ -f $(SPLEETER_VENV)/.installed ]; then $(SPLEETER_VENV)/bin/python -m pytest -m spleeter tests/test_separation_spleeter.py; \
+	else echo "spleeter tests skipped: no $(SPLEETER_VENV) (needs Python 3.8-3.11)"; fi
 
 bench: system venv  ## run the benchmarks (pytest-benchmark)
 	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,max,rounds
@@ -32,5 +34,19 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
+# spleeter 2.4.2 pins Python<3.12, tensorflow 2.12.1 and numpy<2: it gets its own venv (~2.5 GB, ~80 s)
+SPLEETER_VENV := .venv-spleeter
+SPLEETER_PYTHON ?= $(shell for p in python3.11 python3.10 python3.9 python3; do command -v $$p >/dev/null 2>&1 && \
+	$$p -c 'import sys; sys.exit(not (3, 8) <= sys.version_info[:2] < (3, 12))' 2>/dev/null && echo $$p && break; done)
+
+spleeter-env: $(SPLEETER_VENV)/.installed  ## the [spleeter] extra (TensorFlow, numpy<2) in .venv-spleeter
+
+$(SPLEETER_VENV)/.installed: pyproject.toml
+	@if [ -z "$(SPLEETER_PYTHON)" ]; then echo "no Python 3.8-3.11 found: skipping $(SPLEETER_VENV) (spleeter needs Python<3.12)"; exit 0; fi; \
+	set -e; test -x $(SPLEETER_VENV)/bin/python || $(SPLEETER_PYTHON) -m venv $(SPLEETER_VENV); \
+	$(SPLEETER_VENV)/bin/python -m pip install -q --upgrade pip; \
+	$(SPLEETER_VENV)/bin/python -m pip install -q -e '.[spleeter]' pytest; \
+	touch $@
+
 clean:
-	rm -rf $(VENV) rtaudio-demo .pytest_cache .benchmarks
+	rm -rf $(VENV) $(SPLEETER_VENV) rtaudio-demo .pytest_cache .benchmarks

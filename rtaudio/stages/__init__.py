@@ -16,6 +16,13 @@ from rtaudio.errors import ParameterError
 STAGES: dict[str, tuple[str, str, str]] = {
     "spectrum": ("rtaudio.stages.spectrum", "SpectrumStage", "SpectrumParams"),
     "levels": ("rtaudio.stages.levels", "LevelsStage", "LevelsParams"),
+    "onsets": ("rtaudio.stages.onsets", "OnsetsStage", "OnsetsParams"),
+    "beats": ("rtaudio.stages.beats", "BeatsStage", "BeatsParams"),
+    "sections": ("rtaudio.stages.sections", "SectionsStage", "SectionsParams"),
+    "moments": ("rtaudio.stages.moments", "MomentsStage", "MomentsParams"),
+    "lid": ("rtaudio.stages.lid", "LidStage", "LidParams"),
+    "vad": ("rtaudio.stages.vad", "VADStage", "VADParams"),
+    "stt": ("rtaudio.stages.stt", "STTStage", "STTParams"),
 }
 
 DEFAULT_STAGES = ("spectrum", "levels")

@@ -1,0 +1,219 @@
+"""Stem separation on real recordings: SI-SDR improvement, speed, peak memory.
+
+    .venv/bin/python benchmarks/separation_eval.py quality --backend dsp
+    .venv/bin/python benchmarks/separation_eval.py speed --backend dsp
+    .venv/bin/python benchmarks/separation_eval.py memory --backend dsp --minutes 10
+    .venv-spleeter/bin/python benchmarks/separation_eval.py speed --backend spleeter --model DIR
+    .venv-spleeter/bin/python benchmarks/separation_eval.py speed --backend onnx --model DIR-onnx
+
+quality: every speech clip of the dev corpus (``speech_lid/`` 25 FLEURS clips in 5 languages,
+``speech_asr/`` 8 English clips) over a music recording of ``music/`` (Vibe Ace (jazz), the snare
+tempo ramp, beat-small, doremi (a scale), sir_duke_slow (brass); ``spleeter-audio_example`` has
+vocals and is left out), cut to the shorter of the two (<= 20 s), mixed at 16 kHz at 0, -5 and +5 dB
+speech-to-music power ratio. Score: SI-SDR of the vocals stem against the clean speech, minus the
+SI-SDR of the mixture itself (the baseline: doing nothing), in dB; also for the accompaniment stem
+against the music.
+
+speed: a 60 s, 44.1 kHz stereo input (Vibe Ace with speech on top), separated in process after a
+warm-up; seconds per second of audio and x real time, with the time of a plain STFT + inverse STFT
+of the same input in the same run as the reference cost.
+
+memory: a file of N minutes (Vibe Ace repeated, 44.1 kHz stereo) separated by ``rtaudio separate``
+in a child process; its peak RSS, next to the peak RSS of a child that only decodes the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("RTAUDIO_CORPUS") or ROOT / ".." / "shared" / "corpus")
+MUSIC = ["music/Kevin_MacLeod_-_Vibe_Ace.ogg", "music/snare-accelerate.ogg", "music/beat-small.wav",
+         "music/doremi.wav", "music/sir_duke_slow.ogg"]
+RATE = 16000
+
+
+def load(rel: str, rate: int) -> np.ndarray:
+    import soundfile as sf
+    import soxr
+
+    x, sr = sf.read(CORPUS / rel, dtype="float32", always_2d=True)
+    x = x.mean(axis=1)
+    return soxr.resample(x, sr, rate).astype(np.float32) if sr != rate else x
+
+
+def pairs(rate: int = RATE, max_s: float = 20.0):
+    """(speech file, music file, speech, music) for every speech clip, music chosen in turn."""
+    rows = list(csv.DictReader(open(CORPUS / "MANIFEST.csv")))
+    speech = [r["file"] for r in rows if r["kind"] in ("speech_lid", "speech_asr")]
+    music = {m: load(m, rate) for m in MUSIC}
+    out = []
+    for i, s in enumerate(speech):
+        sp = load(s, rate)
+        m = MUSIC[i % len(MUSIC)]
+        mu = music[m]
+        n = min(len(sp), len(mu), int(max_s * rate))
+        off = (i * 7919 * rate // 100) % max(1, len(mu) - n + 1)
+        out.append((s, m, sp[:n], mu[off : off + n]))
+    return out
+
+
+def sisdr(est: np.ndarray, ref: np.ndarray) -> float:
+    est, ref = est.astype(np.float64), ref.astype(np.float64)
+    a = est @ ref / max(ref @ ref, 1e-12)
+    e, r = a * ref, est - a * ref
+    return float(10 * np.log10(max(e @ e, 1e-20) / max(r @ r, 1e-20)))
+
+
+def make_separator(args, rate, channels):
+    from rtaudio.jobs.separation import SeparationParams, Separator
+
+    return Separator(SeparationParams(backend=args.backend, model=args.model, frames=args.frames),
+                     rate=rate, channels=channels)
+
+
+def quality(args) -> dict:
+    data = pairs()
+    result = {}
+    for snr in (0, -5, 5):
+        rows = []
+        sep = make_separator(args, RATE, 1)
+        for s, m, sp, mu in data:
+            g = np.sqrt(np.mean(sp**2) / (np.mean(mu**2) * 10 ** (snr / 10)))
+            music = mu * g
+            mix = sp + music
+            out = sep.separate(mix)
+            rows.append({"speech": s, "music": m,
+                         "vocals_sisdri": sisdr(out["vocals"], sp) - sisdr(mix, sp),
+                         "accomp_sisdri": sisdr(out["accompaniment"], music) - sisdr(mix, music)})
+            sep = make_separator(args, RATE, 1) if args.fresh else sep
+        v = np.array([r["vocals_sisdri"] for r in rows])
+        a = np.array([r["accomp_sisdri"] for r in rows])
+        per_music = {m.split("/")[1]: round(float(np.mean([r["vocals_sisdri"] for r in rows if r["music"] == m])), 2)
+                     for m in MUSIC}
+        result[f"{snr:+d} dB"] = {"clips": len(rows), "vocals_sisdri_mean": round(float(v.mean()), 2),
+                                  "vocals_sisdri_median": round(float(np.median(v)), 2),
+                                  "vocals_worse_than_mix": int((v < 0).sum()),
+                                  "accomp_sisdri_mean": round(float(a.mean()), 2),
+                                  "vocals_by_music": per_music}
+        print(f"{args.backend} {snr:+d} dB: vocals SI-SDRi mean {v.mean():+.2f} dB, median {np.median(v):+.2f} dB "
+              f"({(v < 0).sum()}/{len(v)} below the mix); accompaniment {a.mean():+.2f} dB; by music {per_music}",
+              flush=True)
+    return result
+
+
+def sixty_seconds() -> np.ndarray:
+    import soxr
+
+    music = load(MUSIC[0], 44100)[: 60 * 44100]
+    speech = np.concatenate([load(f"speech_lid/fleurs-en-00{i}.ogg", 44100) for i in range(5)])
+    speech = np.resize(speech, len(music))
+    mix = music + speech * np.sqrt(np.mean(music**2) / np.mean(speech**2))
+    del soxr
+    return np.stack([mix, 0.9 * mix], axis=1).astype(np.float32)
+
+
+def speed(args) -> dict:
+    from rtaudio.jobs.separation_dsp import istft, stft
+
+    x = sixty_seconds()
+    seconds = len(x) / 44100
+    sep = make_separator(args, 44100, 2)
+    sep.separate(x[: 5 * 44100])  # warm-up: compile kernels, load the graph
+    times, cpu = [], []
+    for _ in range(args.repeat):
+        sep = make_separator(args, 44100, 2) if args.backend == "dsp" else _reset(sep)
+        t, c = time.perf_counter(), time.process_time()
+        sep.separate(x)
+        times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    ref = []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        for ch in range(2):
+            istft(stft(x[:, ch], 4096, 1024), 4096, 1024, len(x))
+        ref.append(time.perf_counter() - t)
+    best = min(times)
+    out = {"backend": args.backend, "model": sep.backend.model, "audio_s": seconds, "wall_s_min": round(best, 3),
+           "wall_s_all": [round(t, 3) for t in times], "cpu_s_min": round(min(cpu), 3),
+           "s_per_s": round(best / seconds, 4), "x_realtime": round(seconds / best, 1),
+           "reference_stft_istft_s": round(min(ref), 3), "load_avg": os.getloadavg()}
+    print(json.dumps(out), flush=True)
+    return out
+
+
+def _reset(sep):
+    """A fresh job on the same backend (the model session is kept, as in a long job)."""
+    from rtaudio.jobs.separation import Separator
+
+    return Separator(sep.params, rate=sep.rate, channels=sep.channels, backend=sep.backend)
+
+
+def memory(args) -> dict:
+    import soundfile as sf
+
+    music = load(MUSIC[0], 44100)
+    n = int(args.minutes * 60 * 44100)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.wav"
+        with sf.SoundFile(path, "w", 44100, 2, subtype="PCM_16") as f:
+            done = 0
+            while done < n:
+                block = music[: n - done]
+                f.write(np.stack([block, block], axis=1))
+                done += len(block)
+        decode = ("import sys, resource; from rtaudio.sources.av import FileSource; s = FileSource(sys.argv[1]);"
+                  "[None for b in s.blocks(lambda e: None)];"
+                  "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+        base = int(subprocess.run([sys.executable, "-c", decode, str(path)], capture_output=True, text=True,
+                                  check=True).stdout.strip())
+        cmd = [sys.executable, "-c",
+               "import sys, resource; from rtaudio.cli import main; rc = main(sys.argv[1:]); "
+               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)",
+               "separate", str(path), "-o", str(Path(tmp) / "out"), "--backend", args.backend]
+        if args.model:
+            cmd += ["--model", args.model]
+        t = time.perf_counter()
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - t
+        if r.returncode:
+            raise SystemExit(r.stderr)
+        peak = int(r.stdout.strip().splitlines()[-1])
+    out = {"backend": args.backend, "minutes": args.minutes, "peak_rss_mib": round(peak / 1024, 1),
+           "decode_only_peak_rss_mib": round(base / 1024, 1),
+           "input_in_memory_would_be_mib": round(n * 2 * 4 / 2**20, 1), "wall_s": round(wall, 1)}
+    print(json.dumps(out), flush=True)
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("what", choices=["quality", "speed", "memory"])
+    p.add_argument("--backend", default="dsp", choices=["dsp", "spleeter", "onnx"])
+    p.add_argument("--model")
+    p.add_argument("--frames", type=int)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--minutes", type=float, default=10.0)
+    p.add_argument("--fresh", action="store_true", help="quality: a new Separator per clip")
+    p.add_argument("--json", help="also write the result here")
+    args = p.parse_args(argv)
+    if not CORPUS.is_dir():
+        raise SystemExit(f"corpus not found at {CORPUS} (set RTAUDIO_CORPUS)")
+    result = {"quality": quality, "speed": speed, "memory": memory}[args.what](args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

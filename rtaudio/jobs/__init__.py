@@ -1,0 +1,1 @@
+"""Segment jobs: work on buffered segments of audio (stem separation, soundtrack rendering)."""

@@ -1,0 +1,535 @@
+"""Stem separation on buffered segments: the :class:`Separator` job and the separation models.
+
+One :class:`Separator` holds one backend (one model session) for the whole job and takes audio in
+blocks of any size: it cuts the stream into overlapping segments at the backend's rate, separates
+each, and cross-fades the overlaps (sin²/cos², summing to one), so memory stays bounded by a segment
+whatever the input's length, and a live stream comes out a segment behind. The stems come back at
+the input's rate with the input's channels, and exactly as many samples as went in.
+
+Backends (``backend=``):
+
+``spleeter``
+    Deezer's spleeter models with TensorFlow (extra ``[spleeter]``, its own venv: it pins
+    numpy<2), through spleeter's own model code, in one TF session for the job.
+``onnx``
+    A spleeter checkpoint exported to ONNX (``rtaudio export-spleeter``), run with onnxruntime;
+    the STFT and inverse STFT are done in numpy exactly as spleeter does them.
+``dsp``
+    No weights: a repeating-pattern and steady-bin model of the accompaniment with a Wiener mask
+    (2 stems only; see :mod:`rtaudio.jobs.separation_dsp`).
+``auto``
+    onnx, then spleeter, when a real pretrained model is installed; otherwise dsp, and
+    :attr:`Separator.note` says so in one line.
+
+Models are found through :mod:`rtaudio.models.registry` (``spleeter-2stems``, ``spleeter-4stems``,
+``spleeter-5stems`` and their ``-onnx`` exports); spleeter's own ``MODEL_PATH`` /
+``pretrained_models/`` convention is honoured. A folder without a TensorFlow checkpoint is refused
+(spleeter itself would run random weights without a word). Models built by rtaudio's tests carry
+a ``RTAUDIO_TEST_MODEL`` file: ``auto`` never picks them and their output is labelled as such.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rtaudio.errors import InputError, ModelError, ParameterError
+from rtaudio.models.registry import ModelSpec, register
+
+#: Stem names per stem count, as spleeter writes them.
+STEM_NAMES = {
+    2: ("vocals", "accompaniment"),
+    4: ("vocals", "drums", "bass", "other"),
+    5: ("vocals", "drums", "bass", "piano", "other"),
+}
+BACKENDS = ("auto", "spleeter", "onnx", "dsp")
+#: A file with this name marks a model built by rtaudio's tests (random or barely trained weights).
+TEST_MARKER = "RTAUDIO_TEST_MODEL"
+#: Metadata file of an exported ONNX model folder.
+ONNX_META = "rtaudio-spleeter.json"
+
+
+# ----------------------------------------------------------------------------------------- models
+
+def is_test_model(path: str | os.PathLike) -> bool:
+    """True when ``path`` (a model folder) was built by rtaudio's tests: never a separation model."""
+    return (Path(path) / TEST_MARKER).exists()
+
+
+def checkpoint_files(path: Path) -> list[Path]:
+    """The files of the latest TensorFlow checkpoint in ``path``; raises :class:`ModelError` if there is none."""
+    index = path / "checkpoint"
+    if not path.is_dir():
+        raise ModelError(f"spleeter model {str(path)!r} is not a folder; expected a folder with a TensorFlow "
+                         "checkpoint (files 'checkpoint', 'model.index', 'model.data-00000-of-00001')")
+    if not index.is_file():
+        raise ModelError(
+            f"spleeter model folder {str(path)!r} has no TensorFlow checkpoint (no 'checkpoint' file); expected "
+            "'checkpoint', 'model.index' and 'model.data-*' as in spleeter's pretrained_models/2stems. "
+            "spleeter itself would silently run random weights on such a folder; rtaudio refuses it")
+    prefix = None
+    for line in index.read_text(errors="replace").splitlines():
+        if line.startswith("model_checkpoint_path:"):
+            prefix = line.split(":", 1)[1].strip().strip('"')
+    if not prefix:
+        raise ModelError(f"{str(index)!r} names no model_checkpoint_path; expected a TensorFlow checkpoint index")
+    base = Path(prefix) if os.path.isabs(prefix) else path / prefix
+    found = [base.with_name(base.name + ".index")] + sorted(base.parent.glob(base.name + ".data-*"))
+    if not found[0].is_file() or len(found) < 2:
+        raise ModelError(f"spleeter model folder {str(path)!r}: checkpoint {prefix!r} is incomplete (need "
+                         f"{base.name}.index and {base.name}.data-*); download or copy the whole folder again")
+    return found
+
+
+def _spleeter_convention(stems: int):
+    def find() -> Path | None:
+        base = Path(os.environ.get("MODEL_PATH") or "pretrained_models")
+        path = base / f"{stems}stems"
+        return path if path.exists() else None
+    return find
+
+
+def _spleeter_fetch(stems: int):
+    def fetch(cache: Path) -> Path:
+        from rtaudio.errors import require
+
+        require("spleeter", "spleeter")
+        from spleeter.model.provider.github import GithubModelProvider
+
+        target = cache / f"spleeter-{stems}stems"
+        target.mkdir(parents=True, exist_ok=True)
+        GithubModelProvider.from_environ().download(f"{stems}stems", str(target))
+        GithubModelProvider.writeProbe(str(target))
+        checkpoint_files(target)
+        return target
+    return fetch
+
+
+def _check_onnx(path: Path) -> None:
+    if not (path / "model.onnx").is_file() or not (path / ONNX_META).is_file():
+        raise ModelError(f"{str(path)!r} is not an exported spleeter model; expected a folder with model.onnx and "
+                         f"{ONNX_META}, as written by 'rtaudio export-spleeter'")
+
+
+for _n in STEM_NAMES:
+    register(ModelSpec(
+        name=f"spleeter-{_n}stems",
+        description=f"spleeter {_n}-stem U-Net ({', '.join(STEM_NAMES[_n])}), TensorFlow checkpoint, 44.1 kHz",
+        env=f"RTAUDIO_SPLEETER_{_n}STEMS",
+        fix=(f"get spleeter's pretrained {_n}stems model with 'rtaudio models fetch spleeter-{_n}stems' (needs "
+             f"pip install 'rtaudio[spleeter]' and access to GitHub), or unpack {_n}stems.tar.gz from spleeter's "
+             f"releases and set RTAUDIO_SPLEETER_{_n}STEMS (or MODEL_PATH) to where it is"),
+        packaged=_spleeter_convention(_n),
+        check=lambda p: (checkpoint_files(p), None)[1],
+        fetch=_spleeter_fetch(_n),
+    ))
+    register(ModelSpec(
+        name=f"spleeter-{_n}stems-onnx",
+        description=f"spleeter {_n}-stem U-Net exported to ONNX (runs with onnxruntime, no TensorFlow)",
+        env=f"RTAUDIO_SPLEETER_{_n}STEMS_ONNX",
+        fix=(f"export it from a spleeter checkpoint with 'rtaudio export-spleeter spleeter-{_n}stems' "
+             "(needs the [spleeter] extra once; inference then needs only onnxruntime)"),
+        check=_check_onnx,
+    ))
+
+
+# ----------------------------------------------------------------------------------------- params
+
+@dataclass(frozen=True)
+class SeparationParams:
+    """What to separate and how.
+
+    Attributes
+    ----------
+    stems : {2, 4, 5}
+        Stem count, named as spleeter names them (:data:`STEM_NAMES`).
+    backend : {"auto", "spleeter", "onnx", "dsp"}
+    model : str or None
+        Model folder (spleeter checkpoint folder, or an exported ONNX folder); None = the registry's.
+    segment_s : float > 0 or None, seconds
+        Segment length; None = the backend's default (dsp 30 s, spleeter 23.8 s, onnx 23.8 s).
+    overlap_s : float >= 0 or None, seconds
+        Cross-fade between segments; None = the backend's default (2 s dsp, 1 s spleeter/onnx).
+    frames : int or None
+        onnx only: STFT frames per network call, a multiple of 64 (64 = 1.49 s for low latency,
+        512 = spleeter's own). None = 512.
+    dsp : DspParams or None
+        dsp backend parameters (None = defaults).
+    """
+
+    stems: int = 2
+    backend: str = "auto"
+    model: str | None = None
+    segment_s: float | None = None
+    overlap_s: float | None = None
+    frames: int | None = None
+    dsp: object = field(default=None)
+
+    def __post_init__(self):
+        if isinstance(self.stems, bool) or self.stems not in STEM_NAMES:
+            raise ParameterError(f"--stems={self.stems!r} must be 2, 4 or 5")
+        if self.backend not in BACKENDS:
+            raise ParameterError(f"--backend={self.backend!r} must be one of {', '.join(BACKENDS)}")
+        if self.segment_s is not None and not (isinstance(self.segment_s, (int, float))
+                                               and math.isfinite(self.segment_s) and self.segment_s > 0):
+            raise ParameterError(f"segment_s={self.segment_s!r} must be a positive number of seconds")
+        if self.overlap_s is not None and not (isinstance(self.overlap_s, (int, float))
+                                               and math.isfinite(self.overlap_s) and self.overlap_s >= 0):
+            raise ParameterError(f"overlap_s={self.overlap_s!r} must be a number of seconds >= 0")
+        if self.frames is not None and (isinstance(self.frames, bool) or not isinstance(self.frames, int)
+                                        or self.frames <= 0 or self.frames % 64):
+            raise ParameterError(f"frames={self.frames!r} must be a positive multiple of 64 (64 = 1.49 s at 44.1 kHz)")
+
+
+# --------------------------------------------------------------------------------------- backends
+
+def _resolve(name: str, path: str | None) -> Path:
+    from rtaudio.models.registry import resolve
+
+    return resolve(name, path)
+
+
+def open_backend(params: SeparationParams):
+    """The backend for ``params`` and a one-line note on the choice (None when nothing to say)."""
+    from rtaudio.errors import MissingDependencyError
+
+    stems = params.stems
+    if params.backend == "dsp":
+        from rtaudio.jobs.separation_dsp import DspBackend
+
+        return DspBackend(params.dsp, stems=stems), None
+    if params.backend == "spleeter":
+        from rtaudio.errors import require
+        from rtaudio.jobs.separation_tf import SpleeterBackend
+
+        require("spleeter", "spleeter")  # before looking for a model: the missing extra is the first fix
+
+        path = _resolve(f"spleeter-{stems}stems", params.model)
+        return SpleeterBackend(path, stems=stems), _test_note(path)
+    if params.backend == "onnx":
+        from rtaudio.errors import require
+        from rtaudio.jobs.separation_onnx import OnnxBackend
+
+        require("onnxruntime", "stems-onnx")
+
+        path = _resolve(f"spleeter-{stems}stems-onnx", params.model)
+        return OnnxBackend(path, stems=stems, frames=params.frames), _test_note(path)
+    # auto: a real pretrained model if there is one, else dsp, saying why
+    reasons, missing = [], []
+    for kind, name in (("onnx", f"spleeter-{stems}stems-onnx"), ("spleeter", f"spleeter-{stems}stems")):
+        try:
+            path = _resolve(name, params.model)
+        except ModelError as exc:
+            text = str(exc).split("; ")[0]
+            (missing if text.startswith("no ") else reasons).append(name if text.startswith("no ") else text)
+            continue
+        if is_test_model(path):
+            reasons.append(f"{name} at {str(path)!r} is a test model (random weights), not used by auto")
+            continue
+        try:
+            if kind == "onnx":
+                from rtaudio.jobs.separation_onnx import OnnxBackend
+
+                return OnnxBackend(path, stems=stems, frames=params.frames), None
+            from rtaudio.jobs.separation_tf import SpleeterBackend
+
+            return SpleeterBackend(path, stems=stems), None
+        except MissingDependencyError as exc:
+            reasons.append(f"{name} found at {str(path)!r} but {exc}")
+    why = "; ".join(([f"no pretrained model installed ({', '.join(missing)})"] if missing else []) + reasons)
+    if stems != 2:
+        raise ModelError(f"--stems={stems} needs a pretrained spleeter model and none is usable: {why}; get one "
+                         f"with 'rtaudio models fetch spleeter-{stems}stems' (see 'rtaudio models list')")
+    from rtaudio.jobs.separation_dsp import DspBackend
+
+    return DspBackend(params.dsp, stems=2), (
+        f"auto: separating with the dsp backend (no weights, far below spleeter's quality): {why}; "
+        "get one with 'rtaudio models fetch spleeter-2stems'")
+
+
+def _test_note(path: Path) -> str | None:
+    if is_test_model(path):
+        return (f"warning: {str(path)!r} is a test model built by rtaudio's tests (random weights): its stems "
+                "are not a separation")
+    return None
+
+
+# -------------------------------------------------------------------------------------- the job
+
+def _fade(n: int) -> np.ndarray:
+    """sin² fade-in of ``n`` samples, (n, 1) float32; 1 - fade is the matching fade-out."""
+    return (np.sin(0.5 * np.pi * (np.arange(n) + 0.5) / max(n, 1)) ** 2).astype(np.float32)[:, None]
+
+
+class Separator:
+    """Separate a stream into stems, segment by segment, with one backend for the whole job.
+
+    Parameters
+    ----------
+    params : SeparationParams
+    rate : int > 0, Hz
+        Rate of the input (and of the stems).
+    channels : int >= 1
+        Channels of the input (and of the stems).
+    backend : object, optional
+        An open backend to use instead of opening one from ``params`` (tests, several jobs in a row).
+
+    Attributes
+    ----------
+    stems : tuple of str
+        Stem names, in the order of the outputs.
+    note : str or None
+        One line on the backend choice (``auto`` falling back to dsp, a test model), for the user.
+    work_rate : int, Hz
+        Rate the backend runs at (spleeter: 44100).
+
+    Use :meth:`process` for each block and :meth:`flush` at the end (live), or :meth:`separate` for
+    an array. Each returns ``{stem: (k, channels) float32}``; over the whole stream the stems have as
+    many samples as the input.
+    """
+
+    def __init__(self, params: SeparationParams | None = None, *, rate: int, channels: int, backend=None):
+        from rtaudio.sources.base import check_channels, check_rate
+
+        self.params = params or SeparationParams()
+        self.rate = check_rate(rate, "rate")
+        self.channels = check_channels(channels, "channels")
+        if backend is None:
+            backend, self.note = open_backend(self.params)
+        else:
+            self.note = None
+        self.backend = backend
+        self.stems = tuple(backend.stems)
+        self.work_rate = int(backend.rate or self.rate)
+        seg_s = self.params.segment_s or backend.segment_s
+        ovl_s = backend.overlap_s if self.params.overlap_s is None else self.params.overlap_s
+        self.segment = max(1, int(round(seg_s * self.work_rate)))
+        self.overlap = min(int(round(ovl_s * self.work_rate)), self.segment // 2)
+        self._fade_in = _fade(self.overlap)
+        self._buf = np.zeros((0, self.channels), np.float32)  # start of the next segment
+        self._parts, self._count = [], 0  # blocks after it, and the samples in buf + parts
+        self._pending = None  # faded-out tail of the last segment, (stems, overlap, channels)
+        self._segments = 0
+        self._in = 0  # input samples taken
+        self._out = 0  # output samples given
+        if self.work_rate != self.rate:
+            import soxr
+
+            self._down = soxr.ResampleStream(self.rate, self.work_rate, self.channels, dtype="float32")
+            self._up = [soxr.ResampleStream(self.work_rate, self.rate, self.channels, dtype="float32")
+                        for _ in self.stems]
+        else:
+            self._down = self._up = None
+
+    # -- streaming
+    def process(self, block: np.ndarray) -> dict[str, np.ndarray]:
+        """Take ``block`` ((n, channels) or (n,) float) and return the stem samples that are ready."""
+        x = self._check(block)
+        self._in += len(x)
+        if self._down is not None:
+            x = self._down.resample_chunk(x)
+        self._parts.append(x)  # gathered in a list: no copying per block
+        self._count += len(x)
+        ready = []
+        if self._count < self.segment:
+            return self._emit(ready, last=False)
+        self._buf = np.concatenate([self._buf, *self._parts])
+        self._parts, self._count = [], 0
+        while len(self._buf) >= self.segment and len(self._buf) > self.overlap:
+            ready.append(self._segment(self._buf[: self.segment], last=False))
+            self._buf = self._buf[self.segment - self.overlap :]
+        self._count = len(self._buf)
+        return self._emit(ready, last=False)
+
+    def flush(self) -> dict[str, np.ndarray]:
+        """Separate what is buffered and return the rest of the stems (the stream has ended)."""
+        if self._down is not None:
+            self._parts.append(self._down.resample_chunk(np.zeros((0, self.channels), np.float32), last=True))
+        self._buf = np.concatenate([self._buf, *self._parts])
+        self._parts, self._count = [], 0
+        ready = []
+        if len(self._buf):  # what is left, faded in under the tail of the previous segment
+            ready.append(self._segment(self._buf, last=True))
+        elif self._pending is not None:  # overlap 0: the tail is already complete
+            ready.append(self._pending)
+        self._buf = self._buf[:0]
+        self._pending = None
+        return self._emit(ready, last=True)
+
+    def separate(self, samples: np.ndarray, rate: int | None = None) -> dict[str, np.ndarray]:
+        """Separate a whole array ((n,) or (n, channels)); returns ``{stem: array of the same shape}``."""
+        if rate is not None and rate != self.rate:
+            raise ParameterError(f"rate={rate} differs from this Separator's rate={self.rate}; make a new one")
+        x = np.asarray(samples, dtype=np.float32)
+        mono = x.ndim == 1
+        parts = [self.process(x[i : i + self.segment]) for i in range(0, len(x), self.segment)] + [self.flush()]
+        out = {s: np.concatenate([p[s] for p in parts]) for s in self.stems}
+        return {s: (v[:, 0] if mono else v) for s, v in out.items()}
+
+    def close(self) -> None:
+        """Release the backend's model session."""
+        self.backend.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- internals
+    def _check(self, block) -> np.ndarray:
+        x = np.asarray(block, dtype=np.float32)
+        if x.ndim == 1:
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[1] != self.channels:
+            raise InputError(f"block of shape {np.shape(block)} must be (n, {self.channels}) for this Separator")
+        if not np.isfinite(x).all():
+            raise InputError("block holds NaN or Inf samples; expected finite audio")
+        return x
+
+    def _segment(self, seg: np.ndarray, *, last: bool) -> np.ndarray:
+        """Separate one segment; returns the finished part (stems, k, channels), keeps the faded tail."""
+        y = np.asarray(self.backend.separate(np.ascontiguousarray(seg), self.work_rate), np.float32)
+        o = min(self.overlap, len(seg))
+        if self._pending is not None:
+            o_prev = self._pending.shape[1]
+            y[:, :o_prev] = y[:, :o_prev] * self._fade_in[:o_prev] + self._pending
+        self._segments += 1
+        if last:
+            self._pending = None
+            return y
+        keep = y[:, len(seg) - o :] * (1.0 - self._fade_in[:o])
+        self._pending = keep
+        return y[:, : len(seg) - o]
+
+    def _emit(self, ready: list, *, last: bool) -> dict[str, np.ndarray]:
+        if ready:
+            y = np.concatenate(ready, axis=1)
+        else:
+            y = np.zeros((len(self.stems), 0, self.channels), np.float32)
+        out = {}
+        for i, s in enumerate(self.stems):
+            v = y[i]
+            if self._up is not None:
+                v = self._up[i].resample_chunk(np.ascontiguousarray(v), last=last)
+            out[s] = v
+        # exactly as many samples out as in: the resamplers may differ by a few at the end
+        n = len(next(iter(out.values())))
+        allowed = self._in - self._out
+        if last and n < allowed:
+            out = {s: np.concatenate([v, np.zeros((allowed - n, self.channels), np.float32)]) for s, v in out.items()}
+            n = allowed
+        if n > allowed:
+            out = {s: v[:allowed] for s, v in out.items()}
+            n = allowed
+        self._out += n
+        return out
+
+
+# ------------------------------------------------------------------------------------- file job
+
+def separate_file(path: str, out_dir: str, params: SeparationParams | None = None, *, fmt: str = "wav",
+                  stream: int = 0, separator: Separator | None = None, progress=None) -> dict:
+    """Separate the audio of ``path`` into one file per stem in ``out_dir``; returns the summary.
+
+    Parameters
+    ----------
+    path : str
+        Audio or video file (anything :class:`rtaudio.sources.av.FileSource` opens).
+    out_dir : str
+        Folder for ``<stem>.<fmt>`` and ``separation.json`` (created if missing).
+    params : SeparationParams
+    fmt : {"wav", "flac"}
+        WAV is written as 32-bit float (the stems add back to the input exactly), FLAC as 24-bit.
+    stream : int
+        Audio stream of a container (0 = first).
+    separator : Separator, optional
+        Reuse an open separator (and its model session); its rate and channels must match the input.
+    progress : callable (seconds done) -> None, optional
+
+    Returns
+    -------
+    dict
+        The summary also written to ``out_dir/separation.json``.
+    """
+    import soundfile as sf
+
+    from rtaudio.sources.av import FileSource
+
+    if fmt not in ("wav", "flac"):
+        raise ParameterError(f"--format={fmt!r} must be wav or flac")
+    params = params or SeparationParams()
+    source = FileSource(path, stream=stream)
+    out = Path(out_dir)
+    _prepare_dir(out)
+    started = time.perf_counter()
+    sep = separator or Separator(params, rate=source.rate, channels=source.channels)
+    if sep.rate != source.rate or sep.channels != source.channels:
+        raise ParameterError(f"the Separator is for {sep.rate} Hz, {sep.channels} ch; {path!r} is "
+                             f"{source.rate} Hz, {source.channels} ch")
+    subtype = "FLOAT" if fmt == "wav" else "PCM_24"
+    files = {s: out / f"{s}.{fmt}" for s in sep.stems}
+    writers = {}
+    written = 0
+    try:
+        for s, f in files.items():
+            try:
+                writers[s] = sf.SoundFile(f, "w", samplerate=source.rate, channels=source.channels,
+                                          subtype=subtype, format=fmt.upper())
+            except (OSError, RuntimeError, sf.LibsndfileError) as exc:
+                raise InputError(f"cannot write {str(f)!r} ({exc}); expected a writable output folder") from None
+        for block in source.blocks(lambda event: None):
+            ready = sep.process(block)
+            for s, v in ready.items():
+                writers[s].write(v)
+            written += len(next(iter(ready.values())))
+            if progress:
+                progress(written / source.rate)
+        for s, v in sep.flush().items():
+            writers[s].write(v)
+        samples = sep._in
+    finally:
+        for w in writers.values():
+            w.close()
+        source.close()
+        if separator is None:
+            sep.close()
+    seconds = time.perf_counter() - started
+    duration = samples / source.rate
+    summary = {
+        "input": os.path.abspath(path),
+        "rate": source.rate,
+        "channels": source.channels,
+        "duration_s": round(duration, 6),
+        "samples": samples,
+        "stems": {s: str(f) for s, f in files.items()},
+        "format": fmt,
+        "subtype": subtype,
+        "backend": sep.backend.name,
+        "model": sep.backend.model,
+        "segment_s": round(sep.segment / sep.work_rate, 6),
+        "overlap_s": round(sep.overlap / sep.work_rate, 6),
+        "work_rate": sep.work_rate,
+        "seconds": round(seconds, 3),
+        "speed_x_realtime": round(duration / seconds, 2) if seconds > 0 else None,
+        "note": sep.note,
+    }
+    (out / "separation.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _prepare_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output {str(out)!r} is a file; expected a folder for the stems")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create output folder {str(out)!r} ({exc.strerror})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise InputError(f"output folder {str(out)!r} is not writable; expected a folder you can write to")

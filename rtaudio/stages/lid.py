@@ -1,0 +1,461 @@
+"""Spoken-language identification on speech: sliding windows, evidence accumulated per speech segment.
+
+The model is an ONNX file taking :func:`rtaudio.stages.lid_features.log_mel` features and returning
+log-probabilities over the labels in the ``labels.json`` beside it (``models/langid/`` ships rtaudio's
+own; see its ``MODEL_CARD.md`` for what it can and cannot do). Runtime needs onnxruntime and numpy.
+
+Speech comes from the VAD stage when one runs before this one (``SpeechStart``/``SpeechEnd``/
+``SpeechSegment`` events); otherwise a simple energy gate finds it (``gate="energy"``, or
+``gate="auto"`` until the first VAD event arrives).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rtaudio.errors import ModelError, ParameterError, require
+from rtaudio.events import Event, Language, SpeechEnd, SpeechSegment, SpeechStart
+from rtaudio.models.registry import ModelSpec, register, resolve
+from rtaudio.stages.base import Frame, Stage
+from rtaudio.stages.lid_features import N_MELS, RATE, log_mel
+
+#: Where the shipped model lives in a source checkout.
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "langid" / "langid.onnx"
+FIX = ("rtaudio's own model ships in the source tree as models/langid/langid.onnx (+ labels.json); "
+       "rebuild it with: pip install -e .[train] && python models/langid/train.py, "
+       "or pass --langid-model PATH / set $RTAUDIO_LANGID_MODEL")
+
+
+def _model_file(path: Path) -> Path:
+    return path / "langid.onnx" if path.is_dir() else path
+
+
+def _labels_file(path: Path) -> Path:
+    path = _model_file(path)
+    own = path.with_suffix(".json")
+    return own if own.exists() else path.with_name("labels.json")
+
+
+def _check(path: Path) -> None:
+    onnx = _model_file(path)
+    if not onnx.is_file():
+        raise ModelError(f"langid model {str(onnx)!r} does not exist; {FIX}")
+    if onnx.stat().st_size < 64:
+        raise ModelError(f"langid model {str(onnx)!r} is {onnx.stat().st_size} bytes, too small to be an ONNX "
+                         f"model (truncated download?); {FIX}")
+    labels = _labels_file(path)
+    if not labels.is_file():
+        raise ModelError(f"langid model {str(onnx)!r} has no label map: expected {str(labels)!r}; {FIX}")
+
+
+def _packaged() -> Path | None:
+    return SHIPPED if SHIPPED.exists() else None
+
+
+SPEC = register(ModelSpec(
+    name="langid",
+    description="rtaudio's own spoken-language-ID model (ONNX, 9 languages; see models/langid/MODEL_CARD.md)",
+    env="RTAUDIO_LANGID_MODEL",
+    fix=FIX,
+    packaged=_packaged,
+    check=_check,
+))
+
+
+def resolve_model(name_or_path: str | None) -> Path:
+    """The ONNX file for ``name_or_path``: a registry name (``"langid"``), or a path to a file or folder."""
+    if not name_or_path or name_or_path == "langid":
+        return _model_file(resolve("langid"))
+    p = Path(name_or_path)
+    if p.exists() or "/" in name_or_path or name_or_path.endswith(".onnx"):
+        return _model_file(resolve("langid", p))
+    return _model_file(resolve(name_or_path))
+
+
+class LangidModel:
+    """An ONNX language-ID model and its labels.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.onnx`` file (or a folder holding ``langid.onnx``); its labels are read from
+        ``<name>.json`` or ``labels.json`` beside it.
+
+    Raises
+    ------
+    ModelError
+        The file is missing, is not a loadable ONNX model, or its labels do not match it.
+    """
+
+    def __init__(self, path):
+        ort = require("onnxruntime", "langid")
+        path = Path(path)
+        _check(path)
+        onnx = _model_file(path)
+        labels_path = _labels_file(path)
+        try:
+            meta = json.loads(labels_path.read_text(encoding="utf-8"))
+            self.labels = [str(x) for x in (meta["labels"] if isinstance(meta, dict) else meta)]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"langid label map {str(labels_path)!r} is not valid (expected JSON with a "
+                             f"'labels' list): {exc}; {FIX}") from None
+        self.nonspeech = meta.get("nonspeech", "nonspeech") if isinstance(meta, dict) else "nonspeech"
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(onnx), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for bad files
+            raise ModelError(f"langid model {str(onnx)!r} cannot be loaded by onnxruntime "
+                             f"({str(exc).splitlines()[0][:200]}); {FIX}") from None
+        self.input = self.session.get_inputs()[0].name
+        out = self.session.run(None, {self.input: np.zeros((1, 100, N_MELS), np.float32)})[0]
+        if out.shape != (1, len(self.labels)):
+            raise ModelError(f"langid model {str(onnx)!r} gives {out.shape[-1]} outputs but its label map "
+                             f"{str(labels_path)!r} has {len(self.labels)} labels; {FIX}")
+        self.path = onnx
+        self.languages = [l for l in self.labels if l != self.nonspeech]
+
+    def logprobs(self, x: np.ndarray) -> np.ndarray:
+        """Log-probabilities over :attr:`labels` for one window of 16 kHz mono audio, (labels,) float32."""
+        feats = log_mel(np.asarray(x, dtype=np.float32))
+        return self.session.run(None, {self.input: feats[None]})[0][0]
+
+    def check_languages(self, languages) -> list[str]:
+        """``languages`` (ISO 639-1 codes) validated against the model; empty: all of them."""
+        langs = [l.strip().lower() for l in (languages or ()) if l and l.strip()]
+        bad = [l for l in langs if l not in self.languages]
+        if bad:
+            raise ParameterError(f"languages={','.join(bad)!r}: the langid model {str(self.path)!r} knows only "
+                                 f"{','.join(self.languages)}")
+        return langs or list(self.languages)
+
+    def decide(self, x: np.ndarray, languages=None, window_s: float = 2.0, hop_s: float = 0.5,
+               threshold: float = 0.5, combine: str = "mean") -> dict:
+        """Whole-clip decision on 16 kHz audio (no gating but the model's own nonspeech class), as
+        :meth:`Evidence.decision`."""
+        ev = Evidence(self, self.check_languages(languages), threshold, combine)
+        w, h = int(window_s * RATE), int(hop_s * RATE)
+        if len(x) <= w:
+            if len(x) >= int(0.5 * RATE):
+                ev.add(self.logprobs(x), len(x) / RATE)
+        else:
+            for s in range(0, len(x) - w + 1, h):
+                ev.add(self.logprobs(x[s:s + w]), (w if s == 0 else h) / RATE)
+        return ev.decision()
+
+
+class Evidence:
+    """Windows' posteriors combined into one decision.
+
+    A window the model calls ``nonspeech`` (probability > 0.5) is no evidence about the language and
+    is left out; the language posterior is the mean of the other windows' posteriors over the allowed
+    languages (``combine="mean"``), or the softmax of their mean log-probability (``"geometric"``).
+    No speech window, or the best language below ``threshold``, gives ``unknown``.
+    """
+
+    def __init__(self, model: LangidModel, languages: list[str], threshold: float, combine: str = "mean"):
+        self.model, self.threshold, self.combine = model, threshold, combine
+        self.idx = [model.labels.index(l) for l in languages]
+        self.names = list(languages)
+        self.ns = model.labels.index(model.nonspeech) if model.nonspeech in model.labels else None
+        self.reset()
+
+    def reset(self) -> None:
+        self.sum_lp = np.zeros(len(self.idx), np.float64)
+        self.sum_p = np.zeros(len(self.idx), np.float64)
+        self.n = 0  # windows that are speech
+        self.n_nonspeech = 0
+        self.speech_s = 0.0
+
+    def add(self, logprobs: np.ndarray, seconds: float) -> bool:
+        """Add one window's log-probabilities (over the model's labels); False if it was non-speech."""
+        lp = np.asarray(logprobs, dtype=np.float64)
+        if self.ns is not None and lp[self.ns] > np.log(0.5):
+            self.n_nonspeech += 1
+            return False
+        sub = lp[self.idx]
+        sub = sub - np.logaddexp.reduce(sub)  # renormalise over the allowed languages
+        self.sum_lp += sub
+        self.sum_p += np.exp(sub)
+        self.n += 1
+        self.speech_s += seconds
+        return True
+
+    def decision(self) -> dict:
+        """``{"language", "probability", "top": [[code, p], ...3], "speech_s"}``; ``unknown`` when unsure."""
+        if self.n == 0:
+            return {"language": "unknown", "probability": 0.0, "top": [], "speech_s": 0.0}
+        if self.combine == "geometric":
+            z = self.sum_lp / self.n
+            q = np.exp(z - z.max())
+            q /= q.sum()
+        else:
+            q = self.sum_p / self.n
+        order = np.argsort(-q)[:3]
+        top = [[self.names[i], round(float(q[i]), 4)] for i in order]
+        best, prob = top[0]
+        if prob < self.threshold:
+            best = "unknown"
+        return {"language": best, "probability": prob, "top": top, "speech_s": round(self.speech_s, 2)}
+
+
+@dataclass(frozen=True)
+class LidParams:
+    """Parameters of the language-ID stage.
+
+    Attributes
+    ----------
+    model : str
+        Registry name (``"langid"``) or path of an ONNX model with its ``labels.json``.
+    languages : tuple of str
+        Candidate languages (ISO 639-1); empty: every language of the model.
+    window_s : float > 0, seconds
+        Window the model sees; the first decision comes ``window_s`` after speech onset.
+    hop_s : float in (0, window_s], seconds
+        Distance between windows.
+    threshold : float in [0, 1]
+        Below this probability of the best language the decision is ``unknown``.
+    min_speech_s : float >= 0, seconds
+        A speech segment shorter than one window is classified whole when at least this long.
+    gate : str
+        ``"auto"`` (VAD events when a VAD stage runs before this one, energy until the first one
+        arrives), ``"vad"`` (VAD events only), ``"energy"`` (energy gate only).
+    energy_db : float, dBFS
+        Energy gate: 20 ms frames louder than this are speech.
+    hangover_s : float >= 0, seconds
+        Energy gate: a segment ends after this much audio below ``energy_db``.
+    min_change : float in [0, 1]
+        A new ``Language`` event is emitted when the decision changes or its probability moves by this much.
+    max_speech_s : float >= 0, seconds
+        Stop adding windows once this much speech has been used (the window that crosses it counts;
+        ``rtaudio langid --first S``); 0: never stop.
+    combine : str
+        How windows add up: ``"mean"`` of posteriors, or ``"geometric"`` (mean log-probability).
+    """
+
+    model: str = "langid"
+    languages: tuple[str, ...] = ()
+    window_s: float = 2.0
+    hop_s: float = 0.5
+    threshold: float = 0.5
+    min_speech_s: float = 0.5
+    gate: str = "auto"
+    energy_db: float = -45.0
+    hangover_s: float = 0.6
+    min_change: float = 0.05
+    max_speech_s: float = 0.0
+    combine: str = "mean"
+
+
+class LidStage(Stage):
+    """Language of the speech, per speech segment, as ``Language`` events (times on the 16 kHz stage clock).
+
+    Parameters
+    ----------
+    params : LidParams
+    sample_rate : int > 0, Hz
+        The source's rate (VAD events arrive on the source clock).
+    """
+
+    name = "lid"
+    rate = RATE
+    listens = (SpeechStart, SpeechEnd, SpeechSegment)
+
+    def __init__(self, params: LidParams = LidParams(), *, sample_rate: int, model: LangidModel | None = None):
+        if params.window_s <= 0 or not 0 < params.hop_s <= params.window_s:
+            raise ParameterError(f"lid.window_s={params.window_s} and lid.hop_s={params.hop_s} must satisfy "
+                                 "0 < hop_s <= window_s seconds")
+        if not 0.0 <= params.threshold <= 1.0:
+            raise ParameterError(f"lid.threshold={params.threshold} must be in [0, 1]")
+        if params.gate not in ("auto", "vad", "energy"):
+            raise ParameterError(f"lid.gate={params.gate!r} must be one of auto, vad, energy")
+        self.params = params
+        self.source_rate = sample_rate
+        self.model = model or LangidModel(resolve_model(params.model))
+        self.languages = self.model.check_languages(params.languages)
+        self.win = int(round(params.window_s * RATE))
+        self.hop = int(round(params.hop_s * RATE))
+        self.gate_frame = int(0.02 * RATE)
+        if params.combine not in ("mean", "geometric"):
+            raise ParameterError(f"lid.combine={params.combine!r} must be mean or geometric")
+        self.total = Evidence(self.model, self.languages, params.threshold, params.combine)
+        self.segment = Evidence(self.model, self.languages, params.threshold, params.combine)
+        self.reset()
+
+    # -- state --------------------------------------------------------------------------------
+    def reset(self) -> None:
+        self._buf = np.zeros(0, np.float32)
+        self._base = 0  # stage index of _buf[0]
+        self._end = 0  # stage index just past the audio seen
+        self._mode = "energy" if self.params.gate == "energy" else ("vad" if self.params.gate == "vad" else "auto")
+        self._seg_start: int | None = None
+        self._seg_end: int | None = None
+        self._next = 0  # start of the next window
+        self._quiet = 0  # energy gate: quiet samples in a row
+        self._gate_pos = 0  # energy gate: next 20 ms frame to look at
+        self._last: dict | None = None
+        self._pending: list[tuple[str, int]] = []  # VAD events not yet applied: ("start"/"end", stage index)
+        self.segment.reset()
+        self.total.reset()
+
+    def decision(self) -> dict:
+        """Decision over all speech seen so far (every segment), as :meth:`Evidence.decision`."""
+        return self.total.decision()
+
+    # -- VAD events --------------------------------------------------------------------------
+    def _to_stage(self, t: int) -> int:
+        return int(round(t * RATE / self.source_rate))
+
+    def observe(self, events: list[Event]) -> None:
+        for e in events:
+            if self._mode == "energy":
+                return
+            if self._mode == "auto":  # the VAD is there: drop whatever the energy gate started
+                self._mode = "vad"
+                self._seg_start = self._seg_end = None
+                self.segment.reset()
+            if isinstance(e, SpeechStart):
+                self._pending.append(("start", self._to_stage(e.t)))
+                self._saw_start = True
+            elif isinstance(e, SpeechEnd):
+                self._pending.append(("end", self._to_stage(e.t)))
+            elif isinstance(e, SpeechSegment) and not getattr(self, "_saw_start", False):
+                self._pending += [("start", self._to_stage(e.start)), ("end", self._to_stage(e.end))]
+
+    # -- audio --------------------------------------------------------------------------------
+    def process(self, frame: Frame) -> list[Event]:
+        x = frame.mono
+        if frame.index != self._end:  # a gap: close what was open
+            out = self._close(self._end) if self._seg_start is not None else []
+            self._buf, self._base, self._end = np.zeros(0, np.float32), frame.index, frame.index
+            self._next = self._gate_pos = frame.index
+        else:
+            out = []
+        self._buf = np.concatenate([self._buf, x.astype(np.float32, copy=False)])
+        self._end = frame.index + len(x)
+        out += self._run(final=False)
+        self._trim()
+        return out
+
+    def flush(self) -> list[Event]:
+        out = self._run(final=True)
+        if self._seg_start is not None:
+            out += self._close(self._end)
+        return out
+
+    def _trim(self) -> None:
+        keep_from = self._end - max(self.win, 30 * RATE)
+        if self._seg_start is not None:
+            keep_from = min(keep_from, self._next)
+        keep_from = max(self._base, min(keep_from, self._end))
+        if keep_from > self._base:
+            self._buf = self._buf[keep_from - self._base:]
+            self._base = keep_from
+
+    def _audio(self, a: int, b: int) -> np.ndarray:
+        a = max(a, self._base)
+        return self._buf[a - self._base: b - self._base]
+
+    def _run(self, final: bool) -> list[Event]:
+        out = []
+        if self._mode == "vad":
+            while self._pending:
+                kind, t = self._pending.pop(0)
+                if kind == "start":
+                    if self._seg_start is not None:
+                        out += self._close(t)
+                    self._open(t)
+                elif self._seg_start is not None:
+                    self._seg_end = t
+                    out += self._windows()
+                    out += self._close(t)
+            out += self._windows()
+        else:
+            out += self._energy()
+        return out
+
+    def _energy(self) -> list[Event]:
+        p, out = self.params, []
+        level = 10 ** (p.energy_db / 20)
+        hang = int(p.hangover_s * RATE)
+        n = self.gate_frame
+        while self._gate_pos + n <= self._end:
+            seg = self._audio(self._gate_pos, self._gate_pos + n)
+            loud = float(np.sqrt(np.mean(seg.astype(np.float64) ** 2))) > level if len(seg) == n else False
+            if loud:
+                self._quiet = 0
+                if self._seg_start is None:
+                    self._open(self._gate_pos)
+            elif self._seg_start is not None:
+                self._quiet += n
+                if self._quiet >= hang:
+                    end = self._gate_pos + n - self._quiet
+                    self._seg_end = end
+                    out += self._windows()
+                    out += self._close(end)
+            self._gate_pos += n
+            if self._seg_start is not None:
+                out += self._windows(limit=self._gate_pos)
+        return out
+
+    def _open(self, t: int) -> None:
+        self._seg_start, self._seg_end = t, None
+        self._next = t
+        self.segment.reset()
+
+    def _windows(self, limit: int | None = None) -> list[Event]:
+        """Classify every full window of the open segment that the audio seen so far covers."""
+        if self._seg_start is None:
+            return []
+        stop = self._end if limit is None else min(limit, self._end)
+        if self._seg_end is not None:
+            stop = min(stop, self._seg_end)
+        out = []
+        while self._next + self.win <= stop:
+            first = self.segment.n == 0
+            secs = (self.win if first else self.hop) / RATE
+            if self._full():
+                self._next += self.hop
+                continue
+            x = self._audio(self._next, self._next + self.win)
+            lp = self.model.logprobs(x)
+            if self.segment.add(lp, secs):
+                self.total.add(lp, secs)
+            out += self._emit(self._next + self.win)  # non-speech so far: one `unknown`
+            self._next += self.hop
+        return out
+
+    def _full(self) -> bool:
+        """True once ``max_speech_s`` of speech has been used (the window that crosses it still counts)."""
+        cap = self.params.max_speech_s
+        return cap > 0 and self.total.speech_s >= cap - 1e-6
+
+    def _close(self, end: int) -> list[Event]:
+        out = []
+        if self.segment.n == 0 and self._seg_start is not None:
+            length = end - self._seg_start
+            if length >= max(int(self.params.min_speech_s * RATE), 400) and not self._full():
+                x = self._audio(self._seg_start, end)
+                lp = self.model.logprobs(x)
+                if self.segment.add(lp, length / RATE):
+                    self.total.add(lp, length / RATE)
+                out += self._emit(end)
+        self._seg_start = self._seg_end = None
+        self._last = None
+        self._quiet = 0
+        return out
+
+    def _emit(self, t: int) -> list[Event]:
+        d = self.segment.decision()
+        last = self._last
+        if last is not None and last["language"] == d["language"] and \
+                abs(last["probability"] - d["probability"]) < self.params.min_change:
+            return []
+        self._last = d
+        return [Language(t, d["language"], float(d["probability"]), tuple((a, float(b)) for a, b in d["top"]),
+                         float(d["speech_s"]))]
