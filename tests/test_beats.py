@@ -1,0 +1,125 @@
+"""Beats, tempo and onsets: click tracks at known tempos, a tempo change, an accelerating track, silence, parity."""
+
+import numpy as np
+import pytest
+
+from rtaudio.api import analyze
+from rtaudio.errors import ParameterError
+from rtaudio.events import KeyMoment, Tempo
+from rtaudio.stages.beats import BeatsParams, BeatsStage
+from rtaudio.stages.onsets import OnsetsParams
+from rtaudio.testing import clicks, noise
+
+RATE = 16000
+LOCK_S = 5.0  # the tracker needs a few beats to lock; the first beats it reports may come late
+
+
+def _beats(x, rate=RATE, **cfg):
+    events = analyze(x, rate=rate, stages=["beats"], config={"beats": cfg} if cfg else None)
+    beats = np.array([e.t / rate for e in events if isinstance(e, KeyMoment) and e.kind == "beat"])
+    tempi = [(e.t / rate, e.bpm) for e in events if isinstance(e, Tempo)]
+    return beats, tempi, events
+
+
+def _check_track(times, beats, tol=0.020, recall=0.95):
+    assert len(beats), "no beats reported"
+    err = np.array([np.min(np.abs(times - b)) for b in beats])
+    assert err.max() <= tol, f"a beat {1000 * err.max():.1f} ms from the nearest click (at {beats[err.argmax()]:.3f} s)"
+    late = times[times >= LOCK_S]
+    found = sum(np.min(np.abs(beats - t)) <= tol for t in late)
+    assert found >= recall * len(late), f"{found} of {len(late)} clicks after {LOCK_S} s have a beat"
+
+
+@pytest.mark.parametrize("bpm", [60, 90, 120, 150, 200])
+def test_click_track_beats_within_20ms(bpm):
+    duration = 16.0
+    times = np.arange(0.3, duration - 0.2, 60.0 / bpm)
+    beats, tempi, _ = _beats(clicks(times, duration, RATE))
+    _check_track(times, beats)
+    steady = [b for t, b in tempi if t >= LOCK_S]
+    assert steady and abs(np.median(steady) / bpm - 1) < 0.01, f"tempo {np.median(steady):.1f}, expected {bpm}"
+
+
+def test_tempo_change_is_followed():
+    """120 BPM, then 150 BPM: beats within 20 ms throughout, the new tempo within 2 s of the change."""
+    a = np.arange(0.3, 10.0, 0.5)
+    b = np.arange(a[-1] + 0.4, 20.0, 0.4)
+    times = np.concatenate([a, b])
+    beats, tempi, _ = _beats(clicks(times, 20.0, RATE))
+    _check_track(times, beats)
+    after = [bpm for t, bpm in tempi if t >= a[-1] + 2.0]
+    assert after and all(abs(bpm / 150 - 1) < 0.04 for bpm in after), after
+
+
+def test_accelerating_clicks_tempo_error_under_4_percent():
+    """Tempo rising by a constant factor (60 -> 180 BPM over 20 s): after 4 s the error stays under 4 %."""
+    k = np.log(3.0) / 20.0  # bpm(t) = 60 exp(k t)
+    n = np.arange(0, 200)
+    times = np.log(1 + k * n) / k  # beat n where the integral of bpm/60 reaches n
+    times = times[times < 20.0] + 0.3
+    beats, tempi, _ = _beats(clicks(times, 20.5, RATE))
+    _check_track(times, beats)
+    errors = [abs(bpm / (60 * np.exp(k * (t - 0.3))) - 1) for t, bpm in tempi if t >= 4.0]
+    assert errors and max(errors) < 0.04, f"max tempo error {100 * max(errors):.1f} %"
+
+
+@pytest.mark.parametrize("signal", ["silence", "noise"])
+def test_no_beats_without_music(signal):
+    x = np.zeros(RATE * 12, np.float32) if signal == "silence" else noise(12.0, RATE, 0.05)
+    beats, tempi, events = _beats(x)
+    assert len(beats) == 0 and not tempi
+    onsets = analyze(x, rate=RATE, stages=["onsets"])
+    assert signal == "noise" or not [e for e in onsets if isinstance(e, KeyMoment)]
+
+
+def test_onsets_of_clicks():
+    times = np.arange(0.25, 5.0, 0.37)
+    events = analyze(clicks(times, 5.2, RATE), rate=RATE, stages=["onsets"])
+    got = np.array([e.t / RATE for e in events if isinstance(e, KeyMoment) and e.kind == "onset"])
+    assert len(got) == len(times)
+    assert np.max(np.abs(got - times)) <= 0.012
+    assert all(0 < e.score <= 1 for e in events if isinstance(e, KeyMoment))
+
+
+def test_beats_at_another_source_rate_land_on_the_source_clock():
+    times = np.arange(0.3, 12.0, 0.5)
+    x = clicks(times, 12.5, 44100)
+    beats, _, _ = _beats(x, rate=44100)
+    _check_track(times, beats)
+
+
+def test_downbeats_follow_the_bass_every_fourth_beat():
+    """A kick on every fourth click: downbeats land on the kicks once the meter is found."""
+    rate, duration = RATE, 20.0
+    times = np.arange(0.3, duration - 0.2, 0.5)
+    x = clicks(times, duration, rate, amplitude=0.4)
+    t = np.arange(int(0.12 * rate)) / rate
+    kick = (0.8 * np.exp(-t / 0.03) * np.sin(2 * np.pi * 60 * t)).astype(np.float32)
+    for s in times[::4]:
+        i = int(s * rate)
+        x[i : i + len(kick)] += kick[: len(x) - i]
+    _, _, events = _beats(x, beats_per_bar=4)
+    downs = np.array([e.t / rate for e in events if isinstance(e, KeyMoment) and e.kind == "downbeat"])
+    late = downs[downs > 10.0]
+    assert len(late) >= 2
+    assert all(np.min(np.abs(times[::4] - d)) < 0.02 for d in late)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(min_bpm=0), "min_bpm=0 must be >= 1.0"),
+    (dict(min_bpm=100, max_bpm=150), "max_bpm=150 must be at least twice min_bpm=100"),
+    (dict(beats_per_bar=9), "beats_per_bar=9 must be 0 (automatic) or an integer in 2..7"),
+    (dict(max_delay_s=0.1), "max_delay_s=0.1 must be in [0.5, 10.0]"),
+])
+def test_bad_beats_parameters(bad, match):
+    with pytest.raises(ParameterError, match=match.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        BeatsParams(**bad)
+
+
+def test_bad_onsets_parameter_and_rate():
+    with pytest.raises(ParameterError, match="post=0 must be an integer >= 1"):
+        OnsetsParams(post=0)
+    from rtaudio.stages.base import Frame
+
+    with pytest.raises(ParameterError, match="frame rate 8000 Hz does not match the beats stage's rate 16000 Hz"):
+        BeatsStage().process(Frame(0, np.zeros((100, 1), np.float32), 8000))
