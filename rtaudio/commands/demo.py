@@ -1,4 +1,4 @@
-"""rtaudio demo: synthesize a short video, analyse it, write the results."""
+"""rtaudio demo: synthesize a short video, then run the main verbs on it, as a user would."""
 
 from __future__ import annotations
 
@@ -6,16 +6,31 @@ import os
 import sys
 import time
 
-from rtaudio.commands.common import LoudnessCatcher, summary
-
 NAME = "demo"
 ORDER = 90
-HELP = "make a sample video, analyse it, write the events"
-DESCRIPTION = ("Synthesize a short video (speech over a beat and chords), analyse it and write the results. "
-               "Needs no data and no network.")
+HELP = "make a sample video and run every analysis on it"
+DESCRIPTION = ("Synthesize a short video (espeak-ng speech over a beat and chords), then run rtaudio's verbs on it: "
+               "events, speech intervals, subtitles, language, markers, a report picture, stems, and a window screenshot. Needs no data and "
+               "no network; each step prints the command it ran, so you can run it again yourself.")
 EXAMPLES = """examples:
-  rtaudio demo                 # writes rtaudio-demo/demo.mp4 and rtaudio-demo/events.jsonl
+  rtaudio demo                 # writes everything into rtaudio-demo/
   rtaudio demo -o /tmp/demo"""
+
+
+def steps(video: str, out: str) -> list[tuple[str, list[str]]]:
+    """(what, CLI arguments) of each demo step, in order."""
+    j = lambda name: os.path.join(out, name)  # noqa: E731
+    return [
+        ("events (spectrum, loudness, speech, captions, language)",
+         ["analyze", video, "-o", j("events.jsonl"), "--stages", "spectrum,levels,vad,stt,lid", "--no-progress"]),
+        ("speech intervals", ["speech", video, "-o", j("speech.csv")]),
+        ("subtitles", ["transcribe", video, "-o", j("demo.srt")]),
+        ("spoken language (experimental model, see models/langid/MODEL_CARD.md)", ["langid", video]),
+        ("markers for editors", ["markers", video, "-o", j("markers.otio")]),
+        ("report picture", ["report", video, "-o", j("report.png")]),
+        ("stems", ["separate", video, "-o", j("stems")]),
+        ("window screenshot", ["play", video, "--no-audio", "--screenshot", j("window.png"), "--duration", "6"]),
+    ]
 
 
 def add_arguments(p) -> None:
@@ -23,21 +38,21 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from rtaudio.cli import main
     from rtaudio.demo import make_demo
-    from rtaudio.engine import Engine
-    from rtaudio.sinks.jsonl import JsonlSink
-    from rtaudio.sources.av import FileSource
-    from rtaudio.stages import DEFAULT_STAGES, build_stages
 
     out = args.output_dir
     t0 = time.perf_counter()
     video, note = make_demo(out)
     print(f"made {video} ({note}) in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    source = FileSource(video)
-    stages = build_stages(DEFAULT_STAGES, sample_rate=source.rate, channels=source.channels)
-    events_path = os.path.join(out, "events.jsonl")
-    catcher = LoudnessCatcher()
-    result = Engine(source, stages, [JsonlSink(events_path), catcher]).run()
-    print(summary(result, source, events_path, catcher.value), file=sys.stderr)
-    print(f"next: rtaudio monitor {video}   (live meters and spectrum in the terminal)", file=sys.stderr)
+    failed = []
+    for what, argv in steps(video, out):
+        print(f"\n== {what}: rtaudio {' '.join(argv)}", file=sys.stderr, flush=True)
+        if main(argv) != 0:
+            failed.append(what)
+    print(f"\nresults in {out}/: " + ", ".join(sorted(os.listdir(out))), file=sys.stderr)
+    if failed:
+        print(f"rtaudio: error: demo steps failed: {', '.join(failed)}", file=sys.stderr)
+        return 2
+    print(f"next: rtaudio play {video}   (a window with spectrum, meters, speech and captions)", file=sys.stderr)
     return 0
