@@ -10,7 +10,8 @@ NAME = "demo"
 ORDER = 90
 HELP = "make a sample video and run every analysis on it"
 DESCRIPTION = ("Synthesize a short video (espeak-ng speech over a beat and chords), then run rtaudio's verbs on it: "
-               "events, speech intervals, subtitles, language, markers, a report picture, stems, and a window screenshot. Needs no data and "
+               "events, speech intervals, subtitles, language, markers, a report picture, stems, a soundtrack for an edit, "
+               "and a window screenshot. Needs no data and "
                "no network; each step prints the command it ran, so you can run it again yourself.")
 EXAMPLES = """examples:
   rtaudio demo                 # writes everything into rtaudio-demo/
@@ -29,6 +30,9 @@ def steps(video: str, out: str) -> list[tuple[str, list[str]]]:
         ("markers for editors", ["markers", video, "-o", j("markers.otio")]),
         ("report picture", ["report", video, "-o", j("report.png")]),
         ("stems", ["separate", video, "-o", j("stems")]),
+        ("cut-point soundtrack (cuts.csv: three kept segments)",
+         ["soundtrack", video, "--cuts", j("cuts.csv"), "-o", j("soundtrack.wav"), "--report",
+          j("soundtrack.json")]),
         ("window screenshot", ["play", video, "--no-audio", "--screenshot", j("window.png"), "--duration", "6"]),
     ]
 
@@ -44,6 +48,8 @@ def run(args) -> int:
     out = args.output_dir
     t0 = time.perf_counter()
     video, note = make_demo(out)
+    with open(os.path.join(out, "cuts.csv"), "w") as f:  # an edit that keeps three pieces, cut off the beat
+        f.write("start,end\n0.0,3.1\n4.4,7.9\n9.2,11.0\n")
     print(f"made {video} ({note}) in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     failed = []
     for what, argv in steps(video, out):

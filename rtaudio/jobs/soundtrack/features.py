@@ -1,0 +1,186 @@
+"""Frame features of a whole signal for the soundtrack renderer: log-mel, chroma, MFCC, RMS, onset strength.
+
+Everything runs at :data:`ANALYSIS_RATE` (22050 Hz) on the mono mix with hop
+:data:`HOP` (256 samples, 11.6 ms) and a 2048-sample Hann window centred on
+the frame time ``k * HOP / ANALYSIS_RATE`` seconds.  The STFT is taken in
+chunks so a long input never holds the full spectrogram (a 10-minute input
+keeps about 16 MB of features).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Rate (Hz) the analysis runs at.
+ANALYSIS_RATE = 22050
+#: Hop (samples at ANALYSIS_RATE) between frames: 11.6 ms.
+HOP = 256
+#: FFT / window length (samples): 93 ms, enough for chroma down to about 100 Hz.
+N_FFT = 2048
+#: Mel bands of the log-mel spectrogram.
+N_MELS = 64
+#: MFCCs kept (timbre).
+N_MFCC = 13
+#: Floor of the log-mel spectrogram relative to its maximum (dB).
+TOP_DB = 80.0
+
+
+@dataclass
+class Features:
+    """Frame features of one signal.
+
+    Attributes
+    ----------
+    mel_db : ndarray (frames, N_MELS) float32, dB
+        Log-mel power, floored at ``max - TOP_DB``.
+    chroma : ndarray (frames, 12) float32
+        Pitch-class energy, each frame scaled to unit max (0 for silence).
+    mfcc : ndarray (frames, N_MFCC) float32
+        DCT-II of ``mel_db`` (timbre).
+    rms_db : ndarray (frames,) float32, dBFS
+        RMS over the window.
+    onset : ndarray (frames,) float32
+        Onset strength: half-wave rectified log-mel flux, detrended, >= 0.
+    """
+
+    mel_db: np.ndarray
+    chroma: np.ndarray
+    mfcc: np.ndarray
+    rms_db: np.ndarray
+    onset: np.ndarray
+
+    @property
+    def frames(self) -> int:
+        return len(self.rms_db)
+
+    @staticmethod
+    def frame_of(seconds: float | np.ndarray) -> np.ndarray | int:
+        """Nearest frame index of a time (s)."""
+        f = np.rint(np.asarray(seconds) * ANALYSIS_RATE / HOP).astype(np.int64)
+        return int(f) if f.ndim == 0 else f
+
+    @staticmethod
+    def time_of(frame: float | np.ndarray) -> float | np.ndarray:
+        """Time (s) of a frame index."""
+        return np.asarray(frame, dtype=np.float64) * HOP / ANALYSIS_RATE
+
+    def as_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        return {f"{prefix}{k}": getattr(self, k) for k in ("mel_db", "chroma", "mfcc", "rms_db", "onset")}
+
+    @classmethod
+    def from_arrays(cls, arrays, prefix: str) -> "Features":
+        return cls(**{k: np.asarray(arrays[f"{prefix}{k}"]) for k in ("mel_db", "chroma", "mfcc", "rms_db", "onset")})
+
+
+_BANKS: dict = {}
+
+
+def _hz_to_mel(f):
+    return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
+
+
+def _mel_to_hz(m):
+    return 700.0 * (10.0 ** (np.asarray(m) / 2595.0) - 1.0)
+
+
+def filter_banks() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mel bank (N_MELS, bins), chroma bank (12, bins), DCT matrix (N_MFCC, N_MELS)), cached."""
+    if "banks" in _BANKS:
+        return _BANKS["banks"]
+    bins = N_FFT // 2 + 1
+    freqs = np.arange(bins) * ANALYSIS_RATE / N_FFT
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(30.0), _hz_to_mel(ANALYSIS_RATE / 2 * 0.95), N_MELS + 2))
+    mel = np.zeros((N_MELS, bins), np.float32)
+    for m in range(N_MELS):
+        lo, mid, hi = edges[m : m + 3]
+        up = (freqs - lo) / max(mid - lo, 1e-9)
+        down = (hi - freqs) / max(hi - mid, 1e-9)
+        mel[m] = np.maximum(0.0, np.minimum(up, down)) * (2.0 / (hi - lo))
+    chroma = np.zeros((12, bins), np.float32)
+    valid = (freqs >= 60.0) & (freqs <= 5000.0)
+    pitch = 12.0 * np.log2(np.maximum(freqs, 1e-9) / 440.0) + 69.0  # MIDI number
+    for b in np.nonzero(valid)[0]:
+        # spread each bin over its nearest pitch class with a triangular weight
+        p = pitch[b]
+        k = int(np.floor(p))
+        frac = p - k
+        chroma[k % 12, b] += 1.0 - frac
+        chroma[(k + 1) % 12, b] += frac
+    n = np.arange(N_MELS)
+    dct = np.cos(np.pi / N_MELS * (n[None, :] + 0.5) * np.arange(N_MFCC)[:, None]).astype(np.float32)
+    dct *= np.sqrt(2.0 / N_MELS)
+    dct[0] /= np.sqrt(2.0)
+    _BANKS["banks"] = (mel, chroma, dct)
+    return _BANKS["banks"]
+
+
+def to_analysis_rate(x: np.ndarray, rate: int) -> np.ndarray:
+    """Mono float32 at ANALYSIS_RATE from (n,) or (n, ch) audio at ``rate`` Hz."""
+    import soxr
+
+    mono = x if x.ndim == 1 else x.mean(axis=1)
+    mono = np.ascontiguousarray(mono, dtype=np.float32)
+    if rate == ANALYSIS_RATE:
+        return mono
+    return soxr.resample(mono, rate, ANALYSIS_RATE).astype(np.float32)
+
+
+def compute(x: np.ndarray, rate: int, *, chunk_frames: int = 4096, top_db: float | None = TOP_DB) -> Features:
+    """Features of ``x`` ((n,) or (n, ch) float at ``rate`` Hz), one frame every HOP samples at ANALYSIS_RATE.
+
+    Frame ``k`` is centred on ``k * HOP`` (the signal is zero-padded by N_FFT/2 on
+    both sides); there are ``len // HOP + 1`` frames.  ``top_db=None`` leaves the
+    log-mel spectrogram unfloored (for a caller that floors several pieces alike).
+    """
+    y = to_analysis_rate(x, rate)
+    mel_bank, chroma_bank, dct = filter_banks()
+    window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
+    pad = N_FFT // 2
+    padded = np.concatenate([np.zeros(pad, np.float32), y, np.zeros(pad + N_FFT, np.float32)])
+    frames = len(y) // HOP + 1
+    mel_pow = np.empty((frames, N_MELS), np.float32)
+    chroma = np.empty((frames, 12), np.float32)
+    rms = np.empty(frames, np.float32)
+    win_norm = float(np.sum(window ** 2))
+    for f0 in range(0, frames, chunk_frames):
+        f1 = min(frames, f0 + chunk_frames)
+        idx = (np.arange(f0, f1) * HOP)[:, None] + np.arange(N_FFT)[None, :]
+        block = padded[idx]
+        spec = np.fft.rfft(block * window, axis=1)
+        power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+        mel_pow[f0:f1] = power @ mel_bank.T
+        c = np.sqrt(power) @ chroma_bank.T
+        chroma[f0:f1] = c
+        rms[f0:f1] = np.sqrt(np.mean(block[:, pad - HOP : pad + HOP] ** 2, axis=1) + 1e-20)
+    mel_db = 10.0 * np.log10(mel_pow + 1e-12)
+    if top_db is not None:
+        mel_db = np.maximum(mel_db, float(mel_db.max(initial=-120.0)) - top_db)
+    mel_db = mel_db.astype(np.float32)
+    peak = chroma.max(axis=1, keepdims=True)
+    energy = mel_pow.sum(axis=1, keepdims=True)
+    chroma = np.where((peak > 0) & (energy > 1e-8 * win_norm), chroma / np.maximum(peak, 1e-12), 0.0).astype(np.float32)
+    mfcc = (mel_db @ dct.T).astype(np.float32)
+    rms_db = (20.0 * np.log10(rms + 1e-10)).astype(np.float32)
+    return Features(mel_db, chroma, mfcc, rms_db, onset_strength(mel_db))
+
+
+def onset_strength(mel_db: np.ndarray) -> np.ndarray:
+    """Half-wave rectified log-mel flux (lag 1), mean over bands, minus its 1-s moving average, >= 0."""
+    if len(mel_db) < 2:
+        return np.zeros(len(mel_db), np.float32)
+    flux = np.maximum(0.0, mel_db[1:] - mel_db[:-1]).mean(axis=1)
+    flux = np.concatenate([[0.0], flux])
+    width = max(3, int(round(1.0 * ANALYSIS_RATE / HOP)) | 1)
+    kernel = np.ones(width) / width
+    trend = np.convolve(np.pad(flux, width // 2, mode="edge"), kernel, mode="valid")[: len(flux)]
+    return np.maximum(0.0, flux - trend).astype(np.float32)
+
+
+def frame_distance(mel_db: np.ndarray) -> np.ndarray:
+    """Frame-to-frame spectral change: RMS difference (dB) of consecutive log-mel frames; d[k] is k-1 -> k."""
+    if len(mel_db) < 2:
+        return np.zeros(len(mel_db), np.float32)
+    d = np.sqrt(np.mean((mel_db[1:] - mel_db[:-1]) ** 2, axis=1))
+    return np.concatenate([[0.0], d]).astype(np.float32)

@@ -1,0 +1,216 @@
+"""How good a join sounds, measured on the rendered output.
+
+* **spectral discontinuity** (ratio): the largest frame-to-frame change of the
+  log-mel spectrum (RMS dB over 64 bands, 11.6 ms hop) inside the join region
+  (plus 3 frames each side), divided by the median of the same statistic over
+  windows of the same width elsewhere in the output (up to 120 spans of 1.5 s
+  drawn away from every join; silent windows left out).  1.0 means the join
+  changes the spectrum no more than the signal changes itself; the goal is
+  under 1.5.
+* **click**: broadband transient energy the join adds.  The output's second
+  difference (a high-pass) is summed in 0.5 ms windows over the join region and
+  compared with what the material itself has there: for every stem, the larger
+  of the outgoing and the incoming sources' energies in the same windows
+  (sources read straight, without fades).  A window with more than 4x (6 dB)
+  that, and above -60 dBFS, is a click.  Onsets in the music do not count (they
+  are in the sources); the step of a hard cut does.
+* **loudness step** (dB): K-weighted (BS.1770) power of the second after the
+  join region minus that of the second before it (400 ms, the momentary window,
+  misses the beat of slow music).
+
+The beat-phase error comes from the beats of the source (one tracking pass
+over the whole source) mapped through the render: see
+:func:`rtaudio.jobs.soundtrack.plan.beat_alignment`.  (Folding the output's onset
+strength at the beat period was tried as a measure and rejected: on the dev
+corpus' Vibe Ace it reads 15-20 ms median and 140-210 ms at the 90th percentile
+at points where nothing was cut.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rtaudio.jobs.soundtrack.features import TOP_DB, Features, compute, frame_distance
+from rtaudio.jobs.soundtrack.plan import Piece
+
+CLICK_WINDOW_S = 0.0005
+CLICK_RATIO = 4.0
+CLICK_FLOOR_DBFS = -60.0
+EDGE_FRAMES = 3
+EDGE_SKIP = 10  # frames at each end of an analysed span (the 93 ms window reaches past it)
+LOUDNESS_WINDOW_S = 1.0
+
+
+def _hp_energy(x: np.ndarray, w: int) -> np.ndarray:
+    """Second-difference energy of ``x`` summed over consecutive windows of ``w`` samples."""
+    h = np.diff(x, n=2, prepend=x[:1], append=x[-1:]) if len(x) else x
+    n = len(h) // w
+    return (h[: n * w] ** 2).reshape(n, w).sum(axis=1) if n else np.zeros(0)
+
+
+def click_excess(out_mono: np.ndarray, stems_mono: dict[str, np.ndarray], pieces: dict[str, list[Piece]],
+                 offsets: list[int], rate: int, region: tuple[float, float], gain: float = 1.0) -> float:
+    """Largest ratio (dB) of the output's high-frequency energy over what the sources have, in the join region.
+
+    ``gain`` is the gain the output got after mixing (loudness normalisation)."""
+    w = max(2, int(round(CLICK_WINDOW_S * rate)))
+    a = max(0, int(round(region[0] * rate)) - 4 * w)
+    b = min(len(out_mono), int(round(region[1] * rate)) + 4 * w)
+    if b - a < 2 * w:
+        return -np.inf
+    e_out = _hp_energy(out_mono[a:b].astype(np.float64), w)
+    expected = np.zeros_like(e_out)
+    for name, plist in pieces.items():
+        src = stems_mono[name]
+        best = np.zeros_like(e_out)
+        for p in plist:
+            if p.out1 * rate < a - w or p.out0 * rate > b + w:
+                continue
+            off = offsets[p.segment] + int(round(p.slip * rate))
+            lo, hi = a + off, b + off
+            seg = np.zeros(b - a)
+            s0, s1 = max(0, lo), min(len(src), hi)
+            if s1 > s0:
+                seg[s0 - lo : s1 - lo] = src[s0:s1]
+            best = np.maximum(best, _hp_energy(seg, w))
+        expected += best
+    floor = (10.0 ** (CLICK_FLOOR_DBFS / 20.0)) ** 2 * w
+    ratio = e_out / (expected * gain ** 2 + floor)
+    return float(10.0 * np.log10(max(ratio.max(initial=0.0), 1e-12)))
+
+
+class SpectralReference:
+    """Frame-to-frame spectral change around the joins of an output, and its typical value elsewhere.
+
+    Only spans are analysed, so the cost grows with the number of joins, not the
+    length: each join region with 0.5 s either side, and up to ``reference_spans``
+    spans of 1.5 s drawn (seeded) from the rest of the output, at least 0.3 s from
+    any join.  All spans share one log-mel floor (the loudest frame minus TOP_DB).
+    """
+
+    def __init__(self, out_mono: np.ndarray, rate: int, regions: list[tuple[float, float]],
+                 reference_spans: int = 60, seed: int = 0):
+        duration = len(out_mono) / rate
+        self.regions = regions
+        spans = [(max(0.0, r0 - 0.5), min(duration, r1 + 0.5)) for r0, r1 in regions]
+        # reference spans, away from the joins
+        rng = np.random.default_rng(seed)
+        reference_spans = min(reference_spans, int(duration / 1.5) + 1)  # never more than the output holds
+        busy = sorted((r0 - 0.3 - 1.5, r1 + 0.3) for r0, r1 in regions)
+        free = []
+        for t in rng.uniform(0.0, max(0.0, duration - 1.5), 4 * reference_spans):
+            if not any(a < t < b for a, b in busy):
+                free.append((float(t), float(t) + 1.5))
+            if len(free) >= reference_spans:
+                break
+        self.join_count = len(spans)
+        # one analysis pass over all spans laid end to end, 0.2 s of silence between them
+        gap = np.zeros(int(0.2 * rate), np.float32)
+        pieces, starts, pos = [], [], 0
+        for a, b in spans + free:
+            seg = out_mono[int(a * rate) : int(b * rate)]
+            starts.append((pos, len(seg)))
+            pieces += [seg, gap]
+            pos += len(seg) + len(gap)
+        f = compute(np.concatenate(pieces) if pieces else np.zeros(1, np.float32), rate, top_db=None)
+        mel = np.maximum(f.mel_db, float(f.mel_db.max(initial=0.0)) - TOP_DB)
+        loud = float(f.rms_db.max(initial=-100.0))
+        self.spans = spans + free
+        self.d, self.active = [], []
+        for p0, n in starts:
+            f0 = Features.frame_of(p0 / rate)
+            f1 = Features.frame_of((p0 + n) / rate)
+            d = frame_distance(mel[f0:f1])
+            d[: min(len(d), EDGE_SKIP)] = 0.0  # frames that still see the silence before the span
+            d[max(0, len(d) - EDGE_SKIP) :] = 0.0
+            self.d.append(d)
+            self.active.append(f.rms_db[f0:f1] > loud - 50.0)
+        self._cache: dict[int, float] = {}
+
+    def reference(self, width: int) -> float:
+        """Median over the reference spans' non-silent windows of ``width`` frames of the largest change in each."""
+        if width in self._cache:
+            return self._cache[width]
+        from scipy.ndimage import maximum_filter1d
+
+        values = []
+        for d, act in zip(self.d[self.join_count:], self.active[self.join_count:]):
+            n = len(d)
+            if n < width + 2:
+                continue
+            peak = maximum_filter1d(d[1:], width, mode="nearest")  # d[0] has no previous frame
+            share = np.convolve(act[1:].astype(float), np.ones(width) / width, mode="same")
+            centres = np.arange(width // 2, n - 1 - width // 2, max(1, width // 2))
+            values += [peak[c] for c in centres if share[c] > 0.5]
+        value = float(np.median(values)) if len(values) >= 3 else float("nan")
+        self._cache[width] = value
+        return value
+
+    def ratio(self, index: int) -> tuple[float | None, float]:
+        """(ratio to the reference or None, the join's own statistic in dB) for join region ``index``."""
+        region, span, d = self.regions[index], self.spans[index], self.d[index]
+        n = len(d)
+        f0 = max(1, Features.frame_of(region[0] - span[0]) - EDGE_FRAMES)
+        f1 = min(n - 1, Features.frame_of(region[1] - span[0]) + EDGE_FRAMES)
+        if f1 < f0:
+            return None, 0.0
+        stat = float(d[f0 : f1 + 1].max())
+        ref = self.reference(f1 - f0 + 1)
+        if not np.isfinite(ref) or ref <= 1e-6:
+            return None, stat
+        return stat / ref, stat
+
+
+def k_weighted_power(out: np.ndarray, rate: int) -> np.ndarray:
+    """Per-sample K-weighted power summed over channels (BS.1770 channel weights 1)."""
+    from scipy.signal import sosfilt
+
+    from rtaudio.stages.levels import k_weighting_sos
+
+    sos = k_weighting_sos(rate)
+    x = out if out.ndim == 2 else out[:, None]
+    y = sosfilt(sos, x.astype(np.float64), axis=0)
+    return np.sum(y ** 2, axis=1)
+
+
+def loudness_step(out: np.ndarray, rate: int, region: tuple[float, float]) -> float | None:
+    """K-weighted loudness of the second after a join region minus the second before it (dB).
+
+    None when either side is silent (below -70 dB) or shorter than 0.1 s.  The filter
+    runs over the join's neighbourhood only, with 0.5 s to settle.
+    """
+    w = int(LOUDNESS_WINDOW_S * rate)
+    a, b = int(round(region[0] * rate)), int(round(region[1] * rate))
+    wa, wb = min(w, a), min(w, len(out) - b)
+    if min(wa, wb) < int(0.1 * rate):
+        return None
+    settle = min(a - wa, int(0.5 * rate))
+    start = a - wa - settle
+    power = k_weighted_power(out[start : b + wb], rate)
+    before = power[settle : settle + wa].mean()
+    after = power[b - start : b - start + wb].mean()
+    silent = 10.0 ** (-70.0 / 10.0)
+    if before < silent or after < silent:
+        return None
+    return float(10.0 * np.log10(after / before))
+
+
+def measure(out: np.ndarray, rate: int, stems_mono: dict[str, np.ndarray], pieces: dict[str, list[Piece]],
+            offsets: list[int], regions: list[tuple[float, float]], gain: float = 1.0) -> list[dict]:
+    """Per join region: ``spectral_discontinuity``, ``click``, ``click_excess_db``, ``loudness_step_db``.
+
+    ``stems_mono`` are the stems the pieces read, as mono; ``gain`` the gain applied after mixing."""
+    mono = out.mean(axis=1) if out.ndim == 2 else out
+    spectral = SpectralReference(mono, rate, regions)
+    results = []
+    for i, region in enumerate(regions):
+        ratio, _ = spectral.ratio(i)
+        excess = click_excess(mono, stems_mono, pieces, offsets, rate, region, gain)
+        step = loudness_step(out if out.ndim == 2 else out[:, None], rate, region)
+        results.append({
+            "spectral_discontinuity": None if ratio is None else round(ratio, 3),
+            "click": bool(excess > 10.0 * np.log10(CLICK_RATIO)),
+            "click_excess_db": None if not np.isfinite(excess) else round(excess, 1),
+            "loudness_step_db": None if step is None else round(step, 2),
+        })
+    return results

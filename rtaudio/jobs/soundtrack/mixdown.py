@@ -1,0 +1,221 @@
+"""Audio operations of the soundtrack: pieces to a stem, fades, zero crossings, loudness, limiter, files."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from rtaudio.errors import InputError, ParameterError
+from rtaudio.jobs.soundtrack.plan import Piece
+
+#: How far (s) a fade edge may move to reach a zero crossing.
+ZERO_CROSS_S = 0.002
+#: Formats :func:`write_audio` writes, by extension.
+AUDIO_FORMATS = {".wav": "wav", ".flac": "flac", ".m4a": "aac", ".aac": "aac", ".mp4": "aac"}
+
+
+def picture_offsets(src: list[tuple[float, float]], starts: list[float], rate: int) -> list[int]:
+    """Source minus output index (samples) of each segment in sync with its picture."""
+    return [int(round(s * rate)) - int(round(o * rate)) for (s, _), o in zip(src, starts)]
+
+
+def zero_crossing(mono: np.ndarray, index: int, reach: int) -> int:
+    """The sample index nearest ``index`` (within ``reach``) where ``mono`` changes sign; ``index`` if none."""
+    lo, hi = max(1, index - reach), min(len(mono) - 1, index + reach)
+    if hi <= lo:
+        return index
+    seg = mono[lo - 1 : hi + 1]
+    cross = np.nonzero(np.signbit(seg[:-1]) != np.signbit(seg[1:]))[0] + lo
+    if len(cross) == 0:
+        return index
+    return int(cross[np.argmin(np.abs(cross - index))])
+
+
+def _curve(n: int, shape: str, rising: bool) -> np.ndarray:
+    if n <= 0:
+        return np.ones(0, np.float32)
+    u = (np.arange(n) + 0.5) / n
+    if shape == "power":
+        g = np.sin(0.5 * np.pi * u) if rising else np.cos(0.5 * np.pi * u)
+    else:
+        g = 0.5 - 0.5 * np.cos(np.pi * u) if rising else 0.5 + 0.5 * np.cos(np.pi * u)
+    return g.astype(np.float32)
+
+
+def _take(src: np.ndarray, start: int, n: int) -> np.ndarray:
+    """``src[start:start+n]`` with zeros outside the signal."""
+    out = np.zeros((n, src.shape[1]), np.float32)
+    a, b = max(0, start), min(len(src), start + n)
+    if b > a:
+        out[a - start : b - start] = src[a:b]
+    return out
+
+
+def render_stem(src: np.ndarray, pieces: list[Piece], offsets: list[int], rate: int, n_out: int,
+                mono: np.ndarray | None = None) -> np.ndarray:
+    """Sum the faded pieces of one stem into an (n_out, channels) float32 array.
+
+    Parameters
+    ----------
+    src : ndarray (n, channels) float32
+        The stem, source clock, at ``rate`` Hz.
+    pieces : list of Piece
+    offsets : list of int, samples
+        Picture offset (source minus output index) of each segment.
+    mono : ndarray (n,) or None
+        Mono of ``src`` for the zero-crossing search (computed when needed).
+    """
+    out = np.zeros((n_out, src.shape[1]), np.float32)
+    reach = int(round(ZERO_CROSS_S * rate))
+    for p in pieces:
+        off = offsets[p.segment] + int(round(p.slip * rate))
+        i0, i1 = int(round(p.out0 * rate)), int(round(p.out1 * rate))
+        fi, fo = int(round(p.fade_in * rate)), int(round(p.fade_out * rate))
+        if (p.zc_in or p.zc_out) and mono is None:
+            mono = src.mean(axis=1) if src.shape[1] > 1 else src[:, 0]
+        if p.zc_in:
+            i0 = zero_crossing(mono, i0 + off, reach) - off
+        if p.zc_out:
+            i1 = zero_crossing(mono, i1 + off, reach) - off
+        n = i1 - i0
+        if n <= 0:
+            continue
+        fi, fo = min(fi, n), min(fo, n)
+        x = _take(src, i0 + off, n)
+        env = np.ones(n, np.float32)
+        env[:fi] *= _curve(fi, p.shape_in, True)
+        env[n - fo :] *= _curve(fo, p.shape_out, False)
+        x *= env[:, None]
+        a, b = max(0, i0), min(n_out, i1)
+        if b > a:
+            out[a:b] += x[a - i0 : b - i0]
+    return out
+
+
+def integrated_loudness(x: np.ndarray, rate: int) -> float:
+    """EBU R128 integrated loudness (LUFS) through rtaudio's levels stage; -inf for silence."""
+    from rtaudio.stages.base import Frame
+    from rtaudio.stages.levels import LevelsParams, LevelsStage
+
+    x = np.ascontiguousarray(x if x.ndim == 2 else x[:, None], dtype=np.float32)
+    stage = LevelsStage(LevelsParams(), sample_rate=rate, channels=x.shape[1])
+    step = 10 * rate
+    for i in range(0, len(x), step):
+        stage.process(Frame(i, x[i : i + step], rate))
+    for event in stage.flush():
+        if event.TYPE == "loudness":
+            return float(event.integrated_lufs)
+    return -math.inf
+
+
+def limit(x: np.ndarray, ceiling: float, rate: int, attack_s: float = 0.005) -> tuple[np.ndarray, float]:
+    """Look-ahead peak limiter: no sample above ``ceiling`` (linear); returns (audio, largest reduction dB).
+
+    The gain is the running minimum of ``ceiling / |x|`` over ``2 * attack`` around
+    each sample, smoothed by a moving average over the same span, so it never
+    exceeds what the peak needs and ramps over ``attack_s`` on both sides.
+    """
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    peak = np.max(np.abs(x), axis=1) if x.ndim == 2 else np.abs(x)
+    if peak.max(initial=0.0) <= ceiling:
+        return x, 0.0
+    need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-12))
+    w = 2 * int(round(attack_s * rate)) + 1
+    gain = uniform_filter1d(minimum_filter1d(need, w, mode="nearest"), w, mode="nearest")
+    gain = np.minimum(gain, need)  # float rounding of the average
+    y = (x * (gain[:, None] if x.ndim == 2 else gain)).astype(np.float32)
+    return y, float(-20.0 * np.log10(max(gain.min(), 1e-12)))
+
+
+def normalise(x: np.ndarray, rate: int, target: float | None, max_peak_dbfs: float,
+              max_limiting_db: float = 12.0) -> tuple[np.ndarray, dict]:
+    """Gain to ``target`` LUFS (None: unchanged) under a limiter at ``max_peak_dbfs``; returns (audio, facts).
+
+    Limiting lowers the loudness, so the gain is raised and the limiter rerun (at most
+    4 passes) until the target is met within 0.05 LU or the limiter would take more
+    than ``max_limiting_db`` off the peaks; ``facts`` says what was reached.
+    """
+    before = integrated_loudness(x, rate)
+    facts = {"input_lufs": None if not math.isfinite(before) else round(before, 2), "gain_db": 0.0,
+             "limiter_db": 0.0}
+    ceiling = 10.0 ** (max_peak_dbfs / 20.0)
+    if target is None or not math.isfinite(before):
+        y, reduction = limit(x, ceiling, rate)
+        after = integrated_loudness(y, rate)
+    else:
+        gain_db = target - before
+        for _ in range(4):
+            y, reduction = limit((x * 10.0 ** (gain_db / 20.0)).astype(np.float32), ceiling, rate)
+            after = integrated_loudness(y, rate)
+            if not math.isfinite(after) or abs(after - target) < 0.05 or reduction >= max_limiting_db:
+                break
+            gain_db += target - after
+        facts["gain_db"] = round(gain_db, 2)
+    facts["limiter_db"] = round(reduction, 2)
+    facts["integrated_lufs"] = None if not math.isfinite(after) else round(after, 2)
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    facts["peak_dbfs"] = round(float(20 * np.log10(peak)), 2) if peak > 0 else None
+    return y, facts
+
+
+def check_output_path(path: str | os.PathLike, what: str = "-o") -> str:
+    """The audio output path, checked: known extension, writable folder."""
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in AUDIO_FORMATS:
+        raise ParameterError(f"{what}={path!r}: unknown audio format {ext!r}; expected .wav, .flac, .m4a or .aac")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ParameterError(f"{what}={path!r}: the folder {folder!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ParameterError(f"{what}={path!r}: the folder {folder!r} is not writable")
+    return path
+
+
+def write_audio(path: str, x: np.ndarray, rate: int) -> None:
+    """Write (n, channels) float32 as WAV or FLAC (24-bit PCM) or AAC (256 kb/s; .m4a in MP4, .aac as ADTS)."""
+    ext = os.path.splitext(path)[1].lower()
+    fmt = AUDIO_FORMATS.get(ext)
+    if fmt in ("wav", "flac"):
+        import soundfile as sf
+
+        sf.write(path, np.clip(x, -1.0, 1.0), rate, subtype="PCM_24", format=fmt.upper())
+        return
+    if fmt == "aac":
+        write_aac(path, x, rate)
+        return
+    raise ParameterError(f"-o={path!r}: unknown audio format {ext!r}; expected .wav, .flac, .m4a or .aac")
+
+
+def encode_aac_frames(stream, x: np.ndarray, rate: int):
+    """Yield packets of ``x`` encoded by ``stream`` (a PyAV AAC stream)."""
+    import av
+
+    layout = "mono" if x.shape[1] == 1 else "stereo"
+    frame_size = stream.codec_context.frame_size or 1024
+    data = np.ascontiguousarray(np.clip(x, -1.0, 1.0).T, dtype=np.float32)  # planar
+    pts = 0
+    for i in range(0, data.shape[1], frame_size):
+        chunk = data[:, i : i + frame_size]
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout=layout)
+        frame.sample_rate = rate
+        frame.pts = pts
+        pts += chunk.shape[1]
+        yield from stream.encode(frame)
+    yield from stream.encode(None)
+
+
+def write_aac(path: str, x: np.ndarray, rate: int) -> None:
+    import av
+
+    if x.shape[1] > 2:
+        raise InputError(f"{path!r}: AAC output takes mono or stereo; the soundtrack has {x.shape[1]} channels")
+    container_format = "adts" if path.lower().endswith(".aac") else "mp4"
+    with av.open(path, "w", format=container_format) as out:
+        stream = out.add_stream("aac", rate=rate, layout="mono" if x.shape[1] == 1 else "stereo")
+        stream.bit_rate = 256000
+        for packet in encode_aac_frames(stream, x, rate):
+            out.mux(packet)
