@@ -87,7 +87,7 @@ def cached_test_models(cache_root: Path) -> tuple[Path, Path]:
     """(TF checkpoint folder, ONNX export folder) of the 2-stem test model, built once into ``cache_root``.
 
     Built in a child process with spleeter's Python (the export goes through the real
-    ``rtaudio export-spleeter`` command); raises ``RuntimeError`` with the child's output on failure,
+    ``rtaudio models export-spleeter`` command); raises ``RuntimeError`` with the child's output on failure,
     ``LookupError`` when no Python with spleeter exists (``make spleeter-env`` builds one).
     """
     import os
@@ -106,7 +106,7 @@ def cached_test_models(cache_root: Path) -> tuple[Path, Path]:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(root)}
     steps = [
         [python, str(Path(__file__).resolve()), str(tf_dir)],
-        [python, "-m", "rtaudio.cli", "export-spleeter", "spleeter-2stems", "--model", str(tf_dir), "-o", str(onnx_dir)],
+        [python, "-m", "rtaudio.cli", "models", "export-spleeter", "spleeter-2stems", "--model", str(tf_dir), "-o", str(onnx_dir)],
     ]
     for cmd in steps:
         r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=root, timeout=900)

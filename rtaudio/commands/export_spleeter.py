@@ -1,14 +1,12 @@
-"""rtaudio export-spleeter: convert a spleeter checkpoint to ONNX for the onnx separation backend.
+"""``rtaudio models export-spleeter``: convert a spleeter checkpoint to ONNX for the onnx separation backend.
 
-Meant to become ``rtaudio models export-spleeter`` once the ``models`` verb takes sub-verbs.
+An action of the ``models`` verb (rtaudio/commands/models.py), kept in its own module.
 """
 
 from __future__ import annotations
 
 import sys
 
-NAME = "export-spleeter"
-ORDER = 41
 HELP = "convert a spleeter model to ONNX (needs the [spleeter] extra once)"
 DESCRIPTION = """Convert a spleeter TensorFlow checkpoint to ONNX, for 'rtaudio separate --backend onnx', which then
 needs only onnxruntime (no TensorFlow, numpy 1 or 2). Only the U-Net goes into the graph; the STFT and
@@ -16,8 +14,8 @@ inverse STFT run in numpy exactly as spleeter computes them. NAME is a registry 
 spleeter-4stems, spleeter-5stems), found as 'rtaudio models list' shows, or give the folder with --model.
 The export goes to the user cache as NAME-onnx (or -o DIR), where the registry finds it."""
 EXAMPLES = """examples:
-  .venv-spleeter/bin/rtaudio export-spleeter spleeter-2stems
-  .venv-spleeter/bin/rtaudio export-spleeter spleeter-4stems --model pretrained_models/4stems -o ~/models/4stems-onnx
+  .venv-spleeter/bin/rtaudio models export-spleeter spleeter-2stems
+  .venv-spleeter/bin/rtaudio models export-spleeter spleeter-4stems --model pretrained_models/4stems -o ~/models/4stems-onnx
   rtaudio separate song.flac -o stems/ --backend onnx --stems 4 --model ~/models/4stems-onnx"""
 
 

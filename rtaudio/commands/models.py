@@ -13,7 +13,8 @@ them, or downloaded on request with the engine's own downloader ('fetch', needs 
 EXAMPLES = """examples:
   rtaudio models list
   rtaudio models path vosk-ko
-  rtaudio models fetch vosk-en          # vosk's downloader, into the user cache"""
+  rtaudio models fetch vosk-en          # vosk's downloader, into the user cache
+  .venv-spleeter/bin/rtaudio models export-spleeter spleeter-2stems   # to ONNX, for --backend onnx"""
 
 
 def add_arguments(p) -> None:
@@ -25,6 +26,11 @@ def add_arguments(p) -> None:
     path.add_argument("name", help="model name, e.g. silero-vad, vosk-en, pocketsphinx-en")
     fetch = sub.add_parser("fetch", help="download one model into the user cache")
     fetch.add_argument("name", help="model name, e.g. vosk-en")
+    from rtaudio.commands import export_spleeter
+
+    export = sub.add_parser("export-spleeter", help=export_spleeter.HELP, description=export_spleeter.DESCRIPTION,
+                            epilog=export_spleeter.EXAMPLES, formatter_class=p.formatter_class)
+    export_spleeter.add_arguments(export)
 
 
 def _where(spec) -> tuple[str, str]:
@@ -50,6 +56,10 @@ def _where(spec) -> tuple[str, str]:
 def run(args) -> int:
     from rtaudio.models import registry
 
+    if args.action == "export-spleeter":
+        from rtaudio.commands import export_spleeter
+
+        return export_spleeter.run(args)
     if args.action == "path":
         print(registry.resolve(args.name))
         return 0

@@ -12,7 +12,7 @@ DESCRIPTION = """Separate the audio of a file or video into stems, one file per 
 for 4 and 5), each as long as the input at its rate and channels, plus DIR/separation.json.
 
 Backends: spleeter (TensorFlow, the [spleeter] extra in its own venv), onnx (a spleeter model exported
-with 'rtaudio export-spleeter', needs only onnxruntime), dsp (no weights: a repeating-pattern and
+with 'rtaudio models export-spleeter', needs only onnxruntime), dsp (no weights: a repeating-pattern and
 steady-bin model of the accompaniment; 2 stems only, far below spleeter). 'auto' uses onnx or
 spleeter when a real pretrained model is installed, and says in one line when it falls back to dsp.
 Long inputs are separated in overlapping segments, so memory stays bounded."""

@@ -12,7 +12,7 @@ Backends (``backend=``):
     Deezer's spleeter models with TensorFlow (extra ``[spleeter]``, its own venv: it pins
     numpy<2), through spleeter's own model code, in one TF session for the job.
 ``onnx``
-    A spleeter checkpoint exported to ONNX (``rtaudio export-spleeter``), run with onnxruntime;
+    A spleeter checkpoint exported to ONNX (``rtaudio models export-spleeter``), run with onnxruntime;
     the STFT and inverse STFT are done in numpy exactly as spleeter does them.
 ``dsp``
     No weights: a repeating-pattern and steady-bin model of the accompaniment with a Wiener mask
@@ -114,7 +114,7 @@ def _spleeter_fetch(stems: int):
 def _check_onnx(path: Path) -> None:
     if not (path / "model.onnx").is_file() or not (path / ONNX_META).is_file():
         raise ModelError(f"{str(path)!r} is not an exported spleeter model; expected a folder with model.onnx and "
-                         f"{ONNX_META}, as written by 'rtaudio export-spleeter'")
+                         f"{ONNX_META}, as written by 'rtaudio models export-spleeter'")
 
 
 for _n in STEM_NAMES:
@@ -133,7 +133,7 @@ for _n in STEM_NAMES:
         name=f"spleeter-{_n}stems-onnx",
         description=f"spleeter {_n}-stem U-Net exported to ONNX (runs with onnxruntime, no TensorFlow)",
         env=f"RTAUDIO_SPLEETER_{_n}STEMS_ONNX",
-        fix=(f"export it from a spleeter checkpoint with 'rtaudio export-spleeter spleeter-{_n}stems' "
+        fix=(f"export it from a spleeter checkpoint with 'rtaudio models export-spleeter spleeter-{_n}stems' "
              "(needs the [spleeter] extra once; inference then needs only onnxruntime)"),
         check=_check_onnx,
     ))

@@ -111,7 +111,7 @@ class OnnxBackend:
             meta = json.loads((path / ONNX_META).read_text())
         except (OSError, ValueError) as exc:
             raise ModelError(f"cannot read {str(path / ONNX_META)!r} ({exc}); export the model again with "
-                             "'rtaudio export-spleeter'") from None
+                             "'rtaudio models export-spleeter'") from None
         self.meta = meta
         self.params = params = meta["params"]
         self.stems = STEM_NAMES[stems]
