@@ -33,6 +33,8 @@ def steps(video: str, out: str) -> list[tuple[str, list[str]]]:
         ("cut-point soundtrack (cuts.csv: three kept segments)",
          ["soundtrack", video, "--cuts", j("cuts.csv"), "-o", j("soundtrack.wav"), "--report",
           j("soundtrack.json")]),
+        ("a batch of two edits on a local process pool (run it again: both are skipped as finished)",
+         ["batch", j("jobs.jsonl"), "--no-progress"]),
         ("window screenshot", ["play", video, "--no-audio", "--screenshot", j("window.png"), "--duration", "6"]),
     ]
 
@@ -50,6 +52,9 @@ def run(args) -> int:
     video, note = make_demo(out)
     with open(os.path.join(out, "cuts.csv"), "w") as f:  # an edit that keeps three pieces, cut off the beat
         f.write("start,end\n0.0,3.1\n4.4,7.9\n9.2,11.0\n")
+    with open(os.path.join(out, "jobs.jsonl"), "w") as f:  # paths relative to the jobs file
+        f.write('{"input": "demo.mp4", "cuts": "cuts.csv", "output": "batch/edit-a.wav"}\n')
+        f.write('{"input": "demo.mp4", "cuts": [[1.0, 4.0], [5.5, 10.5]], "output": "batch/edit-b.wav"}\n')
     print(f"made {video} ({note}) in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     failed = []
     for what, argv in steps(video, out):

@@ -1,0 +1,195 @@
+"""Where tasks run: a local process pool (default) or a Ray cluster, behind one small interface.
+
+Both run the same module-level task functions unchanged.  The interface, used by
+:func:`rtaudio.jobs.graph.run_graph` and :mod:`rtaudio.jobs.batch`:
+
+* ``submit(fn, args, kwargs) -> handle`` starts ``fn(*args, **kwargs)``;
+* ``wait(handles) -> list`` returns the handles that finished (at least one);
+* ``get(handle)`` returns the result or raises the task's exception;
+* ``ref(handle)`` what a dependent task receives: the value (local) or the Ray
+  object reference (resolved on the worker, never copied through the driver);
+* ``put(array)``: a large array for many tasks (local: a ``.npy`` file path the
+  task memory-maps; Ray: ``ray.put``, zero-copy for numpy on one node);
+* ``slots``: how many tasks run at once; ``recover(exc)`` after a lost worker;
+  ``close()``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import tempfile
+
+from rtaudio.errors import ParameterError, require
+
+ENGINES = ("local", "ray")
+
+
+def make_executor(engine: str = "local", *, workers: int | None = None, address: str | None = None):
+    """An executor for ``engine`` (``local`` or ``ray``).
+
+    Parameters
+    ----------
+    engine : str
+        ``local``: a process pool on this machine; ``ray``: Ray (``pip install 'rtaudio[ray]'``).
+    workers : int >= 1 or None
+        Tasks at once; default the CPU count (local) or the cluster's CPUs (Ray).
+    address : str or None
+        Ray only: a running cluster (``ray://head:10001``, ``auto``); default a local one.
+    """
+    if engine not in ENGINES:
+        raise ParameterError(f"--engine={engine!r} must be 'local' or 'ray'")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ParameterError(f"--workers={workers!r} must be a whole number >= 1")
+    if address is not None and engine != "ray":
+        raise ParameterError(f"--address={address!r} is for --engine ray (a Ray cluster); the local engine has none")
+    if engine == "ray":
+        return RayExecutor(workers=workers, address=address)
+    return LocalExecutor(workers=workers)
+
+
+class LocalExecutor:
+    """A :class:`concurrent.futures.ProcessPoolExecutor` (``forkserver`` start: workers do not inherit threads)."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None):
+        self.slots = workers or os.cpu_count() or 1
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._threads = max(1, (os.cpu_count() or 1) // self.slots)
+        self._pool = self._new_pool()
+        self._tmp: tempfile.TemporaryDirectory | None = None
+
+    def _new_pool(self):
+        return cf.ProcessPoolExecutor(max_workers=self.slots, mp_context=self._ctx, initializer=limit_threads,
+                                      initargs=(self._threads,))
+
+    def submit(self, fn, args=(), kwargs=None):
+        return self._pool.submit(fn, *args, **(kwargs or {}))
+
+    def wait(self, handles):
+        done, _ = cf.wait(handles, return_when=cf.FIRST_COMPLETED)
+        return list(done)
+
+    def get(self, handle):
+        return handle.result()
+
+    def ref(self, handle):
+        return handle.result()
+
+    def put(self, array) -> str:
+        """Store ``array`` as a ``.npy`` file for the tasks (load with :func:`fetch`); return its path."""
+        import numpy as np
+
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="rtaudio-jobs-")
+        fd, path = tempfile.mkstemp(suffix=".npy", dir=self._tmp.name)
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, np.ascontiguousarray(array))
+        return path
+
+    def recover(self, exc: BaseException) -> None:
+        """Replace the pool when a worker died (``BrokenProcessPool``); its other tasks come back as failures."""
+        if type(exc).__name__ == "BrokenProcessPool":
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class RayExecutor:
+    """Ray tasks (one CPU each, Ray's own retries off so :func:`run_graph` decides); joins or starts a cluster.
+
+    A cluster this executor started is shut down by :meth:`close`; one that was
+    already running (``ray.init`` by the caller, or ``address``) is left alone.
+    """
+
+    name = "ray"
+
+    def __init__(self, workers: int | None = None, address: str | None = None):
+        require("ray", "ray")
+        import ray
+
+        self._ray = ray
+        self._started = False
+        if not ray.is_initialized():
+            kw = {"address": address} if address else {"num_cpus": workers or os.cpu_count() or 1}
+            ray.init(**kw, include_dashboard=False, log_to_driver=False, configure_logging=False)
+            self._started = True
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.slots = min(workers, cpus) if workers else cpus
+        self._remote = {}
+
+    def submit(self, fn, args=(), kwargs=None):
+        remote = self._remote.get(fn)
+        if remote is None:
+            remote = self._remote[fn] = self._ray.remote(num_cpus=1, max_retries=0)(fn)
+        return remote.remote(*args, **(kwargs or {}))
+
+    def wait(self, handles):
+        done, _ = self._ray.wait(handles, num_returns=1)
+        return done
+
+    def get(self, handle):
+        return self._ray.get(handle)
+
+    def ref(self, handle):
+        return handle
+
+    def put(self, array):
+        return self._ray.put(array)
+
+    def recover(self, exc: BaseException) -> None:
+        pass  # Ray replaces lost workers itself
+
+    def close(self) -> None:
+        if self._started:
+            self._ray.shutdown()
+            self._started = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def limit_threads(n: int) -> None:
+    """Cap a worker's math libraries at ``n`` threads (CPUs / workers), as Ray does for its tasks.
+
+    Without it each worker's BLAS uses every core and two workers fight over them.
+    """
+    for var in THREAD_VARS:
+        os.environ[var] = str(n)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(n)
+
+
+def fetch(stored):
+    """The array behind what :meth:`LocalExecutor.put` / :meth:`RayExecutor.put` gave a task.
+
+    A path is memory-mapped (read-only); a Ray reference arrives already resolved
+    as the array when passed as a top-level task argument.
+    """
+    import numpy as np
+
+    if isinstance(stored, (str, os.PathLike)):
+        return np.load(stored, mmap_mode="r")
+    return stored
