@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 SYSTEM_PACKAGES := libportaudio2 jackd2 espeak-ng libsndfile1
 
-.PHONY: demo test bench system venv clean spleeter-env
+.PHONY: demo test bench system venv clean spleeter-env train-deps
 
 demo: system venv  ## install, then synthesize a sample video and analyse it
 	$(BIN)/rtaudio demo
 
-test: system venv spleeter-env  ## install, then run the test suite (+ the spleeter tests in their own venv)
+test: system venv train-deps spleeter-env  ## install, then run the test suite (+ the spleeter tests in their own venv)
 	$(BIN)/python -m pytest
 	@if [ -f $(SPLEETER_VENV)/.installed ]; then $(SPLEETER_VENV)/bin/python -m pytest -m spleeter tests/test_separation_spleeter.py; \
 	else echo "spleeter tests skipped: no $(SPLEETER_VENV) (needs Python 3.8-3.11)"; fi
@@ -33,6 +33,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	$(BIN)/python -m pip install -q --no-deps silero-vad  # its ONNX model only; its torch dependency is not needed
+	touch $@
+
+# the language-ID training recipe's own dependencies, so the tests can run its --smoke mode.
+# torch==2.13.0 is pinned: this platform carries its CPU wheel on disk (a bare 'torch' may fetch a CUDA build).
+train-deps: $(VENV)/.train-installed
+
+$(VENV)/.train-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install -q torch==2.13.0 'onnx>=1.15' 'wordfreq>=3.0'
 	touch $@
 
 # spleeter 2.4.2 pins Python<3.12, tensorflow 2.12.1 and numpy<2: it gets its own venv (~2.5 GB, ~80 s)
