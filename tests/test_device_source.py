@@ -264,6 +264,16 @@ def test_resolve_ambiguous_name():
         resolve_input_device("hw", DEVICES)
 
 
+def test_resolve_prefers_the_host_api_default_among_matches():
+    """PortAudio lists every JACK client as a device: "jack" means the server's own (system) device."""
+    jack = "JACK Audio Connection Kit"
+    devices = DEVICES + [dict(_dev(5, "system", jack), hostapi_default_input=True),
+                         _dev(6, "PortAudio", jack), _dev(7, "player", jack)]
+    assert resolve_input_device("jack", devices)["index"] == 5
+    with pytest.raises(DeviceError, match=r"input device 'jack' is ambiguous"):
+        resolve_input_device("jack", [d for d in devices if d["index"] != 5])
+
+
 def test_resolve_output_only_device():
     with pytest.raises(DeviceError, match=r"device 1 'HDA Intel PCH: HDMI 0 \(hw:0,3\)' \(ALSA\) has no input"):
         resolve_input_device(1, DEVICES)

@@ -62,7 +62,9 @@ def list_devices() -> list[dict]:
         ``hostapi`` (str, e.g. ``"ALSA"``, ``"JACK Audio Connection Kit"``),
         ``max_input_channels`` and ``max_output_channels`` (int),
         ``default_samplerate`` (float, Hz), ``default_input`` and ``default_output`` (bool:
-        the device PortAudio opens when none is named).
+        the device PortAudio opens when none is named), ``hostapi_default_input`` and
+        ``hostapi_default_output`` (bool: its host API's default, e.g. JACK's ``system`` device
+        among the many JACK clients PortAudio also lists).
 
     Raises
     ------
@@ -82,6 +84,8 @@ def list_devices() -> list[dict]:
             "default_samplerate": float(d["default_samplerate"]),
             "default_input": i == default_in,
             "default_output": i == default_out,
+            "hostapi_default_input": i == hostapis[d["hostapi"]]["default_input_device"],
+            "hostapi_default_output": i == hostapis[d["hostapi"]]["default_output_device"],
         }
         for i, d in enumerate(sd.query_devices())
     ]
@@ -186,7 +190,10 @@ def resolve_input_device(device: str | int | None, devices: list[dict]) -> dict:
     found = exact or [d for d in inputs if key in f"{d['name']}, {d['hostapi']}".lower()]
     if not found:
         raise DeviceError(f"input device {device!r} not found; available input devices: {_available(inputs)}")
-    if len(found) > 1:
+    if len(found) > 1:  # "jack" matches every JACK client: take the host API's default device
+        preferred = [d for d in found if d.get("hostapi_default_input")]
+        if len(preferred) == 1:
+            return preferred[0]
         raise DeviceError(f"input device {device!r} is ambiguous: it matches {_available(found)}; "
                           "name one by its index or a longer part of its name")
     return found[0]

@@ -132,10 +132,7 @@ def output_devices() -> list[dict]:
     """The devices PortAudio can play to (see :func:`rtaudio.sources.device.list_devices`)."""
     from rtaudio.sources.device import list_devices
 
-    sd = _sounddevice()
-    defaults = {api["name"]: api["default_output_device"] for api in sd.query_hostapis()}
-    return [dict(d, hostapi_default=d["index"] == defaults.get(d["hostapi"], -1))
-            for d in list_devices() if d["max_output_channels"] > 0]
+    return [d for d in list_devices() if d["max_output_channels"] > 0]
 
 
 def _describe(d: dict) -> str:
@@ -170,7 +167,7 @@ def resolve_output_device(device: str | int | None, devices: list[dict]) -> dict
     if not found:
         raise DeviceError(f"output device {device!r} not found; output devices: {listing}")
     if len(found) > 1:  # "jack" matches every JACK client: take the host API's default device
-        preferred = [d for d in found if d.get("hostapi_default")]
+        preferred = [d for d in found if d.get("hostapi_default_output")]
         if len(preferred) == 1:
             return preferred[0]
         raise DeviceError(f"output device {device!r} is ambiguous: it matches "
