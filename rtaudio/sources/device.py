@@ -140,6 +140,35 @@ def _available(inputs: list[dict]) -> str:
     return ", ".join(_describe(d) for d in inputs) or "none (no device with input channels was found)"
 
 
+def match_device_name(name: str, candidates: list[dict], kind: str, listing: str, describe) -> dict:
+    """The one device of ``candidates`` that ``name`` names, for inputs and outputs alike.
+
+    ``name`` is a case-insensitive part of ``"name, host API"``; an exact name wins. Where
+    several match and one of them is its host API's default ``kind`` device, that one
+    (``"jack"`` matches every JACK client; the server's own device is meant).
+
+    Parameters
+    ----------
+    kind : {"input", "output"}
+    listing : str
+        Ends the "not found" message, e.g. ``"available input devices: ..."``.
+    describe : callable (dict) -> str
+        One device in the "ambiguous" message.
+    """
+    key = name.strip().lower()
+    exact = [d for d in candidates if d["name"].lower() == key]
+    found = exact or [d for d in candidates if key in f"{d['name']}, {d['hostapi']}".lower()]
+    if not found:
+        raise DeviceError(f"{kind} device {name!r} not found; {listing}")
+    if len(found) > 1:
+        preferred = [d for d in found if d.get(f"hostapi_default_{kind}")]
+        if len(preferred) == 1:
+            return preferred[0]
+        raise DeviceError(f"{kind} device {name!r} is ambiguous: it matches {', '.join(describe(d) for d in found)}; "
+                          "name one by its index or a longer part of its name")
+    return found[0]
+
+
 def resolve_input_device(device: str | int | None, devices: list[dict]) -> dict:
     """Pick the input device that ``device`` names among ``devices``.
 
@@ -183,20 +212,7 @@ def resolve_input_device(device: str | int | None, devices: list[dict]) -> dict:
                                       f"available input devices: {_available(inputs)}")
                 return d
         raise DeviceError(f"input device {device} does not exist; available input devices: {_available(inputs)}")
-    key = device.strip().lower()
-    exact = [d for d in inputs if d["name"].lower() == key]
-    if len(exact) == 1:
-        return exact[0]
-    found = exact or [d for d in inputs if key in f"{d['name']}, {d['hostapi']}".lower()]
-    if not found:
-        raise DeviceError(f"input device {device!r} not found; available input devices: {_available(inputs)}")
-    if len(found) > 1:  # "jack" matches every JACK client: take the host API's default device
-        preferred = [d for d in found if d.get("hostapi_default_input")]
-        if len(preferred) == 1:
-            return preferred[0]
-        raise DeviceError(f"input device {device!r} is ambiguous: it matches {_available(found)}; "
-                          "name one by its index or a longer part of its name")
-    return found[0]
+    return match_device_name(device, inputs, "input", f"available input devices: {_available(inputs)}", _describe)
 
 
 class _Capture:

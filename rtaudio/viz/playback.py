@@ -161,18 +161,9 @@ def resolve_output_device(device: str | int | None, devices: list[dict]) -> dict
         raise DeviceError(f"output device {device} does not exist or cannot play; output devices: {listing}")
     if not isinstance(device, str):
         raise DeviceError(f"--output-device={device!r} must be a device index or a name; output devices: {listing}")
-    key = device.strip().lower()
-    exact = [d for d in outputs if d["name"].lower() == key]
-    found = exact or [d for d in outputs if key in f"{d['name']}, {d['hostapi']}".lower()]
-    if not found:
-        raise DeviceError(f"output device {device!r} not found; output devices: {listing}")
-    if len(found) > 1:  # "jack" matches every JACK client: take the host API's default device
-        preferred = [d for d in found if d.get("hostapi_default_output")]
-        if len(preferred) == 1:
-            return preferred[0]
-        raise DeviceError(f"output device {device!r} is ambiguous: it matches "
-                          f"{', '.join(_describe(d) for d in found)}; name one by its index")
-    return found[0]
+    from rtaudio.sources.device import match_device_name
+
+    return match_device_name(device, outputs, "output", f"output devices: {listing}", _describe)
 
 
 class Player:
