@@ -41,6 +41,13 @@ class Frame:
         return self.index + len(self.samples)
 
 
+def check_sample_rate(sample_rate) -> int:
+    """``sample_rate`` as an int, or :class:`ParameterError` naming it (every stage's constructor checks it)."""
+    if isinstance(sample_rate, (bool, np.bool_)) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+        raise ParameterError(f"sample_rate={sample_rate!r} must be a positive integer (Hz)")
+    return int(sample_rate)
+
+
 class Stage:
     """Base of all stages.
 

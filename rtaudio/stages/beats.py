@@ -25,7 +25,7 @@ import numpy as np
 
 from rtaudio.errors import ParameterError
 from rtaudio.events import Event, KeyMoment, Tempo
-from rtaudio.stages.base import Frame, Stage
+from rtaudio.stages.base import Frame, Stage, check_sample_rate
 from rtaudio.stages.beat_tracker import BeatTracker
 from rtaudio.stages.meter import BarTracker, chroma, chroma_matrix, cosine_distance
 from rtaudio.stages.odf import OdfParams, OnsetEnvelope
@@ -113,8 +113,7 @@ class BeatsStage(Stage):
         self.params = BeatsParams() if params is None else params
         if not isinstance(self.params, BeatsParams):
             raise ParameterError(f"params={params!r} must be a BeatsParams")
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
-            raise ParameterError(f"sample_rate={sample_rate!r} must be a positive integer (Hz)")
+        check_sample_rate(sample_rate)
         self.odf_params = OdfParams()
         self._odf = OnsetEnvelope(self.odf_params, sample_rate=RATE)
         self.fps = self._odf.fps

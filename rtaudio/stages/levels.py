@@ -31,7 +31,7 @@ import numpy as np
 
 from rtaudio.errors import InputError, ParameterError
 from rtaudio.events import Event, Levels, Loudness
-from rtaudio.stages.base import Frame, Stage
+from rtaudio.stages.base import Frame, Stage, check_sample_rate
 
 #: Gating block length (s), BS.1770-4.
 BLOCK_S = 0.4
@@ -316,8 +316,7 @@ class LevelsStage(Stage):
     rate = None
 
     def __init__(self, params: LevelsParams = LevelsParams(), *, sample_rate: int, channels: int):
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
-            raise ParameterError(f"sample_rate={sample_rate!r} must be a positive integer (Hz)")
+        check_sample_rate(sample_rate)
         if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels <= 0:
             raise ParameterError(f"channels={channels!r} must be a positive integer")
         self.params = params

@@ -50,11 +50,9 @@ import math
 from bisect import bisect_left
 from dataclasses import dataclass
 
-import numpy as np
-
 from rtaudio.errors import ParameterError
 from rtaudio.events import Event, KeyMoment, Levels, SpeechEnd, SpeechStart
-from rtaudio.stages.base import Frame, Stage
+from rtaudio.stages.base import Frame, Stage, check_sample_rate
 from rtaudio.stages.beats import _number
 
 
@@ -131,8 +129,7 @@ class MomentsStage(Stage):
         self.params = MomentsParams() if params is None else params
         if not isinstance(self.params, MomentsParams):
             raise ParameterError(f"params={params!r} must be a MomentsParams")
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
-            raise ParameterError(f"sample_rate={sample_rate!r} must be a positive integer (Hz)")
+        check_sample_rate(sample_rate)
         self.sample_rate = int(sample_rate)
         self.reset()
 

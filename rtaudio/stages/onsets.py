@@ -24,7 +24,7 @@ import numpy as np
 
 from rtaudio.errors import ParameterError
 from rtaudio.events import Event, KeyMoment
-from rtaudio.stages.base import Frame, Stage
+from rtaudio.stages.base import Frame, Stage, check_sample_rate
 from rtaudio.stages.beats import ODF_LEAD_S, RATE, _check_rate, _number
 from rtaudio.stages.odf import OdfParams, OnsetEnvelope
 
@@ -86,8 +86,7 @@ class OnsetsStage(Stage):
         self.params = OnsetsParams() if params is None else params
         if not isinstance(self.params, OnsetsParams):
             raise ParameterError(f"params={params!r} must be an OnsetsParams")
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
-            raise ParameterError(f"sample_rate={sample_rate!r} must be a positive integer (Hz)")
+        check_sample_rate(sample_rate)
         self.odf_params = OdfParams()
         self._odf = OnsetEnvelope(self.odf_params, sample_rate=RATE)
         p = self.params

@@ -30,7 +30,7 @@ import numpy as np
 
 from rtaudio.errors import ParameterError
 from rtaudio.events import Event, KeyMoment
-from rtaudio.stages.base import Frame, HopFramer, Stage
+from rtaudio.stages.base import Frame, HopFramer, Stage, check_sample_rate
 from rtaudio.stages.beats import RATE, _check_rate, _number
 from rtaudio.stages.meter import chroma_matrix
 from rtaudio.stages.odf import mel_weights
@@ -145,8 +145,7 @@ class SectionsStage(Stage):
         self.params = SectionsParams() if params is None else params
         if not isinstance(self.params, SectionsParams):
             raise ParameterError(f"params={params!r} must be a SectionsParams")
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
-            raise ParameterError(f"sample_rate={sample_rate!r} must be a positive integer (Hz)")
+        check_sample_rate(sample_rate)
         self._window = np.hanning(FFT)
         self._chroma = chroma_matrix(FFT, RATE)
         _, mel = mel_weights(FFT, RATE, 40, 40.0, 7600.0)

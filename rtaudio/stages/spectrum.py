@@ -36,7 +36,7 @@ from numba import njit
 
 from rtaudio.errors import ParameterError
 from rtaudio.events import Event, SpectrumBands, SpectrumFrame
-from rtaudio.stages.base import Frame, HopFramer, Stage
+from rtaudio.stages.base import Frame, HopFramer, Stage, check_sample_rate
 
 WINDOWS = ("hann", "hamming", "blackman", "rect")
 SCALES = ("octave", "mel")
@@ -533,8 +533,7 @@ class SpectrumStage(Stage):
         params = SpectrumParams() if params is None else params
         if not isinstance(params, SpectrumParams):
             raise ParameterError(f"params={params!r} must be a SpectrumParams")
-        if not _is_int(sample_rate) or sample_rate <= 0:
-            raise ParameterError(f"sample_rate={sample_rate!r} must be a positive integer (Hz)")
+        check_sample_rate(sample_rate)
         self.params = params
         self.sample_rate = int(sample_rate)
         self.hop = params.hop
