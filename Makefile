@@ -35,12 +35,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps silero-vad  # its ONNX model only; its torch dependency is not needed
 	touch $@
 
-# the language-ID training recipe's own dependencies, so the tests can run its --smoke mode.
+# the language-ID training recipe's own dependencies, so the tests can run its --smoke mode, and the [export]
+# extra's (torch, onnx, huggingface_hub), so the VoxLingua107 export is tested on a random-weights network.
 # torch==2.13.0 is pinned: this platform carries its CPU wheel on disk (a bare 'torch' may fetch a CUDA build).
 train-deps: $(VENV)/.train-installed
 
 $(VENV)/.train-installed: $(VENV)/.installed
-	$(BIN)/python -m pip install -q torch==2.13.0 'onnx>=1.15' 'wordfreq>=3.0'
+	$(BIN)/python -m pip install -q torch==2.13.0 'onnx>=1.15' 'wordfreq>=3.0' 'huggingface_hub>=0.20'
 	touch $@
 
 # spleeter 2.4.2 pins Python<3.12, tensorflow 2.12.1 and numpy<2: it gets its own venv (~2.5 GB, ~80 s)

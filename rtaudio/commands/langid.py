@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import warnings
 
 from rtaudio.commands.common import add_input, open_input
 
@@ -16,7 +18,8 @@ EXAMPLES = """examples:
   rtaudio langid interview.mp4
   rtaudio langid call.wav --first 3            # decide on the first 3 s of speech
   rtaudio langid talk.ogg --languages en,fr    # only these candidates
-  rtaudio langid talk.ogg --langid-model ./my-langid.onnx"""
+  rtaudio langid talk.ogg --langid-model ./my-langid.onnx
+  rtaudio langid talk.ogg --langid-model voxlingua107   # after: rtaudio models export-langid voxlingua107"""
 
 
 def add_arguments(p) -> None:
@@ -24,7 +27,7 @@ def add_arguments(p) -> None:
     g = p.add_argument_group("language ID")
     g.add_argument("--first", type=float, metavar="S", help="decide on the first S seconds of speech only")
     g.add_argument("--languages", default="", metavar="CODES", help="comma-separated candidate languages (ISO 639-1)")
-    g.add_argument("--langid-model", default="langid", metavar="NAME|PATH", help="registry name or ONNX file")
+    g.add_argument("--langid-model", default="langid", metavar="NAME|PATH", help="registry name (langid, voxlingua107) or ONNX file")
     g.add_argument("--threshold", type=float, default=0.5, help="below this probability: unknown")
     g.add_argument("--gate", choices=("auto", "vad", "energy"), default="auto",
                    help="how speech is found: the VAD stage when installed (auto), or an energy gate")
@@ -35,11 +38,14 @@ def run(args) -> int:
     return 0
 
 
+
+
 def identify(args) -> dict:
     """Run the input through (vad +) lid and return the whole-input decision."""
     from rtaudio.engine import Engine
     from rtaudio.errors import ParameterError
     from rtaudio.stages import STAGES, build_stages
+    from rtaudio.stages.lid import UntrainedModelWarning
 
     if args.first is not None and not args.first > 0:
         raise ParameterError(f"--first={args.first} must be a positive number of seconds")
@@ -51,6 +57,14 @@ def identify(args) -> dict:
         lid["max_speech_s"] = str(args.first)
         lid["window_s"] = str(min(2.0, args.first))
     names = (["vad"] if use_vad else []) + ["lid"]
-    stages = build_stages(names, sample_rate=source.rate, channels=source.channels, config={"lid": lid})
+    with warnings.catch_warnings():  # an untrained model is said once, below, not as a Python warning
+        warnings.simplefilter("ignore", UntrainedModelWarning)
+        stages = build_stages(names, sample_rate=source.rate, channels=source.channels, config={"lid": lid})
+    lid_stage = stages[-1]
+    if lid_stage.model.untrained:
+        print(f"rtaudio: {lid_stage.model.note}", file=sys.stderr)
     Engine(source, stages, []).run()  # raises what the source or a stage raised
-    return stages[-1].decision()
+    decision = lid_stage.decision()
+    if lid_stage.model.untrained:
+        decision["untrained_model"] = True
+    return decision

@@ -14,7 +14,8 @@ EXAMPLES = """examples:
   rtaudio models list
   rtaudio models path vosk-ko
   rtaudio models fetch vosk-en          # vosk's downloader, into the user cache
-  .venv-spleeter/bin/rtaudio models export-spleeter spleeter-2stems   # to ONNX, for --backend onnx"""
+  .venv-spleeter/bin/rtaudio models export-spleeter spleeter-2stems   # to ONNX, for --backend onnx
+  rtaudio models export-langid voxlingua107   # SpeechBrain's 107-language model to ONNX (network once)"""
 
 
 def add_arguments(p) -> None:
@@ -31,6 +32,11 @@ def add_arguments(p) -> None:
     export = sub.add_parser("export-spleeter", help=export_spleeter.HELP, description=export_spleeter.DESCRIPTION,
                             epilog=export_spleeter.EXAMPLES, formatter_class=p.formatter_class)
     export_spleeter.add_arguments(export)
+    from rtaudio.commands import export_langid
+
+    lang = sub.add_parser("export-langid", help=export_langid.HELP, description=export_langid.DESCRIPTION,
+                          epilog=export_langid.EXAMPLES, formatter_class=p.formatter_class)
+    export_langid.add_arguments(lang)
 
 
 def _where(spec) -> tuple[str, str]:
@@ -60,6 +66,10 @@ def run(args) -> int:
         from rtaudio.commands import export_spleeter
 
         return export_spleeter.run(args)
+    if args.action == "export-langid":
+        from rtaudio.commands import export_langid
+
+        return export_langid.run(args)
     if args.action == "path":
         print(registry.resolve(args.name))
         return 0

@@ -1,8 +1,11 @@
 """Spoken-language identification on speech: sliding windows, evidence accumulated per speech segment.
 
-The model is an ONNX file taking :func:`rtaudio.stages.lid_features.log_mel` features and returning
-log-probabilities over the labels in the ``labels.json`` beside it (``models/langid/`` ships rtaudio's
-own; see its ``MODEL_CARD.md`` for what it can and cannot do). Runtime needs onnxruntime and numpy.
+The model is an ONNX file returning log-probabilities over the labels in the ``labels.json`` beside it.
+Its input is chosen from its metadata (``rtaudio.input``) or, failing that, its input's rank:
+``log_mel`` (batch, frames, mels) gets :func:`rtaudio.stages.lid_features.log_mel` features
+(``models/langid/`` ships rtaudio's own; see its ``MODEL_CARD.md``), ``waveform`` (batch, samples)
+gets the 16 kHz window itself (the VoxLingua107 export, :mod:`rtaudio.models.voxlingua`). Labels
+like ``"en: English"`` mean ``"en"``. Runtime needs onnxruntime and numpy.
 
 Speech comes from the VAD stage when one runs before this one (``SpeechStart``/``SpeechEnd``/
 ``SpeechSegment`` events); otherwise a simple energy gate finds it (``gate="energy"``, or
@@ -12,6 +15,7 @@ Speech comes from the VAD stage when one runs before this one (``SpeechStart``/`
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +24,7 @@ import numpy as np
 from rtaudio.errors import ModelError, ParameterError, require
 from rtaudio.events import Event, Language, SpeechEnd, SpeechSegment, SpeechStart
 from rtaudio.models.registry import ModelSpec, register, resolve
+from rtaudio.models.voxlingua import META_INPUT, META_RATE, META_UNTRAINED, iso_code
 from rtaudio.stages.base import Frame, Stage
 from rtaudio.stages.lid_features import N_MELS, RATE, log_mel
 
@@ -40,16 +45,20 @@ def _labels_file(path: Path) -> Path:
     return own if own.exists() else path.with_name("labels.json")
 
 
-def _check(path: Path) -> None:
+class UntrainedModelWarning(UserWarning):
+    """The lid stage runs an untrained (random-weights) test model."""
+
+
+def _check(path: Path, fix: str = FIX) -> None:
     onnx = _model_file(path)
     if not onnx.is_file():
-        raise ModelError(f"langid model {str(onnx)!r} does not exist; {FIX}")
+        raise ModelError(f"langid model {str(onnx)!r} does not exist; {fix}")
     if onnx.stat().st_size < 64:
         raise ModelError(f"langid model {str(onnx)!r} is {onnx.stat().st_size} bytes, too small to be an ONNX "
-                         f"model (truncated download?); {FIX}")
+                         f"model (truncated download?); {fix}")
     labels = _labels_file(path)
     if not labels.is_file():
-        raise ModelError(f"langid model {str(onnx)!r} has no label map: expected {str(labels)!r}; {FIX}")
+        raise ModelError(f"langid model {str(onnx)!r} has no label map: expected {str(labels)!r}; {fix}")
 
 
 def _packaged() -> Path | None:
@@ -66,8 +75,23 @@ SPEC = register(ModelSpec(
 ))
 
 
+VOX_FIX = ("convert SpeechBrain's VoxLingua107 model once with: pip install 'rtaudio[export]' && "
+           "rtaudio models export-langid voxlingua107 (needs the network once, or --checkpoint DIR); "
+           "or pass --langid-model PATH / set $RTAUDIO_VOXLINGUA107_MODEL")
+
+register(ModelSpec(
+    name="voxlingua107",
+    description="SpeechBrain's VoxLingua107 ECAPA-TDNN (107 languages) as ONNX, made by "
+                "'rtaudio models export-langid voxlingua107'",
+    env="RTAUDIO_VOXLINGUA107_MODEL",
+    fix=VOX_FIX,
+    check=lambda path: _check(path, VOX_FIX),
+))
+
+
 def resolve_model(name_or_path: str | None) -> Path:
-    """The ONNX file for ``name_or_path``: a registry name (``"langid"``), or a path to a file or folder."""
+    """The ONNX file for ``name_or_path``: a registry name (``"langid"``, ``"voxlingua107"``), or a path to a file
+    or folder."""
     if not name_or_path or name_or_path == "langid":
         return _model_file(resolve("langid"))
     p = Path(name_or_path)
@@ -99,11 +123,16 @@ class LangidModel:
         labels_path = _labels_file(path)
         try:
             meta = json.loads(labels_path.read_text(encoding="utf-8"))
-            self.labels = [str(x) for x in (meta["labels"] if isinstance(meta, dict) else meta)]
+            raw = [str(x) for x in (meta["labels"] if isinstance(meta, dict) else meta)]
         except (ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"langid label map {str(labels_path)!r} is not valid (expected JSON with a "
                              f"'labels' list): {exc}; {FIX}") from None
-        self.nonspeech = meta.get("nonspeech", "nonspeech") if isinstance(meta, dict) else "nonspeech"
+        self.labels = [iso_code(l) if ":" in l else l for l in raw]
+        if len(set(self.labels)) != len(self.labels):
+            dup = sorted({l for l in self.labels if self.labels.count(l) > 1})
+            raise ModelError(f"langid label map {str(labels_path)!r} names {', '.join(dup)} more than once")
+        meta = meta if isinstance(meta, dict) else {}
+        self.nonspeech = meta.get("nonspeech", "nonspeech")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
@@ -112,17 +141,44 @@ class LangidModel:
         except Exception as exc:  # onnxruntime raises its own exception types for bad files
             raise ModelError(f"langid model {str(onnx)!r} cannot be loaded by onnxruntime "
                              f"({str(exc).splitlines()[0][:200]}); {FIX}") from None
-        self.input = self.session.get_inputs()[0].name
-        out = self.session.run(None, {self.input: np.zeros((1, 100, N_MELS), np.float32)})[0]
+        info = self.session.get_inputs()[0]
+        props = self.session.get_modelmeta().custom_metadata_map
+        self.input = info.name
+        #: ``"log_mel"`` (rtaudio's features) or ``"waveform"`` (16 kHz samples), from the metadata or the input rank.
+        self.kind = props.get(META_INPUT) or {3: "log_mel", 2: "waveform"}.get(len(info.shape), "")
+        if self.kind not in ("log_mel", "waveform"):
+            raise ModelError(f"langid model {str(onnx)!r} takes input {info.name!r} of shape {info.shape}; expected "
+                             f"(batch, frames, {N_MELS}) log-mel features or a (batch, samples) waveform")
+        if int(props.get(META_RATE, RATE)) != RATE:
+            raise ModelError(f"langid model {str(onnx)!r} is for {props[META_RATE]} Hz audio; the lid stage "
+                             f"runs at {RATE} Hz")
+        #: True for a randomly initialised test model (its decisions mean nothing).
+        self.untrained = props.get(META_UNTRAINED) == "true" or meta.get("untrained") is True
+        probe = (np.zeros((1, RATE), np.float32) if self.kind == "waveform"
+                 else np.zeros((1, 100, N_MELS), np.float32))
+        try:
+            out = self.session.run(None, {self.input: probe})[0]
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
+            raise ModelError(f"langid model {str(onnx)!r} fails on a {self.kind} input of shape {probe.shape} "
+                             f"({str(exc).splitlines()[0][:200]}); {FIX}") from None
         if out.shape != (1, len(self.labels)):
             raise ModelError(f"langid model {str(onnx)!r} gives {out.shape[-1]} outputs but its label map "
                              f"{str(labels_path)!r} has {len(self.labels)} labels; {FIX}")
         self.path = onnx
         self.languages = [l for l in self.labels if l != self.nonspeech]
 
+    @property
+    def note(self) -> str | None:
+        """A warning for the user when the model is an untrained test model, else None."""
+        if not self.untrained:
+            return None
+        return (f"warning: langid model {str(self.path)!r} is an untrained test model (random weights, made by "
+                "rtaudio's tests): its language decisions mean nothing")
+
     def logprobs(self, x: np.ndarray) -> np.ndarray:
         """Log-probabilities over :attr:`labels` for one window of 16 kHz mono audio, (labels,) float32."""
-        feats = log_mel(np.asarray(x, dtype=np.float32))
+        x = np.asarray(x, dtype=np.float32)
+        feats = x if self.kind == "waveform" else log_mel(x)
         return self.session.run(None, {self.input: feats[None]})[0][0]
 
     def check_languages(self, languages) -> list[str]:
@@ -277,6 +333,8 @@ class LidStage(Stage):
         self.params = params
         self.source_rate = sample_rate
         self.model = model or LangidModel(resolve_model(params.model))
+        if self.model.untrained:
+            warnings.warn(self.model.note.removeprefix("warning: "), UntrainedModelWarning, stacklevel=2)
         self.languages = self.model.check_languages(params.languages)
         self.win = int(round(params.window_s * RATE))
         self.hop = int(round(params.hop_s * RATE))

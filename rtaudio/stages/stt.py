@@ -27,6 +27,11 @@ Backends: ``vosk`` (``KaldiRecognizer`` with ``SetWords(True)``; the model is th
 ``vosk-<language>``) and ``pocketsphinx`` (its English model ships in its wheel: registry
 name ``pocketsphinx-en``). ``engine="auto"`` takes vosk when a model for the language is
 found and falls back to pocketsphinx for English.
+
+``language="auto"`` follows a ``lid`` stage placed before this one: the stage starts in English and,
+when a :class:`~rtaudio.events.Language` event names a language whose vosk model is installed (at
+the model rate the stage runs at), switches to that model at the next run boundary (never inside a
+run). :attr:`STTStage.switches` records each switch.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ import json
 import os
 import pkgutil
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +50,7 @@ import numpy as np
 from rtaudio.errors import MissingDependencyError, ModelError, ParameterError, require
 from rtaudio.events import (
     Event,
+    Language,
     PartialTranscript,
     SpeechEnd,
     SpeechStart,
@@ -55,6 +61,8 @@ from rtaudio.models.registry import ModelSpec, register, resolve
 from rtaudio.stages.base import Frame, Stage
 
 ENGINES = ("auto", "vosk", "pocketsphinx")
+#: ``stt.language`` that follows the lid stage; the language it starts in.
+AUTO, AUTO_START = "auto", "en"
 
 # -- models ---------------------------------------------------------------------------------------
 #: rtaudio language code -> vosk's language code in its model list (``vosk-model-small-<code>-...``).
@@ -229,7 +237,8 @@ class STTParams:
     engine : {"auto", "vosk", "pocketsphinx"}, default "auto"
         ``auto``: vosk when a model for ``language`` is found, else pocketsphinx for English.
     language : str, default "en"
-        ISO 639-1 code; picks the registry model ``vosk-<language>``.
+        ISO 639-1 code; picks the registry model ``vosk-<language>``. ``"auto"``: start in English and
+        follow the ``language`` events of a ``lid`` stage earlier in the pipeline (see the module docstring).
     model_path : str or None, default None
         A model folder (vosk: the unpacked model; pocketsphinx: a folder like its ``model/en-us``).
     gate : bool, default True
@@ -283,8 +292,10 @@ class STTParams:
     def __post_init__(self):
         if self.engine not in ENGINES:
             raise ParameterError(f"stt.engine={self.engine!r} must be one of {', '.join(ENGINES)}")
-        if not (isinstance(self.language, str) and re.fullmatch(r"[a-z]{2,3}", self.language)):
-            raise ParameterError(f"stt.language={self.language!r} must be an ISO 639-1 code like 'en' or 'ko'")
+        if not (isinstance(self.language, str) and (self.language == AUTO or re.fullmatch(r"[a-z]{2,3}",
+                                                                                          self.language))):
+            raise ParameterError(f"stt.language={self.language!r} must be an ISO 639-1 code like 'en' or 'ko', "
+                                 "or 'auto'")
         for name in ("pre_roll_s", "post_roll_s", "lag_s"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 60):
@@ -470,7 +481,7 @@ class PocketsphinxRecognizer:
 
 def choose_backend(params: STTParams):
     """(engine name, model path, model rate, upsampling allowed) for ``params``; clear errors when nothing fits."""
-    lang = params.language
+    lang = AUTO_START if params.language == AUTO else params.language
     if lang not in VOSK_LANGUAGES and params.engine != "pocketsphinx":
         raise ParameterError(f"stt.language={lang!r} has no vosk model in rtaudio's registry; known: "
                              f"{', '.join(sorted(VOSK_LANGUAGES))}")
@@ -545,12 +556,16 @@ class STTStage(Stage):
         Seconds of audio the recogniser has been given (the cost of transcription).
     late_ends : int
         Segment ends that arrived after the recogniser had been fed past them (``lag_s`` too small).
+    language : str
+        The language being transcribed (ISO 639-1).
+    switches : list of (int, str, str)
+        ``language="auto"``: (stage-clock sample where the run starts, language, engine) for each switch.
     runs : list of (int, int)
         The runs transcribed so far, [start, end) in samples at :attr:`rate`.
     """
 
     name = "stt"
-    listens = (SpeechStart, SpeechEnd)
+    listens = (SpeechStart, SpeechEnd, Language)
 
     def __init__(self, params: STTParams | None = None, *, sample_rate: int = 16000):
         self.params = p = params or STTParams()
@@ -565,11 +580,9 @@ class STTStage(Stage):
                              f"{model_rate} Hz and forbids upsampling (conf/mfcc.conf --allow-upsample=false); "
                              f"use a model for {sample_rate} Hz audio")
         self.rate = model_rate
-        if self.engine == "vosk":
-            self._rec = VoskRecognizer(self.model_path, model_rate)
-        else:
-            self._rec = PocketsphinxRecognizer(self.model_path, model_rate, partials=p.partials, group_s=p.group_s,
-                                               group_gap_s=p.group_gap_s)
+        self.language = AUTO_START if p.language == AUTO else p.language
+        self._initial = (self.language, self.engine, self.model_path)
+        self._rec = self._recognizer(self.engine, self.model_path)
         self._chunk = max(1, round(p.chunk_s * model_rate))
         self._lag = round(p.lag_s * model_rate)
         self._pre = round(p.pre_roll_s * model_rate)
@@ -578,6 +591,9 @@ class STTStage(Stage):
         self.reset()
 
     def reset(self) -> None:
+        if (self.language, self.engine, self.model_path) != self._initial:  # language="auto" switched
+            self.language, self.engine, self.model_path = self._initial
+            self._rec = self._recognizer(self.engine, self.model_path)
         self._audio = _History()
         self._runs: list[list] = []  # [start, end or None] (stage clock), in order; the first is being fed
         self._fed = 0  # stage-clock index up to which the current run was fed
@@ -589,6 +605,9 @@ class STTStage(Stage):
         self.runs: list[tuple[int, int]] = []  # finished runs [start, end), stage clock
         self.fed_s = 0.0
         self.late_ends = 0
+        self.switches: list[tuple[int, str, str]] = []
+        self._wanted: tuple[str, str, Path] | None = None  # (language, engine, model) to switch to at the next run
+        self._unavailable: set[str] = set()  # languages with no usable model here (looked up once)
         if not self.params.gate:
             self._runs = [[0, None]]
 
@@ -596,11 +615,50 @@ class STTStage(Stage):
     def _to_stage(self, t: int) -> int:
         return t if self.source_rate == self.rate else round(t * self.rate / self.source_rate)
 
-    def observe(self, events: list[Event]) -> None:
-        if not self.params.gate:
+    def _recognizer(self, engine: str, path: Path):
+        p = self.params
+        if engine == "vosk":
+            return VoskRecognizer(path, self.rate)
+        return PocketsphinxRecognizer(path, self.rate, partials=p.partials, group_s=p.group_s,
+                                      group_gap_s=p.group_gap_s)
+
+    def _follow(self, e: Language) -> None:
+        """A lid decision: remember a model to switch to at the next run, when one is installed for it."""
+        lang = e.language
+        current = self._wanted[0] if self._wanted else self.language
+        if lang == current or lang in self._unavailable or lang not in VOSK_LANGUAGES:
             return
+        if lang == self.language:  # back to the one running: forget the pending switch
+            self._wanted = None
+            return
+        try:
+            engine, path, rate, upsample = choose_backend(replace(self.params, language=lang, model_path=None))
+        except (ModelError, MissingDependencyError, ParameterError):
+            self._unavailable.add(lang)
+            return
+        if rate != self.rate or (not upsample and self.source_rate < rate):  # the stage's rate is fixed
+            self._unavailable.add(lang)
+            return
+        self._wanted = (lang, engine, path)
+
+    def _switch(self, start: int) -> list[Event]:
+        """Change recogniser (between runs); returns what the old one still held."""
+        lang, engine, path = self._wanted
+        self._wanted = None
+        events = self._results(self._rec.idle(float("inf")))  # pocketsphinx: its open group
+        self._rec = self._recognizer(engine, path)
+        self.language, self.engine, self.model_path = lang, engine, path
+        self.switches.append((start, lang, engine))
+        return events
+
+    def observe(self, events: list[Event]) -> None:
         for e in events:
-            if isinstance(e, SpeechStart):
+            if isinstance(e, Language):
+                if self.params.language == AUTO:
+                    self._follow(e)
+            elif not self.params.gate:
+                continue
+            elif isinstance(e, SpeechStart):
                 # a run never reaches back into the previous one (its start is clamped when fed)
                 self._runs.append([max(0, self._to_stage(e.t) - self._pre), None])
             elif isinstance(e, SpeechEnd) and self._runs and self._runs[-1][1] is None:
@@ -641,6 +699,8 @@ class STTStage(Stage):
                     continue
                 if start >= audio.end and not final:
                     break
+                if self._wanted is not None:
+                    events += self._switch(start)
                 gap = None if self._prev_end is None else (start - self._prev_end) / self.rate
                 events += self._results(self._rec.begin(self._fed_total, gap))
                 self._pieces.append((self._fed_total, start))
