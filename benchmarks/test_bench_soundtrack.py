@@ -22,11 +22,15 @@ MINUTES = 10
 
 @pytest.fixture(scope="module")
 def ten_minute_video(tmp_path_factory):
+    return make_ten_minute_video(tmp_path_factory.mktemp("st-bench"))
+
+
+def make_ten_minute_video(folder):
+    """(video path, cut-list path) in ``folder``: the 10-minute MP4 and 50 cuts described above."""
     import av
 
     from rtaudio.testing import beat_and_chords, noise, speech
 
-    folder = tmp_path_factory.mktemp("st-bench")
     path = folder / "ten-minutes.mp4"
     minute = beat_and_chords(60.0, RATE, bpm=112) * 0.5 + noise(60.0, RATE, 0.003)
     try:

@@ -19,12 +19,17 @@ Each job is one task on --engine local (a process pool, the default) or --engine
 or --address of a running one; pip install 'rtaudio[ray]'). A failing job fails alone (its error is in
 the summary); transient faults (a lost worker, an I/O error) are retried. Finished outputs are skipped on
 the next run: outputs are written under a temporary name and renamed when complete, so an interrupted
-batch resumes where it stopped. Exit status 1 when a job failed."""
+batch resumes where it stopped. Exit status 1 when a job failed.
+
+--split-jobs: for a few long inputs, each job becomes a graph of tasks (decode, separation in overlapping
+chunks, analysis, groups of joins, mix, measure, write) spread over all the workers, one job after the
+other; same outputs. The progress bar then also shows the running job's step."""
 EXAMPLES = """examples:
   rtaudio batch jobs.jsonl
   rtaudio batch jobs.jsonl --workers 4 --summary summary.json
   rtaudio batch jobs.jsonl --engine ray                       # a local Ray cluster
-  rtaudio batch jobs.jsonl --engine ray --address auto        # the running cluster (ray start --head)"""
+  rtaudio batch jobs.jsonl --engine ray --address auto        # the running cluster (ray start --head)
+  rtaudio batch long.jsonl --split-jobs --workers 16          # each job spread over 16 workers"""
 
 
 def add_arguments(p) -> None:
@@ -35,6 +40,8 @@ def add_arguments(p) -> None:
     p.add_argument("--workers", type=int, metavar="N", help="jobs at once (default: every CPU)")
     p.add_argument("--retries", type=int, default=2, metavar="N", help="retries after a transient fault (default 2)")
     p.add_argument("--force", action="store_true", help="redo jobs whose outputs exist")
+    p.add_argument("--split-jobs", action="store_true",
+                   help="run each job as a task graph over all workers, one job at a time (few long inputs)")
     p.add_argument("--summary", metavar="FILE.json", help="write the batch summary as JSON")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -45,7 +52,7 @@ def run(args) -> int:
 
     jobs = read_jobs(args.jobs)
     kw = {"engine": args.engine, "workers": args.workers, "address": args.address, "retries": args.retries,
-          "force": args.force}
+          "force": args.force, "split": args.split_jobs}
     if args.no_progress:
         result = run_batch(jobs, **kw)
     else:
@@ -65,7 +72,11 @@ def run(args) -> int:
             def progress(done, total, row):
                 bar.update(task, completed=done, description=f"{row['status']}: {row['name']}")
 
-            result = run_batch(jobs, progress=progress, **kw)
+            def task_progress(step, fraction):  # --split-jobs: the running job's step
+                bar.update(task, description=f"running: {step} {fraction:.0%}")
+
+            result = run_batch(jobs, progress=progress, task_progress=task_progress if args.split_jobs else None,
+                               **kw)
     if args.summary:
         with open(args.summary, "w") as f:
             json.dump(result, f, indent=1)

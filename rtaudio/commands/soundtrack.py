@@ -23,13 +23,20 @@ crossfade_ms, snap (true|false), offset_ms.
 The report (--report) gives per join: beat-phase error, spectral discontinuity, click, loudness step,
 every snap, the same for a naive concatenation and a plain 50 ms crossfade, and flags joins that need
 review (--review DIR writes an HTML sheet with pictures and before/after audio).
-Decoding, separation and analysis are cached, so a re-render after editing the cut list takes seconds."""
+Decoding, separation and analysis are cached, so a re-render after editing the cut list takes seconds.
+
+One long job across workers: --engine local (a process pool, --workers N) or --engine ray runs the render
+as a graph of tasks (decode, separation in overlapping chunks, music/beats/speech analysis, plan, groups of
+joins rendered in parallel, mix, measure, write/mux). The output is the same as without --engine, which
+renders everything in this process. With one worker the graph costs a little more (arrays go between
+tasks as files); it pays when there are idle cores (measured figures in docs/batch.md)."""
 EXAMPLES = """examples:
   rtaudio soundtrack talk.mp4 --cuts cuts.csv -o soundtrack.wav
   rtaudio soundtrack talk.mp4 --cuts edit.edl --fps 29.97df -o soundtrack.flac --report report.json
   rtaudio soundtrack talk.mp4 --cuts cuts.csv -o soundtrack.wav --mux edited.mp4 -o final.mp4
   rtaudio soundtrack song.flac --cuts cuts.json --music continuous --loudness web -o short.m4a
-  rtaudio soundtrack talk.mp4 --cuts cuts.csv -o out.wav --review review/   # then open review/index.html"""
+  rtaudio soundtrack talk.mp4 --cuts cuts.csv -o out.wav --review review/   # then open review/index.html
+  rtaudio soundtrack long.mp4 --cuts cuts.csv -o out.wav --engine local --workers 8   # one job, 8 workers"""
 
 AUDIO_EXT = (".wav", ".flac", ".m4a", ".aac")
 VIDEO_EXT = (".mp4", ".mov", ".mkv", ".m4v", ".webm")
@@ -77,6 +84,12 @@ def add_arguments(p) -> None:
     g.add_argument("--no-cache", action="store_true", help="do not read or write the analysis cache")
     g.add_argument("--cache-dir", metavar="DIR", help="cache folder (default $RTAUDIO_CACHE/soundtrack)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g = p.add_argument_group("workers (one job as a task graph)")
+    g.add_argument("--engine", choices=("local", "ray"),
+                   help="run the render as a task graph: local (process pool) or ray; default: all in this process")
+    g.add_argument("--workers", type=int, metavar="N",
+                   help="tasks at once (default every CPU); implies --engine local when no engine is given")
+    g.add_argument("--address", metavar="ADDR", help="Ray cluster to join (ray://head:10001, auto); --engine ray")
 
 
 def split_outputs(outputs: list[str], mux: str | None) -> tuple[str | None, str | None]:
@@ -104,8 +117,9 @@ def split_outputs(outputs: list[str], mux: str | None) -> tuple[str | None, str 
 
 
 def run(args) -> int:
+    from rtaudio.errors import ParameterError
     from rtaudio.jobs.soundtrack.params import SoundtrackParams
-    from rtaudio.jobs.soundtrack.render import STEPS, render_soundtrack
+    from rtaudio.jobs.soundtrack.render import render_soundtrack
 
     audio_out, video_out = split_outputs(args.output, args.mux)
     params = SoundtrackParams(tolerance_ms=args.tolerance_ms, music=args.music, crossfade_ms=args.crossfade_ms,
@@ -114,6 +128,31 @@ def run(args) -> int:
     kwargs = dict(mux=args.mux, mux_output=video_out, report=args.report, review=args.review, rate=args.rate,
                   stream=args.stream, fps=args.fps, source_start=args.source_start, params=params,
                   separation=args.separation, cache=not args.no_cache, cache_dir=args.cache_dir)
+    render, executor = render_soundtrack, None
+    engine = args.engine or ("local" if args.workers is not None else None)
+    if engine is not None:
+        from functools import partial
+
+        from rtaudio.jobs.executors import make_executor
+        from rtaudio.jobs.soundtrack.graph import render_soundtrack_graph
+
+        executor = make_executor(engine, workers=args.workers, address=args.address)
+        render = partial(render_soundtrack_graph, executor=executor)
+    elif args.address is not None:
+        raise ParameterError(f"--address={args.address!r} is for --engine ray (a Ray cluster)")
+    try:
+        result = _render(args, render, audio_out, kwargs)
+    finally:
+        if executor is not None:
+            executor.close()
+    print(summary_line(result, audio_out, video_out, args.report, args.review), file=sys.stderr)
+    return 0
+
+
+def _render(args, render_soundtrack, audio_out, kwargs) -> dict:
+    """Run ``render_soundtrack`` (in process, or the task graph) with the progress bar unless --no-progress."""
+    from rtaudio.jobs.soundtrack.render import STEPS
+
     if args.no_progress:
         result = render_soundtrack(args.input, args.cuts, audio_out, **kwargs)
     else:
@@ -132,8 +171,7 @@ def run(args) -> int:
 
             result = render_soundtrack(args.input, args.cuts, audio_out, progress=progress, **kwargs)
             bar.update(task, completed=1.0, description="done")
-    print(summary_line(result, audio_out, video_out, args.report, args.review), file=sys.stderr)
-    return 0
+    return result
 
 
 def summary_line(r: dict, audio_out, video_out, report, review) -> str:

@@ -1,10 +1,13 @@
 """Many soundtrack jobs at once: JSONL job lists, resumable outputs, failure isolation, ``submit``/``result``.
 
-Each job is one task (:func:`run_job`, the whole soundtrack render of one input)
-on a local process pool or Ray (:mod:`rtaudio.jobs.executors`); jobs run in
-parallel, the steps inside one job do not.  Only paths, cut lists and settings
-travel to a worker and a short summary comes back: the audio is read and written
-by the worker itself, so nothing large is pickled.
+By default each job is one task (:func:`run_job`, the whole soundtrack render of
+one input) on a local process pool or Ray (:mod:`rtaudio.jobs.executors`); jobs
+run in parallel, the steps inside one job do not.  Only paths, cut lists and
+settings travel to a worker and a short summary comes back: the audio is read and
+written by the worker itself, so nothing large is pickled.  With ``split=True``
+(``rtaudio batch --split-jobs``) each job is a graph of tasks instead
+(:mod:`rtaudio.jobs.soundtrack.graph`) spread over all the workers, one job
+after the other.
 
 Resuming: a job counts as finished when its output (and its report / muxed video
 when asked for) exists.  A worker writes every file under a temporary name in the
@@ -132,12 +135,15 @@ def _part(path: str) -> str:
     return os.path.join(folder, f".{stem}.part-{os.getpid()}{ext}")
 
 
-def run_job(job: dict) -> dict:
+def run_job(job: dict, render=None) -> dict:
     """Render one job (a :meth:`Job.as_dict`) in this process; return a short summary.
 
     Every output is written under a temporary name and renamed when complete.
+    ``render`` is what renders (default :func:`render_soundtrack`; :func:`run_split_job`
+    passes the task-graph version).
     """
-    from rtaudio.jobs.soundtrack.render import render_soundtrack
+    if render is None:
+        from rtaudio.jobs.soundtrack.render import render_soundtrack as render
 
     t0 = time.perf_counter()
     options = dict(job["options"])
@@ -160,7 +166,7 @@ def run_job(job: dict) -> dict:
         for k in ("report", "mux_output"):
             if k in parts:
                 options[k] = parts[k]
-        report = render_soundtrack(job["input"], cuts, parts["output"], **options)
+        report = render(job["input"], cuts, parts["output"], **options)
         for k, p in finals.items():
             os.replace(parts[k], p)
     finally:
@@ -174,11 +180,25 @@ def run_job(job: dict) -> dict:
             "pid": os.getpid()}
 
 
+def run_split_job(job: dict, executor, retries: int = 2, progress=None) -> dict:
+    """Render one job as a task graph (:mod:`rtaudio.jobs.soundtrack.graph`) over all of ``executor``'s workers.
+
+    Outputs are written and renamed as in :func:`run_job`; ``progress(step, fraction)``
+    follows the job's tasks.
+    """
+    from functools import partial
+
+    from rtaudio.jobs.soundtrack.graph import render_soundtrack_graph
+
+    return run_job(job, partial(render_soundtrack_graph, executor=executor, retries=retries, progress=progress))
+
+
 # ------------------------------------------------------------------------------------------- batches
 
 
 def run_batch(jobs, *, engine: str = "local", workers: int | None = None, address: str | None = None,
-              retries: int = 2, force: bool = False, progress=None, executor=None) -> dict:
+              retries: int = 2, force: bool = False, progress=None, executor=None, split: bool = False,
+              task_progress=None) -> dict:
     """Run soundtrack jobs in parallel; return the batch summary.
 
     Parameters
@@ -199,6 +219,13 @@ def run_batch(jobs, *, engine: str = "local", workers: int | None = None, addres
         Called as jobs finish (and once per skipped job).
     executor : LocalExecutor or RayExecutor or None
         Use this executor (left open) instead of making one.
+    split : bool
+        Run each job as a task graph over all the workers (decode, chunked
+        separation, analysis, render groups, mix, measure, write), one job after
+        the other: for a few long inputs.  Default: each job is one task, jobs in
+        parallel.
+    task_progress : callable(step, fraction) or None
+        With ``split``: called as the current job's tasks finish.
 
     Returns
     -------
@@ -243,7 +270,11 @@ def run_batch(jobs, *, engine: str = "local", workers: int | None = None, addres
     if tasks:
         ex = executor or make_executor(engine, workers=workers, address=address)
         try:
-            run_graph(tasks, ex, on_done)
+            if split:
+                for t in tasks:
+                    on_done(_split_outcome(t, ex, retries, task_progress))
+            else:
+                run_graph(tasks, ex, on_done)
             n_workers = ex.slots
         finally:
             if own:
@@ -253,6 +284,18 @@ def run_batch(jobs, *, engine: str = "local", workers: int | None = None, addres
     counts = {s: sum(r["status"] == s for r in rows.values()) for s in ("done", "skipped", "failed")}
     return {"jobs": list(rows.values()), "counts": counts, "engine": engine if own else executor.name,
             "workers": n_workers, "wall_s": round(time.perf_counter() - t0, 3)}
+
+
+def _split_outcome(task: Task, executor, retries: int, task_progress) -> Outcome:
+    """Run one job's graph in this process (its tasks on ``executor``); its failure is its own."""
+    t0 = time.perf_counter()
+    try:
+        result = run_split_job(task.args[0], executor, retries, task_progress)
+    except Exception as exc:  # noqa: BLE001 - a job's failure, whatever it is, is its own
+        return Outcome(task.key, False, error=str(exc).strip().splitlines()[-1] if str(exc).strip() else
+                       type(exc).__name__, error_type=getattr(exc, "error_type", None) or type(exc).__name__,
+                       attempts=1, seconds=time.perf_counter() - t0)
+    return Outcome(task.key, True, result=result, attempts=1, seconds=time.perf_counter() - t0)
 
 
 # ------------------------------------------------------------------------------------------- submit API
@@ -356,4 +399,5 @@ def shutdown() -> None:
         _default = None
 
 
-__all__ = ["Handle", "Job", "Runner", "make_job", "read_jobs", "run_batch", "run_job", "shutdown", "submit"]
+__all__ = ["Handle", "Job", "Runner", "make_job", "read_jobs", "run_batch", "run_job", "run_split_job", "shutdown",
+           "submit"]

@@ -58,6 +58,26 @@ def separate_chunk(stored, start: int, end: int, rate: int, backend: str, out_di
     return path
 
 
+def join_chunks(parts: list[dict], chunks: list[tuple[int, int]], overlap: int, fade: np.ndarray,
+                shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Overlap-add the chunks' stems (``parts[i]`` is ``{stem: array}`` of ``chunks[i]``) into ``shape`` arrays.
+
+    Each chunk fades in under the previous one's faded-out tail (the Separator's
+    ``fade``, ``overlap`` samples long), so the sum is what one Separator computes.
+    """
+    result = {}
+    for i, ((a, b), part) in enumerate(zip(chunks, parts)):
+        for name, y in part.items():
+            acc = result.setdefault(name, np.zeros(shape, np.float32))
+            y = np.array(y, np.float32)
+            if i > 0 and overlap:  # fade in under the previous chunk's faded-out tail
+                y[:overlap] *= fade
+            if i < len(chunks) - 1 and overlap:
+                y[-overlap:] *= 1.0 - fade
+            acc[a:b] += y
+    return result
+
+
 def separate_chunked(x: np.ndarray, rate: int, executor, *, backend: str = "dsp") -> dict[str, np.ndarray]:
     """2-stem separation of ``x`` ((n, channels) float32) as parallel chunk tasks on ``executor``.
 
@@ -94,20 +114,14 @@ def separate_chunked(x: np.ndarray, rate: int, executor, *, backend: str = "dsp"
         bad = [o for o in out.values() if not o.ok]
         if bad:
             raise RuntimeError(f"chunk {bad[0].key} failed: {bad[0].error_type}: {bad[0].error}")
-        result = {}
-        for i, (a, b) in enumerate(chunks):
+        parts = []
+        for i in range(len(chunks)):
             part = out[f"chunk{i}"].result
             if isinstance(part, str):
                 with np.load(part) as z:
                     part = {k: z[k] for k in z.files}
-            for name, y in part.items():
-                acc = result.setdefault(name, np.zeros_like(x))
-                y = np.array(y, np.float32)
-                if i > 0 and overlap:  # fade in under the previous chunk's faded-out tail
-                    y[:overlap] *= fade
-                if i < len(chunks) - 1 and overlap:
-                    y[-overlap:] *= 1.0 - fade
-                acc[a:b] += y
+            parts.append(part)
+        result = join_chunks(parts, chunks, overlap, fade, x.shape)
         return result
     finally:
         if tmp is not None:

@@ -54,7 +54,7 @@ def _take(src: np.ndarray, start: int, n: int) -> np.ndarray:
 
 
 def render_stem(src: np.ndarray, pieces: list[Piece], offsets: list[int], rate: int, n_out: int,
-                mono: np.ndarray | None = None) -> np.ndarray:
+                mono: np.ndarray | None = None, start: int = 0) -> np.ndarray:
     """Sum the faded pieces of one stem into an (n_out, channels) float32 array.
 
     Parameters
@@ -65,7 +65,11 @@ def render_stem(src: np.ndarray, pieces: list[Piece], offsets: list[int], rate: 
     offsets : list of int, samples
         Picture offset (source minus output index) of each segment.
     mono : ndarray (n,) or None
-        Mono of ``src`` for the zero-crossing search (computed when needed).
+        Mono of ``src`` for the zero-crossing search (default: the mono of the few
+        samples each search looks at).
+    start : int, samples
+        Output index of the array's first sample: ``start=a, n_out=m`` renders the
+        output's samples ``[a, a + m)`` only (what a render task of some joins does).
     """
     out = np.zeros((n_out, src.shape[1]), np.float32)
     reach = int(round(ZERO_CROSS_S * rate))
@@ -73,12 +77,10 @@ def render_stem(src: np.ndarray, pieces: list[Piece], offsets: list[int], rate: 
         off = offsets[p.segment] + int(round(p.slip * rate))
         i0, i1 = int(round(p.out0 * rate)), int(round(p.out1 * rate))
         fi, fo = int(round(p.fade_in * rate)), int(round(p.fade_out * rate))
-        if (p.zc_in or p.zc_out) and mono is None:
-            mono = src.mean(axis=1) if src.shape[1] > 1 else src[:, 0]
         if p.zc_in:
-            i0 = zero_crossing(mono, i0 + off, reach) - off
+            i0 = _zero_crossing_near(src, mono, i0 + off, reach) - off
         if p.zc_out:
-            i1 = zero_crossing(mono, i1 + off, reach) - off
+            i1 = _zero_crossing_near(src, mono, i1 + off, reach) - off
         n = i1 - i0
         if n <= 0:
             continue
@@ -88,10 +90,27 @@ def render_stem(src: np.ndarray, pieces: list[Piece], offsets: list[int], rate: 
         env[:fi] *= _curve(fi, p.shape_in, True)
         env[n - fo :] *= _curve(fo, p.shape_out, False)
         x *= env[:, None]
-        a, b = max(0, i0), min(n_out, i1)
+        a, b = max(start, i0), min(start + n_out, i1)
         if b > a:
-            out[a:b] += x[a - i0 : b - i0]
+            out[a - start : b - start] += x[a - i0 : b - i0]
     return out
+
+
+def piece_span(p: Piece, offsets: list[int], rate: int) -> tuple[int, int]:
+    """Output samples ``[a, b)`` that piece ``p`` may write (its edges plus the zero-crossing reach)."""
+    reach = int(round(ZERO_CROSS_S * rate))
+    return int(round(p.out0 * rate)) - reach, int(round(p.out1 * rate)) + reach
+
+
+def _zero_crossing_near(src: np.ndarray, mono: np.ndarray | None, index: int, reach: int) -> int:
+    """:func:`zero_crossing` of the mono of ``src``, computing only the samples the search reads."""
+    if mono is not None:
+        return zero_crossing(mono, index, reach)
+    k0 = max(0, index - reach - 1)
+    k1 = max(k0, min(len(src), index + reach + 2))
+    part = src[k0:k1]
+    local = part.mean(axis=1) if part.shape[1] > 1 else part[:, 0]
+    return k0 + zero_crossing(local, index - k0, reach)  # the same search: it never reads outside [k0, k1)
 
 
 def integrated_loudness(x: np.ndarray, rate: int) -> float:

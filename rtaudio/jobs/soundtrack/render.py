@@ -23,7 +23,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -34,10 +34,21 @@ from rtaudio.jobs.soundtrack import metrics as metrics_mod
 from rtaudio.jobs.soundtrack.beats import Beats, track
 from rtaudio.jobs.soundtrack.cutlist import CutList, read_cut_list
 from rtaudio.jobs.soundtrack.features import Features, compute
-from rtaudio.jobs.soundtrack.mixdown import (check_output_path, normalise, picture_offsets, render_stem,
-                                             write_audio)
+from rtaudio.jobs.soundtrack.mixdown import (
+    check_output_path,
+    normalise,
+    picture_offsets,
+    render_stem,
+    write_audio,
+)
 from rtaudio.jobs.soundtrack.params import SoundtrackParams
-from rtaudio.jobs.soundtrack.plan import Analysis, Planner, beat_alignment, crossfade_pieces, naive_pieces
+from rtaudio.jobs.soundtrack.plan import (
+    Analysis,
+    Planner,
+    beat_alignment,
+    crossfade_pieces,
+    naive_pieces,
+)
 from rtaudio.jobs.soundtrack.speech import Speech, detect
 
 #: Steps and their share of a typical render's time, for one progress bar.
@@ -111,7 +122,7 @@ def separate(x: np.ndarray, rate: int, backend: str) -> tuple[dict[str, np.ndarr
     and singing) becomes the dialogue, ``accompaniment`` the music.
     """
     if backend == "none":
-        return None, "separation off (--separation none): the render treats the full mix as one stem"
+        return None, SEPARATION_OFF
     try:
         from rtaudio.jobs import separation as sep_mod  # issue 5
     except ImportError:
@@ -121,13 +132,27 @@ def separate(x: np.ndarray, rate: int, backend: str) -> tuple[dict[str, np.ndarr
         stems, used = _run_separator(sep_mod, x, rate, backend)
     except ImportError as exc:
         return None, f"separation unavailable ({exc}): the render treats the full mix as one stem"
+    return dialogue_and_music(stems, len(x), used)
+
+
+SEPARATION_OFF = "separation off (--separation none): the render treats the full mix as one stem"
+
+
+def dialogue_and_music(stems: dict, n: int, used: str) -> tuple[dict[str, np.ndarray] | None, str]:
+    """The separation job's 2 stems as ``dialogue`` and ``music`` (n samples each), and the report's note."""
     vocals = stems.get("vocals")
     music = stems.get("accompaniment")
     if vocals is None or music is None:
         return None, (f"the separation job returned stems {sorted(stems)}, not vocals/accompaniment: the render "
                       "treats the full mix as one stem")
-    fix = lambda s: np.ascontiguousarray(np.asarray(s, np.float32).reshape(len(s), -1)[: len(x)])  # noqa: E731
+    fix = lambda s: np.ascontiguousarray(np.asarray(s, np.float32).reshape(len(s), -1)[:n])
     return {"dialogue": fix(vocals), "music": fix(music)}, f"separated by the separation job ({used})"
+
+
+def separator_used(separator, backend: str) -> str:
+    """How a Separator separated, for the report: its backend's name and its note."""
+    name = type(separator.backend).__name__.replace("Backend", "").lower() or backend
+    return f"{name} backend" + (f"; {separator.note}" if separator.note else "")
 
 
 def _run_separator(sep_mod, x: np.ndarray, rate: int, backend: str):
@@ -135,8 +160,7 @@ def _run_separator(sep_mod, x: np.ndarray, rate: int, backend: str):
     params = sep_mod.SeparationParams(stems=2, backend=backend)
     with sep_mod.Separator(params, rate=rate, channels=x.shape[1]) as separator:
         stems = separator.separate(x, rate)
-        name = type(separator.backend).__name__.replace("Backend", "").lower() or backend
-        used = f"{name} backend" + (f"; {separator.note}" if separator.note else "")
+        used = separator_used(separator, backend)
     return stems, used
 
 
@@ -148,25 +172,34 @@ def analyse(stems: dict[str, np.ndarray], rate: int, duration: float, mix: np.nd
 
     Beat candidates, both on the mix: the DP tracker (:mod:`.beats`) and rtaudio's
     causal ``beats`` stage; the reliable one whose beats sit best on the onsets wins
-    (:func:`~rtaudio.jobs.soundtrack.beats.best`).
+    (:func:`~rtaudio.jobs.soundtrack.beats.best`).  The three parts (music features,
+    beats, speech) are independent when separated; the task graph runs them in parallel.
     """
-    from rtaudio.jobs.soundtrack.beats import best, from_beats_stage
-
     separated = "music" in stems
     music_x = stems["music"] if separated else stems["mix"]
     music = compute(music_x, rate)
     # the beat is tracked on the mix: it is all there, an estimated music stem only loses transients
     mix_x = mix if mix is not None else music_x
     mix_f = compute(mix, rate) if separated and mix is not None else music
+    beats = analyse_beats(mix_x, rate, mix_f)
+    speech, dialogue_rms = analyse_speech(stems["dialogue"], rate) if separated else \
+        analyse_speech(music_x, rate, music)
+    return Analysis(duration, separated, music, beats, speech, dialogue_rms)
+
+
+def analyse_beats(mix_x: np.ndarray, rate: int, mix_f: Features | None = None) -> Beats:
+    """The better of the DP tracker's and the ``beats`` stage's beats on the mix (features ``mix_f``)."""
+    from rtaudio.jobs.soundtrack.beats import best, from_beats_stage
+
+    mix_f = mix_f if mix_f is not None else compute(mix_x, rate)
     candidates = [track(mix_f), from_beats_stage(mix_x, rate, mix_f)]  # issue 4's tracker follows tempo changes
-    beats = best(candidates, mix_f.onset)
-    if separated:
-        dialogue_f = compute(stems["dialogue"], rate)
-        speech = detect(stems["dialogue"], rate, dialogue_f)
-    else:
-        dialogue_f = music
-        speech = detect(music_x, rate, music)
-    return Analysis(duration, separated, music, beats, speech, dialogue_f.rms_db)
+    return best(candidates, mix_f.onset)
+
+
+def analyse_speech(x: np.ndarray, rate: int, features: Features | None = None) -> tuple[Speech, np.ndarray]:
+    """Speech of the dialogue stem (or the mix) and its frame RMS (dB)."""
+    features = features if features is not None else compute(x, rate)
+    return detect(x, rate, features), features.rms_db
 
 
 def _words(store, dialogue: np.ndarray, rate: int, language: str, timings: dict) -> np.ndarray:
@@ -255,17 +288,126 @@ def render_soundtrack(input, cuts, output=None, *, mux=None, mux_output=None, re
     dict
         The report: ``joins``, ``baselines``, ``output`` and more (see docs/soundtrack.md).
     """
-    from rtaudio.jobs.soundtrack.timecode import parse_rate, parse_time
-
     progress = progress or _no_progress
+    t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+    job = setup(input, cuts, output, mux=mux, mux_output=mux_output, rate=rate, stream=stream, fps=fps,
+                source_start=source_start, params=params, separation=separation, settings=settings)
+    params, out_rate, cut_list = job.params, job.rate, job.cut_list
+    # ---------------------------------------------------------------- decode, separate, analyse (cached)
+    store = job.cache(cache, cache_dir)
+    cache_hit = store.has("analysis.npz") and store.has("meta.json")
+    if cache_hit:
+        progress("decode", 0.0)
+        stems, mix, sep_note, analysis = load_cached(store)
+        for step in ("decode", "separate", "analyse"):
+            progress(step, 1.0)
+        timings["load_cache_s"] = time.perf_counter() - t_start
+    else:
+        t0 = time.perf_counter()
+        progress("decode", 0.0)
+        mix = decode_checked(job.input, job.stream, out_rate)
+        progress("decode", 1.0)
+        timings["decode_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        progress("separate", 0.0)
+        separated, sep_note = separate(mix, out_rate, job.separation)
+        stems = separated if separated is not None else {"mix": mix}
+        progress("separate", 1.0)
+        timings["separate_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        analysis = analyse(stems, out_rate, len(mix) / out_rate, mix)
+        progress("analyse", 1.0)
+        timings["analyse_s"] = time.perf_counter() - t0
+        save_cached(store, stems, mix, _analysis_arrays(analysis), sep_note)
+    if params.words and analysis.speech.words is None:
+        analysis.speech.words = _words(store, stems["dialogue" if analysis.separated else "mix"], out_rate,
+                                       params.language, timings)
+    # ---------------------------------------------------------------- plan and render
+    t0 = time.perf_counter()
+    layout = plan_layout(cut_list, analysis, params, out_rate, len(mix))
+    plan, offsets, n_out = layout.plan, layout.offsets, layout.n_out
+    progress("plan", 1.0)
+    timings["plan_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    final, loud, gain = mix_stems((render_stem(stems[name], pieces, offsets, out_rate, n_out)
+                                   for name, pieces in plan.stems.items()), out_rate, params)
+    progress("render", 1.0)
+    timings["render_s"] = time.perf_counter() - t0
+    # ---------------------------------------------------------------- measure (render + baselines)
+    t0 = time.perf_counter()
+    stems_mono = {k: as_mono(stems[k]) for k in plan.stems}
+    measured = measure_render(final, out_rate, stems_mono, layout, gain)
+    progress("measure", 0.5)
+    mix_mono = stems_mono["mix"] if "mix" in stems_mono else as_mono(mix)
+    baselines, base_audio = {}, {}
+    for name in BASELINES:
+        baselines[name], base_audio[name] = measure_baseline(name, mix, mix_mono, layout, gain, analysis.beats,
+                                                             params)
+    progress("measure", 1.0)
+    timings["measure_s"] = time.perf_counter() - t0
+    # ---------------------------------------------------------------- the report
+    result = build_report(job, layout, measured, baselines, analysis_facts(analysis), sep_note,
+                          channels=int(final.shape[1]), loud=loud, cache_hit=cache_hit,
+                          cache_dir=str(store.dir) if store.enabled else None)
+    # ---------------------------------------------------------------- write
+    t0 = time.perf_counter()
+    if job.output is not None:
+        write_audio(job.output, final, out_rate)
+    if review is not None:
+        from rtaudio.jobs.soundtrack.review import write_review
+
+        result["review"] = write_review(review, result, final, base_audio["naive"], out_rate)
+    if mux is not None:
+        from rtaudio.jobs.soundtrack.mux import mux_audio
+
+        result["mux"] = mux_audio(mux, final, out_rate, mux_output)
+    progress("write", 1.0)
+    timings["write_s"] = time.perf_counter() - t0
+    timings["total_s"] = time.perf_counter() - t_start
+    result["timings"] = {k: round(v, 3) for k, v in timings.items()}
+    if report is not None:
+        write_report(report, result)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------- the steps
+# Module-level, so that render_soundtrack (in this process) and the task graph
+# (rtaudio.jobs.soundtrack.graph, on worker processes) run the same code.
+
+
+@dataclass
+class Setup:
+    """A render's checked options: input, output, settings, rate, the read cut list."""
+
+    input: str
+    output: str | None
+    params: SoundtrackParams
+    separation: str
+    stream: int
+    rate: int
+    info: dict
+    cut_list: CutList
+    start_note: str | None
+
+    def cache(self, enabled: bool, cache_dir) -> cache_mod.Cache:
+        key = cache_mod.key_for(self.input, stream=self.stream, rate=self.rate, separation=self.separation)
+        return cache_mod.Cache(cache_dir, key, enabled=enabled)
+
+
+def setup(input, cuts, output=None, *, mux=None, mux_output=None, rate=None, stream: int = 0, fps=None,
+          source_start=None, params: SoundtrackParams | None = None, separation: str = "auto",
+          settings: dict | None = None) -> Setup:
+    """Check a render's options, probe the input and read the cut list (see :func:`render_soundtrack`)."""
+    from rtaudio.jobs.soundtrack.timecode import parse_rate, parse_time
+    from rtaudio.sources.base import check_rate
+
     params = params or SoundtrackParams()
     if settings:
         try:
             params = replace(params, **settings)
         except TypeError as exc:
             raise ParameterError(f"unknown soundtrack setting: {exc}") from None
-    t_start = time.perf_counter()
-    timings: dict[str, float] = {}
     input = os.fspath(input)
     if output is not None:
         output = check_output_path(output)
@@ -276,11 +418,7 @@ def render_soundtrack(input, cuts, output=None, *, mux=None, mux_output=None, re
     if separation not in ("auto", "dsp", "spleeter", "onnx", "none"):
         raise ParameterError(f"separation={separation!r} must be auto, dsp, spleeter, onnx or none")
     info = probe(input, stream)
-    out_rate = rate or info["rate"]
-    from rtaudio.sources.base import check_rate
-
-    out_rate = check_rate(out_rate, "--rate")
-    # ---------------------------------------------------------------- the cut list
+    out_rate = check_rate(rate or info["rate"], "--rate")
     rate_obj = None
     if fps is not None:
         rate_obj = parse_rate(fps)
@@ -300,114 +438,138 @@ def render_soundtrack(input, cuts, output=None, *, mux=None, mux_output=None, re
     if source_start is None and info.get("timecode") and cut_list.format in ("cmx_3600",):
         start_note = (f"the input carries the start timecode {info['timecode']}; EDL times were read from 0 "
                       "(give --source-start to count from it)")
-    # ---------------------------------------------------------------- decode, separate, analyse (cached)
-    key = cache_mod.key_for(input, stream=stream, rate=out_rate, separation=separation)
-    store = cache_mod.Cache(cache_dir, key, enabled=cache)
-    cache_hit = store.has("analysis.npz") and store.has("meta.json")
-    if cache_hit:
-        progress("decode", 0.0)
-        meta = store.load_json("meta")
-        stems = {name: np.asarray(store.load_array(name)) for name in meta["stems"]}
-        mix = np.asarray(store.load_array("mix")) if "mix" in meta["stored"] else stems.get("mix")
-        sep_note = meta["note"]
-        analysis = _analysis_from(store.load_npz("analysis"))
-        for step in ("decode", "separate", "analyse"):
-            progress(step, 1.0)
-        timings["load_cache_s"] = time.perf_counter() - t_start
-    else:
-        t0 = time.perf_counter()
-        progress("decode", 0.0)
-        mix, _ = decode(input, stream, out_rate)
-        if len(mix) == 0:
-            raise InputError(f"{input!r} holds no audio samples; expected a non-empty audio track")
-        progress("decode", 1.0)
-        timings["decode_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        progress("separate", 0.0)
-        separated, sep_note = separate(mix, out_rate, separation)
-        stems = separated if separated is not None else {"mix": mix}
-        progress("separate", 1.0)
-        timings["separate_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        analysis = analyse(stems, out_rate, len(mix) / out_rate, mix)
-        progress("analyse", 1.0)
-        timings["analyse_s"] = time.perf_counter() - t0
-        stored = []
-        for name, x in stems.items():
-            store.save_array(name, x)
-        if "mix" not in stems:
-            store.save_array("mix", mix)
-            stored.append("mix")
-        store.save_npz("analysis", _analysis_arrays(analysis))
-        store.save_json("meta", {"stems": list(stems), "stored": stored, "note": sep_note})
-    if params.words and analysis.speech.words is None:
-        analysis.speech.words = _words(store, stems["dialogue" if analysis.separated else "mix"], out_rate,
-                                       params.language, timings)
-    duration = len(mix) / out_rate
+    return Setup(input, output, params, separation, stream, out_rate, info, cut_list, start_note)
+
+
+def decode_checked(path: str, stream: int, rate: int) -> np.ndarray:
+    """:func:`decode` at ``rate``; an input with no samples is an :class:`InputError`."""
+    mix, _ = decode(path, stream, rate)
+    if len(mix) == 0:
+        raise InputError(f"{path!r} holds no audio samples; expected a non-empty audio track")
+    return mix
+
+
+def load_cached(store) -> tuple[dict, np.ndarray, str, Analysis]:
+    """Stems (memory-mapped), mix, separation note and analysis of a cache hit."""
+    meta = store.load_json("meta")
+    stems = {name: np.asarray(store.load_array(name)) for name in meta["stems"]}
+    mix = np.asarray(store.load_array("mix")) if "mix" in meta["stored"] else stems.get("mix")
+    return stems, mix, meta["note"], _analysis_from(store.load_npz("analysis"))
+
+
+def save_cached(store, stems: dict, mix: np.ndarray, analysis_arrays: dict, note: str) -> None:
+    """Store what :func:`load_cached` reads (nothing when the cache is off)."""
+    stored = []
+    for name, x in stems.items():
+        store.save_array(name, x)
+    if "mix" not in stems:
+        store.save_array("mix", mix)
+        stored.append("mix")
+    store.save_npz("analysis", analysis_arrays)
+    store.save_json("meta", {"stems": list(stems), "stored": stored, "note": note})
+
+
+@dataclass
+class Layout:
+    """A plan and where it puts things: per-segment source spans, output starts, picture offsets (samples)."""
+
+    plan: object  # plan.Plan
+    src: list
+    starts: list
+    offsets: list[int]
+    n_out: int
+    rate: int
+
+    def picture_offset(self, k: int) -> float:
+        return self.src[k][0] - self.starts[k]
+
+
+def plan_layout(cut_list: CutList, analysis: Analysis, params: SoundtrackParams, rate: int, n_samples: int) -> Layout:
+    """Plan the joins (:class:`Planner`) after checking the cut list against the decoded length."""
+    duration = n_samples / rate
     # the cut list was checked against the container's duration; check again against what decoded
     last = cut_list.segments[-1]
     if float(last.end) > duration + 0.05:
         raise InputError(f"{last.where}: segment ends at {float(last.end):.3f} s, past the end of the decoded "
                          f"audio ({duration:.3f} s)")
-    # ---------------------------------------------------------------- plan and render
-    t0 = time.perf_counter()
-    planner = Planner(cut_list, analysis, params, out_rate)
+    planner = Planner(cut_list, analysis, params, rate)
     reference = None
     if any(seg.overrides for seg in cut_list.segments[1:]):
         plain = CutList([replace(seg, overrides=type(seg.overrides)()) for seg in cut_list.segments], cut_list.path,
                         cut_list.format, cut_list.fps)
-        reference = Planner(plain, analysis, params, out_rate).plan().music_at_join
+        reference = Planner(plain, analysis, params, rate).plan().music_at_join
     plan = planner.plan(reference)
-    progress("plan", 1.0)
-    timings["plan_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    n_out = int(round(plan.duration * out_rate))
-    offsets = picture_offsets(planner.src, planner.starts, out_rate)
-    rendered = None
-    for name, pieces in plan.stems.items():
-        y = render_stem(stems[name], pieces, offsets, out_rate, n_out)
-        rendered = y if rendered is None else rendered + y
-    final, loud = normalise(rendered, out_rate, params.loudness_lufs, params.max_peak_dbfs)
-    gain = 10.0 ** (loud["gain_db"] / 20.0)
-    progress("render", 1.0)
-    timings["render_s"] = time.perf_counter() - t0
-    # ---------------------------------------------------------------- measure (render + baselines)
-    t0 = time.perf_counter()
+    n_out = int(round(plan.duration * rate))
+    return Layout(plan, list(planner.src), list(planner.starts), picture_offsets(planner.src, planner.starts, rate),
+                  n_out, rate)
+
+
+def mix_stems(renders, rate: int, params: SoundtrackParams) -> tuple[np.ndarray, dict, float]:
+    """Sum the rendered stems (in order), normalise loudness; return (final, loudness facts, linear gain)."""
+    total = None
+    for y in renders:
+        total = y if total is None else total + y
+    final, loud = normalise(total, rate, params.loudness_lufs, params.max_peak_dbfs)
+    return final, loud, 10.0 ** (loud["gain_db"] / 20.0)
+
+
+def as_mono(x: np.ndarray) -> np.ndarray:
+    """(n,) mean over channels."""
+    return x.mean(axis=1) if x.ndim == 2 and x.shape[1] > 1 else x.reshape(len(x))
+
+
+def measure_render(final: np.ndarray, rate: int, stems_mono: dict, layout: Layout, gain: float) -> list[dict]:
+    """The join metrics (:func:`metrics.measure`) of the render; ``stems_mono`` has the plan's stems as mono."""
+    plan = layout.plan
+    return metrics_mod.measure(final, rate, stems_mono, plan.stems, layout.offsets, [j.region for j in plan.joins],
+                               gain)
+
+
+BASELINES = ("naive", "crossfade")
+
+
+def measure_baseline(name: str, mix: np.ndarray, mix_mono: np.ndarray, layout: Layout, gain: float, beats: Beats,
+                     params: SoundtrackParams) -> tuple[dict, np.ndarray]:
+    """A baseline (``naive`` concatenation or a plain 50 ms ``crossfade``) rendered and measured: (rows, audio)."""
+    if name not in BASELINES:
+        raise ParameterError(f"baseline {name!r} must be one of {', '.join(BASELINES)}")
+    rate, plan = layout.rate, layout.plan
+    pieces = naive_pieces(layout.starts, layout.src) if name == "naive" else \
+        crossfade_pieces(layout.starts, layout.src, BASELINE_CROSSFADE_S)
+    y = render_stem(mix, pieces, layout.offsets, rate, layout.n_out) * np.float32(gain)
     cut_joins = [j for j in plan.joins if j.kind == "cut"]
-    regions = [j.region for j in plan.joins]
-    beats = analysis.beats
-    as_mono = lambda x: x.mean(axis=1) if x.ndim == 2 and x.shape[1] > 1 else x.reshape(len(x))  # noqa: E731
-    stems_mono = {k: as_mono(stems[k]) for k in plan.stems}
-    mix_mono = stems_mono["mix"] if "mix" in stems_mono else as_mono(mix)
-    measured = metrics_mod.measure(final, out_rate, stems_mono, plan.stems, offsets, regions, gain)
-    progress("measure", 0.5)
-    baselines = {}
-    base_pieces = {"naive": naive_pieces(planner.starts, planner.src),
-                   "crossfade": crossfade_pieces(planner.starts, planner.src, BASELINE_CROSSFADE_S)}
-    base_audio = {}
-    for name, pieces in base_pieces.items():
-        y = render_stem(mix, pieces, offsets, out_rate, n_out) * np.float32(gain)
-        base_audio[name] = y
-        half = BASELINE_CROSSFADE_S / 2 if name == "crossfade" else 0.0
-        b_regions = [(j.output_time - half, j.output_time + half) for j in cut_joins]
-        b_metrics = metrics_mod.measure(y, out_rate, {"mix": mix_mono}, {"mix": pieces}, offsets, b_regions, gain)
-        rows = []
-        for j, m in zip(cut_joins, b_metrics):
-            m["beat_phase_error_ms"] = None
-            if beats.reliable:
-                p = beats.period_at(j.src_out)
-                err = beat_alignment(beats.times, planner.picture_offset(j.index), planner.picture_offset(j.index + 1),
-                                     j.output_time - 2 * p, j.output_time + 2 * p)
-                m["beat_phase_error_ms"] = None if err is None else round(err, 1)
-            row = {"output_time": round(j.output_time, 4), "beat_phase_error_ms": m.pop("beat_phase_error_ms"), **m,
-                   "snap_dialogue_ms": 0.0, "snap_music_ms": 0.0}
-            row["reasons"] = review_reasons(row, [], params)
-            row["needs_review"] = bool(row["reasons"])
-            rows.append(row)
-        baselines[name] = {"joins": rows, "summary": summarise(rows)}
-    progress("measure", 1.0)
-    timings["measure_s"] = time.perf_counter() - t0
-    # ---------------------------------------------------------------- the report
+    half = BASELINE_CROSSFADE_S / 2 if name == "crossfade" else 0.0
+    b_regions = [(j.output_time - half, j.output_time + half) for j in cut_joins]
+    b_metrics = metrics_mod.measure(y, rate, {"mix": mix_mono}, {"mix": pieces}, layout.offsets, b_regions, gain)
+    rows = []
+    for j, m in zip(cut_joins, b_metrics):
+        m["beat_phase_error_ms"] = None
+        if beats.reliable:
+            p = beats.period_at(j.src_out)
+            err = beat_alignment(beats.times, layout.picture_offset(j.index), layout.picture_offset(j.index + 1),
+                                 j.output_time - 2 * p, j.output_time + 2 * p)
+            m["beat_phase_error_ms"] = None if err is None else round(err, 1)
+        row = {"output_time": round(j.output_time, 4), "beat_phase_error_ms": m.pop("beat_phase_error_ms"), **m,
+               "snap_dialogue_ms": 0.0, "snap_music_ms": 0.0}
+        row["reasons"] = review_reasons(row, [], params)
+        row["needs_review"] = bool(row["reasons"])
+        rows.append(row)
+    return {"joins": rows, "summary": summarise(rows)}, y
+
+
+def analysis_facts(analysis: Analysis) -> dict:
+    """What the report says about the analysis (small: travels between tasks)."""
+    return {"separated": analysis.separated, "speech_note": analysis.speech.note,
+            "report": {"tempo_bpm": round(analysis.beats.tempo_bpm, 2),
+                       "beat_confidence": round(analysis.beats.confidence, 3),
+                       "beats_reliable": analysis.beats.reliable, "beats": len(analysis.beats.times),
+                       "beat_tracker": analysis.beats.tracker,
+                       "speech_detector": analysis.speech.method, "speech_segments": len(analysis.speech.segments),
+                       "words": None if analysis.speech.words is None else len(analysis.speech.words)}}
+
+
+def join_rows(plan, measured: list[dict], params: SoundtrackParams) -> list[dict]:
+    """The report's rows of the render's joins: the plan's facts, the metrics and the review reasons."""
     joins = []
     for jp, m in zip(plan.joins, measured):
         row = {
@@ -435,61 +597,50 @@ def render_soundtrack(input, cuts, output=None, *, mux=None, mux_output=None, re
             "overrides": jp.overrides,
             "notes": jp.notes,
         }
-        m["beat_phase_error_ms"] = jp.beat_phase_error_ms
+        m = dict(m, beat_phase_error_ms=jp.beat_phase_error_ms)
         reasons = review_reasons(m, jp.reasons, params)
         row["needs_review"] = bool(reasons)
         row["reasons"] = reasons
         joins.append(row)
+    return joins
+
+
+def build_report(job: Setup, layout: Layout, measured: list[dict], baselines: dict, facts: dict, sep_note: str, *,
+                 channels: int, loud: dict, cache_hit: bool, cache_dir: str | None) -> dict:
+    """The render's report (see docs/soundtrack.md), without ``timings``, ``review`` and ``mux``."""
+    params, cut_list, plan, out_rate = job.params, job.cut_list, layout.plan, job.rate
+    joins = join_rows(plan, measured, params)
     notes = list(cut_list.notes)
-    if start_note:
-        notes.append(start_note)
-    if analysis.speech.note:
-        notes.append(analysis.speech.note)
-    result = {
-        "input": os.path.abspath(input),
+    if job.start_note:
+        notes.append(job.start_note)
+    if facts["speech_note"]:
+        notes.append(facts["speech_note"])
+    return {
+        "input": os.path.abspath(job.input),
         "cuts": {"path": cut_list.path, "format": cut_list.format, "segments": len(cut_list.segments),
                  "fps": None if cut_list.fps is None else str(cut_list.fps),
                  "lines": [seg.where for seg in cut_list.segments]},
-        "stems": {"separated": analysis.separated, "names": list(plan.stems), "note": sep_note},
-        "analysis": {"tempo_bpm": round(analysis.beats.tempo_bpm, 2),
-                     "beat_confidence": round(analysis.beats.confidence, 3),
-                     "beats_reliable": analysis.beats.reliable, "beats": len(analysis.beats.times),
-                     "beat_tracker": analysis.beats.tracker,
-                     "speech_detector": analysis.speech.method, "speech_segments": len(analysis.speech.segments),
-                     "words": None if analysis.speech.words is None else len(analysis.speech.words)},
+        "stems": {"separated": facts["separated"], "names": list(plan.stems), "note": sep_note},
+        "analysis": dict(facts["report"]),
         "settings": {k: getattr(params, k) for k in params.__dataclass_fields__},
         "joins": joins,
         "summary": summarise(joins),
         "baselines": baselines,
-        "output": {"path": None if output is None else os.path.abspath(output),
-                   "duration_s": round(n_out / out_rate, 4),
-                   "rate": out_rate, "channels": int(final.shape[1]), **loud},
+        "output": {"path": None if job.output is None else os.path.abspath(job.output),
+                   "duration_s": round(layout.n_out / out_rate, 4),
+                   "rate": out_rate, "channels": channels, **loud},
         "needs_review": [j["index"] if j["kind"] == "cut" else f"jump@{j['output_time']:.2f}"
                          for j in joins if j["needs_review"]],
         "notes": notes,
-        "cache": {"hit": cache_hit, "dir": str(store.dir) if store.enabled else None},
+        "cache": {"hit": cache_hit, "dir": cache_dir},
         "timings": {},
     }
-    # ---------------------------------------------------------------- write
-    t0 = time.perf_counter()
-    if output is not None:
-        write_audio(output, final, out_rate)
-    if review is not None:
-        from rtaudio.jobs.soundtrack.review import write_review
 
-        result["review"] = write_review(review, result, final, base_audio["naive"], out_rate)
-    if mux is not None:
-        from rtaudio.jobs.soundtrack.mux import mux_audio
 
-        result["mux"] = mux_audio(mux, final, out_rate, mux_output)
-    progress("write", 1.0)
-    timings["write_s"] = time.perf_counter() - t0
-    timings["total_s"] = time.perf_counter() - t_start
-    result["timings"] = {k: round(v, 3) for k, v in timings.items()}
-    if report is not None:
-        with open(report, "w") as f:
-            json.dump(result, f, indent=1, default=_json_default)
-    return result
+def write_report(path, result: dict) -> None:
+    """The report as JSON (numpy scalars as numbers, non-finite floats as null)."""
+    with open(path, "w") as f:
+        json.dump(result, f, indent=1, default=_json_default)
 
 
 def review_reasons(m: dict, plan_reasons: list[str], params: SoundtrackParams) -> list[str]:

@@ -1,0 +1,152 @@
+"""One soundtrack job as a task graph (issue 9): same output as render_soundtrack, on the local pool and Ray."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+from test_batch import ray_cluster  # noqa: F401  (a real local Ray cluster, num_cpus=2)
+
+from rtaudio.errors import InputError, ParameterError
+from rtaudio.jobs.executors import make_executor
+from rtaudio.jobs.soundtrack.graph import render_soundtrack_graph
+from rtaudio.jobs.soundtrack.render import render_soundtrack
+
+RATE = 16000
+CUTS = [(0.5, 6.0), (7.2, 14.5), (16.0, 23.3), (25.1, 31.0), (32.4, 38.8), (40.0, 44.0)]
+RTAUDIO = os.path.join(os.path.dirname(sys.executable), "rtaudio")
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    """45 s of music with speech bursts: two dsp separation chunks (30 s segments), six segments."""
+    from rtaudio.testing import beat_and_chords, noise
+
+    folder = tmp_path_factory.mktemp("st-graph")
+    x = beat_and_chords(45.0, RATE, bpm=104, seed=2) * 0.5 + noise(45.0, RATE, 0.003, seed=1)
+    rng = np.random.default_rng(0)
+    for t in np.arange(2.0, 43.0, 4.0):  # vowel-like bursts in the dialogue band
+        i, n = int(t * RATE), int(rng.uniform(0.6, 1.4) * RATE)
+        tt = np.arange(n) / RATE
+        x[i : i + n] += 0.3 * np.sin(2 * np.pi * 180 * tt) * np.sin(np.pi * tt / tt[-1]) * (1 + np.sin(2 * np.pi * 700 * tt))
+    path = folder / "in.wav"
+    sf.write(path, np.stack([x, 0.8 * x], 1).astype(np.float32), RATE)
+    cuts = folder / "cuts.csv"
+    cuts.write_text("start,end\n" + "".join(f"{a},{b}\n" for a, b in CUTS))
+    return folder, str(path), str(cuts)
+
+
+@pytest.fixture(scope="module")
+def reference(source):
+    folder, path, cuts = source
+    out = str(folder / "ref.wav")
+    report = render_soundtrack(path, cuts, out, separation="dsp", cache=False)
+    return out, report
+
+
+def _same(report, ref_report, out, ref_out):
+    a, _ = sf.read(out, dtype="float64")
+    b, _ = sf.read(ref_out, dtype="float64")
+    assert a.shape == b.shape
+    diff = float(np.max(np.abs(a - b)))
+    assert diff <= 2.0 ** -23, diff  # at most one 24-bit step
+    for key in ("joins", "baselines", "summary", "analysis", "stems", "needs_review"):
+        assert report[key] == ref_report[key], key
+    assert {k: v for k, v in report["output"].items() if k != "path"} == \
+        {k: v for k, v in ref_report["output"].items() if k != "path"}
+    return diff
+
+
+def test_graph_equals_render_soundtrack_on_the_local_pool(source, reference):
+    folder, path, cuts = source
+    out = str(folder / "local.wav")
+    with make_executor("local", workers=2) as ex:
+        report = render_soundtrack_graph(path, cuts, out, executor=ex, groups=3, separation="dsp", cache=False)
+    assert _same(report, reference[1], out, reference[0]) == 0.0
+    tasks = report["timings"]["tasks"]
+    assert {"decode", "part0", "part1", "separate", "music", "beats", "speech", "plan", "render0", "render2", "mix",
+            "measure", "naive", "crossfade", "report", "write"} <= set(tasks)
+    assert report["graph"] == {"engine": "local", "workers": 2, "tasks": len(tasks)}
+
+
+def test_graph_equals_render_soundtrack_on_ray(source, reference, ray_cluster):  # noqa: F811
+    folder, path, cuts = source
+    out = str(folder / "ray.wav")
+    report = render_soundtrack_graph(path, cuts, out, engine="ray", separation="dsp", cache=False)
+    assert _same(report, reference[1], out, reference[0]) == 0.0
+    assert report["graph"]["engine"] == "ray" and ray_cluster.is_initialized()
+
+
+def test_graph_writes_and_reads_the_render_cache(source, tmp_path):
+    """A graph render fills the cache that render_soundtrack reads, and reads it back (no decode task)."""
+    folder, path, cuts = source
+    kw = dict(separation="none", cache_dir=str(tmp_path / "cache"), music="crossfade")
+    with make_executor("local", workers=2) as ex:
+        first = render_soundtrack_graph(path, cuts, str(tmp_path / "a.wav"), executor=ex, **kw)
+        again = render_soundtrack_graph(path, cuts, str(tmp_path / "b.wav"), executor=ex, **kw)
+    assert not first["cache"]["hit"] and "cache" in first["timings"]["tasks"]
+    assert again["cache"]["hit"] and "decode" not in again["timings"]["tasks"]
+    inproc = render_soundtrack(path, cuts, str(tmp_path / "c.wav"), **kw)
+    assert inproc["cache"]["hit"]
+    for p in ("a", "b"):
+        _same(first if p == "a" else again, inproc, str(tmp_path / f"{p}.wav"), str(tmp_path / "c.wav"))
+
+
+def test_a_failing_task_fails_the_job_naming_it(tmp_path):
+    """A truncated upload: the header promises 10 s, 5 s decode; the decode task fails, and the job with it."""
+    from rtaudio.testing import beat_and_chords
+
+    path = tmp_path / "cut-short.wav"
+    sf.write(path, beat_and_chords(10.0, RATE, seed=4).astype(np.float32), RATE, subtype="PCM_16")
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        f.truncate(44 + (size - 44) // 2)
+    cuts = tmp_path / "cuts.csv"
+    cuts.write_text("start,end\n0,2\n6,9\n")
+    with make_executor("local", workers=2) as ex, pytest.raises(InputError) as err:
+        render_soundtrack_graph(str(path), str(cuts), str(tmp_path / "o.wav"), executor=ex,
+                                separation="none", cache=False)
+    msg = str(err.value)
+    assert "cut-short.wav' is truncated: decoded 5.00 s of the 10" in msg and "task 'decode'" in msg, msg
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_bad_options_are_named(source, tmp_path):
+    folder, path, cuts = source
+    out = str(tmp_path / "o.wav")
+    with pytest.raises(ParameterError, match="groups=0 must be a whole number >= 1"):
+        render_soundtrack_graph(path, cuts, out, groups=0)
+    with pytest.raises(ParameterError, match="unknown soundtrack setting.*'loudnes'"):
+        render_soundtrack_graph(path, cuts, out, loudnes=-14)
+    with pytest.raises(ParameterError, match="--engine='spark' must be 'local' or 'ray'"):
+        render_soundtrack_graph(path, cuts, out, engine="spark")
+    bad = subprocess.run([RTAUDIO, "soundtrack", path, "--cuts", cuts, "-o", out, "--workers", "0"],
+                         check=False, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--workers=0 must be a whole number >= 1" in bad.stderr
+
+
+def test_batch_split_jobs_isolates_a_corrupt_input(source, tmp_path):
+    """``rtaudio batch --split-jobs``: each job a graph over the workers; a corrupt input fails alone."""
+    folder, path, cuts = source
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00not a video" * 200)
+    jobs = tmp_path / "jobs.jsonl"
+    rows = [{"input": path, "cuts": cuts, "output": str(tmp_path / "out" / "good.wav"), "separation": "none",
+             "cache": False, "report": str(tmp_path / "out" / "good.json")},
+            {"input": str(bad), "cuts": [[0, 1]], "output": str(tmp_path / "out" / "bad.wav"), "cache": False}]
+    jobs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = subprocess.run([RTAUDIO, "batch", str(jobs), "--split-jobs", "--workers", "2", "--json", "--no-progress"],
+                         check=False, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["counts"] == {"done": 1, "skipped": 0, "failed": 1}
+    failed = next(r for r in summary["jobs"] if r["status"] == "failed")
+    assert failed["error_type"] == "InputError" and "is not a readable audio or video file" in failed["error"]
+    report = json.loads((tmp_path / "out" / "good.json").read_text())
+    assert report["graph"]["workers"] == 2 and "render0" in report["timings"]["tasks"]
+    assert not [p for p in os.listdir(tmp_path / "out") if ".part-" in p]
