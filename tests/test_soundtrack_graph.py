@@ -13,6 +13,7 @@ import soundfile as sf
 from test_batch import ray_cluster  # noqa: F401  (a real local Ray cluster, num_cpus=2)
 
 from rtaudio.errors import InputError, ParameterError
+from rtaudio.jobs.batch import Runner, run_batch
 from rtaudio.jobs.executors import make_executor
 from rtaudio.jobs.soundtrack.graph import render_soundtrack_graph
 from rtaudio.jobs.soundtrack.render import render_soundtrack
@@ -150,3 +151,81 @@ def test_batch_split_jobs_isolates_a_corrupt_input(source, tmp_path):
     report = json.loads((tmp_path / "out" / "good.json").read_text())
     assert report["graph"]["workers"] == 2 and "render0" in report["timings"]["tasks"]
     assert not [p for p in os.listdir(tmp_path / "out") if ".part-" in p]
+
+
+@pytest.fixture(scope="module")
+def short_jobs(tmp_path_factory):
+    """Three 8 s jobs: dsp separation, no separation, and a truncated upload (its decode task fails)."""
+    from rtaudio.testing import beat_and_chords
+
+    folder = tmp_path_factory.mktemp("split-batch")
+    for i in range(2):
+        x = beat_and_chords(8.0, RATE, bpm=100 + 12 * i, seed=10 + i).astype(np.float32)
+        sf.write(folder / f"in{i}.wav", np.stack([x, 0.8 * x], 1), RATE)
+    sf.write(folder / "short.wav", beat_and_chords(8.0, RATE, seed=4).astype(np.float32), RATE, subtype="PCM_16")
+    size = os.path.getsize(folder / "short.wav")
+    with open(folder / "short.wav", "r+b") as f:
+        f.truncate(44 + (size - 44) // 2)
+
+    def jobs(out):
+        return [{"input": str(folder / "in0.wav"), "cuts": [[0.3, 3.1], [4.0, 7.6]], "output": f"{out}/a.wav",
+                 "separation": "dsp", "cache": False, "report": f"{out}/a.json"},
+                {"input": str(folder / "in1.wav"), "cuts": [[0, 2.5], [3, 5.2], [6, 7.9]], "output": f"{out}/b.wav",
+                 "separation": "none", "cache": False, "music": "crossfade"},
+                {"input": str(folder / "short.wav"), "cuts": [[0, 2], [5, 7]], "output": f"{out}/c.wav",
+                 "separation": "none", "cache": False}]
+
+    return folder, jobs
+
+
+def test_split_batch_runs_all_jobs_as_one_graph(short_jobs):
+    """``split=True``: the 3 jobs' tasks in one graph; outputs byte-identical to one task per job; a bad job alone."""
+    folder, jobs = short_jobs
+    seen = []
+    with make_executor("local", workers=2) as ex:
+        one = run_batch(jobs(folder / "one"), executor=ex)
+        split = run_batch(jobs(folder / "split"), executor=ex, split=True,
+                          progress=lambda done, total, row: seen.append((done, total, row["status"])),
+                          task_progress=lambda label, fraction: seen.append((label, fraction)))
+    for summary in (one, split):
+        assert summary["counts"] == {"done": 2, "skipped": 0, "failed": 1}, summary
+    assert [r["status"] for r in split["jobs"]] == ["done", "done", "failed"]
+    failed = split["jobs"][2]
+    assert failed["error_type"] == "InputError" and "short.wav' is truncated" in failed["error"], failed
+    assert "task 'decode', 1 attempt(s)" in failed["error"] and failed["attempts"] == 1, failed
+    for a, b in zip(one["jobs"][:2], split["jobs"][:2]):
+        assert set(a) == set(b) and set(a["result"]) == set(b["result"])
+        assert {k: v for k, v in a["result"].items() if k not in ("output", "seconds", "pid")} == \
+            {k: v for k, v in b["result"].items() if k not in ("output", "seconds", "pid")}
+        with open(a["output"], "rb") as fa, open(b["output"], "rb") as fb:
+            assert fa.read() == fb.read(), b["output"]
+    assert json.loads((folder / "split" / "a.json").read_text())["graph"]["tasks"] > 10
+    assert not [p for p in os.listdir(folder / "split") if ".part-" in p]
+    jobs_done = [s for s in seen if isinstance(s[0], int)]
+    assert [d for d, _, _ in jobs_done] == [1, 2, 3] and all(t == 3 for _, t, _ in jobs_done)
+    labels = [s for s in seen if isinstance(s[0], str)]
+    assert labels[-1][1] == 1.0 and {lab.split()[0] for lab, _ in labels} == {"a.wav", "b.wav", "c.wav"}
+    names = [lab.split()[0] for lab, _ in labels]  # one graph: other jobs' tasks end before a.wav's last one
+    assert min(names.index("b.wav"), names.index("c.wav")) < len(names) - 1 - names[::-1].index("a.wav"), names
+    with make_executor("local", workers=2) as ex:
+        again = run_batch(jobs(folder / "split"), executor=ex, split=True)
+    assert [r["status"] for r in again["jobs"]] == ["skipped", "skipped", "failed"]
+
+
+def test_submit_split_equals_the_one_task_result(short_jobs):
+    folder, jobs = short_jobs
+    job = jobs(folder / "submit")[0]
+    kw = {k: v for k, v in job.items() if k not in ("input", "cuts", "output", "report")}
+    with Runner("local", workers=2) as runner:
+        whole = runner.submit(job["input"], job["cuts"], str(folder / "submit" / "whole.wav"), **kw)
+        split = runner.submit(job["input"], job["cuts"], str(folder / "submit" / "split.wav"), split=True, **kw)
+        assert split.split and not whole.split
+        a, b = whole.result(), split.result()
+        assert split.done()
+        with pytest.raises(ParameterError, match="split='yes' must be True or False"):
+            runner.submit(job["input"], job["cuts"], str(folder / "submit" / "x.wav"), split="yes")
+    assert b["pid"] == os.getpid() and a["pid"] != os.getpid()  # the graph's driver is this process
+    assert {k: v for k, v in a.items() if k not in ("output", "seconds", "pid")} == \
+        {k: v for k, v in b.items() if k not in ("output", "seconds", "pid")}
+    with open(a["output"], "rb") as fa, open(b["output"], "rb") as fb:
+        assert fa.read() == fb.read()

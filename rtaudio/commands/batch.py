@@ -22,8 +22,9 @@ the next run: outputs are written under a temporary name and renamed when comple
 batch resumes where it stopped. Exit status 1 when a job failed.
 
 --split-jobs: for a few long inputs, each job becomes a graph of tasks (decode, separation in overlapping
-chunks, analysis, groups of joins, mix, measure, write) spread over all the workers, one job after the
-other; same outputs. The progress bar then also shows the running job's step."""
+chunks, analysis, groups of joins, mix, measure, write), and all the jobs' graphs run as one graph over the
+workers, so one job's tasks fill the workers while another's wait; same outputs. The progress bar then
+also shows the last finished task's job and step."""
 EXAMPLES = """examples:
   rtaudio batch jobs.jsonl
   rtaudio batch jobs.jsonl --workers 4 --summary summary.json
@@ -41,7 +42,7 @@ def add_arguments(p) -> None:
     p.add_argument("--retries", type=int, default=2, metavar="N", help="retries after a transient fault (default 2)")
     p.add_argument("--force", action="store_true", help="redo jobs whose outputs exist")
     p.add_argument("--split-jobs", action="store_true",
-                   help="run each job as a task graph over all workers, one job at a time (few long inputs)")
+                   help="run each job as a task graph, all jobs' graphs as one over the workers (few long inputs)")
     p.add_argument("--summary", metavar="FILE.json", help="write the batch summary as JSON")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -72,8 +73,8 @@ def run(args) -> int:
             def progress(done, total, row):
                 bar.update(task, completed=done, description=f"{row['status']}: {row['name']}")
 
-            def task_progress(step, fraction):  # --split-jobs: the running job's step
-                bar.update(task, description=f"running: {step} {fraction:.0%}")
+            def task_progress(label, fraction):  # --split-jobs: the last finished task, share of all tasks
+                bar.update(task, description=f"running: {label} (tasks {fraction:.0%})")
 
             result = run_batch(jobs, progress=progress, task_progress=task_progress if args.split_jobs else None,
                                **kw)

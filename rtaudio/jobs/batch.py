@@ -6,8 +6,8 @@ run in parallel, the steps inside one job do not.  Only paths, cut lists and
 settings travel to a worker and a short summary comes back: the audio is read and
 written by the worker itself, so nothing large is pickled.  With ``split=True``
 (``rtaudio batch --split-jobs``) each job is a graph of tasks instead
-(:mod:`rtaudio.jobs.soundtrack.graph`) spread over all the workers, one job
-after the other.
+(:mod:`rtaudio.jobs.soundtrack.graph`), and the jobs' graphs run as one graph
+(:func:`run_split_jobs`), so tasks of different jobs share the workers.
 
 Resuming: a job counts as finished when its output (and its report / muxed video
 when asked for) exists.  A worker writes every file under a temporary name in the
@@ -135,6 +135,53 @@ def _part(path: str) -> str:
     return os.path.join(folder, f".{stem}.part-{os.getpid()}{ext}")
 
 
+class _Staged:
+    """A job's files under temporary names (see the module docstring): ``stage`` before, ``commit`` after."""
+
+    def __init__(self, job: dict):
+        self.t0 = time.perf_counter()
+        self.job = job
+        self.options = dict(job["options"])
+        self.cuts = job["cuts"]
+        self.finals = {"output": job["output"]}
+        for k in ("report", "mux_output"):
+            if self.options.get(k):
+                self.finals[k] = self.options[k]
+        for p in self.finals.values():  # a batch names output folders that may not exist yet
+            os.makedirs(os.path.dirname(os.path.abspath(p)), exist_ok=True)
+        self.parts = {k: _part(p) for k, p in self.finals.items()}
+        self.cut_file = None
+        try:
+            if isinstance(self.cuts, list):
+                rows = [{"start": s[0], "end": s[1]} if isinstance(s, (list, tuple)) else s for s in self.cuts]
+                self.cut_file = _part(os.path.splitext(job["output"])[0] + ".cuts.json")
+                with open(self.cut_file, "w") as f:
+                    json.dump(rows, f)
+                self.cuts = self.cut_file
+        except BaseException:
+            self.cleanup()
+            raise
+        for k in ("report", "mux_output"):
+            if k in self.parts:
+                self.options[k] = self.parts[k]
+
+    def commit(self, report: dict) -> dict:
+        """Rename the finished files to their names; return the job's short summary."""
+        for k, p in self.finals.items():
+            os.replace(self.parts[k], p)
+        out = report.get("output", {})
+        return {"output": self.job["output"], "duration_s": out.get("duration_s"),
+                "integrated_lufs": out.get("integrated_lufs"), "summary": report.get("summary"),
+                "stems": (report.get("stems") or {}).get("note"), "needs_review": report.get("needs_review"),
+                "seconds": round(time.perf_counter() - self.t0, 3), "pid": os.getpid()}
+
+    def cleanup(self) -> None:
+        """Remove what is left under temporary names (all of it after a failure)."""
+        for p in list(self.parts.values()) + ([self.cut_file] if self.cut_file else []):
+            if os.path.exists(p):
+                os.remove(p)
+
+
 def run_job(job: dict, render=None) -> dict:
     """Render one job (a :meth:`Job.as_dict`) in this process; return a short summary.
 
@@ -145,39 +192,11 @@ def run_job(job: dict, render=None) -> dict:
     if render is None:
         from rtaudio.jobs.soundtrack.render import render_soundtrack as render
 
-    t0 = time.perf_counter()
-    options = dict(job["options"])
-    cuts = job["cuts"]
-    finals = {"output": job["output"]}
-    for k in ("report", "mux_output"):
-        if options.get(k):
-            finals[k] = options[k]
-    for p in finals.values():  # a batch names output folders that may not exist yet
-        os.makedirs(os.path.dirname(os.path.abspath(p)), exist_ok=True)
-    parts = {k: _part(p) for k, p in finals.items()}
-    cut_file = None
+    staged = _Staged(job)
     try:
-        if isinstance(cuts, list):
-            rows = [{"start": s[0], "end": s[1]} if isinstance(s, (list, tuple)) else s for s in cuts]
-            cut_file = _part(os.path.splitext(job["output"])[0] + ".cuts.json")
-            with open(cut_file, "w") as f:
-                json.dump(rows, f)
-            cuts = cut_file
-        for k in ("report", "mux_output"):
-            if k in parts:
-                options[k] = parts[k]
-        report = render(job["input"], cuts, parts["output"], **options)
-        for k, p in finals.items():
-            os.replace(parts[k], p)
+        return staged.commit(render(job["input"], staged.cuts, staged.parts["output"], **staged.options))
     finally:
-        for p in list(parts.values()) + ([cut_file] if cut_file else []):
-            if os.path.exists(p):
-                os.remove(p)
-    out = report.get("output", {})
-    return {"output": job["output"], "duration_s": out.get("duration_s"), "integrated_lufs": out.get("integrated_lufs"),
-            "summary": report.get("summary"), "stems": (report.get("stems") or {}).get("note"),
-            "needs_review": report.get("needs_review"), "seconds": round(time.perf_counter() - t0, 3),
-            "pid": os.getpid()}
+        staged.cleanup()
 
 
 def run_split_job(job: dict, executor, retries: int = 2, progress=None) -> dict:
@@ -191,6 +210,86 @@ def run_split_job(job: dict, executor, retries: int = 2, progress=None) -> dict:
     from rtaudio.jobs.soundtrack.graph import render_soundtrack_graph
 
     return run_job(job, partial(render_soundtrack_graph, executor=executor, retries=retries, progress=progress))
+
+
+def run_split_jobs(jobs: dict[str, dict], executor, retries: int = 2, on_done=None, task_progress=None) -> None:
+    """Render several jobs as ONE task graph on ``executor``; ``on_done(Outcome)`` once per job, keyed as ``jobs``.
+
+    Each job's tasks are planned in this process (probe, cut list; a job that fails
+    here fails alone), their keys prefixed with ``KEY/``, and all of them go through
+    one :func:`run_graph`, so one job's tasks fill the workers while another's wait on
+    their inputs.  A failed task fails only its own job's dependants.  When a job's
+    last task ends its files are renamed from their temporary names (as
+    :func:`run_job`), its scratch files removed, and ``on_done`` gets its summary
+    (or the failed task's error, naming the task).  ``task_progress(label, fraction)``
+    follows the tasks of the whole graph (label: the job's name and step).
+    """
+    from rtaudio.jobs.soundtrack.graph import STEP_OF, plan_graph
+
+    on_done = on_done or (lambda o: None)
+    planned: dict[str, tuple] = {}  # key -> (staged, graph)
+    owner: dict[str, str] = {}  # task key -> job key
+    left: dict[str, int] = {}
+    try:
+        for key, job in jobs.items():
+            staged, t0 = None, time.perf_counter()
+            try:
+                staged = _Staged(job)
+                graph = plan_graph(job["input"], staged.cuts, staged.parts["output"], executor=executor,
+                                   prefix=f"{key}/", retries=retries, **staged.options)
+            except Exception as exc:  # noqa: BLE001 - a job's failure, whatever it is, is its own
+                if staged is not None:
+                    staged.cleanup()
+                on_done(_failed(key, exc, time.perf_counter() - t0))
+                continue
+            planned[key] = (staged, graph)
+            left[key] = len(graph.tasks)
+            owner.update((k, key) for k in graph.keys)
+        tasks = [t for _, g in planned.values() for t in g.tasks]
+        n_tasks, n_done = len(tasks), 0
+        outcomes: dict[str, Outcome] = {}
+
+        def task_done(o: Outcome):
+            nonlocal n_done
+            outcomes[o.key] = o
+            key = owner[o.key]
+            n_done += 1
+            if task_progress:
+                step = o.key.split("/", 1)[1].rstrip("0123456789")
+                task_progress(f"{jobs[key]['name']} {STEP_OF.get(step, step)}", n_done / n_tasks)
+            left[key] -= 1
+            if left[key]:
+                return
+            staged, graph = planned.pop(key)
+            mine = [outcomes.pop(k) for k in graph.keys]
+            attempts = max(m.attempts for m in mine)
+            try:
+                result = staged.commit(graph.result({m.key: m for m in mine}))
+            except Exception as exc:  # noqa: BLE001
+                failed = next((m for m in mine if not m.ok and m.error_type != "DependencyFailed"), None)
+                out = _failed(key, exc, time.perf_counter() - staged.t0, failed.attempts if failed else attempts)
+            else:
+                out = Outcome(key, True, result=result, attempts=attempts, seconds=time.perf_counter() - staged.t0)
+            finally:
+                staged.cleanup()
+                graph.close()
+                for m in mine:  # run_graph keeps its outcomes to the end: drop this job's values (Ray: arrays)
+                    m.result = None
+            on_done(out)
+
+        if tasks:
+            run_graph(tasks, executor, task_done)
+    finally:
+        for staged, graph in planned.values():  # interrupted: nothing half-done stays
+            staged.cleanup()
+            graph.close()
+
+
+def _failed(key: str, exc: BaseException, seconds: float, attempts: int = 1) -> Outcome:
+    text = str(exc).strip().splitlines()
+    return Outcome(key, False, error=text[-1] if text else type(exc).__name__,
+                   error_type=getattr(exc, "error_type", None) or type(exc).__name__, attempts=attempts,
+                   seconds=seconds)
 
 
 # ------------------------------------------------------------------------------------------- batches
@@ -220,12 +319,13 @@ def run_batch(jobs, *, engine: str = "local", workers: int | None = None, addres
     executor : LocalExecutor or RayExecutor or None
         Use this executor (left open) instead of making one.
     split : bool
-        Run each job as a task graph over all the workers (decode, chunked
-        separation, analysis, render groups, mix, measure, write), one job after
-        the other: for a few long inputs.  Default: each job is one task, jobs in
-        parallel.
-    task_progress : callable(step, fraction) or None
-        With ``split``: called as the current job's tasks finish.
+        Run each job as a task graph (decode, chunked separation, analysis, render
+        groups, mix, measure, write), all the jobs' graphs as one graph over the
+        workers (:func:`run_split_jobs`): for a few long inputs.  Default: each job
+        is one task, jobs in parallel.
+    task_progress : callable(label, fraction) or None
+        With ``split``: called as tasks finish (label: job name and step; fraction
+        of all the batch's tasks).
 
     Returns
     -------
@@ -271,8 +371,7 @@ def run_batch(jobs, *, engine: str = "local", workers: int | None = None, addres
         ex = executor or make_executor(engine, workers=workers, address=address)
         try:
             if split:
-                for t in tasks:
-                    on_done(_split_outcome(t, ex, retries, task_progress))
+                run_split_jobs({t.key: t.args[0] for t in tasks}, ex, retries, on_done, task_progress)
             else:
                 run_graph(tasks, ex, on_done)
             n_workers = ex.slots
@@ -286,30 +385,27 @@ def run_batch(jobs, *, engine: str = "local", workers: int | None = None, addres
             "workers": n_workers, "wall_s": round(time.perf_counter() - t0, 3)}
 
 
-def _split_outcome(task: Task, executor, retries: int, task_progress) -> Outcome:
-    """Run one job's graph in this process (its tasks on ``executor``); its failure is its own."""
-    t0 = time.perf_counter()
-    try:
-        result = run_split_job(task.args[0], executor, retries, task_progress)
-    except Exception as exc:  # noqa: BLE001 - a job's failure, whatever it is, is its own
-        return Outcome(task.key, False, error=str(exc).strip().splitlines()[-1] if str(exc).strip() else
-                       type(exc).__name__, error_type=getattr(exc, "error_type", None) or type(exc).__name__,
-                       attempts=1, seconds=time.perf_counter() - t0)
-    return Outcome(task.key, True, result=result, attempts=1, seconds=time.perf_counter() - t0)
-
-
 # ------------------------------------------------------------------------------------------- submit API
 
 
 class Handle:
-    """A submitted job: :meth:`result` waits for it (retrying transient faults), :meth:`done` polls."""
+    """A submitted job: :meth:`result` waits for it (retrying transient faults), :meth:`done` polls.
 
-    def __init__(self, runner: Runner, job: Job, retries: int):
+    With ``split`` the job is a task graph (:func:`run_split_job`) driven by a
+    thread of this process, its tasks on the runner's executor; transient faults
+    are retried per task.
+    """
+
+    def __init__(self, runner: Runner, job: Job, retries: int, split: bool = False):
         self._runner = runner
         self.job = job
         self._retries = retries
         self._attempt = 1
-        self._h = runner.executor.submit(run_job, (job.as_dict(),), {})
+        self.split = split
+        if split:
+            self._h = runner._drivers().submit(run_split_job, job.as_dict(), runner.executor, retries)
+        else:
+            self._h = runner.executor.submit(run_job, (job.as_dict(),), {})
 
     def done(self) -> bool:
         """True once the job finished (successfully or not)."""
@@ -321,6 +417,8 @@ class Handle:
 
     def result(self) -> dict:
         """The job's summary (see :func:`run_job`); raises the job's error after its retries."""
+        if self.split:
+            return self._h.result()
         while True:
             try:
                 return self._runner.executor.get(self._h)
@@ -343,23 +441,40 @@ class Runner:
                  retries: int = 2):
         self.executor = make_executor(engine, workers=workers, address=address)
         self.retries = retries
+        self._threads = None
 
-    def submit(self, input, cuts, output, **options) -> Handle:
+    def _drivers(self):
+        """Threads that drive split jobs' graphs (each its own :func:`run_graph` on the shared executor)."""
+        if self._threads is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._threads = ThreadPoolExecutor(max_workers=self.executor.slots, thread_name_prefix="rtaudio-graph")
+        return self._threads
+
+    def submit(self, input, cuts, output, *, split: bool = False, **options) -> Handle:
         """Start a soundtrack job; returns at once with a :class:`Handle`.
 
         ``cuts`` is a cut-list path or a list of ``(start, end)`` segments;
         ``options`` are :func:`rtaudio.jobs.soundtrack.render_soundtrack` keywords.
+        ``split=True`` runs the job as a task graph over the workers (a long input;
+        :func:`run_split_job`) instead of as one task; the result is the same.
         """
+        if not isinstance(split, bool):
+            raise ParameterError(f"split={split!r} must be True or False")
         row = {"input": os.fspath(input), "cuts": cuts if isinstance(cuts, list) else os.fspath(cuts),
                "output": os.fspath(output), **{k: os.fspath(v) if isinstance(v, os.PathLike) else v
                                                for k, v in options.items()}}
-        return Handle(self, make_job(row, base=os.getcwd(), where="submit()"), self.retries)
+        return Handle(self, make_job(row, base=os.getcwd(), where="submit()"), self.retries, split)
 
     def run(self, jobs, **kw) -> dict:
         """:func:`run_batch` on this runner's engine."""
         return run_batch(jobs, executor=self.executor, **kw)
 
     def close(self) -> None:
+        """Wait for split jobs' graphs, then close the executor."""
+        if self._threads is not None:
+            self._threads.shutdown(wait=True)
+            self._threads = None
         self.executor.close()
 
     def __enter__(self):
@@ -373,7 +488,7 @@ _default: Runner | None = None
 
 
 def submit(input, cuts, output, *, engine: str = "local", workers: int | None = None, address: str | None = None,
-           **options) -> Handle:
+           split: bool = False, **options) -> Handle:
     """Start a soundtrack job in the background (a shared :class:`Runner` per process); see :meth:`Runner.submit`.
 
     Examples
@@ -388,7 +503,7 @@ def submit(input, cuts, output, *, engine: str = "local", workers: int | None = 
         if _default is not None:
             _default.close()
         _default = Runner(engine, workers=workers, address=address)
-    return _default.submit(input, cuts, output, **options)
+    return _default.submit(input, cuts, output, split=split, **options)
 
 
 def shutdown() -> None:
@@ -399,5 +514,5 @@ def shutdown() -> None:
         _default = None
 
 
-__all__ = ["Handle", "Job", "Runner", "make_job", "read_jobs", "run_batch", "run_job", "run_split_job", "shutdown",
-           "submit"]
+__all__ = ["Handle", "Job", "Runner", "make_job", "read_jobs", "run_batch", "run_job", "run_split_job",
+           "run_split_jobs", "shutdown", "submit"]

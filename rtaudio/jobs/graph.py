@@ -133,9 +133,17 @@ def run_graph(tasks: list[Task], executor, on_done: Callable[[Outcome], None] | 
     running: dict[Any, tuple[str, int, float]] = {}  # handle -> (key, attempt, start)
     waiting = dict(by_key)
     slots = getattr(executor, "slots", None) or len(by_key) or 1
+    pending = {k: 0 for k in by_key}  # key -> dependants not finished yet; its handle is dropped at 0
+    for t in by_key.values():
+        for d in set(t.deps):
+            pending[d] += 1
 
     def finish(outcome: Outcome):
         outcomes[outcome.key] = outcome
+        for d in set(by_key[outcome.key].deps):  # a merged batch graph keeps no finished job's arrays alive
+            pending[d] -= 1
+            if pending[d] == 0:
+                handles.pop(d, None)
         if on_done is not None:
             on_done(outcome)
 
@@ -174,7 +182,8 @@ def run_graph(tasks: list[Task], executor, on_done: Callable[[Outcome], None] | 
                 finish(Outcome(key, False, error=_describe(exc), error_type=_cause_type(exc), attempts=attempt,
                                seconds=time.perf_counter() - t0))
                 continue
-            handles[key] = h
+            if pending[key]:
+                handles[key] = h
             finish(Outcome(key, True, result=value, attempts=attempt, seconds=time.perf_counter() - t0))
     return outcomes
 

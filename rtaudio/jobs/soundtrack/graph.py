@@ -382,66 +382,140 @@ def _separation(job, add, mix, out_dir):
     return Ref("separate")
 
 
+class GraphJob:
+    """One render's tasks, ready to run alone or merged with other jobs' into one graph.
+
+    Built by :func:`plan_graph`.  ``tasks`` carry keys prefixed with ``prefix`` so
+    several jobs fit one :func:`run_graph`; :meth:`result` turns the outcomes of
+    those tasks into the report (or raises the first failed task's error) and
+    :meth:`close` removes the scratch folder.
+    """
+
+    def __init__(self, job, tasks: list[Task], prefix: str, scratch, report, engine: str, workers: int,
+                 t_start: float):
+        self.job, self.tasks, self.prefix = job, tasks, prefix
+        self._scratch, self._report, self._graph = scratch, report, {"engine": engine, "workers": workers,
+                                                                     "tasks": len(tasks)}
+        self.t_start = t_start
+
+    @property
+    def keys(self) -> list[str]:
+        return [t.key for t in self.tasks]
+
+    def result(self, outcomes: dict) -> dict:
+        """The report from this job's task outcomes (keys with the prefix); writes ``report=`` when given."""
+        from rtaudio.jobs.soundtrack.render import write_report
+
+        n = len(self.prefix)
+        mine = {k[n:]: outcomes[k] for k in self.keys}
+        failed = [o for o in mine.values() if not o.ok and o.error_type != "DependencyFailed"]
+        if failed:
+            raise _error(failed[0], self.job.input, self.prefix)
+        result = mine["report"].result
+        for k in ("review", "mux"):
+            if k in mine:
+                result[k] = mine[k].result
+        result["timings"] = {"tasks": {k: round(o.seconds, 3) for k, o in mine.items()},
+                             "total_s": round(time.perf_counter() - self.t_start, 3)}
+        result["graph"] = dict(self._graph)
+        if self._report is not None:
+            write_report(self._report, result)
+        return result
+
+    def close(self) -> None:
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
+
+
+def plan_graph(input, cuts, output=None, *, executor, prefix: str = "", groups: int | None = None,
+               retries: int = 2, **options) -> GraphJob:
+    """Check a render's options, probe its input and build its tasks (keys prefixed with ``prefix``).
+
+    Runs in the calling process (the probe and the cut list decide the graph's
+    shape); nothing is rendered yet.  Options as :func:`render_soundtrack_graph`.
+    """
+    t_start = time.perf_counter()
+    job, extra = _setup(input, cuts, output, groups, retries, **options)
+    return _build(job, extra, executor, prefix, groups, retries, t_start)
+
+
+def _setup(input, cuts, output, groups, retries, *, mux=None, mux_output=None, report=None, review=None,
+           rate: int | None = None, stream: int = 0, fps=None, source_start=None, params=None,
+           separation: str = "auto", cache: bool = True, cache_dir=None, **settings):
+    """The checked :class:`render.Setup` and the options the graph needs besides it."""
+    from rtaudio.jobs.soundtrack.render import setup
+
+    if groups is not None and (isinstance(groups, bool) or not isinstance(groups, int) or groups < 1):
+        raise ParameterError(f"groups={groups!r} must be a whole number >= 1 (render tasks)")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ParameterError(f"--retries={retries!r} must be a whole number >= 0")
+    job = setup(input, cuts, output, mux=mux, mux_output=mux_output, rate=rate, stream=stream, fps=fps,
+                source_start=source_start, params=params, separation=separation, settings=settings)
+    return job, {"mux": mux, "mux_output": mux_output, "report": report, "review": review, "cache": cache,
+                 "cache_dir": cache_dir}
+
+
+def _build(job, extra: dict, executor, prefix: str, groups, retries: int, t_start: float) -> GraphJob:
+    store = job.cache(extra["cache"], extra["cache_dir"])
+    cache_hit = store.has("analysis.npz") and store.has("meta.json")
+    scratch = tempfile.TemporaryDirectory(prefix="rtaudio-graph-") if executor.name == "local" else None
+    try:
+        tasks = build_tasks(job, slots=executor.slots, out_dir=scratch.name if scratch else None, store=store,
+                            cache_hit=cache_hit, groups=groups, review=extra["review"], mux=extra["mux"],
+                            mux_output=extra["mux_output"], retries=retries)
+    except BaseException:
+        if scratch is not None:
+            scratch.cleanup()
+        raise
+    return GraphJob(job, [prefixed(t, prefix) for t in tasks] if prefix else tasks, prefix, scratch,
+                    extra["report"], executor.name, executor.slots, t_start)
+
+
+def prefixed(task: Task, prefix: str) -> Task:
+    """``task`` with its key and its :class:`Ref` arguments prefixed (to merge several jobs into one graph)."""
+    ref = lambda v: Ref(prefix + v.key) if isinstance(v, Ref) else v
+    return Task(prefix + task.key, task.fn, tuple(ref(a) for a in task.args),
+                {k: ref(v) for k, v in task.kwargs.items()}, task.retries)
+
+
 def render_soundtrack_graph(input, cuts, output=None, *, executor=None, engine: str = "local",
                             workers: int | None = None, address: str | None = None, groups: int | None = None,
-                            retries: int = 2, mux=None, mux_output=None, report=None, review=None,
-                            rate: int | None = None, stream: int = 0, fps=None, source_start=None, params=None,
-                            separation: str = "auto", cache: bool = True, cache_dir=None, progress=None,
-                            **settings) -> dict:
+                            retries: int = 2, progress=None, **options) -> dict:
     """:func:`~rtaudio.jobs.soundtrack.render.render_soundtrack` as a task graph on ``executor``; return the report.
 
-    Parameters (besides render_soundtrack's)
-    ----------------------------------------
+    Parameters (besides render_soundtrack's: mux, mux_output, report, review, rate, stream, fps,
+    source_start, params, separation, cache, cache_dir and the soundtrack settings)
+    ----------------------------------------------------------------------------------------------
     executor : LocalExecutor or RayExecutor or None
         Where the tasks run (left open); default a new one from ``engine``/``workers``/``address``.
     groups : int >= 1 or None
         Render tasks (each renders a run of consecutive segments' joins); default twice the workers.
     retries : int >= 0
         Retries of a task after a transient fault.
+    progress : callable(step, fraction) or None
+        Called as tasks finish: the step (decode, separate, analyse, ...) and the fraction of its tasks done.
 
     The report's ``timings`` hold each task's seconds (``tasks``) and ``total_s``;
     ``graph`` says where it ran.  A failed task raises its error (its type when it is
     one of rtaudio's), naming the task.
     """
     from rtaudio.jobs.executors import make_executor
-    from rtaudio.jobs.soundtrack.render import setup, write_report
 
-    if groups is not None and (isinstance(groups, bool) or not isinstance(groups, int) or groups < 1):
-        raise ParameterError(f"groups={groups!r} must be a whole number >= 1 (render tasks)")
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ParameterError(f"--retries={retries!r} must be a whole number >= 0")
     t_start = time.perf_counter()
-    job = setup(input, cuts, output, mux=mux, mux_output=mux_output, rate=rate, stream=stream, fps=fps,
-                source_start=source_start, params=params, separation=separation, settings=settings)
-    store = job.cache(cache, cache_dir)
-    cache_hit = store.has("analysis.npz") and store.has("meta.json")
+    job, extra = _setup(input, cuts, output, groups, retries, **options)  # bad options before a pool starts
     own = executor is None
     ex = executor or make_executor(engine, workers=workers, address=address)
-    scratch = tempfile.TemporaryDirectory(prefix="rtaudio-graph-") if ex.name == "local" else None
     try:
-        tasks = build_tasks(job, slots=ex.slots, out_dir=scratch.name if scratch else None, store=store,
-                            cache_hit=cache_hit, groups=groups, review=review, mux=mux, mux_output=mux_output,
-                            retries=retries)
-        on_done = _progress(tasks, progress) if progress else None
-        outcomes = run_graph(tasks, ex, on_done)
-        failed = [o for o in outcomes.values() if not o.ok and o.error_type != "DependencyFailed"]
-        if failed:
-            raise _error(failed[0], job.input)
-        result = outcomes["report"].result
-        for k in ("review", "mux"):
-            if k in outcomes:
-                result[k] = outcomes[k].result
-        result["timings"] = {"tasks": {k: round(o.seconds, 3) for k, o in outcomes.items()},
-                             "total_s": round(time.perf_counter() - t_start, 3)}
-        result["graph"] = {"engine": ex.name, "workers": ex.slots, "tasks": len(tasks)}
+        graph = _build(job, extra, ex, "", groups, retries, t_start)
+        try:
+            outcomes = run_graph(graph.tasks, ex, _progress(graph.tasks, progress) if progress else None)
+            return graph.result(outcomes)
+        finally:
+            graph.close()
     finally:
-        if scratch is not None:
-            scratch.cleanup()
         if own:
             ex.close()
-    if report is not None:
-        write_report(report, result)
-    return result
 
 
 def _progress(tasks, progress):
@@ -461,16 +535,16 @@ def _progress(tasks, progress):
     return on_done
 
 
-def _error(outcome, input) -> Exception:
-    """The failed task's error as an exception of its own type when it is one of rtaudio's."""
+def _error(outcome, input, prefix: str = "") -> Exception:
+    """The failed task's error as an exception of its own type when it is one of rtaudio's (key without ``prefix``)."""
     from rtaudio import errors
 
     cls = getattr(errors, outcome.error_type or "", None)
     if not (isinstance(cls, type) and issubclass(cls, RtaudioError)):
         cls = RtaudioError
-    exc = cls(f"{outcome.error} (soundtrack of {input!r}, task {outcome.key!r}, {outcome.attempts} attempt(s))")
+    exc = cls(f"{outcome.error} (soundtrack of {input!r}, task {outcome.key[len(prefix):]!r}, {outcome.attempts} attempt(s))")
     exc.error_type = outcome.error_type
     return exc
 
 
-__all__ = ["build_tasks", "render_soundtrack_graph"]
+__all__ = ["GraphJob", "build_tasks", "plan_graph", "prefixed", "render_soundtrack_graph"]
