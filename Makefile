@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SYSTEM_PACKAGES := libportaudio2 jackd2 espeak-ng libsndfile1
 
-.PHONY: demo test bench system venv clean spleeter-env train-deps
+.PHONY: demo test bench system venv clean spleeter-env train-deps train-voices
 
 demo: system venv  ## install, then synthesize a sample video and analyse it
 	$(BIN)/rtaudio demo
@@ -41,8 +41,20 @@ $(VENV)/.installed: pyproject.toml
 train-deps: $(VENV)/.train-installed
 
 $(VENV)/.train-installed: $(VENV)/.installed
-	$(BIN)/python -m pip install -q torch==2.13.0 'onnx>=1.15' 'wordfreq>=3.0' 'huggingface_hub>=0.20'
+	$(BIN)/python -m pip install -q torch==2.13.0 'onnx>=1.15' 'wordfreq>=3.0' 'scikit-learn>=1.3' 'huggingface_hub>=0.20'
 	touch $@
+
+# the voices the phonotactic langid recipe (models/langid/train_phonotactic.py) trains on besides espeak-ng:
+# MBROLA diphone voices and SVOX Pico, from Debian's non-free section (enabled here for these packages only).
+# Only training needs them; the tests and the runtime do not.
+DEBIAN_CODENAME := $(shell . /etc/os-release 2>/dev/null && echo $$VERSION_CODENAME)
+MBROLA_VOICES := us1 us2 us3 en1 de1 de2 de3 de4 de5 de6 de7 es1 es2 es3 es4 fr1 fr2 fr3 fr4 fr5 fr6 fr7 \
+	it1 it2 it3 it4 br1 br2 br3 br4 pt1 nl1 nl2 nl3 jp1 jp2 jp3
+train-voices:
+	printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: $(DEBIAN_CODENAME)\nComponents: contrib non-free\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+		> /etc/apt/sources.list.d/rtaudio-non-free.sources
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q mbrola libttspico-utils $(addprefix mbrola-,$(MBROLA_VOICES))
 
 # spleeter 2.4.2 pins Python<3.12, tensorflow 2.12.1 and numpy<2: it gets its own venv (~2.5 GB, ~80 s)
 SPLEETER_VENV := .venv-spleeter

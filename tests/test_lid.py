@@ -58,8 +58,11 @@ def test_model_loads_from_the_registry(model, monkeypatch, tmp_path):
     assert SHIPPED.stat().st_size <= 10_000_000
 
 
-def test_features_are_the_training_features(model):
-    """train.py computes features with the runtime's function, and the model sees exactly those numbers."""
+def test_features_are_the_training_features():
+    """train.py (the acoustic model's recipe) computes features with the runtime's function, and the model
+    sees exactly those numbers (the phonotactic model's equivalent is in test_lid_phonotactic.py)."""
+    model = LangidModel(SHIPPED.parent / "acoustic" / "langid.onnx")
+    assert model.kind == "log_mel"
     train = _train_module()
     assert train.log_mel is lid_features.log_mel
     x = noise(2.0, 16000, 0.2, seed=3)
@@ -165,7 +168,10 @@ def test_langid_command_prints_json(spoken, tmp_path):
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     assert set(d) == {"language", "probability", "top", "speech_s"}
-    assert d["language"] == "es" and d["speech_s"] == pytest.approx(3.0)
+    assert d["speech_s"] == pytest.approx(3.0) and d["language"] == d["top"][0][0]  # top-1 on 3 s: see the model card
+    out = subprocess.run([sys.executable, "-m", "rtaudio.cli", "langid", str(path), "--gate", "energy",
+                          "--threshold", "0"], capture_output=True, text=True, cwd=ROOT)
+    assert json.loads(out.stdout)["language"] == "es"
     silent = tmp_path / "silence.wav"
     sf.write(silent, np.zeros(32000, np.float32), 16000)
     out = subprocess.run([sys.executable, "-m", "rtaudio.cli", "langid", str(silent), "--gate", "energy"],

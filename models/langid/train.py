@@ -416,6 +416,20 @@ def confusion_md(conf: dict) -> str:
     return "\n".join(lines)
 
 
+def measured_parts(out: Path) -> list[str]:
+    """The model card's corpus figures and hand-written notes: the accuracy line (from ``corpus_eval.json``,
+    written by ``evaluate.py``), a blank line, then ``corpus_eval.md`` and ``notes.md`` when they exist."""
+    parts = []
+    corpus = out / "corpus_eval.json"
+    if corpus.exists():
+        c = json.loads(corpus.read_text())
+        w, f3 = c["whole clip"]["accuracy"], c["first 3 s of speech"]["accuracy"]
+        parts.append(f"- **Accuracy on real speech** (dev corpus speech_lid, FLEURS en/de/fr/es/pt, 25 clips, chance "
+                     f"20 %): top-1 **{w:.0%}** over a whole clip, **{f3:.0%}** on the first 3 s of speech.")
+    parts.append("")
+    return parts + [(out / extra).read_text() for extra in ("corpus_eval.md", "notes.md") if (out / extra).exists()]
+
+
 def write_card(out: Path, report: dict) -> None:
     """MODEL_CARD.md: the generated facts, then the hand-written notes (notes.md) and corpus figures."""
     dev = report["dev"]
@@ -436,17 +450,7 @@ def write_card(out: Path, report: dict) -> None:
         f"{', '.join(HELD_OUT_VARIANTS)} held out), {report['real_train_clips']} real clips from `lid_train` "
         "(speechocean762 CC BY 4.0, Mozilla Common Voice CC0, CSS10 public domain), synthesized non-speech.",
     ]
-    corpus = out / "corpus_eval.json"
-    if corpus.exists():
-        c = json.loads(corpus.read_text())
-        w, f3 = c["whole clip"]["accuracy"], c["first 3 s of speech"]["accuracy"]
-        parts.append(f"- **Accuracy on real speech** (dev corpus speech_lid, FLEURS en/de/fr/es/pt, 25 clips, chance "
-                     f"20 %): top-1 **{w:.0%}** over a whole clip, **{f3:.0%}** on the first 3 s of speech.")
-    parts.append("")
-    for extra in ("corpus_eval.md", "notes.md"):
-        p = out / extra
-        if p.exists():
-            parts.append(p.read_text())
+    parts += measured_parts(out)
     parts += [
         f"## Accuracy on the real dev split of lid_train ({dev['n']} clips held out of training, whole clip)\n",
         "These clips share speakers with the training clips (Common Voice has a few speakers per language, "
@@ -461,7 +465,7 @@ def write_card(out: Path, report: dict) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", default=str(HERE), help="output folder (default: models/langid)")
+    p.add_argument("--out", default=str(HERE / "acoustic"), help="output folder (default: models/langid/acoustic)")
     p.add_argument("--method", choices=("synth", "mixed", "dann"), default="mixed")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--aug", choices=("v1", "v2"), default="v2",
@@ -488,7 +492,7 @@ def main(argv=None) -> int:
         return 0
     if args.smoke:
         args.synth_per_lang, args.steps, args.batch, args.width, args.minutes = 2, 3, 4, 16, 2.0
-        if os.path.abspath(args.out) == str(HERE):
+        if os.path.abspath(args.out) in (str(HERE), str(HERE / "acoustic")):
             raise SystemExit("--smoke needs --out pointing at a throwaway folder")
     train(args)
     return 0

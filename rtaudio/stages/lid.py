@@ -26,12 +26,13 @@ from rtaudio.events import Event, Language, SpeechEnd, SpeechSegment, SpeechStar
 from rtaudio.models.registry import ModelSpec, register, resolve
 from rtaudio.models.voxlingua import META_INPUT, META_RATE, META_UNTRAINED, iso_code
 from rtaudio.stages.base import Frame, Stage
+from rtaudio.stages import lid_phones
 from rtaudio.stages.lid_features import N_MELS, RATE, log_mel
 
 #: Where the shipped model lives in a source checkout.
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "langid" / "langid.onnx"
 FIX = ("rtaudio's own model ships in the source tree as models/langid/langid.onnx (+ labels.json); "
-       "rebuild it with: pip install -e .[train] && python models/langid/train.py, "
+       "rebuild it with: pip install -e .[train] && python models/langid/train_phonotactic.py, "
        "or pass --langid-model PATH / set $RTAUDIO_LANGID_MODEL")
 
 
@@ -144,18 +145,23 @@ class LangidModel:
         info = self.session.get_inputs()[0]
         props = self.session.get_modelmeta().custom_metadata_map
         self.input = info.name
-        #: ``"log_mel"`` (rtaudio's features) or ``"waveform"`` (16 kHz samples), from the metadata or the input rank.
+        #: ``"log_mel"`` (rtaudio's acoustic features), ``"waveform"`` (16 kHz samples) or
+        #: ``lid_phones.FEATURE_NAME`` (phone n-gram statistics), from the metadata or the input rank.
         self.kind = props.get(META_INPUT) or {3: "log_mel", 2: "waveform"}.get(len(info.shape), "")
-        if self.kind not in ("log_mel", "waveform"):
+        if self.kind not in ("log_mel", "waveform", lid_phones.FEATURE_NAME):
             raise ModelError(f"langid model {str(onnx)!r} takes input {info.name!r} of shape {info.shape}; expected "
-                             f"(batch, frames, {N_MELS}) log-mel features or a (batch, samples) waveform")
+                             f"(batch, frames, {N_MELS}) log-mel features, a (batch, samples) waveform or "
+                             f"(batch, features) phone n-grams ({META_INPUT}={lid_phones.FEATURE_NAME})")
+        self.order = int(props.get("ngram_order", 3))
+        self._recognizer = None
         if int(props.get(META_RATE, RATE)) != RATE:
             raise ModelError(f"langid model {str(onnx)!r} is for {props[META_RATE]} Hz audio; the lid stage "
                              f"runs at {RATE} Hz")
         #: True for a randomly initialised test model (its decisions mean nothing).
         self.untrained = props.get(META_UNTRAINED) == "true" or meta.get("untrained") is True
-        probe = (np.zeros((1, RATE), np.float32) if self.kind == "waveform"
-                 else np.zeros((1, 100, N_MELS), np.float32))
+        probe = {"waveform": np.zeros((1, RATE), np.float32),
+                 lid_phones.FEATURE_NAME: np.zeros((1, lid_phones.n_features(self.order)), np.float32)}.get(
+                     self.kind, np.zeros((1, 100, N_MELS), np.float32))
         try:
             out = self.session.run(None, {self.input: probe})[0]
         except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
@@ -175,10 +181,31 @@ class LangidModel:
         return (f"warning: langid model {str(self.path)!r} is an untrained test model (random weights, made by "
                 "rtaudio's tests): its language decisions mean nothing")
 
+    @property
+    def phonotactic(self) -> bool:
+        """True for a model on phone n-grams: evidence adds up as phone counts, not as posteriors."""
+        return self.kind == lid_phones.FEATURE_NAME
+
+    def observe(self, x: np.ndarray) -> np.ndarray:
+        """What one window of 16 kHz mono audio contributes to :class:`Evidence`: its phone n-gram
+        counts for a phonotactic model, else its log-probabilities (:meth:`logprobs`)."""
+        if not self.phonotactic:
+            return self.logprobs(x)
+        if self._recognizer is None:
+            self._recognizer = lid_phones.PhoneRecognizer()
+        return lid_phones.phone_counts(self._recognizer.phones(np.asarray(x, dtype=np.float32)), self.order)
+
     def logprobs(self, x: np.ndarray) -> np.ndarray:
         """Log-probabilities over :attr:`labels` for one window of 16 kHz mono audio, (labels,) float32."""
+        if self.phonotactic:
+            return self.logprobs_of_counts(self.observe(x))
         x = np.asarray(x, dtype=np.float32)
         feats = x if self.kind == "waveform" else log_mel(x)
+        return self.session.run(None, {self.input: feats[None]})[0][0]
+
+    def logprobs_of_counts(self, counts: np.ndarray) -> np.ndarray:
+        """Log-probabilities over :attr:`labels` for phone n-gram counts (a phonotactic model)."""
+        feats = lid_phones.ngram_features(counts)
         return self.session.run(None, {self.input: feats[None]})[0][0]
 
     def check_languages(self, languages) -> list[str]:
@@ -196,12 +223,14 @@ class LangidModel:
         :meth:`Evidence.decision`."""
         ev = Evidence(self, self.check_languages(languages), threshold, combine)
         w, h = int(window_s * RATE), int(hop_s * RATE)
+        if self.phonotactic:
+            h = w  # phones are counted once
         if len(x) <= w:
             if len(x) >= int(0.5 * RATE):
-                ev.add(self.logprobs(x), len(x) / RATE)
+                ev.add(self.observe(x), len(x) / RATE)
         else:
             for s in range(0, len(x) - w + 1, h):
-                ev.add(self.logprobs(x[s:s + w]), (w if s == 0 else h) / RATE)
+                ev.add(self.observe(x[s:s + w]), (w if s == 0 else h) / RATE)
         return ev.decision()
 
 
@@ -211,7 +240,9 @@ class Evidence:
     A window the model calls ``nonspeech`` (probability > 0.5) is no evidence about the language and
     is left out; the language posterior is the mean of the other windows' posteriors over the allowed
     languages (``combine="mean"``), or the softmax of their mean log-probability (``"geometric"``).
-    No speech window, or the best language below ``threshold``, gives ``unknown``.
+    For a phonotactic model the windows' phone n-gram counts add up instead, and the posterior is the
+    model's answer for all of them together (``unknown`` while that answer is non-speech). No speech
+    window, or the best language below ``threshold``, gives ``unknown``.
     """
 
     def __init__(self, model: LangidModel, languages: list[str], threshold: float, combine: str = "mean"):
@@ -227,10 +258,15 @@ class Evidence:
         self.n = 0  # windows that are speech
         self.n_nonspeech = 0
         self.speech_s = 0.0
+        self.counts = None  # phonotactic models: phone n-gram counts of the speech windows
+        self.nonspeech_now = False  # phonotactic models: all the counts so far sound like non-speech
 
-    def add(self, logprobs: np.ndarray, seconds: float) -> bool:
-        """Add one window's log-probabilities (over the model's labels); False if it was non-speech."""
-        lp = np.asarray(logprobs, dtype=np.float64)
+    def add(self, observation: np.ndarray, seconds: float) -> bool:
+        """Add one window's :meth:`LangidModel.observe` (log-probabilities over the model's labels, or
+        phone n-gram counts); False if it was non-speech."""
+        if self.model.phonotactic:
+            return self._add_counts(np.asarray(observation, dtype=np.float64), seconds)
+        lp = np.asarray(observation, dtype=np.float64)
         if self.ns is not None and lp[self.ns] > np.log(0.5):
             self.n_nonspeech += 1
             return False
@@ -242,9 +278,21 @@ class Evidence:
         self.speech_s += seconds
         return True
 
+    def _add_counts(self, counts: np.ndarray, seconds: float) -> bool:
+        """Phonotactic models: the counts add up and the model answers for all of them together (a
+        window of 1-2 s holds too few phones to be called non-speech on its own)."""
+        self.counts = counts if self.counts is None else self.counts + counts
+        lp = np.asarray(self.model.logprobs_of_counts(self.counts), dtype=np.float64)
+        self.n += 1
+        self.speech_s += seconds
+        self.nonspeech_now = self.ns is not None and lp[self.ns] > np.log(0.5)
+        sub = lp[self.idx] - np.logaddexp.reduce(lp[self.idx])
+        self.sum_lp, self.sum_p = sub * self.n, np.exp(sub) * self.n  # decision() divides by n
+        return True
+
     def decision(self) -> dict:
         """``{"language", "probability", "top": [[code, p], ...3], "speech_s"}``; ``unknown`` when unsure."""
-        if self.n == 0:
+        if self.n == 0 or self.nonspeech_now:
             return {"language": "unknown", "probability": 0.0, "top": [], "speech_s": 0.0}
         if self.combine == "geometric":
             z = self.sum_lp / self.n
@@ -337,7 +385,8 @@ class LidStage(Stage):
             warnings.warn(self.model.note.removeprefix("warning: "), UntrainedModelWarning, stacklevel=2)
         self.languages = self.model.check_languages(params.languages)
         self.win = int(round(params.window_s * RATE))
-        self.hop = int(round(params.hop_s * RATE))
+        # a phonotactic model counts each phone once: windows do not overlap
+        self.hop = self.win if self.model.phonotactic else int(round(params.hop_s * RATE))
         self.gate_frame = int(0.02 * RATE)
         if params.combine not in ("mean", "geometric"):
             raise ParameterError(f"lid.combine={params.combine!r} must be mean or geometric")
@@ -480,8 +529,12 @@ class LidStage(Stage):
             if self._full():
                 self._next += self.hop
                 continue
-            x = self._audio(self._next, self._next + self.win)
-            lp = self.model.logprobs(x)
+            n = self.win
+            if self.model.phonotactic and self.params.max_speech_s > 0:  # each second counts once: stop at the cap
+                n = min(n, max(int(round((self.params.max_speech_s - self.total.speech_s) * RATE)), 400))
+                secs = n / RATE
+            x = self._audio(self._next, self._next + n)
+            lp = self.model.observe(x)
             if self.segment.add(lp, secs):
                 self.total.add(lp, secs)
             out += self._emit(self._next + self.win)  # non-speech so far: one `unknown`
@@ -499,7 +552,7 @@ class LidStage(Stage):
             length = end - self._seg_start
             if length >= max(int(self.params.min_speech_s * RATE), 400) and not self._full():
                 x = self._audio(self._seg_start, end)
-                lp = self.model.logprobs(x)
+                lp = self.model.observe(x)
                 if self.segment.add(lp, length / RATE):
                     self.total.add(lp, length / RATE)
                 out += self._emit(end)

@@ -28,8 +28,11 @@ N_PHONES = len(PHONES)
 _INDEX = {p: i for i, p in enumerate(PHONES)}
 #: Sample rate the recogniser takes, Hz.
 RATE = 16000
+#: Weight of the English phone bigram model against the acoustics (pocketsphinx's default is 6.5): low,
+#: so that the phones follow what is said rather than English phonotactics, and short phones survive.
+LM_WEIGHT = 2.0
 #: Name stored in an ONNX model's metadata (``input``) by models that take these features.
-FEATURE_NAME = "phone_ngrams_v1"
+FEATURE_NAME = "phone_ngrams_v2"
 
 
 @lru_cache(maxsize=None)
@@ -46,7 +49,7 @@ class PhoneRecognizer:
         from pocketsphinx import Decoder
 
         hmm, lm = _model_paths()
-        self._decoder = Decoder(hmm=hmm, allphone=lm, loglevel="FATAL")
+        self._decoder = Decoder(hmm=hmm, allphone=lm, lw=LM_WEIGHT, loglevel="FATAL")
 
     def phones(self, x: np.ndarray) -> list[str]:
         """Phones recognised in ``x`` (mono float at 16 kHz, full scale 1.0), in order, ``SIL`` included."""
