@@ -120,3 +120,16 @@ def test_models_list_path_fetch(capsys, tmp_path, monkeypatch):
     assert "pocketsphinx-en cannot be downloaded by rtaudio" in capsys.readouterr().err
     assert main(["models", "fetch", "whisper"]) == 2
     assert "unknown model 'whisper'" in capsys.readouterr().err
+
+
+def test_transcribe_lang_auto_runs_the_lid_stage(clip, tmp_path, capsys):
+    """--lang auto puts the lid stage between the VAD and STT; with no vosk model for what it hears, STT stays on
+    its starting recogniser (pocketsphinx, English) and still transcribes."""
+    path, _ = clip
+    out = tmp_path / "auto.json"
+    assert main(["transcribe", str(path), "-o", str(out), "--lang", "auto", "--no-progress",
+                 "-p", "lid.threshold=0"]) == 0
+    assert "recogniser fed" in capsys.readouterr().err
+    assert json.loads(out.read_text())
+    assert main(["transcribe", str(path), "-o", str(out), "-p", "lid.threshold=0"]) == 2
+    assert "transcribe runs the vad, stt stages; parameters for 'lid' do not apply" in capsys.readouterr().err

@@ -338,8 +338,8 @@ def write_card(out: Path) -> None:
         f"{', '.join(HELD_OUT_MBROLA)} and espeak-ng variants {', '.join(HELD_OUT_VARIANTS)} held out), "
         f"{r['nonspeech_clips']} synthesized non-speech clips, real speech from `lid_train` ({real}; "
         "speechocean762 CC BY 4.0, Mozilla Common Voice CC0, CSS10 public domain).",
-        f"- Training time: {r['total_s'] / 60:.1f} min on 2 CPU cores (phone recognition: "
-        f"{r['recognise_s'] / 60:.1f} min of it).",
+        f"- Training time: {r['total_s'] / 60:.1f} min on 2 CPU cores ("
+        f"{r['recognise_s'] / 60:.1f} min of it went to making the data and recognising its phones).",
     ]
     parts += measured_parts(out)
     for key, title, note in (

@@ -30,7 +30,8 @@ def add_arguments(p) -> None:
     g = p.add_argument_group("recognition")
     g.add_argument("--engine", choices=["auto", "vosk", "pocketsphinx"], default="auto",
                    help="recogniser: vosk when a model for the language is found, else pocketsphinx (English)")
-    g.add_argument("--lang", default="en", help="language (ISO 639-1), picks the vosk model vosk-LANG")
+    g.add_argument("--lang", default="en", help="language (ISO 639-1), picks the vosk model vosk-LANG; 'auto': "
+                   "identify it (lid stage) and switch to its vosk model when one is installed")
     g.add_argument("--model", metavar="PATH", help="model folder (vosk: an unpacked vosk-model-*; overrides the registry)")
     g.add_argument("--vad", choices=["both", "webrtc", "silero"], default="both", help="speech detector")
     g.add_argument("--no-gate", action="store_true",
@@ -109,16 +110,18 @@ def run(args) -> int:
     vad.setdefault("mode", args.vad)
     vad.setdefault("min_silence_s", TRANSCRIBE_MIN_SILENCE_S)
     names = ["stt"] if args.no_gate else ["vad", "stt"]
-    unused = set(config) - {"vad", "stt"}
+    if stt["language"] == "auto":  # the lid stage decides, the stt stage follows its Language events
+        names.insert(len(names) - 1, "lid")
+    unused = set(config) - set(names) - {"vad"}
     if unused:
         from rtaudio.errors import ParameterError
 
-        raise ParameterError(f"transcribe runs the vad and stt stages; parameters for {min(unused)!r} "
+        raise ParameterError(f"transcribe runs the {', '.join(names)} stages; parameters for {min(unused)!r} "
                              "do not apply")
     source = open_input(args)
     stages = build_stages(names, sample_rate=source.rate, channels=source.channels, config=config)
     if not args.no_gate:
-        check_lag(stages[0].params, stages[1].params)
+        check_lag(stages[0].params, stages[-1].params)
     sink = ListSink()
     engine = Engine(source, stages, [sink], on_nonfinite=args.nonfinite)
     try:

@@ -293,7 +293,7 @@ class Evidence:
     def decision(self) -> dict:
         """``{"language", "probability", "top": [[code, p], ...3], "speech_s"}``; ``unknown`` when unsure."""
         if self.n == 0 or self.nonspeech_now:
-            return {"language": "unknown", "probability": 0.0, "top": [], "speech_s": 0.0}
+            return {"language": "unknown", "probability": 0.0, "top": [], "speech_s": round(self.speech_s, 2)}
         if self.combine == "geometric":
             z = self.sum_lp / self.n
             q = np.exp(z - z.max())
@@ -530,8 +530,8 @@ class LidStage(Stage):
                 self._next += self.hop
                 continue
             n = self.win
-            if self.model.phonotactic and self.params.max_speech_s > 0:  # each second counts once: stop at the cap
-                n = min(n, max(int(round((self.params.max_speech_s - self.total.speech_s) * RATE)), 400))
+            if self.model.phonotactic:  # each second counts once: the last window stops at the cap
+                n = max(self._capped(n), 400)
                 secs = n / RATE
             x = self._audio(self._next, self._next + n)
             lp = self.model.observe(x)
@@ -541,6 +541,11 @@ class LidStage(Stage):
             self._next += self.hop
         return out
 
+    def _capped(self, n: int) -> int:
+        """``n`` samples, or fewer where ``max_speech_s`` leaves less (phonotactic models)."""
+        cap = self.params.max_speech_s
+        return n if cap <= 0 else min(n, int(round((cap - self.total.speech_s) * RATE)))
+
     def _full(self) -> bool:
         """True once ``max_speech_s`` of speech has been used (the window that crosses it still counts)."""
         cap = self.params.max_speech_s
@@ -548,6 +553,13 @@ class LidStage(Stage):
 
     def _close(self, end: int) -> list[Event]:
         out = []
+        if self.model.phonotactic and self.segment.n > 0 and not self._full():
+            n = self._capped(end - self._next)  # phones are counted once: the segment's last part counts too
+            if n >= max(int(self.params.min_speech_s * RATE), 400):
+                obs = self.model.observe(self._audio(self._next, self._next + n))
+                if self.segment.add(obs, n / RATE):
+                    self.total.add(obs, n / RATE)
+                out += self._emit(end)
         if self.segment.n == 0 and self._seg_start is not None:
             length = end - self._seg_start
             if length >= max(int(self.params.min_speech_s * RATE), 400) and not self._full():
