@@ -72,7 +72,7 @@ HELD_OUT_MBROLA = ("us3", "de6", "es3", "fr4", "it4", "br4", "nl3", "jp3")
 PICO = {"en": ["en-US", "en-GB"], "de": ["de-DE"], "es": ["es-ES"], "fr": ["fr-FR"], "it": ["it-IT"]}
 #: Share of clips per synthesizer (renormalised over those a language has).
 ENGINE_SHARE = {"espeak": 0.4, "mbrola": 0.4, "pico": 0.2}
-#: Highest n-gram order of the features.
+#: Highest n-gram order of the features (``--order``); phone counts are kept up to trigrams.
 ORDER = 2
 
 
@@ -151,12 +151,12 @@ def _phones(x: np.ndarray) -> list[str]:
 
 
 def recognise(clips: list[dict], workers: int) -> np.ndarray:
-    """Phone n-gram counts of every clip, ``(clips, n_features(ORDER))``, with a progress line."""
-    out = np.zeros((len(clips), n_features(ORDER)))
+    """Phone n-gram counts (up to trigrams) of every clip, ``(clips, n_features(3))``, with a progress line."""
+    out = np.zeros((len(clips), n_features(3)), dtype=np.float32)
     audio = [c["audio"] for c in clips]
     with Pool(workers) if workers > 1 else _NoPool() as pool:
         for i, phones in enumerate(pool.imap(_phones, audio, chunksize=8)):
-            out[i] = phone_counts(phones, ORDER)
+            out[i] = phone_counts(phones, 3)
             if (i + 1) % 250 == 0 or i + 1 == len(clips):
                 print(f"  phones: {i + 1}/{len(clips)}", flush=True)
     return out
@@ -212,6 +212,7 @@ def predict(w, b, x) -> np.ndarray:
 
 
 def export(w: np.ndarray, b: np.ndarray, labels: list[str], path: Path, report: dict) -> None:
+    order = report["order"]
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -226,12 +227,12 @@ def export(w: np.ndarray, b: np.ndarray, labels: list[str], path: Path, report: 
         [numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "b")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="rtaudio")
     model.ir_version = 8
-    for k, v in {META_INPUT: FEATURE_NAME, META_RATE: str(RATE), "ngram_order": str(ORDER)}.items():
+    for k, v in {META_INPUT: FEATURE_NAME, META_RATE: str(RATE), "ngram_order": str(order)}.items():
         model.metadata_props.add(key=k, value=v)
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     meta = {"labels": labels, "nonspeech": NONSPEECH, "rate": RATE, "features": "rtaudio.stages.lid_phones",
-            "input": FEATURE_NAME, "ngram_order": ORDER, "method": "phonotactic", "seed": report["seed"]}
+            "input": FEATURE_NAME, "ngram_order": order, "method": "phonotactic", "seed": report["seed"]}
     path.with_name("labels.json").write_text(json.dumps(meta, indent=1))
 
 
@@ -254,7 +255,7 @@ def train(args) -> dict:
     real = [] if args.smoke else real_set()
     print(f"{len(synth)} synthesized clips (incl. non-speech), {len(held)} held-out-voice clips, "
           f"{len(real)} real clips ({time.time() - t0:.0f} s)", flush=True)
-    cache = Path(args.cache) / f"counts-seed{args.seed}-{args.synth_per_lang}-{args.nonspeech}-{len(real)}.npy" \
+    cache = Path(args.cache) / f"counts3-seed{args.seed}-{args.synth_per_lang}-{args.nonspeech}-{len(real)}.npy" \
         if args.cache else None
     if cache is not None and cache.exists():
         counts = np.load(cache)
@@ -264,11 +265,12 @@ def train(args) -> dict:
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             np.save(cache, counts)
+    counts = counts[:, :n_features(args.order)]
     xs, xh, xr = np.split(ngram_features(counts), [len(synth), len(synth) + len(held)])
     ys = np.array([labels.index(c["lang"]) for c in synth])
     yh = np.array([labels.index(c["lang"]) for c in held], dtype=int)
     yr = np.array([labels.index(c["lang"]) for c in real], dtype=int)
-    report = {"seed": args.seed, "c": args.c, "adapt": args.adapt, "real_weight": args.real_weight, "order": ORDER,
+    report = {"seed": args.seed, "c": args.c, "adapt": args.adapt, "real_weight": args.real_weight, "order": args.order,
               "labels": labels,
               "synth_clips": {e: sum(c.get("engine") == e for c in synth) for e in ("espeak", "mbrola", "pico")},
               "nonspeech_clips": args.nonspeech, "real_clips": {l: int((yr == labels.index(l)).sum()) for l in LANGUAGES},
@@ -363,6 +365,7 @@ def main(argv=None) -> int:
     p.add_argument("--synth-per-lang", type=int, default=600, help="synthesized clips per language")
     p.add_argument("--held-out-per-lang", type=int, default=20)
     p.add_argument("--nonspeech", type=int, default=400, help="non-speech clips")
+    p.add_argument("--order", type=int, choices=(1, 2, 3), default=ORDER, help="highest phone n-gram order")
     p.add_argument("--c", type=float, default=0.3, help="inverse L2 regularisation of the logistic regression")
     p.add_argument("--adapt", choices=("none", "easy"), default="none",
                    help="none: one fit on all clips; easy: feature augmentation (shared + domain blocks)")
