@@ -28,6 +28,7 @@ from rtaudio.models.voxlingua import META_INPUT, META_RATE, META_UNTRAINED, iso_
 from rtaudio.stages.base import Frame, Stage
 from rtaudio.stages import lid_phones
 from rtaudio.stages.lid_features import N_MELS, RATE, log_mel
+from rtaudio.worker import ProcessProxy, check_worker
 
 #: Where the shipped model lives in a source checkout.
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "langid" / "langid.onnx"
@@ -186,6 +187,13 @@ class LangidModel:
         """True for a model on phone n-grams: evidence adds up as phone counts, not as posteriors."""
         return self.kind == lid_phones.FEATURE_NAME
 
+    def run_recognizer_in(self, worker: str) -> None:
+        """Phonotactic models: run the phone recogniser in this thread (``"thread"``) or in a child
+        process (``"process"``, :class:`rtaudio.worker.ProcessProxy`: its decoding holds the GIL)."""
+        if self.phonotactic:
+            self._recognizer = (ProcessProxy(lid_phones.PhoneRecognizer) if worker == "process"
+                                else lid_phones.PhoneRecognizer())
+
     def observe(self, x: np.ndarray) -> np.ndarray:
         """What one window of 16 kHz mono audio contributes to :class:`Evidence`: its phone n-gram
         counts for a phonotactic model, else its log-probabilities (:meth:`logprobs`)."""
@@ -340,6 +348,10 @@ class LidParams:
         ``rtaudio langid --first S``); 0: never stop.
     combine : str
         How windows add up: ``"mean"`` of posteriors, or ``"geometric"`` (mean log-probability).
+    worker : str
+        Phonotactic models: where the phone recogniser runs, ``"thread"`` (the engine's reader
+        thread) or ``"process"`` (a child process, so its decoding cannot stall other threads; the
+        window commands use it). Same results either way.
     """
 
     model: str = "langid"
@@ -354,6 +366,7 @@ class LidParams:
     min_change: float = 0.05
     max_speech_s: float = 0.0
     combine: str = "mean"
+    worker: str = "thread"
 
 
 class LidStage(Stage):
@@ -378,9 +391,12 @@ class LidStage(Stage):
             raise ParameterError(f"lid.threshold={params.threshold} must be in [0, 1]")
         if params.gate not in ("auto", "vad", "energy"):
             raise ParameterError(f"lid.gate={params.gate!r} must be one of auto, vad, energy")
+        check_worker("lid", params.worker)
         self.params = params
         self.source_rate = sample_rate
         self.model = model or LangidModel(resolve_model(params.model))
+        if params.worker == "process":
+            self.model.run_recognizer_in("process")
         if self.model.untrained:
             warnings.warn(self.model.note.removeprefix("warning: "), UntrainedModelWarning, stacklevel=2)
         self.languages = self.model.check_languages(params.languages)

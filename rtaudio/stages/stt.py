@@ -59,6 +59,7 @@ from rtaudio.events import (
 )
 from rtaudio.models.registry import ModelSpec, register, resolve
 from rtaudio.stages.base import Frame, Stage
+from rtaudio.worker import ProcessProxy, check_worker
 
 ENGINES = ("auto", "vosk", "pocketsphinx")
 #: ``stt.language`` that follows the lid stage; the language it starts in.
@@ -272,6 +273,10 @@ class STTParams:
         ``conf/mfcc.conf``). A value the model was not trained for is an error.
     history_s : float > 0, default 20.0, seconds
         Recent audio kept for segments the VAD reports after the fact.
+    worker : {"thread", "process"}, default "thread"
+        Where the recogniser runs: in the engine's reader thread, or in a child process
+        (:mod:`rtaudio.worker`), so that its decoding (which holds the GIL) cannot stall other
+        threads; the window commands use ``process``. Same results either way.
     """
 
     engine: str = "auto"
@@ -288,8 +293,10 @@ class STTParams:
     group_gap_s: float = 2.0
     sample_rate: int | None = None
     history_s: float = 20.0
+    worker: str = "thread"
 
     def __post_init__(self):
+        check_worker("stt", self.worker)
         if self.engine not in ENGINES:
             raise ParameterError(f"stt.engine={self.engine!r} must be one of {', '.join(ENGINES)}")
         if not (isinstance(self.language, str) and (self.language == AUTO or re.fullmatch(r"[a-z]{2,3}",
@@ -618,9 +625,13 @@ class STTStage(Stage):
     def _recognizer(self, engine: str, path: Path):
         p = self.params
         if engine == "vosk":
-            return VoskRecognizer(path, self.rate)
-        return PocketsphinxRecognizer(path, self.rate, partials=p.partials, group_s=p.group_s,
-                                      group_gap_s=p.group_gap_s)
+            factory, args, kwargs = VoskRecognizer, (path, self.rate), {}
+        else:
+            factory, args = PocketsphinxRecognizer, (path, self.rate)
+            kwargs = {"partials": p.partials, "group_s": p.group_s, "group_gap_s": p.group_gap_s}
+        if p.worker == "process":
+            return ProcessProxy(factory, *args, **kwargs)
+        return factory(*args, **kwargs)
 
     def _follow(self, e: Language) -> None:
         """A lid decision: remember a model to switch to at the next run, when one is installed for it."""

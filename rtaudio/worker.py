@@ -1,0 +1,120 @@
+"""An object that lives in a child process, called from this one as if it were here.
+
+pocketsphinx and vosk decode without releasing Python's GIL: in the engine's reader thread a
+recogniser call of 50 ms to 2 s stalls every other thread of the process (the window's frames,
+JACK's callbacks). :class:`ProcessProxy` builds the recogniser in a child process instead; a call
+sends its arguments through a pipe and waits for the answer, and while this process waits it holds
+no GIL. The answers are the same as in-process (the same code runs); each call costs a pipe round
+trip (about 0.1 ms) plus pickling its arguments and result.
+
+Stages expose it as ``worker="process"`` (``stt``, ``lid``); the window commands (``play``,
+``live``) use it by default.
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import weakref
+
+from rtaudio.errors import ParameterError, RtaudioError
+
+#: Values of the stages' ``worker`` parameter.
+WORKERS = ("thread", "process")
+
+
+def check_worker(stage: str, value) -> None:
+    """Raise :class:`ParameterError` unless ``value`` is one of :data:`WORKERS`."""
+    if value not in WORKERS:
+        raise ParameterError(f"{stage}.worker={value!r} must be one of {', '.join(WORKERS)} (thread: in the "
+                             "engine's reader thread; process: a child process, so the decoder cannot stall "
+                             "other threads)")
+
+
+class WorkerError(RtaudioError):
+    """The child process of a :class:`ProcessProxy` died or could not start."""
+
+
+class ProcessProxy:
+    """``factory(*args, **kwargs)`` built in a child process; ``proxy.name(...)`` calls its method ``name`` there.
+
+    ``factory`` and the arguments must be picklable (a class importable by name, paths, numbers);
+    so must the methods' arguments and results. An exception in the child is raised here again.
+    The child is stopped by :meth:`close`, or when the proxy is garbage-collected.
+    """
+
+    def __init__(self, factory, *args, **kwargs):
+        ctx = multiprocessing.get_context("spawn")  # no fork of a process whose threads hold locks
+        self._conn, child = ctx.Pipe()
+        self._name = getattr(factory, "__name__", str(factory))
+        self._proc = ctx.Process(target=_serve, args=(child, factory, args, kwargs), daemon=True,
+                                 name=f"rtaudio-{self._name}")
+        self._proc.start()
+        child.close()
+        self._finalizer = weakref.finalize(self, _stop, self._conn, self._proc)
+        self._answer()  # the construction's outcome
+
+    def call(self, name: str, *args, **kwargs):
+        """``obj.name(*args, **kwargs)`` in the child; its result, or its exception raised here."""
+        try:
+            self._conn.send((name, args, kwargs))
+        except (OSError, ValueError) as exc:
+            raise self._died() from exc
+        return self._answer()
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return functools.partial(self.call, name)
+
+    def close(self) -> None:
+        """Stop the child process (idempotent)."""
+        self._finalizer()
+
+    def _answer(self):
+        try:
+            ok, value = self._conn.recv()
+        except (EOFError, OSError) as exc:
+            raise self._died() from exc
+        if not ok:
+            raise value
+        return value
+
+    def _died(self) -> WorkerError:
+        self._proc.join(timeout=1.0)
+        return WorkerError(f"the {self._name} worker process ended (exit code {self._proc.exitcode}); "
+                           "expected it to answer; run with worker=thread to see the error in this process")
+
+
+def _serve(conn, factory, args, kwargs) -> None:
+    try:
+        obj = factory(*args, **kwargs)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+        conn.send((False, exc))
+        return
+    conn.send((True, None))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        name, args, kwargs = message
+        try:
+            result = (True, getattr(obj, name)(*args, **kwargs))
+        except Exception as exc:  # noqa: BLE001 - reported to the parent
+            result = (False, exc)
+        conn.send(result)
+
+
+def _stop(conn, proc) -> None:
+    try:
+        conn.send(None)
+    except (OSError, ValueError):
+        pass
+    conn.close()
+    proc.join(timeout=2.0)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join(timeout=1.0)

@@ -1,0 +1,69 @@
+"""Recognisers in a child process (rtaudio.worker): same answers as in-process, errors come back, a dead child is named."""
+
+import os
+import shutil
+import signal
+
+import numpy as np
+import pytest
+
+from rtaudio.api import analyze
+from rtaudio.errors import ParameterError
+from rtaudio.events import Language, Transcript
+from rtaudio.worker import ProcessProxy, WorkerError
+
+pytest.importorskip("pocketsphinx")
+from rtaudio.stages.lid_phones import PhoneRecognizer  # noqa: E402
+
+HAVE_ESPEAK = shutil.which("espeak-ng") is not None
+pytestmark = pytest.mark.skipif(not HAVE_ESPEAK, reason="espeak-ng is not installed")
+
+
+@pytest.fixture(scope="module")
+def sentence():
+    from rtaudio.testing import speech
+
+    x = speech("the committee will meet again on thursday to discuss the new budget", 16000)
+    return np.concatenate([np.zeros(8000, np.float32), x, np.zeros(16000, np.float32)])
+
+
+def test_proxy_answers_as_in_process_and_raises_the_childs_errors(sentence):
+    proxy = ProcessProxy(PhoneRecognizer)
+    try:
+        assert proxy.phones(sentence) == PhoneRecognizer().phones(sentence)
+        with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+            proxy.nothing()
+        with pytest.raises(TypeError):
+            proxy.phones()
+    finally:
+        proxy.close()
+    proxy.close()  # idempotent
+
+
+def test_a_dead_child_is_a_clear_error(sentence):
+    proxy = ProcessProxy(PhoneRecognizer)
+    os.kill(proxy._proc.pid, signal.SIGKILL)
+    proxy._proc.join(5)
+    with pytest.raises(WorkerError, match=r"the PhoneRecognizer worker process ended \(exit code -9\); expected it "
+                                          r"to answer; run with worker=thread"):
+        proxy.phones(sentence)
+
+
+def test_stt_and_lid_give_the_same_events_in_a_child_process(sentence):
+    def run(worker):
+        cfg = {"stt": {"gate": "false", "worker": worker, "engine": "pocketsphinx"},
+               "lid": {"gate": "energy", "worker": worker, "threshold": "0"}}
+        events = analyze(sentence, rate=16000, stages=["lid", "stt"], config=cfg)
+        return ([(e.start, e.end, e.text) for e in events if isinstance(e, Transcript)],
+                [(e.t, e.language, round(e.probability, 5)) for e in events if isinstance(e, Language)])
+
+    in_thread, in_process = run("thread"), run("process")
+    assert in_thread == in_process
+    assert in_thread[0] and in_thread[1]  # it did transcribe and decide
+
+
+def test_bad_worker_is_named():
+    with pytest.raises(ParameterError, match="stt.worker='gpu' must be one of thread, process"):
+        analyze(np.zeros(16000, np.float32), rate=16000, stages=["stt"], config={"stt": {"worker": "gpu"}})
+    with pytest.raises(ParameterError, match="lid.worker='x' must be one of thread, process"):
+        analyze(np.zeros(16000, np.float32), rate=16000, stages=["lid"], config={"lid": {"worker": "x"}})
