@@ -22,7 +22,7 @@ from rtaudio.testing import beat_and_chords, noise, speech
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = ROOT / "models" / "langid" / "train.py"
-pytestmark = pytest.mark.skipif(not SHIPPED.exists(), reason=f"{SHIPPED} not built (python models/langid/train.py)")
+pytestmark = pytest.mark.skipif(not SHIPPED.exists(), reason=f"{SHIPPED} not built (python models/langid/train_phonotactic.py)")
 HAVE_ESPEAK = shutil.which("espeak-ng") is not None
 
 
