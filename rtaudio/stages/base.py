@@ -48,6 +48,15 @@ def check_sample_rate(sample_rate) -> int:
     return int(sample_rate)
 
 
+def check_params(params, cls):
+    """``params``, or ``cls()`` when it is None; :class:`ParameterError` unless it is a ``cls``."""
+    params = cls() if params is None else params
+    if not isinstance(params, cls):
+        article = "an" if cls.__name__[0] in "AEIOU" else "a"
+        raise ParameterError(f"params={params!r} must be {article} {cls.__name__}")
+    return params
+
+
 class Stage:
     """Base of all stages.
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from rtaudio.errors import ParameterError
 from rtaudio.events import Event, KeyMoment, Tempo
-from rtaudio.stages.base import Frame, Stage, check_sample_rate
+from rtaudio.stages.base import Frame, Stage, check_params, check_sample_rate
 from rtaudio.stages.beat_tracker import BeatTracker
 from rtaudio.stages.meter import BarTracker, chroma, chroma_matrix, cosine_distance
 from rtaudio.stages.odf import OdfParams, OnsetEnvelope
@@ -110,9 +110,7 @@ class BeatsStage(Stage):
     rate = RATE
 
     def __init__(self, params: BeatsParams | None = None, *, sample_rate: int = RATE):
-        self.params = BeatsParams() if params is None else params
-        if not isinstance(self.params, BeatsParams):
-            raise ParameterError(f"params={params!r} must be a BeatsParams")
+        self.params = check_params(params, BeatsParams)
         check_sample_rate(sample_rate)
         self.odf_params = OdfParams()
         self._odf = OnsetEnvelope(self.odf_params, sample_rate=RATE)

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 
 from rtaudio.errors import ParameterError
 from rtaudio.events import Event, KeyMoment, Levels, SpeechEnd, SpeechStart
-from rtaudio.stages.base import Frame, Stage, check_sample_rate
+from rtaudio.stages.base import Frame, Stage, check_params, check_sample_rate
 from rtaudio.stages.beats import _number
 
 
@@ -126,9 +126,7 @@ class MomentsStage(Stage):
     listens = (Levels, SpeechStart, SpeechEnd, KeyMoment)
 
     def __init__(self, params: MomentsParams | None = None, *, sample_rate: int):
-        self.params = MomentsParams() if params is None else params
-        if not isinstance(self.params, MomentsParams):
-            raise ParameterError(f"params={params!r} must be a MomentsParams")
+        self.params = check_params(params, MomentsParams)
         check_sample_rate(sample_rate)
         self.sample_rate = int(sample_rate)
         self.reset()

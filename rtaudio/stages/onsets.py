@@ -24,7 +24,7 @@ import numpy as np
 
 from rtaudio.errors import ParameterError
 from rtaudio.events import Event, KeyMoment
-from rtaudio.stages.base import Frame, Stage, check_sample_rate
+from rtaudio.stages.base import Frame, Stage, check_params, check_sample_rate
 from rtaudio.stages.beats import ODF_LEAD_S, RATE, _check_rate, _number
 from rtaudio.stages.odf import OdfParams, OnsetEnvelope
 
@@ -83,9 +83,7 @@ class OnsetsStage(Stage):
     rate = RATE
 
     def __init__(self, params: OnsetsParams | None = None, *, sample_rate: int = RATE):
-        self.params = OnsetsParams() if params is None else params
-        if not isinstance(self.params, OnsetsParams):
-            raise ParameterError(f"params={params!r} must be an OnsetsParams")
+        self.params = check_params(params, OnsetsParams)
         check_sample_rate(sample_rate)
         self.odf_params = OdfParams()
         self._odf = OnsetEnvelope(self.odf_params, sample_rate=RATE)

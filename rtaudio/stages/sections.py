@@ -30,7 +30,7 @@ import numpy as np
 
 from rtaudio.errors import ParameterError
 from rtaudio.events import Event, KeyMoment
-from rtaudio.stages.base import Frame, HopFramer, Stage, check_sample_rate
+from rtaudio.stages.base import Frame, HopFramer, Stage, check_params, check_sample_rate
 from rtaudio.stages.beats import RATE, _check_rate, _number
 from rtaudio.stages.meter import chroma_matrix
 from rtaudio.stages.odf import mel_weights
@@ -142,9 +142,7 @@ class SectionsStage(Stage):
     rate = RATE
 
     def __init__(self, params: SectionsParams | None = None, *, sample_rate: int = RATE):
-        self.params = SectionsParams() if params is None else params
-        if not isinstance(self.params, SectionsParams):
-            raise ParameterError(f"params={params!r} must be a SectionsParams")
+        self.params = check_params(params, SectionsParams)
         check_sample_rate(sample_rate)
         self._window = np.hanning(FFT)
         self._chroma = chroma_matrix(FFT, RATE)

@@ -36,7 +36,7 @@ from numba import njit
 
 from rtaudio.errors import ParameterError
 from rtaudio.events import Event, SpectrumBands, SpectrumFrame
-from rtaudio.stages.base import Frame, HopFramer, Stage, check_sample_rate
+from rtaudio.stages.base import Frame, HopFramer, Stage, check_params, check_sample_rate
 
 WINDOWS = ("hann", "hamming", "blackman", "rect")
 SCALES = ("octave", "mel")
@@ -530,9 +530,7 @@ class SpectrumStage(Stage):
     rate = None
 
     def __init__(self, params: SpectrumParams | None = None, *, sample_rate: int):
-        params = SpectrumParams() if params is None else params
-        if not isinstance(params, SpectrumParams):
-            raise ParameterError(f"params={params!r} must be a SpectrumParams")
+        params = check_params(params, SpectrumParams)
         check_sample_rate(sample_rate)
         self.params = params
         self.sample_rate = int(sample_rate)
