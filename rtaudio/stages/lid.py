@@ -267,7 +267,6 @@ class Evidence:
         self.n_nonspeech = 0
         self.speech_s = 0.0
         self.counts = None  # phonotactic models: phone n-gram counts of the speech windows
-        self.nonspeech_now = False  # phonotactic models: all the counts so far sound like non-speech
 
     def add(self, observation: np.ndarray, seconds: float) -> bool:
         """Add one window's :meth:`LangidModel.observe` (log-probabilities over the model's labels, or
@@ -287,27 +286,32 @@ class Evidence:
         return True
 
     def _add_counts(self, counts: np.ndarray, seconds: float) -> bool:
-        """Phonotactic models: the counts add up and the model answers for all of them together (a
+        """Phonotactic models: the counts add up; :meth:`decision` asks the model about all of them (a
         window of 1-2 s holds too few phones to be called non-speech on its own)."""
         self.counts = counts if self.counts is None else self.counts + counts
-        lp = np.asarray(self.model.logprobs_of_counts(self.counts), dtype=np.float64)
         self.n += 1
         self.speech_s += seconds
-        self.nonspeech_now = self.ns is not None and lp[self.ns] > np.log(0.5)
-        sub = lp[self.idx] - np.logaddexp.reduce(lp[self.idx])
-        self.sum_lp, self.sum_p = sub * self.n, np.exp(sub) * self.n  # decision() divides by n
         return True
+
+    def _posterior(self) -> np.ndarray | None:
+        """Probabilities over the allowed languages, or None when the evidence is non-speech (n > 0)."""
+        if not self.model.phonotactic:
+            if self.combine == "geometric":
+                z = self.sum_lp / self.n
+                q = np.exp(z - z.max())
+                return q / q.sum()
+            return self.sum_p / self.n
+        lp = np.asarray(self.model.logprobs_of_counts(self.counts), dtype=np.float64)
+        if self.ns is not None and lp[self.ns] > np.log(0.5):
+            return None
+        sub = lp[self.idx]
+        return np.exp(sub - np.logaddexp.reduce(sub))
 
     def decision(self) -> dict:
         """``{"language", "probability", "top": [[code, p], ...3], "speech_s"}``; ``unknown`` when unsure."""
-        if self.n == 0 or self.nonspeech_now:
+        q = self._posterior() if self.n else None
+        if q is None:
             return {"language": "unknown", "probability": 0.0, "top": [], "speech_s": round(self.speech_s, 2)}
-        if self.combine == "geometric":
-            z = self.sum_lp / self.n
-            q = np.exp(z - z.max())
-            q /= q.sum()
-        else:
-            q = self.sum_p / self.n
         order = np.argsort(-q)[:3]
         top = [[self.names[i], round(float(q[i]), 4)] for i in order]
         best, prob = top[0]
@@ -550,9 +554,9 @@ class LidStage(Stage):
                 n = max(self._capped(n), 400)
                 secs = n / RATE
             x = self._audio(self._next, self._next + n)
-            lp = self.model.observe(x)
-            if self.segment.add(lp, secs):
-                self.total.add(lp, secs)
+            obs = self.model.observe(x)
+            if self.segment.add(obs, secs):
+                self.total.add(obs, secs)
             out += self._emit(self._next + self.win)  # non-speech so far: one `unknown`
             self._next += self.hop
         return out
@@ -580,9 +584,9 @@ class LidStage(Stage):
             length = end - self._seg_start
             if length >= max(int(self.params.min_speech_s * RATE), 400) and not self._full():
                 x = self._audio(self._seg_start, end)
-                lp = self.model.observe(x)
-                if self.segment.add(lp, length / RATE):
-                    self.total.add(lp, length / RATE)
+                obs = self.model.observe(x)
+                if self.segment.add(obs, length / RATE):
+                    self.total.add(obs, length / RATE)
                 out += self._emit(end)
         self._seg_start = self._seg_end = None
         self._last = None
