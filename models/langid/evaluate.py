@@ -45,14 +45,10 @@ def run(model: str, gate: str, languages: str, first: float | None) -> list[tupl
 
 
 def table(results) -> tuple[float, dict, dict]:
-    langs = sorted({l for _, l, _ in results})
-    preds = sorted({d["language"] for _, _, d in results} | set(langs))
-    conf = {l: {p: 0 for p in preds} for l in langs}
-    for _, l, d in results:
-        conf[l][d["language"]] += 1
-    per = {l: conf[l][l] / sum(conf[l].values()) for l in langs}
-    acc = sum(conf[l][l] for l in langs) / len(results)
-    return acc, per, conf
+    from train import confusion
+
+    r = confusion([l for _, l, _ in results], [d["language"] for _, _, d in results])
+    return r["accuracy"], r["per_language"], r["confusion"]
 
 
 def main(argv=None) -> int:

@@ -394,18 +394,23 @@ def evaluate_dev(model_path: Path, clips) -> dict:
     from rtaudio.stages.lid import LangidModel
 
     m = LangidModel(model_path)
-    langs = sorted({l for l, _ in clips})
-    pred = []
-    for lang, x in clips:
-        d = m.decide(x, languages=None, threshold=0.0)  # top-1, as on the corpus
-        pred.append(d["language"])
-    names = sorted(set(langs) | set(pred))
+    pred = [m.decide(x, languages=None, threshold=0.0)["language"] for _, x in clips]  # top-1, as on the corpus
+    r = confusion([lang for lang, _ in clips], pred)
+    return {"accuracy": round(r["accuracy"], 3), "per_language": {l: round(v, 3) for l, v in r["per_language"].items()},
+            "confusion": r["confusion"], "n": r["n"]}
+
+
+def confusion(truth: list[str], pred: list[str]) -> dict:
+    """Top-1 figures of ``pred`` against ``truth`` (label names): ``accuracy``, ``per_language`` accuracy,
+    ``confusion`` (true -> predicted -> count, over every name either side uses) and ``n``."""
+    langs = sorted(set(truth))
+    names = sorted(set(truth) | set(pred))
     conf = {a: {b: 0 for b in names} for a in langs}
-    for (lang, _), p in zip(clips, pred):
-        conf[lang][p] += 1
-    per = {l: round(conf[l][l] / max(1, sum(conf[l].values())), 3) for l in langs}
-    acc = float(np.mean([p == l for (l, _), p in zip(clips, pred)])) if clips else 0.0
-    return {"accuracy": round(acc, 3), "per_language": per, "confusion": conf, "n": len(clips)}
+    for t, p in zip(truth, pred):
+        conf[t][p] += 1
+    per = {l: conf[l][l] / sum(conf[l].values()) for l in langs}
+    acc = float(np.mean([t == p for t, p in zip(truth, pred)])) if truth else 0.0
+    return {"accuracy": acc, "per_language": per, "confusion": conf, "n": len(truth)}
 
 
 def confusion_md(conf: dict) -> str:

@@ -58,7 +58,7 @@ sys.path.insert(0, str(HERE))
 
 from rtaudio.stages.lid_phones import (FEATURE_NAME, RATE, PhoneRecognizer,  # noqa: E402
                                        n_features, ngram_features, phone_counts)
-from train import (HELD_OUT_VARIANTS, LANGUAGES, NONSPEECH, VARIANTS, VOICES, confusion_md,  # noqa: E402
+from train import (HELD_OUT_VARIANTS, LANGUAGES, NONSPEECH, VARIANTS, VOICES, confusion, confusion_md,  # noqa: E402
                    lid_train_dir, load_audio, measured_parts, nonspeech, sentences)
 
 #: MBROLA voices per language (Debian non-free ``mbrola-*``).
@@ -237,14 +237,11 @@ def export(w: np.ndarray, b: np.ndarray, labels: list[str], path: Path, report: 
 
 
 def scores(pred: np.ndarray, truth: np.ndarray, labels: list[str]) -> dict:
-    langs = [l for i, l in enumerate(labels) if (truth == i).any()]
-    names = sorted(set(langs) | {labels[i] for i in pred})
-    conf = {a: {n: 0 for n in names} for a in langs}
-    for t, p in zip(truth, pred):
-        conf[labels[t]][labels[p]] += 1
-    per = {l: round(conf[l][l] / sum(conf[l].values()), 3) for l in langs}
-    return {"accuracy": round(float(np.mean(pred == truth)), 3), "balanced": round(float(np.mean(list(per.values()))), 3),
-            "per_language": per, "confusion": conf, "n": int(len(truth))}
+    """:func:`train.confusion` of label indices, rounded, plus ``balanced`` (mean per-language accuracy)."""
+    r = confusion([labels[t] for t in truth], [labels[p] for p in pred])
+    per = {l: round(v, 3) for l, v in r["per_language"].items()}
+    return {"accuracy": round(r["accuracy"], 3), "balanced": round(float(np.mean(list(per.values()))), 3),
+            "per_language": per, "confusion": r["confusion"], "n": r["n"]}
 
 
 def train(args) -> dict:
