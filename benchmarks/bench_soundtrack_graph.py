@@ -135,10 +135,17 @@ def run_one(config: str, video: str, cuts: str, out: str) -> dict:
     peaks = [v for v in sampler.peaks.values() if v > 0]
     if engine == "local":  # the forkserver itself holds no job data; leave it out (smallest process)
         peaks = sorted(peaks)[1:] if len(peaks) > workers else peaks
-    return {"config": config, "wall_s": round(wall, 2), "start_s": round(start_s, 2), "tasks": tasks,
-            "workers": workers, "worker_peak_mb": round(max(peaks, default=0.0)),
-            "workers_sum_mb": round(sum(peaks)), "processes": len(peaks),
-            "driver_peak_mb": round(_hwm_mb(os.getpid()) or 0.0)}  # VmHWM: ru_maxrss would carry the parent's
+    return {
+        "config": config,
+        "wall_s": round(wall, 2),
+        "start_s": round(start_s, 2),
+        "tasks": tasks,
+        "workers": workers,
+        "worker_peak_mb": round(max(peaks, default=0.0)),
+        "workers_sum_mb": round(sum(peaks)),
+        "processes": len(peaks),
+        "driver_peak_mb": round(_hwm_mb(os.getpid()) or 0.0),
+    }  # VmHWM: ru_maxrss would carry the parent's
 
 
 def main(argv=None) -> int:
@@ -169,8 +176,12 @@ def main(argv=None) -> int:
     ref = None
     for config in args.configs.split(","):
         out = str(folder / f"{config}.wav")
-        child = subprocess.run([sys.executable, __file__, "--run", config, "--video", video, "--cuts", cuts,
-                                "--out", out], capture_output=True, text=True, check=False)
+        child = subprocess.run(
+            [sys.executable, __file__, "--run", config, "--video", video, "--cuts", cuts, "--out", out],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if child.returncode != 0:
             print(child.stderr[-3000:], file=sys.stderr)
             raise SystemExit(f"{config} failed")
@@ -182,12 +193,16 @@ def main(argv=None) -> int:
         rows.append(row)
         print(json.dumps(row), flush=True)
     base = rows[0]["wall_s"]
-    print(f"\n{'config':<15} {'wall s':>7} {'x base':>7} {'tasks':>6} {'worker peak MB':>15} {'sum MB':>7} "
-          f"{'driver MB':>9} {'max diff':>9}")
+    print(
+        f"\n{'config':<15} {'wall s':>7} {'x base':>7} {'tasks':>6} {'worker peak MB':>15} {'sum MB':>7} "
+        f"{'driver MB':>9} {'max diff':>9}"
+    )
     for r in rows:
-        print(f"{r['config']:<15} {r['wall_s']:>7.2f} {base / r['wall_s']:>7.2f} {r['tasks']:>6} "
-              f"{r['worker_peak_mb']:>15} {r['workers_sum_mb']:>7} {r['driver_peak_mb']:>9} "
-              f"{r['max_abs_diff_vs_first']:>9.2g}")
+        print(
+            f"{r['config']:<15} {r['wall_s']:>7.2f} {base / r['wall_s']:>7.2f} {r['tasks']:>6} "
+            f"{r['worker_peak_mb']:>15} {r['workers_sum_mb']:>7} {r['driver_peak_mb']:>9} "
+            f"{r['max_abs_diff_vs_first']:>9.2g}"
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"rows": rows, "load": os.getloadavg()}, f, indent=1)

@@ -147,8 +147,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="synthetic signals only")
     args = ap.parse_args()
-    print("| signal | ours F trimmed | ours F all | librosa default F trimmed / all | librosa mean-env F trimmed / all"
-          " | onsets F ours | onsets F librosa |")
+    print(
+        "| signal | ours F trimmed | ours F all | librosa default F trimmed / all | librosa mean-env F trimmed / all"
+        " | onsets F ours | onsets F librosa |"
+    )
     print("|---|---|---|---|---|---|---|")
     rows = []
     for name, x, rate, ref, ons_ref in signals(args.quick):
@@ -156,13 +158,23 @@ def main() -> int:
         b, o, tempi = ours(x, rate)
         dt = time.perf_counter() - t0
         lb_def, lb_mean, _, lo = librosa_beats(x, rate)
-        row = (name, f_beats(ref, b), f_beats(ref, b, False), f_beats(ref, lb_def), f_beats(ref, lb_def, False),
-               f_beats(ref, lb_mean), f_beats(ref, lb_mean, False))
+        row = (
+            name,
+            f_beats(ref, b),
+            f_beats(ref, b, False),
+            f_beats(ref, lb_def),
+            f_beats(ref, lb_def, False),
+            f_beats(ref, lb_mean),
+            f_beats(ref, lb_mean, False),
+        )
         on_o = f"{f_onsets(ons_ref, o):.3f}" if ons_ref is not None else f"agree {f_onsets(lo, o):.3f}"
         on_l = f"{f_onsets(ons_ref, lo):.3f}" if ons_ref is not None else "(reference)"
         rows.append(row)
-        print(f"| {name} | {row[1]:.3f} | {row[2]:.3f} | {row[3]:.3f} / {row[4]:.3f} | {row[5]:.3f} / {row[6]:.3f} "
-              f"| {on_o} | {on_l} |", flush=True)
+        print(
+            f"| {name} | {row[1]:.3f} | {row[2]:.3f} | {row[3]:.3f} / {row[4]:.3f} | {row[5]:.3f} / {row[6]:.3f} "
+            f"| {on_o} | {on_l} |",
+            flush=True,
+        )
         if name.startswith("snare"):
             snare = (x, rate, ref, tempi)
         _ = dt
@@ -173,16 +185,20 @@ def main() -> int:
     mid = (ref[1:] + ref[:-1]) / 2
     a1, a0 = np.polyfit(mid, np.log(60 / ibi), 1)
     resid = np.std(np.log(60 / ibi) - (a1 * mid + a0)) * 100
-    print(f"\nsnare reference: bpm(t) = {np.exp(a0):.2f} * exp({a1:.4f} t)  (30 * 2**(t/10) has 0.0693); "
-          f"log-interval residual {resid:.2f} % RMS")
+    print(
+        f"\nsnare reference: bpm(t) = {np.exp(a0):.2f} * exp({a1:.4f} t)  (30 * 2**(t/10) has 0.0693); "
+        f"log-interval residual {resid:.2f} % RMS"
+    )
     t = np.array([p[0] for p in tempi])
     bpm = np.array([p[1] for p in tempi])
     true = np.exp(a0 + a1 * t)
     err = np.abs(bpm / true - 1)
     for start in (4.0, 4.0 + ref[0]):
         sel = t >= start
-        print(f"tempo error from {start:.2f} s: max {100 * err[sel].max():.2f} %, median {100 * np.median(err[sel]):.2f} %,"
-              f" under 4 %: {100 * np.mean(err[sel] < 0.04):.0f} % of {sel.sum()} estimates; first estimate at {t[0]:.2f} s")
+        print(
+            f"tempo error from {start:.2f} s: max {100 * err[sel].max():.2f} %, median {100 * np.median(err[sel]):.2f} %,"
+            f" under 4 %: {100 * np.mean(err[sel] < 0.04):.0f} % of {sel.sum()} estimates; first estimate at {t[0]:.2f} s"
+        )
     import librosa
 
     y = librosa.resample(x, orig_sr=r, target_sr=22050)
@@ -192,16 +208,26 @@ def main() -> int:
     sel = tt >= 4.0
     derr = np.abs(dyn[sel] / np.exp(a0 + a1 * tt[sel]) - 1)
     serr = np.abs(tempo / np.exp(a0 + a1 * tt[sel]) - 1)
-    print(f"librosa beat_track (one tempo, {tempo:.1f} BPM): error from 4 s max {100 * serr.max():.0f} %, "
-          f"median {100 * np.median(serr):.0f} %")
-    print(f"librosa feature.tempo(aggregate=None) (offline, centred 8.9 s windows): from 4 s max {100 * derr.max():.1f} %,"
-          f" median {100 * np.median(derr):.1f} %, under 4 %: {100 * np.mean(derr < 0.04):.0f} %")
+    print(
+        f"librosa beat_track (one tempo, {tempo:.1f} BPM): error from 4 s max {100 * serr.max():.0f} %, "
+        f"median {100 * np.median(serr):.0f} %"
+    )
+    print(
+        f"librosa feature.tempo(aggregate=None) (offline, centred 8.9 s windows): from 4 s max {100 * derr.max():.1f} %,"
+        f" median {100 * np.median(derr):.1f} %, under 4 %: {100 * np.mean(derr < 0.04):.0f} %"
+    )
     xb, rb = decode(str(CORPUS / "music/beat-small.wav"))
-    print("grid check beat-small: %d of %d grid points have an onset within 30 ms, median %.1f ms"
-          % grid_check(xb, rb, 119.82, 0.476, len(xb) / rb))
+    print(
+        "grid check beat-small: {} of {} grid points have an onset within 30 ms, median {:.1f} ms".format(
+            *grid_check(xb, rb, 119.82, 0.476, len(xb) / rb)
+        )
+    )
     xv, rv = decode(str(CORPUS / "music/Kevin_MacLeod_-_Vibe_Ace.ogg"))
-    print("grid check Vibe Ace: %d of %d grid points have an onset within 30 ms, median %.1f ms"
-          % grid_check(xv, rv, 129.98, 0.0348, 59.5))
+    print(
+        "grid check Vibe Ace: {} of {} grid points have an onset within 30 ms, median {:.1f} ms".format(
+            *grid_check(xv, rv, 129.98, 0.0348, 59.5)
+        )
+    )
     return 0
 
 

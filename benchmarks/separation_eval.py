@@ -38,8 +38,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("RTAUDIO_CORPUS") or ROOT / ".." / "shared" / "corpus")
-MUSIC = ["music/Kevin_MacLeod_-_Vibe_Ace.ogg", "music/snare-accelerate.ogg", "music/beat-small.wav",
-         "music/doremi.wav", "music/sir_duke_slow.ogg"]
+MUSIC = [
+    "music/Kevin_MacLeod_-_Vibe_Ace.ogg",
+    "music/snare-accelerate.ogg",
+    "music/beat-small.wav",
+    "music/doremi.wav",
+    "music/sir_duke_slow.ogg",
+]
 RATE = 16000
 
 
@@ -78,8 +83,9 @@ def sisdr(est: np.ndarray, ref: np.ndarray) -> float:
 def make_separator(args, rate, channels):
     from rtaudio.jobs.separation import SeparationParams, Separator
 
-    return Separator(SeparationParams(backend=args.backend, model=args.model, frames=args.frames),
-                     rate=rate, channels=channels)
+    return Separator(
+        SeparationParams(backend=args.backend, model=args.model, frames=args.frames), rate=rate, channels=channels
+    )
 
 
 def quality(args) -> dict:
@@ -93,22 +99,34 @@ def quality(args) -> dict:
             music = mu * g
             mix = sp + music
             out = sep.separate(mix)
-            rows.append({"speech": s, "music": m,
-                         "vocals_sisdri": sisdr(out["vocals"], sp) - sisdr(mix, sp),
-                         "accomp_sisdri": sisdr(out["accompaniment"], music) - sisdr(mix, music)})
+            rows.append(
+                {
+                    "speech": s,
+                    "music": m,
+                    "vocals_sisdri": sisdr(out["vocals"], sp) - sisdr(mix, sp),
+                    "accomp_sisdri": sisdr(out["accompaniment"], music) - sisdr(mix, music),
+                }
+            )
             sep = make_separator(args, RATE, 1) if args.fresh else sep
         v = np.array([r["vocals_sisdri"] for r in rows])
         a = np.array([r["accomp_sisdri"] for r in rows])
-        per_music = {m.split("/")[1]: round(float(np.mean([r["vocals_sisdri"] for r in rows if r["music"] == m])), 2)
-                     for m in MUSIC}
-        result[f"{snr:+d} dB"] = {"clips": len(rows), "vocals_sisdri_mean": round(float(v.mean()), 2),
-                                  "vocals_sisdri_median": round(float(np.median(v)), 2),
-                                  "vocals_worse_than_mix": int((v < 0).sum()),
-                                  "accomp_sisdri_mean": round(float(a.mean()), 2),
-                                  "vocals_by_music": per_music}
-        print(f"{args.backend} {snr:+d} dB: vocals SI-SDRi mean {v.mean():+.2f} dB, median {np.median(v):+.2f} dB "
-              f"({(v < 0).sum()}/{len(v)} below the mix); accompaniment {a.mean():+.2f} dB; by music {per_music}",
-              flush=True)
+        per_music = {
+            m.split("/")[1]: round(float(np.mean([r["vocals_sisdri"] for r in rows if r["music"] == m])), 2)
+            for m in MUSIC
+        }
+        result[f"{snr:+d} dB"] = {
+            "clips": len(rows),
+            "vocals_sisdri_mean": round(float(v.mean()), 2),
+            "vocals_sisdri_median": round(float(np.median(v)), 2),
+            "vocals_worse_than_mix": int((v < 0).sum()),
+            "accomp_sisdri_mean": round(float(a.mean()), 2),
+            "vocals_by_music": per_music,
+        }
+        print(
+            f"{args.backend} {snr:+d} dB: vocals SI-SDRi mean {v.mean():+.2f} dB, median {np.median(v):+.2f} dB "
+            f"({(v < 0).sum()}/{len(v)} below the mix); accompaniment {a.mean():+.2f} dB; by music {per_music}",
+            flush=True,
+        )
     return result
 
 
@@ -144,10 +162,18 @@ def speed(args) -> dict:
             istft(stft(x[:, ch], 4096, 1024), 4096, 1024, len(x))
         ref.append(time.perf_counter() - t)
     best = min(times)
-    out = {"backend": args.backend, "model": sep.backend.model, "audio_s": seconds, "wall_s_min": round(best, 3),
-           "wall_s_all": [round(t, 3) for t in times], "cpu_s_min": round(min(cpu), 3),
-           "s_per_s": round(best / seconds, 4), "x_realtime": round(seconds / best, 1),
-           "reference_stft_istft_s": round(min(ref), 3), "load_avg": os.getloadavg()}
+    out = {
+        "backend": args.backend,
+        "model": sep.backend.model,
+        "audio_s": seconds,
+        "wall_s_min": round(best, 3),
+        "wall_s_all": [round(t, 3) for t in times],
+        "cpu_s_min": round(min(cpu), 3),
+        "s_per_s": round(best / seconds, 4),
+        "x_realtime": round(seconds / best, 1),
+        "reference_stft_istft_s": round(min(ref), 3),
+        "load_avg": os.getloadavg(),
+    }
     print(json.dumps(out), flush=True)
     return out
 
@@ -172,15 +198,28 @@ def memory(args) -> dict:
                 block = music[: n - done]
                 f.write(np.stack([block, block], axis=1))
                 done += len(block)
-        decode = ("import sys, resource; from rtaudio.sources.av import FileSource; s = FileSource(sys.argv[1]);"
-                  "[None for b in s.blocks(lambda e: None)];"
-                  "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-        base = int(subprocess.run([sys.executable, "-c", decode, str(path)], capture_output=True, text=True,
-                                  check=True).stdout.strip())
-        cmd = [sys.executable, "-c",
-               "import sys, resource; from rtaudio.cli import main; rc = main(sys.argv[1:]); "
-               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)",
-               "separate", str(path), "-o", str(Path(tmp) / "out"), "--backend", args.backend]
+        decode = (
+            "import sys, resource; from rtaudio.sources.av import FileSource; s = FileSource(sys.argv[1]);"
+            "[None for b in s.blocks(lambda e: None)];"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        )
+        base = int(
+            subprocess.run(
+                [sys.executable, "-c", decode, str(path)], capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )
+        cmd = [
+            sys.executable,
+            "-c",
+            "import sys, resource; from rtaudio.cli import main; rc = main(sys.argv[1:]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)",
+            "separate",
+            str(path),
+            "-o",
+            str(Path(tmp) / "out"),
+            "--backend",
+            args.backend,
+        ]
         if args.model:
             cmd += ["--model", args.model]
         t = time.perf_counter()
@@ -189,9 +228,14 @@ def memory(args) -> dict:
         if r.returncode:
             raise SystemExit(r.stderr)
         peak = int(r.stdout.strip().splitlines()[-1])
-    out = {"backend": args.backend, "minutes": args.minutes, "peak_rss_mib": round(peak / 1024, 1),
-           "decode_only_peak_rss_mib": round(base / 1024, 1),
-           "input_in_memory_would_be_mib": round(n * 2 * 4 / 2**20, 1), "wall_s": round(wall, 1)}
+    out = {
+        "backend": args.backend,
+        "minutes": args.minutes,
+        "peak_rss_mib": round(peak / 1024, 1),
+        "decode_only_peak_rss_mib": round(base / 1024, 1),
+        "input_in_memory_would_be_mib": round(n * 2 * 4 / 2**20, 1),
+        "wall_s": round(wall, 1),
+    }
     print(json.dumps(out), flush=True)
     return out
 

@@ -33,8 +33,14 @@ import time
 import numpy as np
 
 CORPUS = os.environ.get("RTAUDIO_CORPUS") or os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpus")
-MUSIC = ["music/Kevin_MacLeod_-_Vibe_Ace.ogg", "music/beat-small.wav", "music/spleeter-audio_example.mp3",
-         "music/doremi.wav", "music/sir_duke_slow.ogg", "music/snare-accelerate.ogg"]
+MUSIC = [
+    "music/Kevin_MacLeod_-_Vibe_Ace.ogg",
+    "music/beat-small.wav",
+    "music/spleeter-audio_example.mp3",
+    "music/doremi.wav",
+    "music/sir_duke_slow.ogg",
+    "music/snare-accelerate.ogg",
+]
 VIDEO = ["video/talking-with-pauses.mp4"]
 
 
@@ -79,8 +85,11 @@ def random_cuts(rng, duration, anchors=None, min_keep=1.2, min_drop=0.4):
             pts = np.sort(rng.choice(anchors, 2 * n_cuts, replace=False) + rng.uniform(-0.2, 0.2, 2 * n_cuts))
         else:
             pts = np.sort(rng.uniform(0.2, duration - 0.2, 2 * n_cuts))
-        segs = [(0.0, pts[0])] + [(pts[2 * i + 1], pts[2 * i + 2]) for i in range(n_cuts - 1)] + \
-               [(pts[-1], duration - 0.05)]
+        segs = (
+            [(0.0, pts[0])]
+            + [(pts[2 * i + 1], pts[2 * i + 2]) for i in range(n_cuts - 1)]
+            + [(pts[-1], duration - 0.05)]
+        )
         gaps_ok = all(pts[2 * i + 1] - pts[2 * i] >= min_drop for i in range(n_cuts))
         if gaps_ok and all(b - a >= min_keep for a, b in segs):
             return segs
@@ -115,8 +124,11 @@ def evaluate(args):
         duration = len(x) / rate
         period, lbeats = librosa_reference(x, rate)
         words = words_of(path) if rel in VIDEO else []
-        anchors = lbeats if rel in MUSIC else np.array([(a + b) / 2 for a, b, _ in words] +
-                                                        list(rng.uniform(0, duration, len(words))))
+        anchors = (
+            lbeats
+            if rel in MUSIC
+            else np.array([(a + b) / 2 for a, b, _ in words] + list(rng.uniform(0, duration, len(words))))
+        )
         for seed in range(args.seeds):
             segs = random_cuts(rng, duration, anchors)
             cuts = os.path.join(tmp, f"cuts-{len(rows)}.csv")
@@ -124,34 +136,57 @@ def evaluate(args):
                 f.write("start,end\n" + "".join(f"{a:.4f},{b:.4f}\n" for a, b in segs))
             out = os.path.join(tmp, f"out-{len(rows)}.wav")
             t0 = time.perf_counter()
-            r = render_soundtrack(path, cuts, out, separation=args.separation, cache_dir=os.path.join(tmp, "cache"),
-                                  words=args.words and rel in VIDEO)
+            r = render_soundtrack(
+                path,
+                cuts,
+                out,
+                separation=args.separation,
+                cache_dir=os.path.join(tmp, "cache"),
+                words=args.words and rel in VIDEO,
+            )
             elapsed = time.perf_counter() - t0
             cut_joins = [j for j in r["joins"] if j["kind"] == "cut"]
-            for j, base, xf in zip(cut_joins, r["baselines"]["naive"]["joins"], r["baselines"]["crossfade"]["joins"]):
+            for j, base, xf in zip(
+                cut_joins, r["baselines"]["naive"]["joins"], r["baselines"]["crossfade"]["joins"], strict=True
+            ):
                 k = j["index"] - 1
                 offs = j["music_offsets_s"] or [None, None]
                 centre = (j["region"][0] + j["region"][1]) / 2
                 t = base["output_time"]
-                row = {"file": rel, "seed": seed, "join": j["index"], "rule": j["rule"],
-                       "beat_ms": j["beat_phase_error_ms"], "beat_ms_naive": base["beat_phase_error_ms"],
-                       "beat_ms_indep": beat_error(lbeats, offs[0], offs[1], centre, period) if rel in MUSIC else None,
-                       "beat_ms_indep_naive": beat_error(lbeats, segs[k][1] - t, segs[k + 1][0] - t, t, period)
-                       if rel in MUSIC else None,
-                       "spectral": j["spectral_discontinuity"], "spectral_naive": base["spectral_discontinuity"],
-                       "spectral_xfade": xf["spectral_discontinuity"],
-                       "click": j["click"], "click_naive": base["click"], "click_xfade": xf["click"],
-                       "needs_review": j["needs_review"], "reasons": j["reasons"], "render_s": elapsed}
+                row = {
+                    "file": rel,
+                    "seed": seed,
+                    "join": j["index"],
+                    "rule": j["rule"],
+                    "beat_ms": j["beat_phase_error_ms"],
+                    "beat_ms_naive": base["beat_phase_error_ms"],
+                    "beat_ms_indep": beat_error(lbeats, offs[0], offs[1], centre, period) if rel in MUSIC else None,
+                    "beat_ms_indep_naive": beat_error(lbeats, segs[k][1] - t, segs[k + 1][0] - t, t, period)
+                    if rel in MUSIC
+                    else None,
+                    "spectral": j["spectral_discontinuity"],
+                    "spectral_naive": base["spectral_discontinuity"],
+                    "spectral_xfade": xf["spectral_discontinuity"],
+                    "click": j["click"],
+                    "click_naive": base["click"],
+                    "click_xfade": xf["click"],
+                    "needs_review": j["needs_review"],
+                    "reasons": j["reasons"],
+                    "render_s": elapsed,
+                }
                 if words:
                     a = (j["snap_dialogue_ms"] or 0.0) / 1000
                     b = a if j["snap_dialogue_in_ms"] is None else j["snap_dialogue_in_ms"] / 1000
                     out_pt, in_pt = segs[k][1] + a, segs[k + 1][0] + b
-                    inside = lambda t: any(ws + 0.02 < t < we - 0.02 for ws, we, _ in words)  # noqa: E731
+                    inside = lambda t, words=words: any(ws + 0.02 < t < we - 0.02 for ws, we, _ in words)  # noqa: E731
                     row["word_cut"] = inside(out_pt) or inside(in_pt)
                     row["word_cut_naive"] = inside(segs[k][1]) or inside(segs[k + 1][0])
                 rows.append(row)
-            print(f"{rel} seed {seed}: {len(segs)} segments, {elapsed:.1f} s, "
-                  f"review {r['summary']['needs_review']}/{len(cut_joins)}", file=sys.stderr)
+            print(
+                f"{rel} seed {seed}: {len(segs)} segments, {elapsed:.1f} s, "
+                f"review {r['summary']['needs_review']}/{len(cut_joins)}",
+                file=sys.stderr,
+            )
     return rows
 
 
@@ -168,18 +203,32 @@ def summary(rows):
         "music_beat_phase_ms_naive": med("beat_ms_naive", music),
         "music_beat_phase_ms_independent_render": med("beat_ms_indep", music),
         "music_beat_phase_ms_independent_naive": med("beat_ms_indep_naive", music),
-        "spectral_median_render": med("spectral"), "spectral_median_naive": med("spectral_naive"),
+        "spectral_median_render": med("spectral"),
+        "spectral_median_naive": med("spectral_naive"),
         "spectral_median_crossfade": med("spectral_xfade"),
-        "spectral_share_le_1.5_render": round(np.mean([r["spectral"] <= 1.5 for r in rows
-                                                       if r["spectral"] is not None]), 3),
-        "spectral_share_le_1.5_naive": round(np.mean([r["spectral_naive"] <= 1.5 for r in rows
-                                                      if r["spectral_naive"] is not None]), 3),
-        "clicks_render": sum(r["click"] for r in rows), "clicks_naive": sum(r["click_naive"] for r in rows),
+        "spectral_share_le_1.5_render": round(
+            np.mean([r["spectral"] <= 1.5 for r in rows if r["spectral"] is not None]), 3
+        ),
+        "spectral_share_le_1.5_naive": round(
+            np.mean([r["spectral_naive"] <= 1.5 for r in rows if r["spectral_naive"] is not None]), 3
+        ),
+        "clicks_render": sum(r["click"] for r in rows),
+        "clicks_naive": sum(r["click_naive"] for r in rows),
         "clicks_crossfade": sum(r["click_xfade"] for r in rows),
         "needs_review": sum(r["needs_review"] for r in rows),
-        "review_reasons": {key: sum(any(reason.startswith(key) for reason in r["reasons"]) for r in rows)
-                           for key in ("click", "spectral jump", "beats", "loudness steps", "beat phase cannot",
-                                       "no speech pause", "no pause or word", "dialogue cut inside")},
+        "review_reasons": {
+            key: sum(any(reason.startswith(key) for reason in r["reasons"]) for r in rows)
+            for key in (
+                "click",
+                "spectral jump",
+                "beats",
+                "loudness steps",
+                "beat phase cannot",
+                "no speech pause",
+                "no pause or word",
+                "dialogue cut inside",
+            )
+        },
     }
     vid = [r for r in rows if video(r)]
     if vid:
@@ -189,12 +238,18 @@ def summary(rows):
     per_file = {}
     for r in rows:
         per_file.setdefault(r["file"], []).append(r)
-    out["per_file"] = {f: {"joins": len(rs), "beat_ms": med("beat_ms", lambda r, f=f: r["file"] == f),
-                           "beat_ms_naive": med("beat_ms_naive", lambda r, f=f: r["file"] == f),
-                           "beat_ms_indep": med("beat_ms_indep", lambda r, f=f: r["file"] == f),
-                           "beat_ms_indep_naive": med("beat_ms_indep_naive", lambda r, f=f: r["file"] == f),
-                           "spectral": med("spectral", lambda r, f=f: r["file"] == f),
-                           "clicks": sum(r["click"] for r in rs)} for f, rs in per_file.items()}
+    out["per_file"] = {
+        f: {
+            "joins": len(rs),
+            "beat_ms": med("beat_ms", lambda r, f=f: r["file"] == f),
+            "beat_ms_naive": med("beat_ms_naive", lambda r, f=f: r["file"] == f),
+            "beat_ms_indep": med("beat_ms_indep", lambda r, f=f: r["file"] == f),
+            "beat_ms_indep_naive": med("beat_ms_indep_naive", lambda r, f=f: r["file"] == f),
+            "spectral": med("spectral", lambda r, f=f: r["file"] == f),
+            "clicks": sum(r["click"] for r in rs),
+        }
+        for f, rs in per_file.items()
+    }
     return out
 
 

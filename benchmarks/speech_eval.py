@@ -72,7 +72,7 @@ def truth_segments(corpus: Path) -> dict[str, tuple[list[tuple[float, float]], f
     for example in meta.values():
         offset = example["wav"]["start"] / 16000
         values = [float(v) for v in example["speech"].split()]
-        spans += [(offset + a, offset + b) for a, b in zip(values[::2], values[1::2])]
+        spans += [(offset + a, offset + b) for a, b in zip(values[::2], values[1::2], strict=True)]
         scored = max(scored, example["wav"]["stop"] / 16000)
     out["speechbrain-vad-train.wav"] = (spans, scored)  # only the annotated first 4 s are scored
     return out
@@ -132,8 +132,11 @@ def silero_raw_spans(x: np.ndarray, threshold: float = 0.5) -> list[tuple[float,
     verifier = SileroVerifier(silero_model_path())
     n = len(x) // CHUNK
     padded = np.concatenate([np.zeros(SILERO_CONTEXT, np.float32), x[: n * CHUNK]])
-    windows = np.stack([padded[i * CHUNK : i * CHUNK + SILERO_CONTEXT + CHUNK] for i in range(n)]) if n else \
-        np.zeros((0, SILERO_CONTEXT + CHUNK), np.float32)
+    windows = (
+        np.stack([padded[i * CHUNK : i * CHUNK + SILERO_CONTEXT + CHUNK] for i in range(n)])
+        if n
+        else np.zeros((0, SILERO_CONTEXT + CHUNK), np.float32)
+    )
     probs = verifier(windows) if n else []
     return [(i * CHUNK / 16000, (i + 1) * CHUNK / 16000) for i, p in enumerate(probs) if p >= threshold]
 
@@ -142,8 +145,9 @@ def pydub_spans(x: np.ndarray, min_silence_len: int | None = None, relative_db: 
     from pydub import AudioSegment
     from pydub.silence import detect_nonsilent
 
-    audio = AudioSegment((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes(), sample_width=2, frame_rate=16000,
-                         channels=1)
+    audio = AudioSegment(
+        (np.clip(x, -1, 1) * 32767).astype("<i2").tobytes(), sample_width=2, frame_rate=16000, channels=1
+    )
     kwargs = {}
     if min_silence_len is not None:
         kwargs["min_silence_len"] = min_silence_len
@@ -160,8 +164,8 @@ METHODS = {
     "pydub detect_nonsilent (300 ms, dBFS-16)": lambda x: pydub_spans(x, 300, -16.0),
     # Silero with its own post-processing (get_speech_timestamps defaults), run by our hysteresis
     "silero + its get_speech_timestamps defaults": lambda x: stage_spans(
-        x, mode="silero", confirm_threshold=0.5, min_speech_s=0.25, min_silence_s=0.1, pre_roll_s=0.03,
-        hangover_s=0.03),
+        x, mode="silero", confirm_threshold=0.5, min_speech_s=0.25, min_silence_s=0.1, pre_roll_s=0.03, hangover_s=0.03
+    ),
     "rtaudio vad mode=webrtc (aggr. 3)": lambda x: stage_spans(x, mode="webrtc", aggressiveness=3),
     "rtaudio vad mode=silero": lambda x: stage_spans(x, mode="silero"),
     "rtaudio vad mode=both (default)": lambda x: stage_spans(x),
@@ -184,8 +188,10 @@ def vad_tables(corpus: Path, methods=METHODS) -> tuple[list[dict], list[dict]]:
             pooled_g.append(g)
         row["pooled"], row["precision"], row["recall"] = f1(np.concatenate(pooled_t), np.concatenate(pooled_g))
         f1_rows.append(row)
-    clips = {cls: [read_mono(p) for p in sorted((corpus / "classes_1s" / cls).glob("*.wav"))]
-             for cls in ("music", "silence", "speech")}
+    clips = {
+        cls: [read_mono(p) for p in sorted((corpus / "classes_1s" / cls).glob("*.wav"))]
+        for cls in ("music", "silence", "speech")
+    }
     fp_rows = []
     for method, fn in methods.items():
         row = {"method": method}
@@ -201,8 +207,11 @@ def print_vad(corpus: Path) -> None:
     print("| method | " + " | ".join(files) + " | pooled F1 | precision | recall |")
     print("|---" * (len(files) + 4) + "|")
     for r in f1_rows:
-        print(f"| {r['method']} | " + " | ".join(f"{r[f]:.3f}" for f in files)
-              + f" | **{r['pooled']:.3f}** | {r['precision']:.3f} | {r['recall']:.3f} |")
+        print(
+            f"| {r['method']} | "
+            + " | ".join(f"{r[f]:.3f}" for f in files)
+            + f" | **{r['pooled']:.3f}** | {r['precision']:.3f} | {r['recall']:.3f} |"
+        )
     print()
     print("| method | music flagged | silence flagged | speech flagged (recall) |")
     print("|---|---|---|---|")
@@ -262,7 +271,8 @@ ASR_METHODS = {
     "pocketsphinx, whole file (baseline)": pocketsphinx_whole,
     "rtaudio stt, ungated": lambda x: rtaudio_transcript(x, gate=False),
     "rtaudio vad+stt, vad.min_silence_s=0.5 (transcribe's default)": lambda x: rtaudio_transcript(
-        x, vad={"min_silence_s": 0.5}),
+        x, vad={"min_silence_s": 0.5}
+    ),
     "rtaudio vad+stt, vad defaults (min_silence_s=0.1)": lambda x: rtaudio_transcript(x),
 }
 
@@ -307,19 +317,22 @@ def print_cpu(corpus: Path) -> None:
     x = talking_video_16k(corpus)
     runs = {
         "pocketsphinx, ungated": (["stt"], {"stt": {"engine": "pocketsphinx", "gate": False, "partials": False}}),
-        "pocketsphinx, gated (vad both)": (["vad", "stt"], {"vad": {"min_silence_s": 0.5},
-                                                            "stt": {"engine": "pocketsphinx", "partials": False}}),
+        "pocketsphinx, gated (vad both)": (
+            ["vad", "stt"],
+            {"vad": {"min_silence_s": 0.5}, "stt": {"engine": "pocketsphinx", "partials": False}},
+        ),
         "pocketsphinx + partials, ungated": (["stt"], {"stt": {"engine": "pocketsphinx", "gate": False}}),
-        "pocketsphinx + partials, gated": (["vad", "stt"], {"vad": {"min_silence_s": 0.5},
-                                                            "stt": {"engine": "pocketsphinx"}}),
+        "pocketsphinx + partials, gated": (
+            ["vad", "stt"],
+            {"vad": {"min_silence_s": 0.5}, "stt": {"engine": "pocketsphinx"}},
+        ),
     }
     try:  # the cost of vosk on the same audio (the Korean model: the only real vosk model installable here)
         from rtaudio.models.registry import resolve
 
         resolve("vosk-ko")
         runs["vosk-ko + partials, ungated"] = (["stt"], {"stt": {"language": "ko", "gate": False}})
-        runs["vosk-ko + partials, gated"] = (["vad", "stt"], {"vad": {"min_silence_s": 0.5},
-                                                               "stt": {"language": "ko"}})
+        runs["vosk-ko + partials, gated"] = (["vad", "stt"], {"vad": {"min_silence_s": 0.5}, "stt": {"language": "ko"}})
     except Exception as exc:  # noqa: BLE001 - no vosk or no model: pocketsphinx rows only
         print(f"(no vosk rows: {exc})")
     print(f"talking-with-pauses.mp4: {len(x) / 16000:.1f} s")
@@ -375,14 +388,24 @@ def print_korean() -> None:
     clean = np.concatenate(parts)
     print("| clip | gated vs whole clip | whole clip vs itself (decoded again) | gated vs itself |")
     print("|---|---|---|---|")
-    for label, x in (("silence = digital zero", clean),
-                     ("silence = noise at -50 dBFS", clean + rng.normal(0, 0.003, len(clean)).astype(np.float32))):
+    for label, x in (
+        ("silence = digital zero", clean),
+        ("silence = noise at -50 dBFS", clean + rng.normal(0, 0.003, len(clean)).astype(np.float32)),
+    ):
         cfg = {"vad": {"min_silence_s": 0.5}, "stt": {"language": "ko", "partials": False}}
-        g1 = [w.word for e in analyze(x, rate=16000, stages=["vad", "stt"], config=cfg) if isinstance(e, Transcript)
-              for w in e.words]
+        g1 = [
+            w.word
+            for e in analyze(x, rate=16000, stages=["vad", "stt"], config=cfg)
+            if isinstance(e, Transcript)
+            for w in e.words
+        ]
         w1, w2 = whole(x), whole(x)
-        g2 = [w.word for e in analyze(x, rate=16000, stages=["vad", "stt"], config=cfg) if isinstance(e, Transcript)
-              for w in e.words]
+        g2 = [
+            w.word
+            for e in analyze(x, rate=16000, stages=["vad", "stt"], config=cfg)
+            if isinstance(e, Transcript)
+            for w in e.words
+        ]
         print(f"| {label} | {agreement(g1, w1):.2f} | {agreement(w1, w2):.2f} | {agreement(g1, g2):.2f} |")
         print(f"|  gated: {' '.join(g1)} | whole: {' '.join(w1)} | | |")
 

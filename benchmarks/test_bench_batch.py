@@ -44,9 +44,16 @@ def batch_inputs(tmp_path_factory):
 
 def _jobs(folder, out):
     (folder / out).mkdir(exist_ok=True)
-    return [{"input": str(folder / f"in{i}.mp4"), "cuts": [[0, 4.2], [6.1, 9.0], [11.3, 15.8], [16.4, 19.5]],
-             "output": str(folder / out / f"o{i}.wav"), "separation": "dsp", "cache": False}
-            for i in range(N_JOBS)]
+    return [
+        {
+            "input": str(folder / f"in{i}.mp4"),
+            "cuts": [[0, 4.2], [6.1, 9.0], [11.3, 15.8], [16.4, 19.5]],
+            "output": str(folder / out / f"o{i}.wav"),
+            "separation": "dsp",
+            "cache": False,
+        }
+        for i in range(N_JOBS)
+    ]
 
 
 def _run(folder, engine, workers):
@@ -55,8 +62,11 @@ def _run(folder, engine, workers):
     summary = run_batch(_jobs(folder, out), engine=engine, workers=workers)
     assert summary["counts"]["done"] == N_JOBS, summary
     task_s = [r["seconds"] for r in summary["jobs"]]
-    RESULTS[out] = {"wall_s": summary["wall_s"], "median_task_s": statistics.median(task_s),
-                    "sum_task_s": round(sum(task_s), 2)}
+    RESULTS[out] = {
+        "wall_s": summary["wall_s"],
+        "median_task_s": statistics.median(task_s),
+        "sum_task_s": round(sum(task_s), 2),
+    }
     return summary
 
 
@@ -74,8 +84,11 @@ def _overhead(engine):
         hs = [ex.submit(probes.noop, (i,)) for i in range(500)]
         assert [ex.get(h) for h in hs][-1] == 499 and first == 1
         per_task_ms = (time.perf_counter() - t) / 500 * 1e3
-    return {"startup_s": round(start_s, 2), "round_trip_ms": round(statistics.median(lat) * 1e3, 2),
-            "throughput_ms_per_task": round(per_task_ms, 3)}
+    return {
+        "startup_s": round(start_s, 2),
+        "round_trip_ms": round(statistics.median(lat) * 1e3, 2),
+        "throughput_ms_per_task": round(per_task_ms, 3),
+    }
 
 
 @pytest.mark.parametrize("engine", ["local", "ray"])
@@ -88,9 +101,11 @@ def test_bench_batch_speedup(benchmark, batch_inputs, engine):
         a = (batch_inputs / f"{engine}-1" / f"o{i}.wav").read_bytes()
         assert a == (batch_inputs / f"{engine}-2" / f"o{i}.wav").read_bytes()
     RESULTS[f"{engine}-speedup"] = round(one["wall_s"] / two["wall_s"], 2)
-    print(f"\n{engine}: 1 worker {one['wall_s']:.2f} s, 2 workers {two['wall_s']:.2f} s, "
-          f"speed-up {RESULTS[f'{engine}-speedup']}x; " + json.dumps({k: v for k, v in RESULTS.items()
-                                                                      if k.startswith(engine)}))
+    print(
+        f"\n{engine}: 1 worker {one['wall_s']:.2f} s, 2 workers {two['wall_s']:.2f} s, "
+        f"speed-up {RESULTS[f'{engine}-speedup']}x; "
+        + json.dumps({k: v for k, v in RESULTS.items() if k.startswith(engine)})
+    )
 
 
 @pytest.mark.parametrize("engine", ["local", "ray"])
@@ -100,7 +115,6 @@ def test_bench_engine_overhead(benchmark, engine):
     res = benchmark.pedantic(_overhead, args=(engine,), rounds=1, iterations=1)
     RESULTS[f"{engine}-overhead"] = res
     print(f"\n{engine} overhead on a trivial task: {json.dumps(res)}")
-
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +148,12 @@ def test_bench_chunked_separation(benchmark, ten_minutes, engine):
             else:
                 separate_chunked(ten_minutes, RATE, ex)
             times[workers] = round(time.perf_counter() - t, 2)
-    RESULTS[f"{engine}-chunked-separation"] = {"1_worker_s": times[1], "2_workers_s": times[2],
-                                               "speedup": round(times[1] / times[2], 2)}
-    print(f"\n10-min dsp separation on {engine}: single Separator {RESULTS['single_separator_s']} s; chunked "
-          f"{json.dumps(RESULTS[f'{engine}-chunked-separation'])}")
-
+    RESULTS[f"{engine}-chunked-separation"] = {
+        "1_worker_s": times[1],
+        "2_workers_s": times[2],
+        "speedup": round(times[1] / times[2], 2),
+    }
+    print(
+        f"\n10-min dsp separation on {engine}: single Separator {RESULTS['single_separator_s']} s; chunked "
+        f"{json.dumps(RESULTS[f'{engine}-chunked-separation'])}"
+    )

@@ -66,8 +66,10 @@ def _record(benchmark, name: str, ns: np.ndarray) -> None:
         timer_overhead_ns=round(timer_overhead_ns(), 1),
         period_us=round(FRAMES / RATE * 1e6, 1),
     )
-    print(f"\n{name}: median {median_us:.3f} us, p99 {p99_us:.3f} us per {FRAMES}-frame stereo block "
-          f"(timer read {benchmark.extra_info['timer_overhead_ns']} ns included)")
+    print(
+        f"\n{name}: median {median_us:.3f} us, p99 {p99_us:.3f} us per {FRAMES}-frame stereo block "
+        f"(timer read {benchmark.extra_info['timer_overhead_ns']} ns included)"
+    )
 
 
 @pytest.mark.benchmark(group="device-callback")
@@ -80,8 +82,10 @@ def test_callback_ring_write(benchmark):
     base = per_call_ns(np.copyto, (np.empty((FRAMES, CHANNELS), np.float32), args[0]))
     ratio = float(np.median(ns) / np.median(base))
     benchmark.extra_info["median_vs_copyto"] = round(ratio, 2)
-    print(f"  vs np.copyto baseline in the same test: median {np.median(base) / 1e3:.3f} us, "
-          f"p99 {np.percentile(base, 99) / 1e3:.3f} us; ratio {ratio:.2f}x")
+    print(
+        f"  vs np.copyto baseline in the same test: median {np.median(base) / 1e3:.3f} us, "
+        f"p99 {np.percentile(base, 99) / 1e3:.3f} us; ratio {ratio:.2f}x"
+    )
     assert capture.overflows == 0
 
 

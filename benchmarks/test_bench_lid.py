@@ -90,7 +90,8 @@ def test_voxlingua107_window(benchmark, voxlingua, seconds):
     x = noise(seconds, RATE, 0.1, seed=0)
     benchmark.pedantic(model.logprobs, (x,), rounds=10, warmup_rounds=1)
     mean = benchmark.stats.stats.mean
-    benchmark.extra_info.update(ms_per_window=round(1000 * mean, 3), export_and_load_s=round(export_s, 2),
-                                onnx_mb=round(size / 1e6, 1))
+    benchmark.extra_info.update(
+        ms_per_window=round(1000 * mean, 3), export_and_load_s=round(export_s, 2), onnx_mb=round(size / 1e6, 1)
+    )
     if seconds in _OWN:  # of the minima: the 2-core machine is shared, medians move with its load
         benchmark.extra_info["ratio_to_langid"] = round(benchmark.stats.stats.min / _OWN[seconds], 1)

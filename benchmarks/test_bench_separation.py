@@ -21,7 +21,9 @@ from rtaudio.testing import beat_and_chords, noise
 
 RATE = 44100
 SECONDS = 60.0
-ONNX_TEST_MODEL = Path(__file__).resolve().parents[1] / ".pytest_cache/d/rtaudio-separation/spleeter-2stems-test-v1-onnx"
+ONNX_TEST_MODEL = (
+    Path(__file__).resolve().parents[1] / ".pytest_cache/d/rtaudio-separation/spleeter-2stems-test-v1-onnx"
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,15 +37,19 @@ def _record(benchmark):
 
 
 def test_baseline_stft_istft(benchmark, audio):
-    benchmark.pedantic(lambda: [istft(stft(audio[:, c], 4096, 1024), 4096, 1024, len(audio)) for c in range(2)],
-                       rounds=3, iterations=1)
+    benchmark.pedantic(
+        lambda: [istft(stft(audio[:, c], 4096, 1024), 4096, 1024, len(audio)) for c in range(2)], rounds=3, iterations=1
+    )
     _record(benchmark)
 
 
 def test_dsp_separation(benchmark, audio):
     Separator(SeparationParams(backend="dsp"), rate=RATE, channels=2).separate(audio[: RATE * 3])  # compile
-    benchmark.pedantic(lambda: Separator(SeparationParams(backend="dsp"), rate=RATE, channels=2).separate(audio),
-                       rounds=3, iterations=1)
+    benchmark.pedantic(
+        lambda: Separator(SeparationParams(backend="dsp"), rate=RATE, channels=2).separate(audio),
+        rounds=3,
+        iterations=1,
+    )
     _record(benchmark)
 
 
@@ -52,6 +58,9 @@ def test_onnx_separation(benchmark, audio):
     from rtaudio.jobs.separation_onnx import OnnxBackend
 
     backend = OnnxBackend(ONNX_TEST_MODEL)
-    benchmark.pedantic(lambda: Separator(SeparationParams(), rate=RATE, channels=2, backend=backend).separate(audio),
-                       rounds=3, iterations=1)
+    benchmark.pedantic(
+        lambda: Separator(SeparationParams(), rate=RATE, channels=2, backend=backend).separate(audio),
+        rounds=3,
+        iterations=1,
+    )
     _record(benchmark)

@@ -34,9 +34,14 @@ def make_ten_minute_video(folder):
     path = folder / "ten-minutes.mp4"
     minute = beat_and_chords(60.0, RATE, bpm=112) * 0.5 + noise(60.0, RATE, 0.003)
     try:
-        lines = [speech(t, RATE) for t in ("the results came in late on tuesday evening",
-                                           "nobody expected the river to rise so quickly",
-                                           "we will meet again at the station tomorrow")]
+        lines = [
+            speech(t, RATE)
+            for t in (
+                "the results came in late on tuesday evening",
+                "nobody expected the river to rise so quickly",
+                "we will meet again at the station tomorrow",
+            )
+        ]
     except Exception:  # espeak-ng missing: music only
         lines = []
     audio = np.tile(minute, MINUTES)
@@ -93,16 +98,19 @@ def test_render_ten_minutes_fifty_cuts(benchmark, ten_minute_video, tmp_path, se
     path, cuts = ten_minute_video
     out = tmp_path / "soundtrack.wav"
     t0 = time.perf_counter()
-    report = _run(benchmark, lambda: render_soundtrack(path, cuts, out, separation=separation,
-                                                       cache_dir=tmp_path / "cache"))
+    report = _run(
+        benchmark, lambda: render_soundtrack(path, cuts, out, separation=separation, cache_dir=tmp_path / "cache")
+    )
     first = time.perf_counter() - t0
     t0 = time.perf_counter()
     again = render_soundtrack(path, cuts, tmp_path / "again.wav", separation=separation, cache_dir=tmp_path / "cache")
     second = time.perf_counter() - t0
     assert again["cache"]["hit"]
     assert len(report["joins"]) >= 50
-    print(f"\nseparation={separation}: {first:.1f} s ({MINUTES * 60 / first:.0f}x real time); steps "
-          f"{report['timings']}; stems: {report['stems']['note'][:80]}")
+    print(
+        f"\nseparation={separation}: {first:.1f} s ({MINUTES * 60 / first:.0f}x real time); steps "
+        f"{report['timings']}; stems: {report['stems']['note'][:80]}"
+    )
     print(f"re-render from the cache: {second:.1f} s; steps {again['timings']}")
     print(f"summary {report['summary']}; naive {report['baselines']['naive']['summary']}")
     benchmark.extra_info.update({"seconds": first, "rerender_s": second, "timings": report["timings"]})

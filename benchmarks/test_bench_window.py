@@ -55,7 +55,8 @@ from rtaudio.viz.window import Window  # noqa: E402
 
 # The session JACK server fixture lives in tests/conftest.py (outside this folder): load it here.
 _spec = importlib.util.spec_from_file_location(
-    "rtaudio_tests_conftest", Path(__file__).resolve().parents[1] / "tests" / "conftest.py")
+    "rtaudio_tests_conftest", Path(__file__).resolve().parents[1] / "tests" / "conftest.py"
+)
 _conftest = sys.modules.get(_spec.name)
 if _conftest is None:
     _conftest = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
@@ -85,6 +86,7 @@ def thread_cpu_ms(times):
 
 # -- render cost -------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def music_events():
     seconds = 24.0
@@ -97,12 +99,20 @@ def music_events():
             events += stage.process(frame)
     beat = RATE // 2
     events += [KeyMoment(k * beat, "downbeat" if k % 4 == 0 else "beat", 0.9) for k in range(int(seconds * 2))]
-    events += [SpeechStart(RATE, 0.9), Language(2 * RATE, "en", 0.93, (("en", 0.93), ("de", 0.04))),
-               Tempo(2 * RATE, 120.0, 0.9)]
+    events += [
+        SpeechStart(RATE, 0.9),
+        Language(2 * RATE, "en", 0.93, (("en", 0.93), ("de", 0.04))),
+        Tempo(2 * RATE, 120.0, 0.9),
+    ]
     for k in range(1, int(seconds) // 2):
         events.append(PartialTranscript(2 * k * RATE, f"partial words of line {k}"))
-        events.append(Transcript(2 * k * RATE - RATE, 2 * k * RATE + RATE // 2,
-                                 f"Caption line number {k}, a sentence of ordinary length."))
+        events.append(
+            Transcript(
+                2 * k * RATE - RATE,
+                2 * k * RATE + RATE // 2,
+                f"Caption line number {k}, a sentence of ordinary length.",
+            )
+        )
     return events
 
 
@@ -133,10 +143,16 @@ def test_render_full_window(benchmark, size, music_events):
     benchmark.pedantic(frame, rounds=900, iterations=1)
     median_ms = benchmark.stats.stats.median * 1e3
     cpu_ms = thread_cpu_ms(cpu)
-    benchmark.extra_info.update(size=f"{size[0]}x{size[1]}", median_ms=round(median_ms, 3),
-                                cpu_ms_per_frame=round(cpu_ms, 3), core_fraction_at_60fps=round(cpu_ms * FPS / 1e3, 3))
-    print(f"\nfull window {size[0]}x{size[1]}: median {median_ms:.2f} ms per frame, main-thread CPU {cpu_ms:.2f} ms"
-          f" -> {cpu_ms * FPS / 10:.1f} % of one core at {FPS} fps")
+    benchmark.extra_info.update(
+        size=f"{size[0]}x{size[1]}",
+        median_ms=round(median_ms, 3),
+        cpu_ms_per_frame=round(cpu_ms, 3),
+        core_fraction_at_60fps=round(cpu_ms * FPS / 1e3, 3),
+    )
+    print(
+        f"\nfull window {size[0]}x{size[1]}: median {median_ms:.2f} ms per frame, main-thread CPU {cpu_ms:.2f} ms"
+        f" -> {cpu_ms * FPS / 10:.1f} % of one core at {FPS} fps"
+    )
     assert window.model.n_bands == 60 and window.model.captions
     window.close()
 
@@ -156,12 +172,17 @@ def test_render_baseline_fill_flip(benchmark, size):
 
     benchmark.pedantic(frame, rounds=900, iterations=1)
     cpu_ms = thread_cpu_ms(cpu)
-    benchmark.extra_info.update(size=f"{size[0]}x{size[1]}", median_ms=round(benchmark.stats.stats.median * 1e3, 3),
-                                cpu_ms_per_frame=round(cpu_ms, 3), core_fraction_at_60fps=round(cpu_ms * FPS / 1e3, 3))
+    benchmark.extra_info.update(
+        size=f"{size[0]}x{size[1]}",
+        median_ms=round(benchmark.stats.stats.median * 1e3, 3),
+        cpu_ms_per_frame=round(cpu_ms, 3),
+        core_fraction_at_60fps=round(cpu_ms * FPS / 1e3, 3),
+    )
     pygame.display.quit()
 
 
 # -- holds 60 fps with the engine running -------------------------------------------------------
+
 
 @pytest.mark.benchmark(group="window-60fps")
 def test_play_chain_holds_60_fps(benchmark, tmp_path):
@@ -186,16 +207,24 @@ def test_play_chain_holds_60_fps(benchmark, tmp_path):
     wall = time.perf_counter() - wall0
     process_cpu = (time.process_time() - cpu0) / wall
     draw_ms = float(np.median(window.frame_times) * 1e3)
-    benchmark.extra_info.update(frames=window.frames, fps=round(window.frames / wall, 2), dropped=window.dropped,
-                                draw_ms_median=round(draw_ms, 3), process_cores=round(process_cpu, 3),
-                                audio_dropped=result.dropped)
-    print(f"\nplay chain, 6 s: {window.frames} frames ({window.frames / wall:.1f} fps), {window.dropped} dropped, "
-          f"draw {draw_ms:.2f} ms median; whole process {process_cpu:.2f} cores (pump + engine + window)")
+    benchmark.extra_info.update(
+        frames=window.frames,
+        fps=round(window.frames / wall, 2),
+        dropped=window.dropped,
+        draw_ms_median=round(draw_ms, 3),
+        process_cores=round(process_cpu, 3),
+        audio_dropped=result.dropped,
+    )
+    print(
+        f"\nplay chain, 6 s: {window.frames} frames ({window.frames / wall:.1f} fps), {window.dropped} dropped, "
+        f"draw {draw_ms:.2f} ms median; whole process {process_cpu:.2f} cores (pump + engine + window)"
+    )
     window.close()
     assert result.dropped == 0
 
 
 # -- latency through JACK -----------------------------------------------------------------------
+
 
 class ClickPlayer:
     """A JACK client writing silence, or one click (``rtaudio.testing.clicks``) when :meth:`fire` is called."""
@@ -268,8 +297,13 @@ def watches():
 
 
 def _stats(ms: np.ndarray) -> dict:
-    return dict(n=len(ms), median_ms=round(float(np.median(ms)), 2), p95_ms=round(float(np.percentile(ms, 95)), 2),
-                min_ms=round(float(ms.min()), 2), max_ms=round(float(ms.max()), 2))
+    return dict(
+        n=len(ms),
+        median_ms=round(float(np.median(ms)), 2),
+        p95_ms=round(float(np.percentile(ms, 95)), 2),
+        min_ms=round(float(ms.min()), 2),
+        max_ms=round(float(ms.max()), 2),
+    )
 
 
 def _wait_ports(probe, before, count, what, timeout=10.0):
@@ -300,8 +334,9 @@ def test_live_click_to_pixel_latency(benchmark, jack_server):
     before = {p.name for p in probe.get_ports(is_input=True, is_audio=True)}
     engine.start()
     try:
-        port = _wait_ports(probe, before | {p.name for p in probe.get_ports(is_output=True)}, 1,
-                           "the analyzer's JACK input port")[0]
+        port = _wait_ports(
+            probe, before | {p.name for p in probe.get_ports(is_output=True)}, 1, "the analyzer's JACK input port"
+        )[0]
         probe.connect(player.port, port)
 
         flashes = []
@@ -336,13 +371,22 @@ def test_live_click_to_pixel_latency(benchmark, jack_server):
     ms = np.asarray(latencies) * 1e3
     stats = _stats(ms)
     flash_stats = _stats(np.asarray(flashes) * 1e3)
-    benchmark.extra_info.update(stats, goal_ms=GOAL_MS, goal_met=stats["p95_ms"] < GOAL_MS,
-                                flash=flash_stats, period=jack_server.period, rate=jack_server.rate, fps=FPS,
-                                dropped=window.dropped)
-    print(f"\nlive click -> pixel through JACK over {len(ms)} clicks: first visible median {stats['median_ms']} ms, "
-          f"p95 {stats['p95_ms']} ms (min {stats['min_ms']}, max {stats['max_ms']}); as a flash (> -40 dB) "
-          f"median {flash_stats['median_ms']} ms, p95 {flash_stats['p95_ms']} ms; goal < {GOAL_MS} ms; "
-          f"{window.dropped} frames dropped")
+    benchmark.extra_info.update(
+        stats,
+        goal_ms=GOAL_MS,
+        goal_met=stats["p95_ms"] < GOAL_MS,
+        flash=flash_stats,
+        period=jack_server.period,
+        rate=jack_server.rate,
+        fps=FPS,
+        dropped=window.dropped,
+    )
+    print(
+        f"\nlive click -> pixel through JACK over {len(ms)} clicks: first visible median {stats['median_ms']} ms, "
+        f"p95 {stats['p95_ms']} ms (min {stats['min_ms']}, max {stats['max_ms']}); as a flash (> -40 dB) "
+        f"median {flash_stats['median_ms']} ms, p95 {flash_stats['p95_ms']} ms; goal < {GOAL_MS} ms; "
+        f"{window.dropped} frames dropped"
+    )
     assert len(ms) == bursts and (ms > 0).all()
 
 
@@ -429,12 +473,22 @@ def test_playback_click_to_pixel_sync(benchmark, jack_server, tmp_path):
                 offsets.append(near[0] - a)
         ms = np.asarray(offsets) * 1e3
         results[name] = dict(_stats(ms), vs_dac=_stats(ms - dac_ms))
-    benchmark.extra_info.update(results, clicks=len(times), dac_after_cycle_ms=round(dac_ms, 2),
-                                reported_latency_ms=round(player.latency * 1e3, 2), fps=FPS,
-                                frame_ms=round(1e3 / FPS, 2), dropped=window.dropped)
-    print(f"\nplayback, {len(times)} clicks; PortAudio puts the DAC {dac_ms:.2f} ms after the JACK cycle "
-          f"(reported output latency {player.latency * 1e3:.2f} ms); {window.dropped} frames dropped")
+    benchmark.extra_info.update(
+        results,
+        clicks=len(times),
+        dac_after_cycle_ms=round(dac_ms, 2),
+        reported_latency_ms=round(player.latency * 1e3, 2),
+        fps=FPS,
+        frame_ms=round(1e3 / FPS, 2),
+        dropped=window.dropped,
+    )
+    print(
+        f"\nplayback, {len(times)} clicks; PortAudio puts the DAC {dac_ms:.2f} ms after the JACK cycle "
+        f"(reported output latency {player.latency * 1e3:.2f} ms); {window.dropped} frames dropped"
+    )
     for name, r in results.items():
-        print(f"  {name}: {r['n']} shown; flip - click in JACK: median {r['median_ms']} ms, p95 {r['p95_ms']} ms "
-              f"(min {r['min_ms']}, max {r['max_ms']}); flip - DAC time: median {r['vs_dac']['median_ms']} ms")
+        print(
+            f"  {name}: {r['n']} shown; flip - click in JACK: median {r['median_ms']} ms, p95 {r['p95_ms']} ms "
+            f"(min {r['min_ms']}, max {r['max_ms']}); flip - DAC time: median {r['vs_dac']['median_ms']} ms"
+        )
     assert all(r["n"] == len(times) for r in results.values())

@@ -28,8 +28,11 @@ _WALL: dict[str, float] = {}
 def talk():
     from rtaudio.testing import speech
 
-    x = speech("the committee will meet again on thursday to discuss the new budget for the city and the "
-               "schools, and the mayor said that she expects a long and difficult meeting", 16000)
+    x = speech(
+        "the committee will meet again on thursday to discuss the new budget for the city and the "
+        "schools, and the mayor said that she expects a long and difficult meeting",
+        16000,
+    )
     return np.resize(np.concatenate([x, np.zeros(8000, np.float32)]), 20 * 16000)
 
 
@@ -56,19 +59,25 @@ def _with_ticker(fn):
 
 @pytest.mark.parametrize("worker", ["thread", "process"])
 def test_ticker_during_recognition(benchmark, talk, worker):
-    cfg = {"stt": {"gate": "false", "engine": "pocketsphinx", "worker": worker},
-           "lid": {"gate": "energy", "worker": worker}}
+    cfg = {
+        "stt": {"gate": "false", "engine": "pocketsphinx", "worker": worker},
+        "lid": {"gate": "energy", "worker": worker},
+    }
     result = {}
 
     def run():
-        result["wall"], result["gaps"] = _with_ticker(lambda: analyze(talk, rate=16000, stages=["lid", "stt"],
-                                                                      config=cfg))
+        result["wall"], result["gaps"] = _with_ticker(
+            lambda: analyze(talk, rate=16000, stages=["lid", "stt"], config=cfg)
+        )
 
     benchmark.pedantic(run, rounds=1, iterations=1)
     gaps = result["gaps"]
     _WALL[worker] = result["wall"]
-    benchmark.extra_info.update(max_stall_ms=round(float(gaps.max()), 1), p99_gap_ms=round(float(np.percentile(gaps, 99)), 2),
-                                wall_s=round(result["wall"], 2))
+    benchmark.extra_info.update(
+        max_stall_ms=round(float(gaps.max()), 1),
+        p99_gap_ms=round(float(np.percentile(gaps, 99)), 2),
+        wall_s=round(result["wall"], 2),
+    )
     if worker == "process" and "thread" in _WALL:
         benchmark.extra_info["overhead"] = round(_WALL["process"] / _WALL["thread"], 2)
     print(f"\n{worker}: {benchmark.extra_info}")

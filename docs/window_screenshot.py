@@ -40,8 +40,10 @@ from rtaudio.viz.window import Window  # noqa: E402
 RATE = 48000
 SECONDS = 14.0
 AT_S = 10.2  # the moment shown: the second sentence is being spoken
-LINES = ((2.2, "Welcome back. Today we look at the spectrum of a drum loop."),
-         (8.6, "Each kick lights up the low bands."))
+LINES = (
+    (2.2, "Welcome back. Today we look at the spectrum of a drum loop."),
+    (8.6, "Each kick lights up the low bands."),
+)
 
 
 def synthesize(path: str) -> None:
@@ -55,9 +57,10 @@ def synthesize(path: str) -> None:
 
 def analyse(path: str):
     source = FileSource(path)
-    stages = [ScaleSwitchStage(SpectrumParams(**WINDOW_DEFAULTS["spectrum"]), sample_rate=source.rate),
-              LevelsStage(LevelsParams(**WINDOW_DEFAULTS["levels"]), sample_rate=source.rate,
-                          channels=source.channels)]
+    stages = [
+        ScaleSwitchStage(SpectrumParams(**WINDOW_DEFAULTS["spectrum"]), sample_rate=source.rate),
+        LevelsStage(LevelsParams(**WINDOW_DEFAULTS["levels"]), sample_rate=source.rate, channels=source.channels),
+    ]
     for name in ("vad", "stt", "lid", "keys"):
         try:
             stages += build_stages([name], sample_rate=source.rate, channels=source.channels)

@@ -7,9 +7,17 @@ from collections.abc import Sequence
 from rtaudio.events import Event
 
 
-def analyze(input, *, rate: int | None = None, stages: Sequence[str] = ("spectrum", "levels"),
-            config: dict[str, dict] | None = None, stream: int = 0, block: int = 4096,
-            max_block: int = 16384, on_nonfinite: str = "error") -> list[Event]:
+def analyze(
+    input,
+    *,
+    rate: int | None = None,
+    stages: Sequence[str] = ("spectrum", "levels"),
+    config: dict[str, dict] | None = None,
+    stream: int = 0,
+    block: int = 4096,
+    max_block: int = 16384,
+    on_nonfinite: str = "error",
+) -> list[Event]:
     """Run ``stages`` over ``input`` and return every event, times as source sample indices.
 
     Parameters

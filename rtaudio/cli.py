@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rtaudio",
         description="Real-time streaming audio analyzer: spectrum, loudness and more, from files, videos, "
-                    "network streams, sound devices and stdin.",
+        "network streams, sound devices and stdin.",
         epilog="Run 'rtaudio VERB --help' for the options and an example of each verb.",
         formatter_class=Formatter,
     )
@@ -42,8 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     verbs.required = True
     for module in command_modules():
-        p = verbs.add_parser(module.NAME, help=module.HELP, description=module.DESCRIPTION,
-                             epilog=module.EXAMPLES, formatter_class=Formatter)
+        p = verbs.add_parser(
+            module.NAME,
+            help=module.HELP,
+            description=module.DESCRIPTION,
+            epilog=module.EXAMPLES,
+            formatter_class=Formatter,
+        )
         module.add_arguments(p)
         p.set_defaults(func=module.run)
     return parser

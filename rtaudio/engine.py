@@ -80,9 +80,17 @@ class Engine:
         Called from the reader thread after each block.
     """
 
-    def __init__(self, source: Source, stages: Sequence[Stage], sinks: Sequence[Sink] = (), *,
-                 ring_seconds: float = 4.0, max_block: int = 16384, on_nonfinite: str = "error",
-                 progress: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        source: Source,
+        stages: Sequence[Stage],
+        sinks: Sequence[Sink] = (),
+        *,
+        ring_seconds: float = 4.0,
+        max_block: int = 16384,
+        on_nonfinite: str = "error",
+        progress: Callable[[int], None] | None = None,
+    ):
         if not ring_seconds > 0:
             raise ParameterError(f"ring_seconds={ring_seconds} must be > 0 seconds")
         if on_nonfinite not in ("error", "zero"):

@@ -245,10 +245,7 @@ def retime(event: Event, source_rate: int, stage_rate: int) -> Event:
     """Move ``event``'s time fields from a stage's clock (``stage_rate``, Hz) onto the source clock."""
     if source_rate == stage_rate:
         return event
-    changes = {
-        name: int(round(getattr(event, name) * source_rate / stage_rate))
-        for name in event.TIME_FIELDS
-    }
+    changes = {name: int(round(getattr(event, name) * source_rate / stage_rate)) for name in event.TIME_FIELDS}
     for f in dataclasses.fields(event):  # nested events (a transcript's words) move too
         value = getattr(event, f.name)
         if isinstance(value, tuple) and value and isinstance(value[0], Event):

@@ -25,11 +25,32 @@ from rtaudio.errors import InputError, ParameterError, require
 #: File extension -> format name.
 FORMATS = {".csv": "csv", ".json": "json", ".otio": "otio", ".edl": "edl", ".xml": "fcp7"}
 #: Marker kinds the key-moment stages emit.
-KINDS = ("beat", "downbeat", "onset", "section", "loudness_peak", "loudness_drop", "silence_start",
-         "silence_end", "speech_start", "speech_end", "cut_suggestion")
-COLORS = {"beat": "CYAN", "downbeat": "BLUE", "onset": "WHITE", "section": "PURPLE", "loudness_peak": "ORANGE",
-          "loudness_drop": "YELLOW", "silence_start": "BLACK", "silence_end": "BLACK", "speech_start": "GREEN",
-          "speech_end": "GREEN", "cut_suggestion": "RED"}
+KINDS = (
+    "beat",
+    "downbeat",
+    "onset",
+    "section",
+    "loudness_peak",
+    "loudness_drop",
+    "silence_start",
+    "silence_end",
+    "speech_start",
+    "speech_end",
+    "cut_suggestion",
+)
+COLORS = {
+    "beat": "CYAN",
+    "downbeat": "BLUE",
+    "onset": "WHITE",
+    "section": "PURPLE",
+    "loudness_peak": "ORANGE",
+    "loudness_drop": "YELLOW",
+    "silence_start": "BLACK",
+    "silence_end": "BLACK",
+    "speech_start": "GREEN",
+    "speech_end": "GREEN",
+    "cut_suggestion": "RED",
+}
 CSV_HEADER = ("time", "kind", "score", "label")
 
 
@@ -51,9 +72,7 @@ def format_of(path: str, fmt: str | None = None) -> str:
         return fmt
     ext = os.path.splitext(path)[1].lower()
     if ext not in FORMATS:
-        raise ParameterError(
-            f"output {path!r} has extension {ext or '(none)'!r}; expected one of {', '.join(FORMATS)}"
-        )
+        raise ParameterError(f"output {path!r} has extension {ext or '(none)'!r}; expected one of {', '.join(FORMATS)}")
     return FORMATS[ext]
 
 
@@ -75,8 +94,15 @@ def parse_fps(text) -> float:
     return value
 
 
-def write_markers(path: str, markers: list[Marker], *, fps: float = 25.0, duration_s: float | None = None,
-                  source: str = "", fmt: str | None = None) -> str:
+def write_markers(
+    path: str,
+    markers: list[Marker],
+    *,
+    fps: float = 25.0,
+    duration_s: float | None = None,
+    source: str = "",
+    fmt: str | None = None,
+) -> str:
     """Write ``markers`` to ``path`` in the format its extension names (or ``fmt``); return the format.
 
     Parameters
@@ -100,9 +126,15 @@ def write_markers(path: str, markers: list[Marker], *, fps: float = 25.0, durati
                 w.writerow([f"{m.time:.6f}", m.kind, f"{m.score:.3f}", m.label])
         return kind
     if kind == "json":
-        doc = {"source": source, "duration_s": duration_s, "fps": fps,
-               "markers": [{"time": round(m.time, 6), "kind": m.kind, "score": round(m.score, 3), "label": m.label}
-                           for m in markers]}
+        doc = {
+            "source": source,
+            "duration_s": duration_s,
+            "fps": fps,
+            "markers": [
+                {"time": round(m.time, 6), "kind": m.kind, "score": round(m.score, 3), "label": m.label}
+                for m in markers
+            ],
+        }
         with open(path, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=1, ensure_ascii=False)
             f.write("\n")

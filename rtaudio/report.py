@@ -26,6 +26,7 @@ import io
 import math
 import os
 from collections import Counter
+from itertools import pairwise
 
 import numpy as np
 
@@ -133,9 +134,10 @@ def _fmt_time(seconds: float, _pos=None) -> str:
 
 def summary(events: list[Event], rate: int, duration_s: float) -> dict:
     """Headline numbers of an analysis (also the HTML report's table)."""
-    steady = sorted((e for e in events if isinstance(e, Tempo) and e.bpm > 0 and e.confidence >= STEADY),
-                    key=lambda e: e.t)
-    covered = sum(min(b.t - a.t, 2.5 * 60 * rate / a.bpm) for a, b in zip(steady, steady[1:])) / rate
+    steady = sorted(
+        (e for e in events if isinstance(e, Tempo) and e.bpm > 0 and e.confidence >= STEADY), key=lambda e: e.t
+    )
+    covered = sum(min(b.t - a.t, 2.5 * 60 * rate / a.bpm) for a, b in pairwise(steady)) / rate
     # a headline tempo only where steady beats cover at least half the input (speech has syllable "beats")
     tempi = [e.bpm for e in steady] if duration_s > 0 and covered >= 0.5 * duration_s else []
     speech = [e for e in events if isinstance(e, SpeechSegment)]
@@ -145,7 +147,9 @@ def summary(events: list[Event], rate: int, duration_s: float) -> dict:
     kinds = Counter(e.kind for e in events if isinstance(e, KeyMoment))
     return {
         "duration_s": round(duration_s, 2),
-        "integrated_lufs": round(loud[-1].integrated_lufs, 1) if loud and math.isfinite(loud[-1].integrated_lufs) else None,
+        "integrated_lufs": round(loud[-1].integrated_lufs, 1)
+        if loud and math.isfinite(loud[-1].integrated_lufs)
+        else None,
         "tempo_bpm": round(float(np.median(tempi)), 1) if tempi else None,
         "beats": kinds.get("beat", 0),
         "sections": kinds.get("section", 0) + (1 if duration_s > 0 else 0),
@@ -159,8 +163,16 @@ def summary(events: list[Event], rate: int, duration_s: float) -> dict:
     }
 
 
-def render(collector: Collector, envelope: Envelope | None, *, rate: int, duration_s: float, title: str,
-           path: str | None = None, dpi: int = 110):
+def render(
+    collector: Collector,
+    envelope: Envelope | None,
+    *,
+    rate: int,
+    duration_s: float,
+    title: str,
+    path: str | None = None,
+    dpi: int = 110,
+):
     """Draw the report; save a PNG to ``path`` (if given) and return the matplotlib Figure."""
     require("matplotlib", "report")
     import matplotlib
@@ -180,8 +192,9 @@ def render(collector: Collector, envelope: Envelope | None, *, rate: int, durati
 
     fig = plt.figure(figsize=(16, 10.5), dpi=dpi)
     heights = [1.3, 1.8, 1.1, 1.1, 0.9, 0.9]
-    gs = fig.add_gridspec(len(heights), 1, height_ratios=heights, hspace=0.12, left=0.085, right=0.985,
-                          top=0.915, bottom=0.05)
+    gs = fig.add_gridspec(
+        len(heights), 1, height_ratios=heights, hspace=0.12, left=0.085, right=0.985, top=0.915, bottom=0.05
+    )
     axes = [fig.add_subplot(gs[0])]
     axes += [fig.add_subplot(gs[i], sharex=axes[0]) for i in range(1, len(heights))]
     wave, spec, loud, rhythm, talk, keys = axes
@@ -221,14 +234,23 @@ def render(collector: Collector, envelope: Envelope | None, *, rate: int, durati
         t1 = collector.column_t[-1] / rate
         hop = (collector.column_t[1] - collector.column_t[0]) / rate if len(collector.column_t) > 1 else t1
         lo = max(float(np.percentile(img, 5)), float(img.max()) - 80.0)
-        spec.imshow(img, origin="lower", aspect="auto", cmap="magma", vmin=lo, vmax=float(img.max()),
-                    extent=(collector.column_t[0] / rate - hop, t1, 0, img.shape[0]), interpolation="nearest")
+        spec.imshow(
+            img,
+            origin="lower",
+            aspect="auto",
+            cmap="magma",
+            vmin=lo,
+            vmax=float(img.max()),
+            extent=(collector.column_t[0] / rate - hop, t1, 0, img.shape[0]),
+            interpolation="nearest",
+        )
         centers = np.asarray(collector.centers)
         if len(centers) == img.shape[0]:
             ticks = [i for i, f in enumerate(centers) if i % max(1, len(centers) // 5) == 0]
             spec.set_yticks([i + 0.5 for i in ticks])
-            spec.set_yticklabels([f"{centers[i] / 1000:.1f}k" if centers[i] >= 1000 else f"{centers[i]:.0f}"
-                                  for i in ticks], fontsize=8)
+            spec.set_yticklabels(
+                [f"{centers[i] / 1000:.1f}k" if centers[i] >= 1000 else f"{centers[i]:.0f}" for i in ticks], fontsize=8
+            )
     else:
         _empty(spec, "no spectrum")
     for s in sections:
@@ -265,7 +287,7 @@ def render(collector: Collector, envelope: Envelope | None, *, rate: int, durati
     downs = [e for e in downs if any(abs(b.t - e.t) < 2 for b in beats)]
     if tempo:
         tx, ty = [], []
-        for a, b in zip(tempo, tempo[1:] + [None]):
+        for a, b in zip(tempo, tempo[1:] + [None], strict=True):
             tx.append(a.t / rate)
             ty.append(a.bpm)
             if b is not None and (b.t - a.t) / rate > 2.5 * 60 / a.bpm:  # no line across a gap in the beats
@@ -280,10 +302,24 @@ def render(collector: Collector, envelope: Envelope | None, *, rate: int, durati
         rhythm.vlines([e.t / rate for e in beats], top - 0.55 * pad, top, color="#444444", linewidth=0.6)
         rhythm.vlines([e.t / rate for e in downs], top - 1.3 * pad, top, color="#000000", linewidth=1.4)
         if onsets:
-            rhythm.plot([e.t / rate for e in onsets], [lo - 0.5 * pad] * len(onsets), "|", color="#7f7f7f",
-                        markersize=5, alpha=0.7)
-        rhythm.text(1.0, 1.0, f"ticks: beats (confidence >= {STEADY}; tall = downbeat)   | onsets", transform=rhythm.transAxes, ha="right",
-                    va="bottom", fontsize=7, color="#555555")
+            rhythm.plot(
+                [e.t / rate for e in onsets],
+                [lo - 0.5 * pad] * len(onsets),
+                "|",
+                color="#7f7f7f",
+                markersize=5,
+                alpha=0.7,
+            )
+        rhythm.text(
+            1.0,
+            1.0,
+            f"ticks: beats (confidence >= {STEADY}; tall = downbeat)   | onsets",
+            transform=rhythm.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color="#555555",
+        )
     elif onsets:
         rhythm.plot([e.t / rate for e in onsets], [0.5] * len(onsets), "|", color="#7f7f7f", markersize=8)
         rhythm.set_yticks([])
@@ -302,14 +338,22 @@ def render(collector: Collector, envelope: Envelope | None, *, rate: int, durati
         for s in speech:
             talk.axvspan(s.start / rate, s.end / rate, ymin=0.05, ymax=0.35, color="#2ca02c", alpha=0.6, linewidth=0)
     for lang in (e for e in ev if isinstance(e, Language)):
-        talk.text(lang.t / rate, 0.2, f" {lang.language} {lang.probability:.0%}", fontsize=8, color="#1b5e20",
-                  va="center", fontweight="bold")
+        talk.text(
+            lang.t / rate,
+            0.2,
+            f" {lang.language} {lang.probability:.0%}",
+            fontsize=8,
+            color="#1b5e20",
+            va="center",
+            fontweight="bold",
+        )
     if words:
         words = sorted(words, key=lambda w: w.start)
         step = max(1, len(words) // WORDS_SHOWN)
         for i, w in enumerate(words[::step]):
-            talk.text(w.start / rate, 0.55 + 0.25 * (i % 2), w.word, fontsize=7, color="#222222", va="center",
-                      clip_on=True)
+            talk.text(
+                w.start / rate, 0.55 + 0.25 * (i % 2), w.word, fontsize=7, color="#222222", va="center", clip_on=True
+            )
     if not speech and not words:
         _empty(talk, "no speech found" if _has_speech_stage(ev) else "speech not analysed (no speech detector)")
     _lane(talk, "speech")
@@ -321,7 +365,7 @@ def render(collector: Collector, envelope: Envelope | None, *, rate: int, durati
     labels = ["A"] + [s.label or "?" for s in sections]
     palette = ["#c6dbef", "#fdd0a2", "#c7e9c0", "#dadaeb", "#fcbba1", "#d9d9d9"]
     letters = sorted(set(labels))
-    for a, b, name in zip(edges[:-1], edges[1:], labels):
+    for a, b, name in zip(edges[:-1], edges[1:], labels, strict=True):
         keys.axvspan(a, b, ymin=0.0, ymax=0.38, color=palette[letters.index(name) % len(palette)], linewidth=0)
         keys.text((a + b) / 2, 0.19, name, ha="center", va="center", fontsize=10, fontweight="bold", color="#333333")
     cuts = sorted(by("cut_suggestion"), key=lambda e: (-e.score, e.t))[:CUTS_SHOWN]
@@ -350,7 +394,8 @@ def render(collector: Collector, envelope: Envelope | None, *, rate: int, durati
 
 def _has_speech_stage(events: list[Event]) -> bool:
     return any(isinstance(e, KeyMoment) and e.kind in ("speech_start", "speech_end") for e in events) or any(
-        getattr(e, "TYPE", "") in ("speech_start", "speech_end", "speech") for e in events)
+        getattr(e, "TYPE", "") in ("speech_start", "speech_end", "speech") for e in events
+    )
 
 
 def _spans(starts, ends, rate, dur):
@@ -381,12 +426,14 @@ def _empty(ax, text: str) -> None:
 
 def write_html(path: str, png: bytes, info: dict, cuts: list[KeyMoment], rate: int, title: str) -> None:
     """A self-contained HTML page: the picture, the headline numbers, and the ranked cut suggestions."""
-    rows = "".join(f"<tr><th>{html.escape(k.replace('_', ' '))}</th><td>{html.escape(str(v))}</td></tr>"
-                   for k, v in info.items())
+    rows = "".join(
+        f"<tr><th>{html.escape(k.replace('_', ' '))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in info.items()
+    )
     cut_rows = "".join(
         f"<tr><td>{i}</td><td>{_fmt_time(c.t / rate)}</td><td>{c.t / rate:.3f}</td><td>{c.score:.2f}</td>"
         f"<td>{html.escape(c.label)}</td></tr>"
-        for i, c in enumerate(sorted(cuts, key=lambda e: (-e.score, e.t)), 1))
+        for i, c in enumerate(sorted(cuts, key=lambda e: (-e.score, e.t)), 1)
+    )
     doc = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:1.5em;color:#222}} img{{max-width:100%}}
@@ -403,8 +450,9 @@ table{{border-collapse:collapse;margin:1em 0}} td,th{{border:1px solid #ccc;padd
         f.write(doc)
 
 
-def save(path: str, collector: Collector, envelope: Envelope | None, *, rate: int, duration_s: float,
-         title: str) -> None:
+def save(
+    path: str, collector: Collector, envelope: Envelope | None, *, rate: int, duration_s: float, title: str
+) -> None:
     """Render and write ``path`` (.png or .html); raises ParameterError for another extension."""
     ext = os.path.splitext(path)[1].lower()
     if ext not in (".png", ".html", ".htm"):

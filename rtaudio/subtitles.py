@@ -48,8 +48,9 @@ class CueRules:
         if not (isinstance(self.max_lines, int) and self.max_lines >= 1):
             raise ParameterError(f"max_lines={self.max_lines!r} must be an integer >= 1")
         if not self.max_s > 0 or not 0 <= self.min_s <= self.max_s:
-            raise ParameterError(f"max_s={self.max_s!r} and min_s={self.min_s!r} must satisfy 0 <= min_s <= max_s, "
-                                 "max_s > 0 (seconds)")
+            raise ParameterError(
+                f"max_s={self.max_s!r} and min_s={self.min_s!r} must satisfy 0 <= min_s <= max_s, max_s > 0 (seconds)"
+            )
         if not self.split_pause_s > 0:
             raise ParameterError(f"split_pause_s={self.split_pause_s!r} must be > 0 seconds")
 
@@ -80,8 +81,9 @@ def cues(transcripts: Sequence[Transcript], rate: int, rules: CueRules = CueRule
     """Cut ``transcripts`` (times in samples at ``rate`` Hz) into cues that keep ``rules``."""
     out: list[Cue] = []
     for tr in transcripts:
-        words = [(w.start / rate, w.end / rate, w.word) for w in tr.words] or \
-            [(tr.start / rate, tr.end / rate, tr.text)]
+        words = [(w.start / rate, w.end / rate, w.word) for w in tr.words] or [
+            (tr.start / rate, tr.end / rate, tr.text)
+        ]
         cue: Cue | None = None
         for start, end, word in words:
             lines = None
@@ -106,8 +108,9 @@ def to_srt(items: Sequence[Cue]) -> str:
     except ImportError as exc:
         raise MissingDependencyError("srt is not installed; install it with: pip install 'rtaudio[speech]'") from exc
     td = datetime.timedelta
-    return srt.compose([srt.Subtitle(i + 1, td(seconds=c.start), td(seconds=c.end), c.text)
-                        for i, c in enumerate(items)])
+    return srt.compose(
+        [srt.Subtitle(i + 1, td(seconds=c.start), td(seconds=c.end), c.text) for i, c in enumerate(items)]
+    )
 
 
 def _vtt_time(seconds: float) -> str:
@@ -123,7 +126,8 @@ def to_vtt(items: Sequence[Cue]) -> str:
         import webvtt
     except ImportError as exc:
         raise MissingDependencyError(
-            "webvtt-py is not installed; install it with: pip install 'rtaudio[speech]'") from exc
+            "webvtt-py is not installed; install it with: pip install 'rtaudio[speech]'"
+        ) from exc
     vtt = webvtt.WebVTT()
     for c in items:
         vtt.captions.append(webvtt.Caption(_vtt_time(c.start), _vtt_time(c.end), c.text))
@@ -132,8 +136,22 @@ def to_vtt(items: Sequence[Cue]) -> str:
 
 def to_json(transcripts: Sequence[Transcript], rate: int) -> str:
     """The utterances with their words, times in seconds: ``[{"start", "end", "text", "engine", "words": [...]}]``."""
-    rows = [{"start": round(t.start / rate, 3), "end": round(t.end / rate, 3), "text": t.text, "engine": t.engine,
-             "words": [{"start": round(w.start / rate, 3), "end": round(w.end / rate, 3), "word": w.word,
-                        "confidence": round(float(w.confidence), 3)} for w in t.words]}
-            for t in transcripts]
+    rows = [
+        {
+            "start": round(t.start / rate, 3),
+            "end": round(t.end / rate, 3),
+            "text": t.text,
+            "engine": t.engine,
+            "words": [
+                {
+                    "start": round(w.start / rate, 3),
+                    "end": round(w.end / rate, 3),
+                    "word": w.word,
+                    "confidence": round(float(w.confidence), 3),
+                }
+                for w in t.words
+            ],
+        }
+        for t in transcripts
+    ]
     return json.dumps(rows, ensure_ascii=False, indent=1) + "\n"

@@ -34,12 +34,15 @@ def noise(duration: float, rate: int, amplitude: float = 0.1, seed: int = 0) -> 
     return (amplitude * rng.standard_normal(int(round(duration * rate)))).astype(np.float32)
 
 
-def clicks(times: np.ndarray | list[float], duration: float, rate: int, amplitude: float = 0.8,
-           click_s: float = 0.005) -> np.ndarray:
+def clicks(
+    times: np.ndarray | list[float], duration: float, rate: int, amplitude: float = 0.8, click_s: float = 0.005
+) -> np.ndarray:
     """Short decaying 1.5 kHz blips at ``times`` (s): a click track."""
     out = np.zeros(int(round(duration * rate)), np.float32)
     n = int(click_s * rate)
-    blip = (amplitude * np.exp(-np.arange(n) / (n / 5)) * np.sin(2 * np.pi * 1500 * np.arange(n) / rate)).astype(np.float32)
+    blip = (amplitude * np.exp(-np.arange(n) / (n / 5)) * np.sin(2 * np.pi * 1500 * np.arange(n) / rate)).astype(
+        np.float32
+    )
     for t in times:
         i = int(round(t * rate))
         if 0 <= i < len(out):
@@ -58,8 +61,9 @@ def speech(text: str, rate: int, voice: str = "en-us", words_per_minute: int = 1
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "speech.wav")
-        subprocess.run([exe, "-v", voice, "-s", str(words_per_minute), "-w", path, text], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [exe, "-v", voice, "-s", str(words_per_minute), "-w", path, text], check=True, capture_output=True
+        )
         x, sr = sf.read(path, dtype="float32")
     if x.ndim > 1:
         x = x.mean(axis=1)

@@ -26,9 +26,11 @@ WORKERS = ("thread", "process")
 def check_worker(stage: str, value) -> None:
     """Raise :class:`ParameterError` unless ``value`` is one of :data:`WORKERS`."""
     if value not in WORKERS:
-        raise ParameterError(f"{stage}.worker={value!r} must be one of {', '.join(WORKERS)} (thread: in the "
-                             "engine's reader thread; process: a child process, so the decoder cannot stall "
-                             "other threads)")
+        raise ParameterError(
+            f"{stage}.worker={value!r} must be one of {', '.join(WORKERS)} (thread: in the "
+            "engine's reader thread; process: a child process, so the decoder cannot stall "
+            "other threads)"
+        )
 
 
 class WorkerError(RtaudioError):
@@ -47,8 +49,9 @@ class ProcessProxy:
         ctx = multiprocessing.get_context("spawn")  # no fork of a process whose threads hold locks
         self._conn, child = ctx.Pipe()
         self._name = getattr(factory, "__name__", str(factory))
-        self._proc = ctx.Process(target=_serve, args=(child, factory, args, kwargs), daemon=True,
-                                 name=f"rtaudio-{self._name}")
+        self._proc = ctx.Process(
+            target=_serve, args=(child, factory, args, kwargs), daemon=True, name=f"rtaudio-{self._name}"
+        )
         self._proc.start()
         child.close()
         self._finalizer = weakref.finalize(self, _stop, self._conn, self._proc)
@@ -82,8 +85,10 @@ class ProcessProxy:
 
     def _died(self) -> WorkerError:
         self._proc.join(timeout=1.0)
-        return WorkerError(f"the {self._name} worker process ended (exit code {self._proc.exitcode}); "
-                           "expected it to answer; run with worker=thread to see the error in this process")
+        return WorkerError(
+            f"the {self._name} worker process ended (exit code {self._proc.exitcode}); "
+            "expected it to answer; run with worker=thread to see the error in this process"
+        )
 
 
 def _serve(conn, factory, args, kwargs) -> None:

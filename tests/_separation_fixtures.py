@@ -47,7 +47,8 @@ def build_test_model(folder: str | Path, stems: int = 2, seed: int = 0) -> Path:
                 session.run(var.assign(value * rng.uniform(0.5, 1.5, value.shape).astype(value.dtype)))
             saver.save(session, str(folder / "model"))
     (folder / TEST_MARKER).write_text(
-        "Built by rtaudio's tests from spleeter's own config with random weights. NOT a separation model.\n")
+        "Built by rtaudio's tests from spleeter's own config with random weights. NOT a separation model.\n"
+    )
     return folder
 
 
@@ -106,7 +107,18 @@ def cached_test_models(cache_root: Path) -> tuple[Path, Path]:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(root)}
     steps = [
         [python, str(Path(__file__).resolve()), str(tf_dir)],
-        [python, "-m", "rtaudio.cli", "models", "export-spleeter", "spleeter-2stems", "--model", str(tf_dir), "-o", str(onnx_dir)],
+        [
+            python,
+            "-m",
+            "rtaudio.cli",
+            "models",
+            "export-spleeter",
+            "spleeter-2stems",
+            "--model",
+            str(tf_dir),
+            "-o",
+            str(onnx_dir),
+        ],
     ]
     for cmd in steps:
         r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=root, timeout=900)

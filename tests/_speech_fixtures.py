@@ -11,9 +11,7 @@ import pytest
 from rtaudio.testing import speech
 
 #: Sentences for the English test clip: pocketsphinx knows every word.
-SENTENCES = ("the child almost hurt the small dog",
-             "open the window please",
-             "seven four two one")
+SENTENCES = ("the child almost hurt the small dog", "open the window please", "seven four two one")
 
 
 def need_espeak():
@@ -28,8 +26,15 @@ def trim(x: np.ndarray, level: float = 1e-3) -> np.ndarray:
 
 
 @functools.cache
-def spoken_with_pauses(rate: int = 16000, sentences: tuple[str, ...] = SENTENCES, voice: str = "en-us",
-                       lead_s: float = 1.0, pause_s: float = 1.5, tail_s: float = 1.0, level: float = 0.0):
+def spoken_with_pauses(
+    rate: int = 16000,
+    sentences: tuple[str, ...] = SENTENCES,
+    voice: str = "en-us",
+    lead_s: float = 1.0,
+    pause_s: float = 1.5,
+    tail_s: float = 1.0,
+    level: float = 0.0,
+):
     """Sentences separated by silence (or by noise at ``level`` RMS): (samples, [(start, end) s of each sentence]).
 
     Returns a read-only array; the spans are where each trimmed sentence sits.

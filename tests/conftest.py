@@ -133,7 +133,10 @@ def jack_server(tmp_path_factory):
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [jackd, "--no-realtime", "--name", name, "-d", "dummy", "-r", str(JACK_RATE), "-p", str(JACK_PERIOD)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     jack.set_error_function(lambda msg: None)  # quiet "cannot connect" while the server starts
     try:
@@ -156,9 +159,11 @@ def jack_server(tmp_path_factory):
         sounddevice._initialize()
         found = _jack_device(sounddevice)
         if found is None:
-            pytest.fail(f"PortAudio sees no JACK device after jackd started (host APIs: "
-                        f"{[h['name'] for h in sounddevice.query_hostapis()]}); "
-                        "is libportaudio2 built with JACK support?")
+            pytest.fail(
+                f"PortAudio sees no JACK device after jackd started (host APIs: "
+                f"{[h['name'] for h in sounddevice.query_hostapis()]}); "
+                "is libportaudio2 built with JACK support?"
+            )
         os.environ[SHARED_ENV] = name
         yield JackServer(name, rate, period, found[0], found[1], log, proc)
     finally:

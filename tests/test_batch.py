@@ -43,13 +43,28 @@ def _write_inputs(folder):
 
 
 def _jobs_file(folder, out, with_bad=True):
-    rows = [{"input": "in0.mp4", "cuts": [[0, 2], [3.1, 5.5]], "output": f"{out}/o0.wav", "separation": "dsp",
-             "cache": False, "report": f"{out}/o0.json"},
-            {"input": "in1.wav", "cuts": "cuts1.csv", "output": f"{out}/o1.wav", "separation": "none", "cache": False,
-             "music": "crossfade"}]
+    rows = [
+        {
+            "input": "in0.mp4",
+            "cuts": [[0, 2], [3.1, 5.5]],
+            "output": f"{out}/o0.wav",
+            "separation": "dsp",
+            "cache": False,
+            "report": f"{out}/o0.json",
+        },
+        {
+            "input": "in1.wav",
+            "cuts": "cuts1.csv",
+            "output": f"{out}/o1.wav",
+            "separation": "none",
+            "cache": False,
+            "music": "crossfade",
+        },
+    ]
     if with_bad:
-        rows.append({"input": "bad.mp4", "cuts": [[0, 1]], "output": f"{out}/bad.wav", "separation": "none",
-                     "cache": False})
+        rows.append(
+            {"input": "bad.mp4", "cuts": [[0, 1]], "output": f"{out}/bad.wav", "separation": "none", "cache": False}
+        )
     os.makedirs(os.path.join(folder, out), exist_ok=True)
     path = os.path.join(folder, f"{out}.jsonl")
     with open(path, "w") as f:
@@ -156,11 +171,13 @@ def test_transient_fault_is_retried_and_arrays_travel_by_reference(engine, tmp_p
     with make_executor(engine, workers=2) as ex:
         marker = str(tmp_path / "marker")
         stored = ex.put(np.arange(100_000, dtype=np.float64))
-        tasks = [Task("flaky", probes.fail_once, (marker, 7)),
-                 Task("sum", probes.total, (stored,)),
-                 Task("after", probes.noop, (Ref("flaky"),)),
-                 Task("never", probes.fail_once, (str(tmp_path / "m2"),), retries=0),
-                 Task("skipped", probes.noop, (Ref("never"),))]
+        tasks = [
+            Task("flaky", probes.fail_once, (marker, 7)),
+            Task("sum", probes.total, (stored,)),
+            Task("after", probes.noop, (Ref("flaky"),)),
+            Task("never", probes.fail_once, (str(tmp_path / "m2"),), retries=0),
+            Task("skipped", probes.noop, (Ref("never"),)),
+        ]
         out = run_graph(tasks, ex, backoff_s=0.01)
     assert out["flaky"].ok and out["flaky"].attempts == 2 and out["flaky"].result == 7
     assert out["after"].result == 7
@@ -172,8 +189,14 @@ def test_transient_fault_is_retried_and_arrays_travel_by_reference(engine, tmp_p
 
 def test_submit_returns_while_the_caller_works(inputs, local_run, tmp_path):
     with Runner("local", workers=1) as runner:
-        handle = runner.submit(os.path.join(inputs, "in1.wav"), os.path.join(inputs, "cuts1.csv"), tmp_path / "s.wav",
-                               separation="none", cache=False, music="crossfade")
+        handle = runner.submit(
+            os.path.join(inputs, "in1.wav"),
+            os.path.join(inputs, "cuts1.csv"),
+            tmp_path / "s.wav",
+            separation="none",
+            cache=False,
+            music="crossfade",
+        )
         busy = sum(i * i for i in range(200_000))  # the caller's own "video render"
         assert busy > 0
         result = handle.result()
@@ -214,18 +237,24 @@ def test_bad_job_lists_and_options_are_named(tmp_path):
 
 
 def test_cli_prints_summary_and_fails_on_a_failed_job(inputs, local_run):
-    cmd = [RTAUDIO, "batch", os.path.join(inputs, "local.jsonl"), "--no-progress",
-           "--summary", os.path.join(inputs, "summary.json")]
+    cmd = [
+        RTAUDIO,
+        "batch",
+        os.path.join(inputs, "local.jsonl"),
+        "--no-progress",
+        "--summary",
+        os.path.join(inputs, "summary.json"),
+    ]
     out = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=60)
     assert out.returncode == 1, out.stderr
     assert "3 jobs on local" in out.stdout and "failed: bad.wav" in out.stdout and "InputError" in out.stdout
     with open(os.path.join(inputs, "summary.json")) as f:
         summary = json.load(f)
     assert summary["counts"]["failed"] == 1 and summary["counts"]["done"] + summary["counts"]["skipped"] == 2
-    bad = subprocess.run([RTAUDIO, "batch", os.path.join(inputs, "nope.jsonl")],
-                         check=False, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [RTAUDIO, "batch", os.path.join(inputs, "nope.jsonl")], check=False, capture_output=True, text=True, timeout=60
+    )
     assert bad.returncode == 2 and bad.stderr.startswith("rtaudio: error: job list") and "Traceback" not in bad.stderr
-
 
 
 @pytest.mark.parametrize("engine", ["local", "ray"])
@@ -253,13 +282,15 @@ def test_chunked_separation_equals_one_separator(engine, request):
 
 def test_output_folders_are_created(tmp_path):
     """A job may name an output folder that does not exist yet; the batch makes it."""
-    from rtaudio.jobs.batch import run_job
     import soundfile as sf
+
+    from rtaudio.jobs.batch import run_job
     from rtaudio.testing import tone
 
     src = tmp_path / "in.wav"
     sf.write(src, tone(440, 3.0, 16000), 16000)
     out = tmp_path / "new" / "deeper" / "out.wav"
-    run_job({"input": str(src), "cuts": [[0.0, 1.0], [2.0, 3.0]], "output": str(out),
-             "options": {"separation": "none"}})
+    run_job(
+        {"input": str(src), "cuts": [[0.0, 1.0], [2.0, 3.0]], "output": str(out), "options": {"separation": "none"}}
+    )
     assert out.exists() and not list(out.parent.glob(".*part*"))

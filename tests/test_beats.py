@@ -105,12 +105,15 @@ def test_downbeats_follow_the_bass_every_fourth_beat():
     assert all(np.min(np.abs(times[::4] - d)) < 0.02 for d in late)
 
 
-@pytest.mark.parametrize("bad, match", [
-    (dict(min_bpm=0), "min_bpm=0 must be >= 1.0"),
-    (dict(min_bpm=100, max_bpm=150), "max_bpm=150 must be at least twice min_bpm=100"),
-    (dict(beats_per_bar=9), "beats_per_bar=9 must be 0 (automatic) or an integer in 2..7"),
-    (dict(max_delay_s=0.1), "max_delay_s=0.1 must be in [0.5, 10.0]"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(min_bpm=0), "min_bpm=0 must be >= 1.0"),
+        (dict(min_bpm=100, max_bpm=150), "max_bpm=150 must be at least twice min_bpm=100"),
+        (dict(beats_per_bar=9), "beats_per_bar=9 must be 0 (automatic) or an integer in 2..7"),
+        (dict(max_delay_s=0.1), "max_delay_s=0.1 must be in [0.5, 10.0]"),
+    ],
+)
 def test_bad_beats_parameters(bad, match):
     with pytest.raises(ParameterError, match=match.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
         BeatsParams(**bad)

@@ -13,8 +13,9 @@ from rtaudio.testing import tone
 
 
 def run(*args, stdin=None, timeout=120):
-    proc = subprocess.run([sys.executable, "-m", "rtaudio.cli", *args], input=stdin, capture_output=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rtaudio.cli", *args], input=stdin, capture_output=True, timeout=timeout
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     return proc.stdout.decode(), proc.stderr.decode()
 
@@ -37,8 +38,16 @@ def test_analyze_writes_the_jsonl_contract(tmp_path):
     assert "x real time" in err and "integrated loudness" in err
     recs = records(out)
     assert all(list(r)[0] == "type" for r in recs)
-    assert recs[0] == {"type": "source", "t": 0.0, "source": str(path), "rate": 48000, "channels": 2,
-                       "layout": "stereo", "duration_s": 3.0, "live": False}
+    assert recs[0] == {
+        "type": "source",
+        "t": 0.0,
+        "source": str(path),
+        "rate": 48000,
+        "channels": 2,
+        "layout": "stereo",
+        "duration_s": 3.0,
+        "live": False,
+    }
     spectra = [r for r in recs if r["type"] == "spectrum"]
     assert 11 <= len(spectra) <= 13  # 4 per second of audio, not every frame
     bands = next(r for r in recs if r["type"] == "spectrum_bands")["centers_hz"]
@@ -53,8 +62,7 @@ def test_analyze_raw_pcm_on_stdin_matches_the_file(tmp_path):
     x = tone(440, 1.0, 16000)
     pcm = (x * 32767).astype("<i2").tobytes()
     out_stdin = tmp_path / "stdin.jsonl"
-    run("analyze", "-", "--rate", "16000", "--format", "s16le", "-o", str(out_stdin), "--stages", "levels",
-        stdin=pcm)
+    run("analyze", "-", "--rate", "16000", "--format", "s16le", "-o", str(out_stdin), "--stages", "levels", stdin=pcm)
     wav = tmp_path / "x.wav"
     sf.write(wav, (x * 32767).astype(np.int16), 16000, subtype="PCM_16")
     out_file = tmp_path / "file.jsonl"
@@ -100,8 +108,11 @@ def test_ctrl_c_stops_cleanly_with_partial_output(tmp_path):
     import time
 
     out = tmp_path / "e.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "rtaudio.cli", "analyze", "-", "--rate", "16000", "-o", str(out)],
-                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rtaudio.cli", "analyze", "-", "--rate", "16000", "-o", str(out)],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     pcm = (tone(440, 0.5, 16000) * 32767).astype("<i2").tobytes()
     proc.stdin.write(pcm)
     proc.stdin.flush()

@@ -18,7 +18,7 @@ def test_types_are_converted_from_cli_strings():
 
 def test_toml_values_keep_their_types(tmp_path):
     cfg = tmp_path / "c.toml"
-    cfg.write_text("[levels]\nchannel_weights = [1, 1]\nhop_s = 0.1\n[spectrum]\nscale = \"mel\"\n")
+    cfg.write_text('[levels]\nchannel_weights = [1, 1]\nhop_s = 0.1\n[spectrum]\nscale = "mel"\n')
     config = load_toml(cfg)
     stages = build_stages(["spectrum", "levels"], sample_rate=48000, channels=2, config=config)
     assert stages[0].params.scale == "mel"

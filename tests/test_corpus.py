@@ -16,8 +16,9 @@ def test_talking_video_end_to_end(corpus, tmp_path):
 
     video = corpus / "video" / "talking-with-pauses.mp4"
     out = tmp_path / "events.jsonl"
-    proc = subprocess.run([sys.executable, "-m", "rtaudio.cli", "analyze", str(video), "-o", str(out)],
-                          capture_output=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rtaudio.cli", "analyze", str(video), "-o", str(out)], capture_output=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     recs = [json.loads(line) for line in out.read_text().splitlines()]
     assert recs[0]["type"] == "source" and recs[0]["rate"] == 48000 and recs[0]["layout"] == "stereo"
@@ -43,8 +44,9 @@ def test_talking_video_end_to_end(corpus, tmp_path):
     assert 80 < centers[np.argmax(np.median(loud, axis=0))] < 2000
 
 
-@pytest.mark.parametrize("name", ["music/spleeter-audio_example.mp3", "music/Kevin_MacLeod_-_Vibe_Ace.ogg",
-                                  "music/doremi.wav"])
+@pytest.mark.parametrize(
+    "name", ["music/spleeter-audio_example.mp3", "music/Kevin_MacLeod_-_Vibe_Ace.ogg", "music/doremi.wav"]
+)
 def test_corpus_formats_decode_completely(corpus, name):
     source = FileSource(str(corpus / name))
     n = sum(len(b) for b in source.blocks(lambda e: None))

@@ -66,7 +66,7 @@ class Collect(Stage):
 
     def samples(self, start: int, stop: int) -> np.ndarray:
         """Samples with index in [start, stop), (n, channels), concatenated (gaps are skipped)."""
-        parts = [b[max(0, start - i): max(0, stop - i)] for i, b in self.blocks if i < stop and i + len(b) > start]
+        parts = [b[max(0, start - i) : max(0, stop - i)] for i, b in self.blocks if i < stop and i + len(b) > start]
         return np.concatenate(parts)
 
 
@@ -84,7 +84,7 @@ class Player:
         self.client.activate()
 
     def _process(self, frames: int) -> None:
-        for port, f in zip(self.ports, self.freqs):
+        for port, f in zip(self.ports, self.freqs, strict=True):
             phase = 2 * math.pi * f * self.n / self.rate
             port.get_array()[:] = tone(f, frames / self.rate, self.rate, self.amplitude, phase)
         self.n += frames
@@ -134,7 +134,7 @@ def test_live_capture_through_jack(jack_server):
 
         ours = wait_for(new_ports, what="the analyzer's two JACK input ports")
         assert len(ours) == 2, ours
-        for out, port in zip(player.ports, ours):
+        for out, port in zip(player.ports, ours, strict=True):
             probe.connect(out, port)
 
         # Phase A: 1 kHz on both channels.  Phase B: 2.5 kHz left, 1 kHz right.
@@ -162,8 +162,11 @@ def test_live_capture_through_jack(jack_server):
         assert abs(f - want) <= df, (ch, f, want)
 
     # The real stages agree: loudest band holds 1 kHz, RMS ~ -9 dBFS (events fully inside phase A).
-    steady = [e for e in sink.events if isinstance(e, SpectrumFrame)
-              and onset + spectrum.params.n_fft + rate // 10 <= e.t <= flip]
+    steady = [
+        e
+        for e in sink.events
+        if isinstance(e, SpectrumFrame) and onset + spectrum.params.n_fft + rate // 10 <= e.t <= flip
+    ]
     assert len(steady) > 10
     centers = spectrum.centers_hz
     half = 2 ** (1 / (2 * spectrum.params.bands_per_octave))
@@ -225,12 +228,15 @@ def test_too_many_channels(jack_server):
         DeviceSource(jack_server.device, channels=3)
 
 
-@pytest.mark.parametrize("kwargs, text", [
-    (dict(rate=0), "--rate=0 must be a sample rate"),
-    (dict(channels=0), "--channels=0 must be an integer number of channels"),
-    (dict(blocksize=-1), "blocksize=-1 must be an integer >= 0"),
-    (dict(latency="fast"), "latency='fast' must be 'low', 'high'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, text",
+    [
+        (dict(rate=0), "--rate=0 must be a sample rate"),
+        (dict(channels=0), "--channels=0 must be an integer number of channels"),
+        (dict(blocksize=-1), "blocksize=-1 must be an integer >= 0"),
+        (dict(latency="fast"), "latency='fast' must be 'low', 'high'"),
+    ],
+)
 def test_bad_parameters(kwargs, text):
     with pytest.raises(ParameterError, match=text):
         DeviceSource(None, **kwargs)  # checked before any device lookup
@@ -238,9 +244,18 @@ def test_bad_parameters(kwargs, text):
 
 # -- device lookup, on a made-up device list (no audio server needed) -----------------------------
 
+
 def _dev(index, name, hostapi="ALSA", ins=2, outs=2, default_input=False):
-    return dict(index=index, name=name, hostapi=hostapi, max_input_channels=ins, max_output_channels=outs,
-                default_samplerate=44100.0, default_input=default_input, default_output=False)
+    return dict(
+        index=index,
+        name=name,
+        hostapi=hostapi,
+        max_input_channels=ins,
+        max_output_channels=outs,
+        default_samplerate=44100.0,
+        default_input=default_input,
+        default_output=False,
+    )
 
 
 DEVICES = [
@@ -252,9 +267,18 @@ DEVICES = [
 ]
 
 
-@pytest.mark.parametrize("spec, index", [
-    (None, 4), (2, 2), ("2", 2), ("usb", 2), ("DEFAULT", 4), ("ALC892", 0), ("pulse", 3),
-])
+@pytest.mark.parametrize(
+    "spec, index",
+    [
+        (None, 4),
+        (2, 2),
+        ("2", 2),
+        ("usb", 2),
+        ("DEFAULT", 4),
+        ("ALC892", 0),
+        ("pulse", 3),
+    ],
+)
 def test_resolve_input_device(spec, index):
     assert resolve_input_device(spec, DEVICES)["index"] == index
 
@@ -267,8 +291,11 @@ def test_resolve_ambiguous_name():
 def test_resolve_prefers_the_host_api_default_among_matches():
     """PortAudio lists every JACK client as a device: "jack" means the server's own (system) device."""
     jack = "JACK Audio Connection Kit"
-    devices = DEVICES + [dict(_dev(5, "system", jack), hostapi_default_input=True),
-                         _dev(6, "PortAudio", jack), _dev(7, "player", jack)]
+    devices = DEVICES + [
+        dict(_dev(5, "system", jack), hostapi_default_input=True),
+        _dev(6, "PortAudio", jack),
+        _dev(7, "player", jack),
+    ]
     assert resolve_input_device("jack", devices)["index"] == 5
     with pytest.raises(DeviceError, match=r"input device 'jack' is ambiguous"):
         resolve_input_device("jack", [d for d in devices if d["index"] != 5])
@@ -287,6 +314,7 @@ def test_resolve_without_input_devices():
 
 
 # -- the callback -----------------------------------------------------------------------------------
+
 
 def test_callback_writes_ring_and_counts_overflows():
     ring = Ring(1024, 2)
@@ -386,4 +414,6 @@ def test_server_death_is_a_clear_error_and_the_process_exits(tmp_path):
         pytest.fail(f"the process hung after its JACK server died; output: {exc.stdout!r} {exc.stderr!r}")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "DeviceError: device 0 'system' (JACK Audio Connection Kit) stopped delivering audio" in done.stdout, (
-        done.stdout, done.stderr[-2000:])
+        done.stdout,
+        done.stderr[-2000:],
+    )

@@ -2,6 +2,7 @@
 
 import threading
 import time
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -44,7 +45,7 @@ def test_events_carry_source_sample_indices(batch_events):
     x, events = batch_events
     frames = [e for e in events if isinstance(e, SpectrumFrame)]
     hop = frames[1].t - frames[0].t
-    assert all(b.t - a.t == hop for a, b in zip(frames, frames[1:]))
+    assert all(b.t - a.t == hop for a, b in pairwise(frames))
     assert events[-1] == EndOfInput(len(x), "end", 0)
 
 

@@ -13,8 +13,7 @@ from rtaudio.testing import tone
 
 
 def cli(*args, stdin=None):
-    proc = subprocess.run([sys.executable, "-m", "rtaudio.cli", *args], input=stdin, capture_output=True,
-                          timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "rtaudio.cli", *args], input=stdin, capture_output=True, timeout=60)
     return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
 
 
@@ -97,7 +96,9 @@ def test_video_without_audio(tmp_path):
 
 
 def test_stream_index_out_of_range(wav):
-    with pytest.raises(ParameterError, match=r"--stream=3 does not exist in .*audio streams: 0 \(pcm_s16le, 1 ch, 16000 Hz\)"):
+    with pytest.raises(
+        ParameterError, match=r"--stream=3 does not exist in .*audio streams: 0 \(pcm_s16le, 1 ch, 16000 Hz\)"
+    ):
         analyze(str(wav), stream=3)
     assert_clean_cli_error(["analyze", str(wav), "--stream", "3"], "--stream=3 does not exist")
 
@@ -129,13 +130,17 @@ def test_stdin_without_rate():
 
 
 def test_stdin_bad_format():
-    assert_clean_cli_error(["analyze", "-", "--rate", "8000", "--format", "s17le"],
-                           "--format='s17le' is not a PCM format", stdin=b"")
+    assert_clean_cli_error(
+        ["analyze", "-", "--rate", "8000", "--format", "s17le"], "--format='s17le' is not a PCM format", stdin=b""
+    )
 
 
 def test_stdin_partial_frame():
-    err = assert_clean_cli_error(["analyze", "-", "--rate", "8000", "--channels", "2", "-o", "/dev/null"],
-                                 "stdin ended with 2 stray bytes", stdin=b"\0" * 4002)
+    err = assert_clean_cli_error(
+        ["analyze", "-", "--rate", "8000", "--channels", "2", "-o", "/dev/null"],
+        "stdin ended with 2 stray bytes",
+        stdin=b"\0" * 4002,
+    )
     assert "check --channels and --format" in err
 
 
@@ -143,7 +148,9 @@ def test_unknown_stage_and_parameter(wav):
     assert_clean_cli_error(["analyze", str(wav), "--stages", "spectrum,magic"], "unknown stage 'magic'")
     err = assert_clean_cli_error(["analyze", str(wav), "-p", "spectrum.nfft=4096"], "unknown parameter spectrum.nfft")
     assert "n_fft" in err
-    assert_clean_cli_error(["analyze", str(wav), "-p", "spectrum.n_fft=big"], "spectrum.n_fft='big' must be of type int")
+    assert_clean_cli_error(
+        ["analyze", str(wav), "-p", "spectrum.n_fft=big"], "spectrum.n_fft='big' must be of type int"
+    )
     assert_clean_cli_error(["analyze", str(wav), "-p", "n_fft=4096"], "must look like STAGE.NAME=VALUE")
 
 
@@ -155,8 +162,9 @@ def test_bad_config_file(wav, tmp_path):
 
 
 def test_unknown_device():
-    err = assert_clean_cli_error(["monitor", "--device", "no-such-device-xyz", "--duration", "1"],
-                                 "'no-such-device-xyz'")
+    err = assert_clean_cli_error(
+        ["monitor", "--device", "no-such-device-xyz", "--duration", "1"], "'no-such-device-xyz'"
+    )
     assert "not found" in err
 
 

@@ -56,7 +56,9 @@ def test_offline_sections_match_the_online_ones_on_a_clear_change():
     """Two textures, 10 s then 12 s: both modes put the one boundary within 1 s of the change (online needs
     ``kernel_s + min_gap_s / 2`` = 10 s after it)."""
     a = beat_and_chords(10.0, RATE, bpm=120)
-    b = (noise(12.0, RATE, 0.2, seed=5) + 0.3 * np.sin(2 * np.pi * 330 * np.arange(12 * RATE) / RATE)).astype(np.float32)
+    b = (noise(12.0, RATE, 0.2, seed=5) + 0.3 * np.sin(2 * np.pi * 330 * np.arange(12 * RATE) / RATE)).astype(
+        np.float32
+    )
     x = np.concatenate([a, b])
     for mode in ("online", "offline"):
         events = analyze(x, rate=RATE, stages=["sections"], config={"sections": {"mode": mode}})

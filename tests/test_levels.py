@@ -71,9 +71,9 @@ SIGNALS = {
 # ---------------------------------------------------------------- helpers
 
 
-def run(x, rate, block=None, params=LevelsParams(), index=0):
+def run(x, rate, block=None, params=None, index=0):
     """Feed ``x`` in blocks of ``block`` samples (None: whole); return (levels events, loudness event)."""
-    stage = LevelsStage(params, sample_rate=rate, channels=x.shape[1])
+    stage = LevelsStage(params or LevelsParams(), sample_rate=rate, channels=x.shape[1])
     block = block or max(len(x), 1)
     events = []
     for i in range(0, len(x), block):
@@ -360,7 +360,11 @@ def test_bad_params(kwargs, match):
         (LevelsParams(), {"sample_rate": 0, "channels": 1}, r"sample_rate=0 must be a positive integer \(Hz\)"),
         (LevelsParams(), {"sample_rate": 44100.0, "channels": 1}, r"sample_rate=44100.0 must be a positive integer"),
         (LevelsParams(), {"sample_rate": 16000, "channels": 0}, r"channels=0 must be a positive integer"),
-        (LevelsParams(hop_s=0.01), {"sample_rate": 40, "channels": 1}, r"hop_s=0.01 at sample_rate=40 Hz is under one sample"),
+        (
+            LevelsParams(hop_s=0.01),
+            {"sample_rate": 40, "channels": 1},
+            r"hop_s=0.01 at sample_rate=40 Hz is under one sample",
+        ),
         (
             LevelsParams(channel_weights=(1, 1)),
             {"sample_rate": 16000, "channels": 3},

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,9 @@ from rtaudio.testing import beat_and_chords, noise, speech
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = ROOT / "models" / "langid" / "train.py"
-pytestmark = pytest.mark.skipif(not SHIPPED.exists(), reason=f"{SHIPPED} not built (python models/langid/train_phonotactic.py)")
+pytestmark = pytest.mark.skipif(
+    not SHIPPED.exists(), reason=f"{SHIPPED} not built (python models/langid/train_phonotactic.py)"
+)
 HAVE_ESPEAK = shutil.which("espeak-ng") is not None
 
 
@@ -43,8 +46,10 @@ def spoken():
     """Spanish in a voice variant held out of training, 16 kHz, with 1.5 s of quiet before it."""
     if not HAVE_ESPEAK:
         pytest.skip("espeak-ng is not installed")
-    text = ("el gobierno anunció ayer que las nuevas medidas entrarán en vigor la próxima semana "
-            "en todas las ciudades del país")
+    text = (
+        "el gobierno anunció ayer que las nuevas medidas entrarán en vigor la próxima semana "
+        "en todas las ciudades del país"
+    )
     x = speech(text, 16000, voice="es+f5", words_per_minute=150)
     return np.concatenate([np.zeros(24000, np.float32), x, np.zeros(8000, np.float32)])
 
@@ -132,8 +137,8 @@ def test_events_follow_the_source_clock(spoken, rate):
     assert events
     onset = 1.5 * rate
     first = events[0].t
-    assert onset < first <= onset + 2.0 * rate + 0.05 * rate, (first / rate)
-    assert all(a.t <= b.t for a, b in zip(events, events[1:]))
+    assert onset < first <= onset + 2.0 * rate + 0.05 * rate, first / rate
+    assert all(a.t <= b.t for a, b in pairwise(events))
     assert events[-1].t <= len(x)
 
 
@@ -163,22 +168,50 @@ def test_langid_command_prints_json(spoken, tmp_path):
 
     path = tmp_path / "es.wav"
     sf.write(path, spoken, 16000)
-    out = subprocess.run([sys.executable, "-m", "rtaudio.cli", "langid", str(path), "--gate", "energy",
-                          "--first", "3", "--threshold", "0"], capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rtaudio.cli",
+            "langid",
+            str(path),
+            "--gate",
+            "energy",
+            "--first",
+            "3",
+            "--threshold",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     assert set(d) == {"language", "probability", "top", "speech_s"}
     assert d["speech_s"] == pytest.approx(3.0) and d["language"] == d["top"][0][0]  # top-1 on 3 s: see the model card
-    out = subprocess.run([sys.executable, "-m", "rtaudio.cli", "langid", str(path), "--gate", "energy",
-                          "--threshold", "0"], capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "rtaudio.cli", "langid", str(path), "--gate", "energy", "--threshold", "0"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert json.loads(out.stdout)["language"] == "es"
     silent = tmp_path / "silence.wav"
     sf.write(silent, np.zeros(32000, np.float32), 16000)
-    out = subprocess.run([sys.executable, "-m", "rtaudio.cli", "langid", str(silent), "--gate", "energy"],
-                         capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "rtaudio.cli", "langid", str(silent), "--gate", "energy"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert json.loads(out.stdout) == {"language": "unknown", "probability": 0.0, "top": [], "speech_s": 0.0}
-    out = subprocess.run([sys.executable, "-m", "rtaudio.cli", "langid", str(path), "--langid-model",
-                          str(tmp_path / "none.onnx")], capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "rtaudio.cli", "langid", str(path), "--langid-model", str(tmp_path / "none.onnx")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert out.returncode != 0 and "rtaudio: error: langid model" in out.stderr and "Traceback" not in out.stderr
 
 
@@ -187,8 +220,13 @@ def test_langid_command_prints_json(spoken, tmp_path):
 def test_training_recipe_smoke(tmp_path):
     """The recipe runs end to end in a few seconds (a few utterances, a few steps) into a throwaway folder."""
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, str(TRAIN), "--smoke", "--out", str(tmp_path)], capture_output=True,
-                         text=True, env=env, timeout=300)
+    out = subprocess.run(
+        [sys.executable, str(TRAIN), "--smoke", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     m = LangidModel(tmp_path / "langid.onnx")
     assert m.labels == json.loads((tmp_path / "labels.json").read_text())["labels"]

@@ -56,10 +56,10 @@ def test_recipe_and_runtime_features_are_equal():
     recipe = _recipe()
     shipped = LangidModel(ROOT / "models" / "langid" / "langid.onnx")
     assert shipped.phonotactic and shipped.order == recipe.ORDER
-    train_counts = recipe.recognise([{"audio": x}], workers=1)[0][:lid_phones.n_features(shipped.order)]
+    train_counts = recipe.recognise([{"audio": x}], workers=1)[0][: lid_phones.n_features(shipped.order)]
     runtime_counts = shipped.observe(x)
     np.testing.assert_array_equal(train_counts, runtime_counts)
-    assert train_counts[lid_phones.N_PHONES:].sum() > 10  # real phones were recognised
+    assert train_counts[lid_phones.N_PHONES :].sum() > 10  # real phones were recognised
 
 
 @pytest.mark.skipif(not HAVE_ESPEAK, reason="espeak-ng is not installed")
@@ -74,16 +74,23 @@ def test_stage_windows_do_not_overlap_and_counts_add_up():
     stage.flush()
     ev = stage.total
     assert ev.n >= 2 and ev.counts is not None
-    assert ev.counts[:lid_phones.N_PHONES].sum() > 20
+    assert ev.counts[: lid_phones.N_PHONES].sum() > 20
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sklearn") is None or importlib.util.find_spec("onnx") is None,
-                    reason="the train extra is not installed (pip install -e .[train])")
+@pytest.mark.skipif(
+    importlib.util.find_spec("sklearn") is None or importlib.util.find_spec("onnx") is None,
+    reason="the train extra is not installed (pip install -e .[train])",
+)
 @pytest.mark.skipif(not HAVE_ESPEAK, reason="espeak-ng is not installed")
 def test_training_recipe_smoke(tmp_path):
     """The recipe runs end to end in seconds (a few clips, no real speech) into a throwaway folder."""
-    out = subprocess.run([sys.executable, str(RECIPE), "--smoke", "--out", str(tmp_path)], capture_output=True,
-                         text=True, env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=300)
+    out = subprocess.run(
+        [sys.executable, str(RECIPE), "--smoke", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     m = LangidModel(tmp_path / "langid.onnx")
     assert m.phonotactic and m.labels == json.loads((tmp_path / "labels.json").read_text())["labels"]

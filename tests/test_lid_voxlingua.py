@@ -27,8 +27,9 @@ from rtaudio.stages.lid import (
 from rtaudio.testing import speech
 
 HAVE_TORCH = importlib.util.find_spec("torch") is not None and importlib.util.find_spec("onnx") is not None
-needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="torch/onnx not installed (make train-deps, or "
-                                 "pip install torch==2.13.0 'rtaudio[export]')")
+needs_torch = pytest.mark.skipif(
+    not HAVE_TORCH, reason="torch/onnx not installed (make train-deps, or pip install torch==2.13.0 'rtaudio[export]')"
+)
 HAVE_ESPEAK = shutil.which("espeak-ng") is not None
 #: Narrow channels so the tests stay fast; the full-size export is run once (test_full_size_...).
 SMALL = {"channels": (32, 32, 32, 32, 96), "lin_neurons": 32, "classifier_neurons": 32, "attention_channels": 16}
@@ -38,8 +39,9 @@ def test_labels_map_to_iso_codes(tmp_path):
     assert voxlingua.iso_code("en: English") == "en"
     assert voxlingua.iso_code("iw: Hebrew") == "he" and voxlingua.iso_code("jw: Javanese") == "jv"
     enc = tmp_path / "label_encoder.txt"
-    enc.write_text("'ab: Abkhazian' => 0\n'en: English' => 2\n'af: Afrikaans' => 1\n================\n"
-                   "'starting_index' => 0\n")
+    enc.write_text(
+        "'ab: Abkhazian' => 0\n'en: English' => 2\n'af: Afrikaans' => 1\n================\n'starting_index' => 0\n"
+    )
     assert voxlingua.read_label_encoder(enc) == ["ab: Abkhazian", "af: Afrikaans", "en: English"]
     enc.write_text("'ab: Abkhazian' => 0\n'en: English' => 2\n")
     with pytest.raises(ModelError, match="is not a SpeechBrain label encoder"):
@@ -95,8 +97,9 @@ def test_checkpoint_folder_exports_and_bad_folders_are_clear_errors(tmp_path, ca
     ckpt.mkdir()
     torch.save(net.embedding.state_dict(), ckpt / "embedding_model.ckpt")
     torch.save(net.classifier.state_dict(), ckpt / "classifier.ckpt")
-    (ckpt / "hyperparams.yaml").write_text("classifier: !new:speechbrain.lobes.models.Xvector.Classifier\n"
-                                           "    dilations: [1, 2, 3, 4, 1]\n")
+    (ckpt / "hyperparams.yaml").write_text(
+        "classifier: !new:speechbrain.lobes.models.Xvector.Classifier\n    dilations: [1, 2, 3, 4, 1]\n"
+    )
     (ckpt / "label_encoder.txt").write_text("'de: German' => 0\n'en: English' => 1\n'fr: French' => 2\n")
     out = tmp_path / "onnx"
     assert main(["models", "export-langid", "voxlingua107", "--checkpoint", str(ckpt), "-o", str(out)]) == 0
@@ -124,8 +127,10 @@ def test_export_without_network_says_what_is_missing(tmp_path, monkeypatch, caps
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # as without a network, but at once
     assert main(["models", "export-langid", "voxlingua107"]) == 2
     err = capsys.readouterr().err
-    assert "cannot fetch speechbrain/lang-id-voxlingua107-ecapa from HuggingFace" in err or \
-        "fetching speechbrain/lang-id-voxlingua107-ecapa needs huggingface_hub" in err
+    assert (
+        "cannot fetch speechbrain/lang-id-voxlingua107-ecapa from HuggingFace" in err
+        or "fetching speechbrain/lang-id-voxlingua107-ecapa needs huggingface_hub" in err
+    )
     assert "--checkpoint DIR" in err and "embedding_model.ckpt" in err and "Traceback" not in err
 
 
@@ -136,8 +141,9 @@ def test_full_size_random_network_runs_through_the_stage(tmp_path, spoken):
         path = voxlingua.export_random(tmp_path)  # the VoxLingua107 sizes: 60 mels, 1024 channels, 107 outputs
     assert path.stat().st_size > 50_000_000
     with pytest.warns(UntrainedModelWarning, match="untrained test model"):
-        events = analyze(spoken, rate=16000, stages=["lid"],
-                         config={"lid": {"model": str(path), "gate": "energy", "threshold": "0"}})
+        events = analyze(
+            spoken, rate=16000, stages=["lid"], config={"lid": {"model": str(path), "gate": "energy", "threshold": "0"}}
+        )
     events = [e for e in events if isinstance(e, Language)]
     assert events, "no Language event on 4 s of speech"
     model = LangidModel(path)
@@ -165,8 +171,23 @@ def test_registry_name_and_langid_command(small, spoken, tmp_path, monkeypatch, 
 
     shutil.copytree(small.parent, registry.cache_dir() / "voxlingua107")  # where the export writes it
     assert resolve_model("voxlingua107") == registry.cache_dir() / "voxlingua107" / "langid.onnx"
-    assert main(["langid", str(wav), "--langid-model", "voxlingua107", "--gate", "energy", "--threshold", "0",
-                 "--languages", "en,fr,ko"]) == 0
+    assert (
+        main(
+            [
+                "langid",
+                str(wav),
+                "--langid-model",
+                "voxlingua107",
+                "--gate",
+                "energy",
+                "--threshold",
+                "0",
+                "--languages",
+                "en,fr,ko",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr()
     d = json.loads(out.out)
     assert set(d) == {"language", "probability", "top", "speech_s", "untrained_model"} and d["untrained_model"]

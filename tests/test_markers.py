@@ -16,8 +16,13 @@ from rtaudio.stages.base import Frame
 from rtaudio.stages.moments import MomentsParams, MomentsStage
 from rtaudio.testing import beat_and_chords
 
-MARKERS = [Marker(0.5, "beat", 0.9, "120 BPM"), Marker(0.5, "downbeat", 0.6, "bar 1"), Marker(2.04, "onset", 0.3, ""),
-           Marker(7.25, "section", 0.55, "B"), Marker(12.96, "cut_suggestion", 0.95, "pause on beat (0.8 s)")]
+MARKERS = [
+    Marker(0.5, "beat", 0.9, "120 BPM"),
+    Marker(0.5, "downbeat", 0.6, "bar 1"),
+    Marker(2.04, "onset", 0.3, ""),
+    Marker(7.25, "section", 0.55, "B"),
+    Marker(12.96, "cut_suggestion", 0.95, "pause on beat (0.8 s)"),
+]
 
 
 def cli(*args):
@@ -31,21 +36,25 @@ def test_csv_and_json_keep_exact_values(tmp_path, ext):
     write_markers(path, MARKERS, fps=25, duration_s=20.0, source="song.flac")
     back = read_markers(path)
     assert [(m.kind, m.label) for m in back] == [(m.kind, m.label) for m in MARKERS]
-    assert all(abs(a.time - b.time) < 1e-6 and abs(a.score - b.score) < 1e-3 for a, b in zip(back, MARKERS))
+    assert all(
+        abs(a.time - b.time) < 1e-6 and abs(a.score - b.score) < 1e-3 for a, b in zip(back, MARKERS, strict=True)
+    )
     if ext == "csv":
         with open(path) as f:
             assert next(csv.reader(f)) == ["time", "kind", "score", "label"]
 
 
-@pytest.mark.parametrize("ext, fps", [("otio", 25.0), ("otio", 30000 / 1001), ("xml", 25.0), ("xml", 30000 / 1001),
-                                      ("edl", 25.0), ("edl", 24.0)])
+@pytest.mark.parametrize(
+    "ext, fps",
+    [("otio", 25.0), ("otio", 30000 / 1001), ("xml", 25.0), ("xml", 30000 / 1001), ("edl", 25.0), ("edl", 24.0)],
+)
 def test_timeline_round_trip_through_opentimelineio(tmp_path, ext, fps):
     """Markers come back on the frame grid (within half a frame), with their kinds and labels."""
     path = str(tmp_path / f"m.{ext}")
     write_markers(path, MARKERS, fps=fps, duration_s=20.0, source=str(tmp_path / "song.flac"))
     back = read_markers(path, fps=fps)
     assert len(back) == len(MARKERS)
-    for a, b in zip(back, sorted(MARKERS, key=lambda m: (m.time, m.kind))):
+    for a, b in zip(back, sorted(MARKERS, key=lambda m: (m.time, m.kind)), strict=True):
         assert abs(a.time - b.time) <= 0.5 / fps + 1e-9
         assert a.kind == b.kind
         if ext == "otio":  # keeps the metadata
@@ -82,19 +91,23 @@ def test_cli_writes_csv_and_filters_kinds(song, tmp_path):
 
 def test_cli_writes_an_edl_an_editor_can_read(song, tmp_path):
     out = tmp_path / "cuts.edl"
-    code, _, err = cli("markers", song, "-o", str(out), "--fps", "25", "--kinds", "downbeat", "--no-progress",
-                       "--speech", "off")
+    code, _, err = cli(
+        "markers", song, "-o", str(out), "--fps", "25", "--kinds", "downbeat", "--no-progress", "--speech", "off"
+    )
     assert code == 0, err
     text = out.read_text()
     assert "* LOC: 00:00:" in text and "DOWNBEAT: BAR" in text
     assert len(read_markers(str(out), fps=25)) == text.count("* LOC:")
 
 
-@pytest.mark.parametrize("args, match", [
-    (["-o", "x.mp3"], "output 'x.mp3' has extension '.mp3'; expected one of .csv, .json, .otio, .edl, .xml"),
-    (["-o", "x.csv", "--kinds", "beats"], "--kinds 'beats' is not a marker kind"),
-    (["-o", "x.csv", "--min-score", "2"], "--min-score 2.0 must be in [0, 1]"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["-o", "x.mp3"], "output 'x.mp3' has extension '.mp3'; expected one of .csv, .json, .otio, .edl, .xml"),
+        (["-o", "x.csv", "--kinds", "beats"], "--kinds 'beats' is not a marker kind"),
+        (["-o", "x.csv", "--min-score", "2"], "--min-score 2.0 must be in [0, 1]"),
+    ],
+)
 def test_cli_bad_options(song, args, match):
     code, _, err = cli("markers", song, *args)
     assert code == 2 and "Traceback" not in err

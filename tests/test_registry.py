@@ -16,8 +16,16 @@ def toy(tmp_path, monkeypatch):
         if not (path / "weights.bin").exists():
             raise ModelError(f"{path} holds no weights.bin; expected a toy model folder")
 
-    spec = registry.register(ModelSpec("toy-model", "a toy", "RTAUDIO_TOY_MODEL", "fix: pip install toy-model",
-                                       packaged=lambda: packaged if packaged.exists() else None, check=check))
+    spec = registry.register(
+        ModelSpec(
+            "toy-model",
+            "a toy",
+            "RTAUDIO_TOY_MODEL",
+            "fix: pip install toy-model",
+            packaged=lambda: packaged if packaged.exists() else None,
+            check=check,
+        )
+    )
     yield spec, tmp_path, packaged
     registry._SPECS.pop("toy-model")
 

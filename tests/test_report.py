@@ -56,12 +56,16 @@ def test_render_draws_words_language_and_ranked_cuts():
     """The speech lane shows transcript words and language labels when those events exist."""
     rate = 16000
     events = [Levels(int(t * rate), -10.0, -14.0, -20.0, -21.0) for t in np.arange(0.1, 10.0, 0.1)]
-    events += [SpeechSegment(rate, 4 * rate, 0.9), Word(int(1.2 * rate), int(1.6 * rate), "hello", 0.9),
-               Word(int(1.7 * rate), int(2.2 * rate), "world", 0.8), Language(4 * rate, "en", 0.93),
-               KeyMoment(5 * rate, "beat", 0.8, "120 BPM"),
-               KeyMoment(int(4.5 * rate), "cut_suggestion", 0.9, "pause"),
-               KeyMoment(int(7.5 * rate), "cut_suggestion", 0.5, "silence"),
-               KeyMoment(6 * rate, "section", 0.7, "B")]
+    events += [
+        SpeechSegment(rate, 4 * rate, 0.9),
+        Word(int(1.2 * rate), int(1.6 * rate), "hello", 0.9),
+        Word(int(1.7 * rate), int(2.2 * rate), "world", 0.8),
+        Language(4 * rate, "en", 0.93),
+        KeyMoment(5 * rate, "beat", 0.8, "120 BPM"),
+        KeyMoment(int(4.5 * rate), "cut_suggestion", 0.9, "pause"),
+        KeyMoment(int(7.5 * rate), "cut_suggestion", 0.5, "silence"),
+        KeyMoment(6 * rate, "section", 0.7, "B"),
+    ]
     events += [Tempo(int(t * rate), 120.0, 0.8) for t in np.arange(0.5, 10.0, 0.5)]  # steady beats throughout
     col = Collector(10.0, 0.032)
     col.emit(events)

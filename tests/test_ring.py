@@ -32,7 +32,7 @@ def test_order_kept_and_drops_counted_exactly(capacity, channels, ops):
     counter = 0
     got_index, got = [], []
     for n_write, n_read in ops:
-        block = (np.arange(counter, counter + n_write, dtype=np.float32)[:, None] * np.ones(channels, np.float32))
+        block = np.arange(counter, counter + n_write, dtype=np.float32)[:, None] * np.ones(channels, np.float32)
         counter += n_write
         ring.write(block)
         index, out = ring.read(n_read)
@@ -64,7 +64,7 @@ def test_nothing_lost_below_capacity(capacity, sizes):
         if ring.free == 0:
             _, out = ring.read()
             assert out[:, 0].tolist() == expected[: len(out)]
-            expected = expected[len(out):]
+            expected = expected[len(out) :]
     _, out = _drain(ring)
     assert out[:, 0].tolist() == expected
     assert ring.dropped == 0

@@ -55,12 +55,12 @@ def sisdr(est: np.ndarray, ref: np.ndarray) -> float:
 
 # ------------------------------------------------------------------------------------ dsp + job
 
+
 @pytest.mark.parametrize("rate", [8000, 16000, 44100, 48000])
 @pytest.mark.parametrize("channels", [1, 2])
 def test_dsp_stems_add_back_to_input(rate, channels):
     x = music_and_voice(2.5, rate, channels)
-    with Separator(SeparationParams(backend="dsp", segment_s=1.0, overlap_s=0.25), rate=rate,
-                   channels=channels) as sep:
+    with Separator(SeparationParams(backend="dsp", segment_s=1.0, overlap_s=0.25), rate=rate, channels=channels) as sep:
         out = sep.separate(x)
     assert list(out) == ["vocals", "accompaniment"]
     for v in out.values():
@@ -174,6 +174,7 @@ def test_bad_parameters_name_the_value():
 
 # ------------------------------------------------------------------------------ models, backends
 
+
 def test_auto_falls_back_to_dsp_and_says_why(tmp_path, monkeypatch):
     monkeypatch.setenv("RTAUDIO_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("MODEL_PATH", str(tmp_path / "none"))
@@ -191,8 +192,11 @@ def test_registry_refuses_a_folder_without_checkpoint(tmp_path, monkeypatch):
 
     empty = tmp_path / "2stems"
     empty.mkdir()
-    with pytest.raises(ModelError, match=r"has no TensorFlow checkpoint .* spleeter itself would silently run "
-                                         r"random weights on such a folder; rtaudio refuses it"):
+    with pytest.raises(
+        ModelError,
+        match=r"has no TensorFlow checkpoint .* spleeter itself would silently run "
+        r"random weights on such a folder; rtaudio refuses it",
+    ):
         resolve("spleeter-2stems", empty)
     # spleeter's own convention: $MODEL_PATH/2stems is looked at, and refused the same way
     monkeypatch.setenv("RTAUDIO_CACHE", str(tmp_path / "cache"))
@@ -206,15 +210,21 @@ def test_registry_refuses_a_folder_without_checkpoint(tmp_path, monkeypatch):
         resolve("spleeter-2stems-onnx", empty)
 
 
-@pytest.mark.skipif(__import__("importlib").util.find_spec("spleeter") is not None,
-                    reason="spleeter is installed here (this checks the venv without the extra)")
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("spleeter") is not None,
+    reason="spleeter is installed here (this checks the venv without the extra)",
+)
 def test_spleeter_backend_without_the_extra_names_it():
-    with pytest.raises(MissingDependencyError, match=r"spleeter is not installed; install it with: "
-                                                     r"pip install 'rtaudio\[spleeter\]'"):
+    with pytest.raises(
+        MissingDependencyError,
+        match=r"spleeter is not installed; install it with: "
+        r"pip install 'rtaudio\[spleeter\]'",
+    ):
         Separator(SeparationParams(backend="spleeter"), rate=44100, channels=2)
 
 
 # ----------------------------------------------------------------------------------- file + CLI
+
 
 def _wav(path, x, rate):
     sf.write(path, x, rate, subtype="FLOAT")
@@ -243,8 +253,12 @@ def test_cli_separate(tmp_path):
     rate = 8000
     src = _wav(tmp_path / "in.wav", music_and_voice(1.5, rate, 1), rate)
     env = {**os.environ, "RTAUDIO_CACHE": str(tmp_path / "cache"), "MODEL_PATH": str(tmp_path / "none")}
-    r = subprocess.run([sys.executable, "-m", "rtaudio.cli", "separate", src, "-o", str(tmp_path / "out"),
-                        "--format", "flac"], capture_output=True, text=True, env=env)
+    r = subprocess.run(
+        [sys.executable, "-m", "rtaudio.cli", "separate", src, "-o", str(tmp_path / "out"), "--format", "flac"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert r.returncode == 0, r.stderr
     lines = r.stderr.strip().splitlines()
     assert lines[0].startswith("rtaudio: auto: separating with the dsp backend")
@@ -262,10 +276,14 @@ def test_cli_errors_are_one_line(tmp_path):
         (["separate", src, "-o", str(blocker / "sub")], "cannot create output folder"),
         (["separate", src, "-o", str(blocker)], "is a file; expected a folder for the stems"),
         (["separate", str(tmp_path / "missing.wav"), "-o", str(tmp_path / "o")], "does not exist"),
-        (["separate", src, "-o", str(tmp_path / "o"), "--backend", "dsp", "--stems", "4"],
-         "the dsp backend separates 2 stems only"),
-        (["separate", src, "-o", str(tmp_path / "o"), "--backend", "onnx", "--model", str(tmp_path)],
-         "is not an exported spleeter model"),
+        (
+            ["separate", src, "-o", str(tmp_path / "o"), "--backend", "dsp", "--stems", "4"],
+            "the dsp backend separates 2 stems only",
+        ),
+        (
+            ["separate", src, "-o", str(tmp_path / "o"), "--backend", "onnx", "--model", str(tmp_path)],
+            "is not an exported spleeter model",
+        ),
     ]
     for argv, message in cases:
         r = subprocess.run([sys.executable, "-m", "rtaudio.cli", *argv], capture_output=True, text=True)

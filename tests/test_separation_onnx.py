@@ -39,7 +39,7 @@ def lowpassed(duration, rate, channels, seed=0):
     rng = np.random.default_rng(seed)
     t = np.arange(int(round(duration * rate))) / rate
     cols = []
-    for c in range(channels):
+    for _c in range(channels):
         freqs = rng.uniform(60, min(5000, rate / 2.5), 12)
         cols.append(sum(0.05 * np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in freqs))
     return np.stack(cols, axis=1).astype(np.float32)
@@ -55,8 +55,9 @@ def test_stft_round_trip_matches_spleeter_convention():
 @pytest.mark.parametrize("rate,channels", [(8000, 1), (16000, 2), (44100, 2), (48000, 1), (44100, 3)])
 def test_onnx_stems_add_back_below_11khz(onnx_model, rate, channels):
     x = lowpassed(2.0, rate, channels)
-    sep = Separator(SeparationParams(backend="onnx", model=str(onnx_model), frames=64, overlap_s=0.3),
-                    rate=rate, channels=channels)
+    sep = Separator(
+        SeparationParams(backend="onnx", model=str(onnx_model), frames=64, overlap_s=0.3), rate=rate, channels=channels
+    )
     out = sep.separate(x)
     assert list(out) == ["vocals", "accompaniment"]
     assert all(v.shape == x.shape and np.isfinite(v).all() for v in out.values())
@@ -98,9 +99,24 @@ def test_cli_separate_with_onnx(onnx_model, tmp_path):
     rate = 22050
     x = lowpassed(3.0, rate, 2)
     sf.write(tmp_path / "in.wav", x, rate, subtype="FLOAT")
-    r = subprocess.run([sys.executable, "-m", "rtaudio.cli", "separate", str(tmp_path / "in.wav"), "-o",
-                        str(tmp_path / "out"), "--backend", "onnx", "--model", str(onnx_model)],
-                       capture_output=True, text=True, env={**os.environ})
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rtaudio.cli",
+            "separate",
+            str(tmp_path / "in.wav"),
+            "-o",
+            str(tmp_path / "out"),
+            "--backend",
+            "onnx",
+            "--model",
+            str(onnx_model),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+    )
     assert r.returncode == 0, r.stderr
     assert "test model" in r.stderr
     summary = json.loads((tmp_path / "out" / "separation.json").read_text())

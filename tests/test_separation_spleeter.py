@@ -60,8 +60,9 @@ def test_one_graph_and_session_for_the_whole_job(tf_backend):
 @pytest.mark.parametrize("rate,channels", [(44100, 2), (16000, 1), (48000, 2)])
 def test_spleeter_stems_add_back_below_11khz(tf_backend, rate, channels):
     x = music(3.0, rate, channels)
-    out = Separator(SeparationParams(segment_s=2.0, overlap_s=0.3), rate=rate, channels=channels,
-                    backend=tf_backend).separate(x)
+    out = Separator(
+        SeparationParams(segment_s=2.0, overlap_s=0.3), rate=rate, channels=channels, backend=tf_backend
+    ).separate(x)
     assert all(v.shape == x.shape for v in out.values())
     err = out["vocals"] + out["accompaniment"] - x
     assert np.abs(err[300:-300]).max() < 2e-3

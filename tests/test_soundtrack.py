@@ -87,14 +87,16 @@ def test_time_notations():
 def test_cut_list_round_trip(tmp_path, ext):
     if ext in ("otio", "edl", "xml"):
         pytest.importorskip("opentimelineio")
-    segs = [Segment(Fraction(10), Fraction(15)),
-            Segment(Fraction(6006, 100), Fraction(70), overrides=Overrides(music="hard", offset_ms=30.0)),
-            Segment(Fraction(80), Fraction(81), overrides=Overrides(snap=False, crossfade_ms=120.0))]
+    segs = [
+        Segment(Fraction(10), Fraction(15)),
+        Segment(Fraction(6006, 100), Fraction(70), overrides=Overrides(music="hard", offset_ms=30.0)),
+        Segment(Fraction(80), Fraction(81), overrides=Overrides(snap=False, crossfade_ms=120.0)),
+    ]
     path = tmp_path / f"cuts.{ext}"
     write_cut_list(segs, path, fps="29.97df", media="source.mp4")
     cuts = read_cut_list(path, fps="29.97df" if ext == "edl" else None)
     frame = Fraction(1001, 30000)
-    for got, want in zip(cuts.segments, segs):
+    for got, want in zip(cuts.segments, segs, strict=True):
         tol = frame if ext in ("otio", "edl", "xml") else 0  # OTIO formats hold whole frames
         assert abs(got.start - want.start) <= tol and abs(got.end - want.end) <= tol
     if ext in ("csv", "json", "otio"):  # the EDL and FCP XML adapters keep no custom metadata
@@ -112,22 +114,34 @@ BAD_CUT_LISTS = [
     ("csv", "start,end\n-1,5\n", "cuts.csv line 2: start -1 s is negative"),
     ("csv", "start,end,music\n0,5,\n6,8,fade\n", "cuts.csv line 3: music='fade' is not a music mode"),
     ("csv", "start,end,snap\n0,5,\n6,8,maybe\n", "cuts.csv line 3: snap='maybe' must be true or false"),
-    ("csv", "start,end,crossfade_ms\n0,5,\n6,8,-3\n",
-     "cuts.csv line 3: crossfade_ms='-3' must be a number of milliseconds > 0"),
+    (
+        "csv",
+        "start,end,crossfade_ms\n0,5,\n6,8,-3\n",
+        "cuts.csv line 3: crossfade_ms='-3' must be a number of milliseconds > 0",
+    ),
     ("csv", "start,end,crosfade_ms\n0,5,1\n", "cuts.csv line 1: unknown column 'crosfade_ms'"),
     ("csv", "start,end\n0,5,9\n", "cuts.csv line 2: 3 values but the header (line 1) has 2 columns"),
     ("csv", "start,end\n00:00:01:00,5\n", "cuts.csv line 2: start: timecode '00:00:01:00' needs a frame rate"),
     ("csv", "", "is empty; expected the header 'start,end'"),
-    ("json", '{"segments": [\n {"start": 0, "end": 5},\n {"start": 4, "end": 6}\n]}',
-     "cuts.json segment 2 (line 3): segment 4-6 s overlaps the previous one"),
+    (
+        "json",
+        '{"segments": [\n {"start": 0, "end": 5},\n {"start": 4, "end": 6}\n]}',
+        "cuts.json segment 2 (line 3): segment 4-6 s overlaps the previous one",
+    ),
     ("json", '[{"start": 0, "end": 5},\n {"start": 6}]', "cuts.json segment 2 (line 2): the 'end' field is missing"),
     ("json", '[{"start": 0, "end": 5}\n {"start": 6, "end": 7}]', "cuts.json line 2: not valid JSON"),
     ("json", '[{"start": 0, "end": 5, "offset": 3}]', "cuts.json segment 1 (line 1): unknown field 'offset'"),
-    ("edl", "TITLE: x\n\n001  AX  V  C  00:00:01:00 00:00:02:00 01:00:00:00 01:00:01:00\n",
-     "an EDL does not say its frame rate; give it with --fps"),
-    ("edl", "TITLE: x\nFCM: NON-DROP FRAME\n\n001  AX  V  C  00:00:05:00 00:00:06:00 01:00:00:00 01:00:01:00\n"
-            "002  AX  V  C  00:00:01:00 00:00:02:00 01:00:01:00 01:00:02:00\n",
-     "cuts.edl line 5 (event 002): segment 1-2 s starts before the previous one (cuts.edl line 4 (event 001)"),
+    (
+        "edl",
+        "TITLE: x\n\n001  AX  V  C  00:00:01:00 00:00:02:00 01:00:00:00 01:00:01:00\n",
+        "an EDL does not say its frame rate; give it with --fps",
+    ),
+    (
+        "edl",
+        "TITLE: x\nFCM: NON-DROP FRAME\n\n001  AX  V  C  00:00:05:00 00:00:06:00 01:00:00:00 01:00:01:00\n"
+        "002  AX  V  C  00:00:01:00 00:00:02:00 01:00:01:00 01:00:02:00\n",
+        "cuts.edl line 5 (event 002): segment 1-2 s starts before the previous one (cuts.edl line 4 (event 001)",
+    ),
     ("txt", "start,end\n0,1\n", "unknown extension '.txt'"),
 ]
 
@@ -145,8 +159,9 @@ def test_malformed_cut_lists_name_the_line(tmp_path, ext, text, message):
 def test_cli_reports_a_bad_cut_list_in_one_line(tmp_path, click_wav):
     path = tmp_path / "cuts.csv"
     path.write_text("start,end\n0,5\n4,7\n")
-    code, _, err = cli("soundtrack", click_wav, "--cuts", str(path), "-o", str(tmp_path / "out.wav"),
-                       "--no-progress", "--no-cache")
+    code, _, err = cli(
+        "soundtrack", click_wav, "--cuts", str(path), "-o", str(tmp_path / "out.wav"), "--no-progress", "--no-cache"
+    )
     assert code == 2, err
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("rtaudio: error: cuts.csv line 3: segment 4-7 s overlaps")
@@ -159,14 +174,14 @@ def test_click_track_cut_off_beat_joins_on_the_beat(shared_cache, tmp_path, clic
     cuts = tmp_path / "cuts.csv"
     cuts.write_text("start,end\n0,4.13\n6.37,10.2\n12.61,16.0\n")  # every cut 0.12-0.36 s off the beat
     out = tmp_path / "out.wav"
-    report = render_soundtrack(click_wav, cuts, out, separation="none", cache_dir=shared_cache,
-                               loudness_lufs=None)
+    report = render_soundtrack(click_wav, cuts, out, separation="none", cache_dir=shared_cache, loudness_lufs=None)
     y, rate = sf.read(out, dtype="float32")
     assert len(y) == round((4.13 + 3.83 + 3.39) * RATE)
     intervals = np.diff(onsets(y, rate))
     assert np.all(np.abs(intervals - BEAT) < 0.005), intervals  # the grid never breaks
-    naive = render_soundtrack(click_wav, cuts, None, separation="none", cache_dir=shared_cache,
-                              loudness_lufs=None, snap=False, music="hard")
+    naive = render_soundtrack(
+        click_wav, cuts, None, separation="none", cache_dir=shared_cache, loudness_lufs=None, snap=False, music="hard"
+    )
     assert naive["summary"]["median_beat_phase_error_ms"] > 100
     assert report["summary"]["median_beat_phase_error_ms"] < 5
     assert report["baselines"]["naive"]["summary"]["median_beat_phase_error_ms"] > 100
@@ -183,9 +198,14 @@ def speech_wav(tmp_path_factory):
 
     rate = 16000
     try:
-        phrases = [speech(t, rate) for t in ("the quick brown fox jumps over the lazy dog",
-                                             "she sells sea shells by the sea shore",
-                                             "a stitch in time saves nine")]
+        phrases = [
+            speech(t, rate)
+            for t in (
+                "the quick brown fox jumps over the lazy dog",
+                "she sells sea shells by the sea shore",
+                "a stitch in time saves nine",
+            )
+        ]
     except Exception as exc:  # espeak-ng missing
         pytest.skip(f"espeak-ng is needed: {exc}")
     gap = np.zeros(int(0.6 * rate), np.float32)
@@ -221,14 +241,13 @@ def test_speech_cut_inside_a_word_moves_to_the_pause(shared_cache, tmp_path, spe
     y, _ = sf.read(out, dtype="float32")
     t = join["output_time"] + a
     around = y[int((t - 0.02) * rate) : int((t + 0.02) * rate)]
-    assert np.sqrt(np.mean(around ** 2)) < 0.003
+    assert np.sqrt(np.mean(around**2)) < 0.003
     # and the whole last word of phrase 1 is there: the output up to the switch equals the source
     x, _ = sf.read(path, dtype="float32")
     k = int(round(cut_out * rate))
     np.testing.assert_allclose(y[k - 2000 : k + int(0.09 * rate)], x[k - 2000 : k + int(0.09 * rate)], atol=1e-4)
     # without snapping the cut stays inside the word and is flagged for review
-    r2 = render_soundtrack(path, cuts, None, separation="none", cache_dir=shared_cache, loudness_lufs=None,
-                           snap=False)
+    r2 = render_soundtrack(path, cuts, None, separation="none", cache_dir=shared_cache, loudness_lufs=None, snap=False)
     assert r2["joins"][0]["needs_review"]
     assert any("inside speech" in reason for reason in r2["joins"][0]["reasons"])
 
@@ -245,15 +264,15 @@ def test_edl_at_29_97_drop_frame_lands_on_the_right_samples(tmp_path):
     lines, rec = ["TITLE: test", "FCM: DROP FRAME", ""], otio.opentime.from_timecode("01:00:00;00", fps).to_frames()
     for k, (tc_in, tc_out) in enumerate(sources):
         length = (otio.opentime.from_timecode(tc_out, fps) - otio.opentime.from_timecode(tc_in, fps)).to_frames()
-        r_in, r_out = (otio.opentime.to_timecode(otio.opentime.RationalTime(f, fps), fps, True)
-                       for f in (rec, rec + length))
+        r_in, r_out = (
+            otio.opentime.to_timecode(otio.opentime.RationalTime(f, fps), fps, True) for f in (rec, rec + length)
+        )
         lines.append(f"{k + 1:03d}  AX       V     C        {tc_in} {tc_out} {r_in} {r_out}")
         rec += length
     edl = tmp_path / "edit.edl"
     edl.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out.wav"
-    r = render_soundtrack(src, edl, out, separation="none", cache=False, loudness_lufs=None, snap=False,
-                          music="hard")
+    r = render_soundtrack(src, edl, out, separation="none", cache=False, loudness_lufs=None, snap=False, music="hard")
     assert r["cuts"]["fps"] == "29.97 drop-frame"
     y, _ = sf.read(out, dtype="float64")
     pos = 0
@@ -288,9 +307,23 @@ def test_mux_copies_the_video_stream_byte_identical(shared_cache, tmp_path, clic
     cuts = tmp_path / "cuts.csv"
     cuts.write_text("start,end\n0,4.13\n6.37,10.2\n12.61,16.0\n")
     final = tmp_path / "final.mp4"
-    code, _, err = cli("soundtrack", click_wav, "--cuts", str(cuts), "-o", str(tmp_path / "st.wav"),
-                       "--mux", str(edited), "-o", str(final), "--no-progress", "--separation", "none",
-                       "--cache-dir", str(shared_cache))
+    code, _, err = cli(
+        "soundtrack",
+        click_wav,
+        "--cuts",
+        str(cuts),
+        "-o",
+        str(tmp_path / "st.wav"),
+        "--mux",
+        str(edited),
+        "-o",
+        str(final),
+        "--no-progress",
+        "--separation",
+        "none",
+        "--cache-dir",
+        str(shared_cache),
+    )
     assert code == 0, err
     assert video_packet_bytes(final) == video_packet_bytes(edited)
     with av.open(str(final)) as c:
@@ -318,8 +351,11 @@ def test_an_override_changes_only_its_own_join(tmp_path):
     ra = render_soundtrack(path, tmp_path / "a.csv", tmp_path / "a.wav", **kw)
     rb = render_soundtrack(path, tmp_path / "b.csv", tmp_path / "b.wav", **kw)
     keys = ("snap_music_ms", "music_slip_ms", "crossfade_ms", "snap_dialogue_ms", "music_mode")
-    changed = [k for k, (ja, jb) in enumerate(zip(ra["joins"], rb["joins"]))
-               if any(ja[key] != jb[key] for key in keys)]
+    changed = [
+        k
+        for k, (ja, jb) in enumerate(zip(ra["joins"], rb["joins"], strict=True))
+        if any(ja[key] != jb[key] for key in keys)
+    ]
     assert changed == [1], changed  # join 2 (into line 4) and no other decision
     assert rb["joins"][1]["music_mode"] == "hard" and rb["joins"][1]["snap_music_ms"] == pytest.approx(80, abs=250)
     ya, _ = sf.read(tmp_path / "a.wav", dtype="float32")
@@ -346,8 +382,10 @@ def test_a_rerender_after_an_override_reuses_the_cache(tmp_path, click_wav):
     assert "separate_s" not in second["timings"]
     assert second["joins"][0]["music_mode"] == "crossfade"
     saved = first["timings"]["decode_s"] + first["timings"]["separate_s"] + first["timings"]["analyse_s"]
-    print(f"\nfirst render {t1 - t0:.2f} s, re-render after the override {t2 - t1:.2f} s "
-          f"(decode+separate+analyse skipped: {saved:.2f} s)")
+    print(
+        f"\nfirst render {t1 - t0:.2f} s, re-render after the override {t2 - t1:.2f} s "
+        f"(decode+separate+analyse skipped: {saved:.2f} s)"
+    )
     assert second["timings"]["load_cache_s"] < 0.25 * saved
 
 
@@ -381,8 +419,15 @@ def test_continuous_music_is_fitted_at_bars(tmp_path):
     sf.write(path, 0.7 * beat_and_chords(30.0, 22050, bpm=120) + noise(30.0, 22050, 0.002), 22050)
     cuts = tmp_path / "cuts.csv"
     cuts.write_text("start,end\n0,6.3\n11.1,17.7\n")  # 4.8 s removed: 2.4 bars of 2 s
-    r = render_soundtrack(path, cuts, tmp_path / "out.wav", separation="none", cache_dir=tmp_path / "c",
-                          music="continuous", loudness_lufs=None)
+    r = render_soundtrack(
+        path,
+        cuts,
+        tmp_path / "out.wav",
+        separation="none",
+        cache_dir=tmp_path / "c",
+        music="continuous",
+        loudness_lufs=None,
+    )
     jumps = [j for j in r["joins"] if j["kind"] == "music_jump"]
     assert len(jumps) == 1
     jump = jumps[0]
@@ -409,11 +454,25 @@ def test_report_json_has_the_schema_of_the_issue(shared_cache, tmp_path, click_w
     cuts = tmp_path / "cuts.csv"
     cuts.write_text("start,end\n0,4.13\n6.37,10.2\n")
     report = tmp_path / "r.json"
-    render_soundtrack(click_wav, cuts, tmp_path / "o.wav", report=report, review=tmp_path / "review",
-                      separation="none", cache_dir=shared_cache)
+    render_soundtrack(
+        click_wav,
+        cuts,
+        tmp_path / "o.wav",
+        report=report,
+        review=tmp_path / "review",
+        separation="none",
+        cache_dir=shared_cache,
+    )
     data = json.loads(report.read_text())
-    keys = {"output_time", "beat_phase_error_ms", "spectral_discontinuity", "click", "loudness_step_db",
-            "snap_dialogue_ms", "snap_music_ms"}
+    keys = {
+        "output_time",
+        "beat_phase_error_ms",
+        "spectral_discontinuity",
+        "click",
+        "loudness_step_db",
+        "snap_dialogue_ms",
+        "snap_music_ms",
+    }
     assert keys <= set(data["joins"][0])
     for name in ("naive", "crossfade"):
         assert keys <= set(data["baselines"][name]["joins"][0])
@@ -437,8 +496,7 @@ def test_words_moves_a_cut_in_connected_speech_to_a_word_boundary(shared_cache, 
     cut_out = float((w[0] + w[1]) / 2)
     cuts = tmp_path / "cuts.csv"
     cuts.write_text(f"start,end\n0,{cut_out:.3f}\n{bounds[2][0] - 0.35:.3f},{bounds[2][1] + 0.3:.3f}\n")
-    r = render_soundtrack(path, cuts, None, separation="none", cache_dir=shared_cache, loudness_lufs=None,
-                          words=True)
+    r = render_soundtrack(path, cuts, None, separation="none", cache_dir=shared_cache, loudness_lufs=None, words=True)
     join = r["joins"][0]
     out_point = cut_out + join["snap_dialogue_ms"] / 1000
     inside = (words[:, 0] + 0.02 < out_point) & (out_point < words[:, 1] - 0.02)
@@ -453,10 +511,12 @@ def test_words_moves_a_cut_in_connected_speech_to_a_word_boundary(shared_cache, 
 def test_an_edl_dissolve_becomes_a_crossfade_override(tmp_path):
     pytest.importorskip("opentimelineio")
     edl = tmp_path / "dissolve.edl"
-    edl.write_text("TITLE: dissolve\nFCM: NON-DROP FRAME\n\n"
-                   "001  AX       V     C        00:00:01:00 00:00:05:00 01:00:00:00 01:00:04:00\n"
-                   "002  AX       V     C        00:00:05:00 00:00:05:00 01:00:04:00 01:00:04:00\n"
-                   "002  AX       V     D    012 00:00:08:00 00:00:12:00 01:00:04:00 01:00:08:00\n")
+    edl.write_text(
+        "TITLE: dissolve\nFCM: NON-DROP FRAME\n\n"
+        "001  AX       V     C        00:00:01:00 00:00:05:00 01:00:00:00 01:00:04:00\n"
+        "002  AX       V     C        00:00:05:00 00:00:05:00 01:00:04:00 01:00:04:00\n"
+        "002  AX       V     D    012 00:00:08:00 00:00:12:00 01:00:04:00 01:00:08:00\n"
+    )
     cuts = read_cut_list(edl, fps="25")
     assert [(s.start, s.end) for s in cuts.segments] == [(1, 5), (8, 12)]
     assert cuts.segments[1].overrides == Overrides(music="crossfade", crossfade_ms=480.0)

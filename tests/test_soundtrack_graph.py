@@ -34,7 +34,9 @@ def source(tmp_path_factory):
     for t in np.arange(2.0, 43.0, 4.0):  # vowel-like bursts in the dialogue band
         i, n = int(t * RATE), int(rng.uniform(0.6, 1.4) * RATE)
         tt = np.arange(n) / RATE
-        x[i : i + n] += 0.3 * np.sin(2 * np.pi * 180 * tt) * np.sin(np.pi * tt / tt[-1]) * (1 + np.sin(2 * np.pi * 700 * tt))
+        x[i : i + n] += (
+            0.3 * np.sin(2 * np.pi * 180 * tt) * np.sin(np.pi * tt / tt[-1]) * (1 + np.sin(2 * np.pi * 700 * tt))
+        )
     path = folder / "in.wav"
     sf.write(path, np.stack([x, 0.8 * x], 1).astype(np.float32), RATE)
     cuts = folder / "cuts.csv"
@@ -55,11 +57,12 @@ def _same(report, ref_report, out, ref_out):
     b, _ = sf.read(ref_out, dtype="float64")
     assert a.shape == b.shape
     diff = float(np.max(np.abs(a - b)))
-    assert diff <= 2.0 ** -23, diff  # at most one 24-bit step
+    assert diff <= 2.0**-23, diff  # at most one 24-bit step
     for key in ("joins", "baselines", "summary", "analysis", "stems", "needs_review"):
         assert report[key] == ref_report[key], key
-    assert {k: v for k, v in report["output"].items() if k != "path"} == \
-        {k: v for k, v in ref_report["output"].items() if k != "path"}
+    assert {k: v for k, v in report["output"].items() if k != "path"} == {
+        k: v for k, v in ref_report["output"].items() if k != "path"
+    }
     return diff
 
 
@@ -70,8 +73,24 @@ def test_graph_equals_render_soundtrack_on_the_local_pool(source, reference):
         report = render_soundtrack_graph(path, cuts, out, executor=ex, groups=3, separation="dsp", cache=False)
     assert _same(report, reference[1], out, reference[0]) == 0.0
     tasks = report["timings"]["tasks"]
-    assert {"decode", "part0", "part1", "separate", "music", "beats", "speech", "plan", "render0", "render2", "mix",
-            "measure", "naive", "crossfade", "report", "write"} <= set(tasks)
+    assert {
+        "decode",
+        "part0",
+        "part1",
+        "separate",
+        "music",
+        "beats",
+        "speech",
+        "plan",
+        "render0",
+        "render2",
+        "mix",
+        "measure",
+        "naive",
+        "crossfade",
+        "report",
+        "write",
+    } <= set(tasks)
     assert report["graph"] == {"engine": "local", "workers": 2, "tasks": len(tasks)}
 
 
@@ -110,8 +129,9 @@ def test_a_failing_task_fails_the_job_naming_it(tmp_path):
     cuts = tmp_path / "cuts.csv"
     cuts.write_text("start,end\n0,2\n6,9\n")
     with make_executor("local", workers=2) as ex, pytest.raises(InputError) as err:
-        render_soundtrack_graph(str(path), str(cuts), str(tmp_path / "o.wav"), executor=ex,
-                                separation="none", cache=False)
+        render_soundtrack_graph(
+            str(path), str(cuts), str(tmp_path / "o.wav"), executor=ex, separation="none", cache=False
+        )
     msg = str(err.value)
     assert "cut-short.wav' is truncated: decoded 5.00 s of the 10" in msg and "task 'decode'" in msg, msg
     assert not (tmp_path / "o.wav").exists()
@@ -126,8 +146,13 @@ def test_bad_options_are_named(source, tmp_path):
         render_soundtrack_graph(path, cuts, out, loudnes=-14)
     with pytest.raises(ParameterError, match="--engine='spark' must be 'local' or 'ray'"):
         render_soundtrack_graph(path, cuts, out, engine="spark")
-    bad = subprocess.run([RTAUDIO, "soundtrack", path, "--cuts", cuts, "-o", out, "--workers", "0"],
-                         check=False, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [RTAUDIO, "soundtrack", path, "--cuts", cuts, "-o", out, "--workers", "0"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "--workers=0 must be a whole number >= 1" in bad.stderr
 
 
@@ -137,12 +162,25 @@ def test_batch_split_jobs_isolates_a_corrupt_input(source, tmp_path):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00not a video" * 200)
     jobs = tmp_path / "jobs.jsonl"
-    rows = [{"input": path, "cuts": cuts, "output": str(tmp_path / "out" / "good.wav"), "separation": "none",
-             "cache": False, "report": str(tmp_path / "out" / "good.json")},
-            {"input": str(bad), "cuts": [[0, 1]], "output": str(tmp_path / "out" / "bad.wav"), "cache": False}]
+    rows = [
+        {
+            "input": path,
+            "cuts": cuts,
+            "output": str(tmp_path / "out" / "good.wav"),
+            "separation": "none",
+            "cache": False,
+            "report": str(tmp_path / "out" / "good.json"),
+        },
+        {"input": str(bad), "cuts": [[0, 1]], "output": str(tmp_path / "out" / "bad.wav"), "cache": False},
+    ]
     jobs.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    run = subprocess.run([RTAUDIO, "batch", str(jobs), "--split-jobs", "--workers", "2", "--json", "--no-progress"],
-                         check=False, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [RTAUDIO, "batch", str(jobs), "--split-jobs", "--workers", "2", "--json", "--no-progress"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 1, run.stderr
     summary = json.loads(run.stdout)
     assert summary["counts"] == {"done": 1, "skipped": 0, "failed": 1}
@@ -168,12 +206,31 @@ def short_jobs(tmp_path_factory):
         f.truncate(44 + (size - 44) // 2)
 
     def jobs(out):
-        return [{"input": str(folder / "in0.wav"), "cuts": [[0.3, 3.1], [4.0, 7.6]], "output": f"{out}/a.wav",
-                 "separation": "dsp", "cache": False, "report": f"{out}/a.json"},
-                {"input": str(folder / "in1.wav"), "cuts": [[0, 2.5], [3, 5.2], [6, 7.9]], "output": f"{out}/b.wav",
-                 "separation": "none", "cache": False, "music": "crossfade"},
-                {"input": str(folder / "short.wav"), "cuts": [[0, 2], [5, 7]], "output": f"{out}/c.wav",
-                 "separation": "none", "cache": False}]
+        return [
+            {
+                "input": str(folder / "in0.wav"),
+                "cuts": [[0.3, 3.1], [4.0, 7.6]],
+                "output": f"{out}/a.wav",
+                "separation": "dsp",
+                "cache": False,
+                "report": f"{out}/a.json",
+            },
+            {
+                "input": str(folder / "in1.wav"),
+                "cuts": [[0, 2.5], [3, 5.2], [6, 7.9]],
+                "output": f"{out}/b.wav",
+                "separation": "none",
+                "cache": False,
+                "music": "crossfade",
+            },
+            {
+                "input": str(folder / "short.wav"),
+                "cuts": [[0, 2], [5, 7]],
+                "output": f"{out}/c.wav",
+                "separation": "none",
+                "cache": False,
+            },
+        ]
 
     return folder, jobs
 
@@ -184,19 +241,24 @@ def test_split_batch_runs_all_jobs_as_one_graph(short_jobs):
     seen = []
     with make_executor("local", workers=2) as ex:
         one = run_batch(jobs(folder / "one"), executor=ex)
-        split = run_batch(jobs(folder / "split"), executor=ex, split=True,
-                          progress=lambda done, total, row: seen.append((done, total, row["status"])),
-                          task_progress=lambda label, fraction: seen.append((label, fraction)))
+        split = run_batch(
+            jobs(folder / "split"),
+            executor=ex,
+            split=True,
+            progress=lambda done, total, row: seen.append((done, total, row["status"])),
+            task_progress=lambda label, fraction: seen.append((label, fraction)),
+        )
     for summary in (one, split):
         assert summary["counts"] == {"done": 2, "skipped": 0, "failed": 1}, summary
     assert [r["status"] for r in split["jobs"]] == ["done", "done", "failed"]
     failed = split["jobs"][2]
     assert failed["error_type"] == "InputError" and "short.wav' is truncated" in failed["error"], failed
     assert "task 'decode', 1 attempt(s)" in failed["error"] and failed["attempts"] == 1, failed
-    for a, b in zip(one["jobs"][:2], split["jobs"][:2]):
+    for a, b in zip(one["jobs"][:2], split["jobs"][:2], strict=True):
         assert set(a) == set(b) and set(a["result"]) == set(b["result"])
-        assert {k: v for k, v in a["result"].items() if k not in ("output", "seconds", "pid")} == \
-            {k: v for k, v in b["result"].items() if k not in ("output", "seconds", "pid")}
+        assert {k: v for k, v in a["result"].items() if k not in ("output", "seconds", "pid")} == {
+            k: v for k, v in b["result"].items() if k not in ("output", "seconds", "pid")
+        }
         with open(a["output"], "rb") as fa, open(b["output"], "rb") as fb:
             assert fa.read() == fb.read(), b["output"]
     assert json.loads((folder / "split" / "a.json").read_text())["graph"]["tasks"] > 10
@@ -225,7 +287,8 @@ def test_submit_split_equals_the_one_task_result(short_jobs):
         with pytest.raises(ParameterError, match="split='yes' must be True or False"):
             runner.submit(job["input"], job["cuts"], str(folder / "submit" / "x.wav"), split="yes")
     assert b["pid"] == os.getpid() and a["pid"] != os.getpid()  # the graph's driver is this process
-    assert {k: v for k, v in a.items() if k not in ("output", "seconds", "pid")} == \
-        {k: v for k, v in b.items() if k not in ("output", "seconds", "pid")}
+    assert {k: v for k, v in a.items() if k not in ("output", "seconds", "pid")} == {
+        k: v for k, v in b.items() if k not in ("output", "seconds", "pid")
+    }
     with open(a["output"], "rb") as fa, open(b["output"], "rb") as fb:
         assert fa.read() == fb.read()

@@ -29,7 +29,7 @@ def _write_av(path, tracks, rate, codec, container_format=None):
 
     with av.open(str(path), "w", format=container_format) as out:
         streams = [out.add_stream(codec, rate=rate, layout="stereo" if t.shape[1] == 2 else "mono") for t in tracks]
-        for stream, track in zip(streams, tracks):
+        for stream, track in zip(streams, tracks, strict=True):
             layout = "stereo" if track.shape[1] == 2 else "mono"
             fmt = stream.codec_context.format.name
             for i in range(0, len(track), 1024):
@@ -44,7 +44,9 @@ def _write_av(path, tracks, rate, codec, container_format=None):
                 out.mux(p)
 
 
-@pytest.mark.parametrize("ext,subtype", [("wav", "PCM_16"), ("flac", "PCM_16"), ("ogg", "VORBIS"), ("mp3", "MPEG_LAYER_III")])
+@pytest.mark.parametrize(
+    "ext,subtype", [("wav", "PCM_16"), ("flac", "PCM_16"), ("ogg", "VORBIS"), ("mp3", "MPEG_LAYER_III")]
+)
 def test_formats_decode_whole_with_layout(tmp_path, ext, subtype):
     rate = 44100
     x = np.stack([tone(440, 2.0, rate, 0.5), tone(880, 2.0, rate, 0.25)], axis=1)
@@ -55,7 +57,7 @@ def test_formats_decode_whole_with_layout(tmp_path, ext, subtype):
     assert abs(len(y) - len(x)) <= 1200  # mp3 pads a frame
     # the channels stay apart: left is 440 Hz, right 880 Hz
     for ch, f in ((0, 440), (1, 880)):
-        spec = np.abs(np.fft.rfft(y[: rate, ch]))
+        spec = np.abs(np.fft.rfft(y[:rate, ch]))
         assert abs(np.argmax(spec) - f) <= 2
 
 
@@ -91,8 +93,9 @@ def test_realtime_paces_a_file(tmp_path):
     assert 0.9 < paced < 2.0 and fast < 0.5
 
 
-@pytest.mark.parametrize("fmt,dtype,scale", [("s16le", "<i2", 32767), ("s32le", "<i4", 2**31 - 1),
-                                              ("f32le", "<f4", 1.0), ("u8", "u1", None)])
+@pytest.mark.parametrize(
+    "fmt,dtype,scale", [("s16le", "<i2", 32767), ("s32le", "<i4", 2**31 - 1), ("f32le", "<f4", 1.0), ("u8", "u1", None)]
+)
 def test_raw_pcm_formats(fmt, dtype, scale):
     x = tone(440, 0.1, 8000, 0.5)
     raw = ((x * 127 + 128).astype("u1") if scale is None else (x * scale).astype(dtype)).tobytes()

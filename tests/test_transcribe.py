@@ -81,8 +81,22 @@ def test_transcribe_writes_srt_vtt_and_json(clip, tmp_path, capsys):
     path, spans = clip
     out = {ext: tmp_path / f"out.{ext}" for ext in ("srt", "vtt", "json")}
     for target in out.values():
-        assert main(["transcribe", str(path), "-o", str(target), "--no-progress", "--max-chars", "20",
-                     "-p", "stt.partials=false"]) == 0
+        assert (
+            main(
+                [
+                    "transcribe",
+                    str(path),
+                    "-o",
+                    str(target),
+                    "--no-progress",
+                    "--max-chars",
+                    "20",
+                    "-p",
+                    "stt.partials=false",
+                ]
+            )
+            == 0
+        )
     err = capsys.readouterr().err
     assert "pocketsphinx" in err and "recogniser fed" in err
     rows = json.loads(out["json"].read_text())
@@ -127,8 +141,9 @@ def test_transcribe_lang_auto_runs_the_lid_stage(clip, tmp_path, capsys):
     its starting recogniser (pocketsphinx, English) and still transcribes."""
     path, _ = clip
     out = tmp_path / "auto.json"
-    assert main(["transcribe", str(path), "-o", str(out), "--lang", "auto", "--no-progress",
-                 "-p", "lid.threshold=0"]) == 0
+    assert (
+        main(["transcribe", str(path), "-o", str(out), "--lang", "auto", "--no-progress", "-p", "lid.threshold=0"]) == 0
+    )
     assert "recogniser fed" in capsys.readouterr().err
     assert json.loads(out.read_text())
     assert main(["transcribe", str(path), "-o", str(out), "-p", "lid.threshold=0"]) == 2

@@ -143,10 +143,21 @@ class Server(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, files: dict[str, bytes], *, ranges: bool = True, length: bool = True,
-                 chunked: bool = False, close_header: bool = True, cut_at: int | None = None,
-                 cuts: int = 1, clean_cut: bool = False, refuse_after_cut: bool = False,
-                 max_requests: int | None = None, refuse_first: int = 0):
+    def __init__(
+        self,
+        files: dict[str, bytes],
+        *,
+        ranges: bool = True,
+        length: bool = True,
+        chunked: bool = False,
+        close_header: bool = True,
+        cut_at: int | None = None,
+        cuts: int = 1,
+        clean_cut: bool = False,
+        refuse_after_cut: bool = False,
+        max_requests: int | None = None,
+        refuse_first: int = 0,
+    ):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.files, self.ranges, self.length, self.chunked = files, ranges, length, chunked
         self.close_header, self.clean_cut = close_header, clean_cut
@@ -261,8 +272,7 @@ def make_ts(freq: float, seconds: float, rate: int = 48000) -> bytes:
 
 
 def playlist(*segments: str, seconds: float = 2.0) -> bytes:
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{int(np.ceil(seconds))}",
-             "#EXT-X-MEDIA-SEQUENCE:0"]
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{int(np.ceil(seconds))}", "#EXT-X-MEDIA-SEQUENCE:0"]
     for seg in segments:
         lines += [f"#EXTINF:{seconds:.1f},", seg]
     return ("\n".join(lines + ["#EXT-X-ENDLIST", ""])).encode()
@@ -398,8 +408,14 @@ def test_drop_midway_resumes_seamlessly(serve, fmt, how):
     """
     rate, channels, seconds = 16000, 2, 20.0  # long enough that opening reads well short of the break
     data = encode(signal(rate, channels, seconds), rate, fmt)
-    srv = serve({"/a": data}, cut_at=int(0.6 * len(data)), cuts=1, ranges=how != "no-range",
-                chunked=how == "early-eof", clean_cut=how == "early-eof")
+    srv = serve(
+        {"/a": data},
+        cut_at=int(0.6 * len(data)),
+        cuts=1,
+        ranges=how != "no-range",
+        chunked=how == "early-eof",
+        clean_cut=how == "early-eof",
+    )
     src = UrlSource(srv.url("/a"), max_retries=3, **FAST)
     assert src.seekable and not src.live
     src.seekable = how != "no-seek"
@@ -425,13 +441,17 @@ def test_drop_midway_resumes_seamlessly(serve, fmt, how):
 # -- 3. a stream that never comes back: StreamError, partial results kept ---------------------------------
 @pytest.mark.parametrize("mode", ["refuse", "cut"])
 def test_gives_up_after_max_retries(serve, mode):
-    """"refuse": every request after the break is closed unanswered (reopen fails);
+    """ "refuse": every request after the break is closed unanswered (reopen fails);
     "cut": every request is broken at the same byte (reopen works, no new audio ever comes)."""
     rate = 16000
     x = signal(rate, 1, seconds=10.0)
     data = encode(x, rate, "WAV")
-    srv = serve({"/a.wav": data}, cut_at=int(0.6 * len(data)), cuts=1 if mode == "refuse" else -1,
-                refuse_after_cut=mode == "refuse")
+    srv = serve(
+        {"/a.wav": data},
+        cut_at=int(0.6 * len(data)),
+        cuts=1 if mode == "refuse" else -1,
+        refuse_after_cut=mode == "refuse",
+    )
     url = srv.url("/a.wav")
     src = UrlSource(url, max_retries=2, **FAST)
     srv.armed.set()
@@ -523,8 +543,17 @@ def test_open_retries_at_construction(serve):
 
 
 # -- 5. schemes and parameters ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("url", ["gopher://x/y", "file:///etc/passwd", "concat:/etc/passwd|/etc/hosts",
-                                 "subfile,,start,0,end,0,,:/etc/passwd", "ftp://host/a.mp3", "/etc/passwd"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "gopher://x/y",
+        "file:///etc/passwd",
+        "concat:/etc/passwd|/etc/hosts",
+        "subfile,,start,0,end,0,,:/etc/passwd",
+        "ftp://host/a.mp3",
+        "/etc/passwd",
+    ],
+)
 def test_unsupported_scheme_rejected(url):
     with pytest.raises(ParameterError) as info:
         UrlSource(url)
@@ -539,12 +568,15 @@ def test_open_source_routes_urls_and_rejects_bad_schemes():
         open_source("gopher://example.org/a.wav")
 
 
-@pytest.mark.parametrize("kw,text", [
-    ({"max_retries": -1}, "max_retries=-1 must be an integer >= 0"),
-    ({"open_timeout_s": 0}, "open_timeout_s=0 must be a number > 0"),
-    ({"backoff_s": 2, "backoff_max_s": 1}, "backoff_max_s=1 must be >= backoff_s=2"),
-    ({"options": {"protocol_whitelist": "file"}}, "protocol whitelist of a URL source is fixed"),
-])
+@pytest.mark.parametrize(
+    "kw,text",
+    [
+        ({"max_retries": -1}, "max_retries=-1 must be an integer >= 0"),
+        ({"open_timeout_s": 0}, "open_timeout_s=0 must be a number > 0"),
+        ({"backoff_s": 2, "backoff_max_s": 1}, "backoff_max_s=1 must be >= backoff_s=2"),
+        ({"options": {"protocol_whitelist": "file"}}, "protocol whitelist of a URL source is fixed"),
+    ],
+)
 def test_bad_parameters(kw, text):
     with pytest.raises(ParameterError, match=re.escape(text)):
         UrlSource("http://127.0.0.1:1/a.wav", **kw)
@@ -579,8 +611,11 @@ def test_playlist_cannot_reach_local_files(serve, secret, segment):
 
     ``file:`` is stopped by the protocol whitelist (the control above shows FFmpeg reads it otherwise);
     ``concat:``/``subfile:`` are refused by FFmpeg's HLS demuxer itself as well (defence in depth)."""
-    seg = {"uri": secret.as_uri(), "concat": f"concat:{secret}|{secret}",
-           "subfile": f"subfile,,start,0,end,0,,:{secret}"}[segment]
+    seg = {
+        "uri": secret.as_uri(),
+        "concat": f"concat:{secret}|{secret}",
+        "subfile": f"subfile,,start,0,end,0,,:{secret}",
+    }[segment]
     srv = serve({"/evil.m3u8": playlist(seg)})
     url = srv.url("/evil.m3u8")
     with pytest.raises(StreamError, match=re.escape(repr(url))):

@@ -55,7 +55,7 @@ def test_finds_each_sentence(mode):
     events, _ = _stage_events(x, 4096, mode=mode, aggressiveness=3 if mode == "webrtc" else 1)
     found = _segments(events)
     assert len(found) == len(spans), (found, spans)
-    for (a, b), (ta, tb) in zip(found, spans):
+    for (a, b), (ta, tb) in zip(found, spans, strict=True):
         assert abs(a - ta) < 0.1 and abs(b - tb) < 0.15, (found, spans)
     # each segment is announced by a start before it and closed by an end at its end
     starts = [e.t / RATE for e in events if isinstance(e, SpeechStart)]
@@ -83,9 +83,9 @@ def test_through_the_engine_at_another_rate_times_are_on_the_source_clock():
         events = analyze(x44, rate=44100, stages=["vad"], block=block)
         found[block] = _segments(events, 44100)
     assert len(found[512]) == len(spans)
-    for (a, b), (c, d) in zip(found[512], found[44100]):  # resampling streams: within one 32 ms chunk
+    for (a, b), (c, d) in zip(found[512], found[44100], strict=True):  # resampling streams: within one 32 ms chunk
         assert abs(a - c) <= 0.033 and abs(b - d) <= 0.033
-    for (a, b), (ta, tb) in zip(found[512], spans):
+    for (a, b), (ta, tb) in zip(found[512], spans, strict=True):
         assert abs(a - ta) < 0.1 and abs(b - tb) < 0.15
 
 
@@ -137,12 +137,22 @@ def _hyst(probs, **params):
 
 
 def test_hysteresis_rules():
-    p = {"min_speech_s": 0.2, "min_silence_s": 0.2, "pre_roll_s": 0.1, "hangover_s": 0.1, "start_threshold": 0.5,
-         "end_threshold": 0.3, "confirm_threshold": 0.8}
+    p = {
+        "min_speech_s": 0.2,
+        "min_silence_s": 0.2,
+        "pre_roll_s": 0.1,
+        "hangover_s": 0.1,
+        "start_threshold": 0.5,
+        "end_threshold": 0.3,
+        "confirm_threshold": 0.8,
+    }
     # a blip shorter than min_speech is dropped; a short dip does not split; pre-roll and hangover apply
     events = _hyst([0, 0.9, 0, 0, 0, 0.6, 0.9, 0.4, 0.1, 0.9, 0.9, 0, 0, 0, 0], **p)
-    assert events == [SpeechStart(40, pytest.approx(0.75)), SpeechEnd(120),
-                      SpeechSegment(40, 120, pytest.approx((0.6 + 0.9 + 0.4 + 0.9 + 0.9) / 5))]
+    assert events == [
+        SpeechStart(40, pytest.approx(0.75)),
+        SpeechEnd(120),
+        SpeechSegment(40, 120, pytest.approx((0.6 + 0.9 + 0.4 + 0.9 + 0.9) / 5)),
+    ]
     # never reaching confirm_threshold: not speech (music Silero is unsure of)
     assert _hyst([0, 0.7, 0.75, 0.7, 0.6, 0, 0, 0], **p) == []
     # pre-roll never reaches back into the previous segment; input ending inside speech closes it there
@@ -150,14 +160,17 @@ def test_hysteresis_rules():
     assert _segments(events, 100) == [(0.0, 0.2), (0.2, 0.7)]
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"mode": "loud"}, "vad.mode='loud' must be one of both, webrtc, silero"),
-    ({"aggressiveness": 4}, "vad.aggressiveness=4 must be an integer in 0..3"),
-    ({"webrtc_frame_ms": 25}, "vad.webrtc_frame_ms=25 must be 10, 20 or 30 (ms)"),
-    ({"end_threshold": 0.7}, "vad.end_threshold=0.7 must be in [0, start_threshold=0.5]"),
-    ({"confirm_threshold": 0.4}, "vad.confirm_threshold=0.4 must be in [start_threshold=0.5, 1]"),
-    ({"min_silence_s": -1}, "vad.min_silence_s=-1 must be a number of seconds >= 0"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"mode": "loud"}, "vad.mode='loud' must be one of both, webrtc, silero"),
+        ({"aggressiveness": 4}, "vad.aggressiveness=4 must be an integer in 0..3"),
+        ({"webrtc_frame_ms": 25}, "vad.webrtc_frame_ms=25 must be 10, 20 or 30 (ms)"),
+        ({"end_threshold": 0.7}, "vad.end_threshold=0.7 must be in [0, start_threshold=0.5]"),
+        ({"confirm_threshold": 0.4}, "vad.confirm_threshold=0.4 must be in [start_threshold=0.5, 1]"),
+        ({"min_silence_s": -1}, "vad.min_silence_s=-1 must be a number of seconds >= 0"),
+    ],
+)
 def test_bad_parameters_are_named(values, message):
     with pytest.raises(ParameterError) as info:
         VADParams(**values)
@@ -165,14 +178,18 @@ def test_bad_parameters_are_named(values, message):
 
 
 def test_config_strings_reach_the_params():
-    (stage,) = build_stages(["vad"], sample_rate=48000, channels=2,
-                            config={"vad": {"mode": "silero", "min_silence_s": "0.5"}})
+    (stage,) = build_stages(
+        ["vad"], sample_rate=48000, channels=2, config={"vad": {"mode": "silero", "min_silence_s": "0.5"}}
+    )
     assert stage.params.mode == "silero" and stage.params.min_silence_s == 0.5 and stage.rate == RATE
 
 
 def test_model_errors_are_clear(tmp_path, monkeypatch):
-    with pytest.raises(ModelError, match=r"silero-vad model path '.*nowhere.onnx' does not exist; "
-                                         r"install it with: pip install --no-deps silero-vad"):
+    with pytest.raises(
+        ModelError,
+        match=r"silero-vad model path '.*nowhere.onnx' does not exist; "
+        r"install it with: pip install --no-deps silero-vad",
+    ):
         VADStage(VADParams(model_path=str(tmp_path / "nowhere.onnx")))
     bogus = tmp_path / "silero_vad.onnx"
     bogus.write_text("not a model")
@@ -191,8 +208,9 @@ def test_model_errors_are_clear(tmp_path, monkeypatch):
 @pytest.mark.parametrize("module, mode", [("webrtcvad", "webrtc"), ("onnxruntime", "silero")])
 def test_missing_extra_names_it(monkeypatch, module, mode):
     monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail as if not installed
-    with pytest.raises(MissingDependencyError,
-                       match=rf"{module} is not installed; install it with: pip install 'rtaudio\[speech\]'"):
+    with pytest.raises(
+        MissingDependencyError, match=rf"{module} is not installed; install it with: pip install 'rtaudio\[speech\]'"
+    ):
         VADStage(VADParams(mode=mode))
 
 
@@ -204,8 +222,11 @@ def test_speech_command_on_real_recordings(corpus, tmp_path):
     assert main(["speech", str(corpus / "segments" / "count.wav"), "-o", str(out), "--no-progress"]) == 0
     rows = json.loads(out.read_text())
     assert rows and set(rows[0]) == {"start", "end", "confidence"}
-    truth = [tuple(map(float, line.split()[:2])) for line in (corpus / "segments" / "count.segments").read_text()
-             .splitlines() if line.split()[2:3] == ["speech"]]
+    truth = [
+        tuple(map(float, line.split()[:2]))
+        for line in (corpus / "segments" / "count.segments").read_text().splitlines()
+        if line.split()[2:3] == ["speech"]
+    ]
     # frame F1 on 10 ms frames against the annotation
     t = np.arange(0, 5.8, 0.01) + 0.005
     truth_f = np.zeros(len(t), bool)

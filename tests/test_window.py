@@ -2,6 +2,7 @@
 keys, resizing, screenshots, the playback clock, and ``rtaudio play`` through a real JACK server."""
 
 import os
+from itertools import pairwise
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
@@ -19,7 +20,14 @@ import soundfile as sf  # noqa: E402
 
 from rtaudio.errors import DeviceError, ParameterError  # noqa: E402
 from rtaudio.events import (  # noqa: E402
-    KeyMoment, Language, PartialTranscript, SourceInfo, SpeechEnd, SpeechStart, Tempo, Transcript,
+    KeyMoment,
+    Language,
+    PartialTranscript,
+    SourceInfo,
+    SpeechEnd,
+    SpeechStart,
+    Tempo,
+    Transcript,
 )
 from rtaudio.stages.base import Frame  # noqa: E402
 from rtaudio.stages.levels import LevelsParams, LevelsStage  # noqa: E402
@@ -143,8 +151,10 @@ def test_bars_fall_smoothly_after_the_tone_stops(rig):
     for _ in range(6):
         r.draw(frames=3)
         heights.append(r.lit(k))
-    assert full > heights[0] and all(a >= b for a, b in zip(heights, heights[1:])) and heights[-1] < full / 2, (
-        full, heights)
+    assert full > heights[0] and all(a >= b for a, b in pairwise(heights)) and heights[-1] < full / 2, (
+        full,
+        heights,
+    )
 
 
 def test_speech_events_light_and_darken_the_lamp(rig):
@@ -192,8 +202,14 @@ def test_language_tempo_and_key_moments_appear(rig):
     info = r.r.info_panel
     before = r.pixels[info.left : info.right, info.top : info.bottom].copy()
     t = r.index
-    r.sink.emit([Language(t, "de", 0.82, (("de", 0.82), ("nl", 0.1))), Tempo(t, 128.0, 0.9),
-                 KeyMoment(t, "downbeat", 1.0), KeyMoment(t - RATE // 2, "section", 0.9, "chorus")])
+    r.sink.emit(
+        [
+            Language(t, "de", 0.82, (("de", 0.82), ("nl", 0.1))),
+            Tempo(t, 128.0, 0.9),
+            KeyMoment(t, "downbeat", 1.0),
+            KeyMoment(t - RATE // 2, "section", 0.9, "chorus"),
+        ]
+    )
     r.draw(frames=1)
     after = r.pixels[info.left : info.right, info.top : info.bottom]
     assert (np.abs(after.astype(int) - before).sum(axis=-1) > 60).sum() > 300  # language and tempo text
@@ -221,8 +237,11 @@ def test_animations_do_not_depend_on_the_frame_rate():
         model = DisplayModel()
         for e in events:
             model.apply(e)
-        model.apply(type(events[-1])(t=events[-1].t + 256, bands_db=np.full(model.n_bands, -120.0),
-                                     peaks_db=np.full(model.n_bands, -120.0)))
+        model.apply(
+            type(events[-1])(
+                t=events[-1].t + 256, bands_db=np.full(model.n_bands, -120.0), peaks_db=np.full(model.n_bands, -120.0)
+            )
+        )
         for _ in range(fps * 3 // 2):  # 1.5 s
             model.advance(1.0 / fps)
         results.append((model.shown.copy(), model.peaks.copy()))
@@ -338,14 +357,22 @@ def test_wall_clock_paces_and_tells_the_time():
 def test_output_device_names():
     devices = [
         {"index": 0, "name": "HDA Intel: ALC", "hostapi": "ALSA", "max_output_channels": 2, "default_output": False},
-        {"index": 1, "name": "system", "hostapi": "JACK Audio Connection Kit", "max_output_channels": 2,
-         "default_output": True},
+        {
+            "index": 1,
+            "name": "system",
+            "hostapi": "JACK Audio Connection Kit",
+            "max_output_channels": 2,
+            "default_output": True,
+        },
         {"index": 2, "name": "mic", "hostapi": "ALSA", "max_output_channels": 0, "default_output": False},
     ]
     assert resolve_output_device(None, devices)["index"] == 1
     assert resolve_output_device("jack", devices)["index"] == 1 and resolve_output_device("0", devices)["index"] == 0
-    with pytest.raises(DeviceError, match=r"output device 'usb' not found; output devices: 0 'HDA Intel: ALC' "
-                                          r"\(ALSA, 2 out\), 1 'system'"):
+    with pytest.raises(
+        DeviceError,
+        match=r"output device 'usb' not found; output devices: 0 'HDA Intel: ALC' "
+        r"\(ALSA, 2 out\), 1 'system'",
+    ):
         resolve_output_device("usb", devices)
     with pytest.raises(DeviceError, match="output device 2 does not exist or cannot play"):
         resolve_output_device(2, devices)
@@ -354,15 +381,18 @@ def test_output_device_names():
 
 # -- the commands ------------------------------------------------------------------------------
 
+
 def cli(*args, env=None, timeout=90):
-    proc = subprocess.run([sys.executable, "-m", "rtaudio.cli", *args], capture_output=True, timeout=timeout,
-                          env=env)
+    proc = subprocess.run([sys.executable, "-m", "rtaudio.cli", *args], capture_output=True, timeout=timeout, env=env)
     return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
 
 
 def no_display_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER", "SDL_AUDIODRIVER")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER", "SDL_AUDIODRIVER")
+    }
     env.update(extra)
     return env
 
@@ -396,13 +426,15 @@ def test_play_without_display_says_so(tone_wav):
     assert code == 2 and "Traceback" not in err, err
     assert err.strip().splitlines()[-1] == (
         "rtaudio: error: no display to open a window on (DISPLAY and WAYLAND_DISPLAY are not set); render "
-        "headless with --screenshot PATH --duration S, or watch in the terminal with: rtaudio monitor")
+        "headless with --screenshot PATH --duration S, or watch in the terminal with: rtaudio monitor"
+    )
 
 
 def test_play_screenshot_headless(tone_wav, tmp_path):
     shot = tmp_path / "shot.png"
-    code, _, err = cli("play", str(tone_wav), "--no-audio", "--screenshot", str(shot), "--duration", "1.0",
-                       env=no_display_env())
+    code, _, err = cli(
+        "play", str(tone_wav), "--no-audio", "--screenshot", str(shot), "--duration", "1.0", env=no_display_env()
+    )
     assert code == 0, err
     assert "window:" in err and f"screenshot in {shot}" in err
     lit, octave_below = lit_in_screenshot(shot, 1000.0)
@@ -411,8 +443,12 @@ def test_play_screenshot_headless(tone_wav, tmp_path):
 
 def test_play_without_output_device_says_so_and_still_draws(tone_wav, tmp_path):
     env = no_display_env(JACK_DEFAULT_SERVER="rtaudio-no-such-server", JACK_NO_START_SERVER="1")
-    probe = subprocess.run([sys.executable, "-c", "from rtaudio.viz.playback import output_devices; "
-                            "print(len(output_devices()))"], capture_output=True, env=env, timeout=60)
+    probe = subprocess.run(
+        [sys.executable, "-c", "from rtaudio.viz.playback import output_devices; print(len(output_devices()))"],
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
     if probe.stdout.strip() != b"0":
         pytest.skip("this machine has an audio output device")
     shot = tmp_path / "shot.png"
@@ -423,17 +459,27 @@ def test_play_without_output_device_says_so_and_still_draws(tone_wav, tmp_path):
     assert lit_in_screenshot(shot, 1000.0)[0] > 0.8
 
 
-@pytest.mark.parametrize("args, message", [
-    (["play", "{wav}", "--size", "big"], "--size='big' must be WIDTHxHEIGHT in pixels, e.g. 1280x720"),
-    (["play", "{wav}", "--screenshot", "x.jpg"], "--screenshot='x.jpg' must be a .png file"),
-    (["play", "http://example.org/a.mp3"], "play takes a file; for streams and stdin use: rtaudio live"),
-    (["play", "{wav}", "--no-audio", "--screenshot", "/nonexistent-dir/x.png", "--duration", "0.2"],
-     "--screenshot='/nonexistent-dir/x.png' cannot be written"),
-    (["live"], "live needs an input: --device D (see: rtaudio devices), --url U, or a file"),
-    (["live", "--url", "http://127.0.0.1:9/x", "--screenshot", "x.png"],
-     "--screenshot of live input needs --duration S (when to take it)"),
-    (["play", "{wav}", "--output-device", "no-such-card"], "output device 'no-such-card' not found; output devices:"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["play", "{wav}", "--size", "big"], "--size='big' must be WIDTHxHEIGHT in pixels, e.g. 1280x720"),
+        (["play", "{wav}", "--screenshot", "x.jpg"], "--screenshot='x.jpg' must be a .png file"),
+        (["play", "http://example.org/a.mp3"], "play takes a file; for streams and stdin use: rtaudio live"),
+        (
+            ["play", "{wav}", "--no-audio", "--screenshot", "/nonexistent-dir/x.png", "--duration", "0.2"],
+            "--screenshot='/nonexistent-dir/x.png' cannot be written",
+        ),
+        (["live"], "live needs an input: --device D (see: rtaudio devices), --url U, or a file"),
+        (
+            ["live", "--url", "http://127.0.0.1:9/x", "--screenshot", "x.png"],
+            "--screenshot of live input needs --duration S (when to take it)",
+        ),
+        (
+            ["play", "{wav}", "--output-device", "no-such-card"],
+            "output device 'no-such-card' not found; output devices:",
+        ),
+    ],
+)
 def test_bad_window_arguments(tone_wav, args, message):
     env = no_display_env(JACK_DEFAULT_SERVER="rtaudio-no-such-server", JACK_NO_START_SERVER="1")
     code, _, err = cli(*[a.replace("{wav}", str(tone_wav)) for a in args], env=env)
@@ -443,13 +489,15 @@ def test_bad_window_arguments(tone_wav, args, message):
 
 def test_live_file_screenshot(tone_wav, tmp_path):
     shot = tmp_path / "live.png"
-    code, _, err = cli("live", str(tone_wav), "--screenshot", str(shot), "--duration", "0.8", "--mode", "bars",
-                       env=no_display_env())
+    code, _, err = cli(
+        "live", str(tone_wav), "--screenshot", str(shot), "--duration", "0.8", "--mode", "bars", env=no_display_env()
+    )
     assert code == 0, err
     assert shot.stat().st_size > 10_000
 
 
 # -- through a real JACK server ---------------------------------------------------------------
+
 
 class Recorder:
     """A JACK client recording what arrives on its two input ports."""
@@ -483,8 +531,21 @@ def test_play_through_jack(jack_server, tmp_path, rate, channels):
     shot = tmp_path / "jack.png"
     env = no_display_env(JACK_DEFAULT_SERVER=jack_server.name)
     before = {p.name for p in probe.get_ports(is_output=True, is_audio=True)}
-    proc = subprocess.Popen([sys.executable, "-m", "rtaudio.cli", "play", str(tone_wav), "--output-device", "jack",
-                             "--screenshot", str(shot)], stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rtaudio.cli",
+            "play",
+            str(tone_wav),
+            "--output-device",
+            "jack",
+            "--screenshot",
+            str(shot),
+        ],
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 30
         ours = []
@@ -493,9 +554,10 @@ def test_play_through_jack(jack_server, tmp_path, rate, channels):
             time.sleep(0.01)
         if len(ours) < 2:
             proc.kill()
-            pytest.fail(f"the player's JACK output ports did not appear ({ours}); its stderr: "
-                        f"{proc.communicate()[1].decode()}")
-        for out, port in zip(ours, rec.ports):
+            pytest.fail(
+                f"the player's JACK output ports did not appear ({ours}); its stderr: {proc.communicate()[1].decode()}"
+            )
+        for out, port in zip(ours, rec.ports, strict=True):
             probe.connect(out, port)
         _, err = proc.communicate(timeout=60)
     finally:
@@ -545,9 +607,24 @@ def test_live_device_through_jack(jack_server, tmp_path):
     probe = jack_server.client("rtaudio-test-window-probe-live")
     shot = tmp_path / "live.png"
     before = {p.name for p in probe.get_ports(is_input=True, is_audio=True)}
-    proc = subprocess.Popen([sys.executable, "-m", "rtaudio.cli", "live", "--device", str(jack_server.device),
-                             "--channels", "1", "--screenshot", str(shot), "--duration", "2.5"],
-                            stderr=subprocess.PIPE, env=no_display_env(JACK_DEFAULT_SERVER=jack_server.name))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rtaudio.cli",
+            "live",
+            "--device",
+            str(jack_server.device),
+            "--channels",
+            "1",
+            "--screenshot",
+            str(shot),
+            "--duration",
+            "2.5",
+        ],
+        stderr=subprocess.PIPE,
+        env=no_display_env(JACK_DEFAULT_SERVER=jack_server.name),
+    )
     try:
         deadline = time.monotonic() + 30
         ours = []

@@ -44,18 +44,25 @@ def test_a_dead_child_is_a_clear_error(sentence):
     proxy = ProcessProxy(PhoneRecognizer)
     os.kill(proxy._proc.pid, signal.SIGKILL)
     proxy._proc.join(5)
-    with pytest.raises(WorkerError, match=r"the PhoneRecognizer worker process ended \(exit code -9\); expected it "
-                                          r"to answer; run with worker=thread"):
+    with pytest.raises(
+        WorkerError,
+        match=r"the PhoneRecognizer worker process ended \(exit code -9\); expected it "
+        r"to answer; run with worker=thread",
+    ):
         proxy.phones(sentence)
 
 
 def test_stt_and_lid_give_the_same_events_in_a_child_process(sentence):
     def run(worker):
-        cfg = {"stt": {"gate": "false", "worker": worker, "engine": "pocketsphinx"},
-               "lid": {"gate": "energy", "worker": worker, "threshold": "0"}}
+        cfg = {
+            "stt": {"gate": "false", "worker": worker, "engine": "pocketsphinx"},
+            "lid": {"gate": "energy", "worker": worker, "threshold": "0"},
+        }
         events = analyze(sentence, rate=16000, stages=["lid", "stt"], config=cfg)
-        return ([(e.start, e.end, e.text) for e in events if isinstance(e, Transcript)],
-                [(e.t, e.language, round(e.probability, 5)) for e in events if isinstance(e, Language)])
+        return (
+            [(e.start, e.end, e.text) for e in events if isinstance(e, Transcript)],
+            [(e.t, e.language, round(e.probability, 5)) for e in events if isinstance(e, Language)],
+        )
 
     in_thread, in_process = run("thread"), run("process")
     assert in_thread == in_process

@@ -33,13 +33,26 @@ def run(model: str, gate: str, languages: str, first: float | None) -> list[tupl
     from rtaudio.commands.langid import identify
 
     root = corpus_dir()
-    rows = [r for r in csv.DictReader(open(root / "MANIFEST.csv", encoding="utf-8"))
-            if r["file"].startswith("speech_lid/") and r["file"].endswith(".ogg")]
+    rows = [
+        r
+        for r in csv.DictReader(open(root / "MANIFEST.csv", encoding="utf-8"))
+        if r["file"].startswith("speech_lid/") and r["file"].endswith(".ogg")
+    ]
     out = []
     for r in rows:
-        args = Namespace(input=str(root / r["file"]), stream=0, realtime=False, rate=None, channels=None,
-                         sample_format="s16le", first=first, languages=languages, langid_model=model,
-                         threshold=0.0, gate=gate)
+        args = Namespace(
+            input=str(root / r["file"]),
+            stream=0,
+            realtime=False,
+            rate=None,
+            channels=None,
+            sample_format="s16le",
+            first=first,
+            languages=languages,
+            langid_model=model,
+            threshold=0.0,
+            gate=gate,
+        )
         out.append((r["file"], r["language"], identify(args)))
     return out
 
@@ -66,17 +79,27 @@ def main(argv=None) -> int:
     report, md = {}, []
     restrict = f", candidates restricted to {args.languages}" if args.languages else ", all labels as candidates"
     md.append(f"## Accuracy on REAL speech: dev corpus speech_lid (FLEURS, 25 clips){restrict}\n")
-    md.append("Measured with `python models/langid/evaluate.py"
-              + (f" --languages {args.languages}" if args.languages else "") + f" --gate {args.gate}`; "
-              "top-1 per clip, chance is 20 % over the five corpus languages (11 % over all nine labels); "
-              "at 25 clips each figure carries about +-10 points of noise.\n")
+    md.append(
+        "Measured with `python models/langid/evaluate.py"
+        + (f" --languages {args.languages}" if args.languages else "")
+        + f" --gate {args.gate}`; "
+        "top-1 per clip, chance is 20 % over the five corpus languages (11 % over all nine labels); "
+        "at 25 clips each figure carries about +-10 points of noise.\n"
+    )
     for name, first in (("whole clip", None), ("first 3 s of speech", 3.0)):
         res = run(args.model, args.gate, args.languages, first)
         acc, per, conf = table(res)
-        report[name] = {"accuracy": acc, "per_language": per, "confusion": conf,
-                        "clips": [[f, l, d] for f, l, d in res]}
-        md.append(f"### {name}: top-1 **{acc:.0%}** ({sum(conf[l][l] for l in conf)}/{len(res)}); per language: "
-                  + ", ".join(f"{l} {v:.0%}" for l, v in per.items()) + "\n")
+        report[name] = {
+            "accuracy": acc,
+            "per_language": per,
+            "confusion": conf,
+            "clips": [[f, l, d] for f, l, d in res],
+        }
+        md.append(
+            f"### {name}: top-1 **{acc:.0%}** ({sum(conf[l][l] for l in conf)}/{len(res)}); per language: "
+            + ", ".join(f"{l} {v:.0%}" for l, v in per.items())
+            + "\n"
+        )
         md.append(confusion_md(conf) + "\n")
         print(f"{name}: {acc:.3f} {json.dumps({l: round(v, 2) for l, v in per.items()})}", flush=True)
     suffix = f"_{args.name}" if args.name else ""

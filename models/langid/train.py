@@ -49,13 +49,44 @@ LANGUAGES = ("de", "en", "es", "fr", "it", "ja", "nl", "pt", "ru")
 NONSPEECH = "nonspeech"
 #: espeak-ng voice per language (the language's main voice and its regional voices).
 VOICES = {
-    "de": ["de"], "en": ["en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp"], "es": ["es", "es-419"],
-    "fr": ["fr-fr", "fr-be", "fr-ch"], "it": ["it"], "ja": ["ja"], "nl": ["nl"], "pt": ["pt", "pt-br"],
+    "de": ["de"],
+    "en": ["en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp"],
+    "es": ["es", "es-419"],
+    "fr": ["fr-fr", "fr-be", "fr-ch"],
+    "it": ["it"],
+    "ja": ["ja"],
+    "nl": ["nl"],
+    "pt": ["pt", "pt-br"],
     "ru": ["ru", "ru-lv"],
 }
 #: espeak-ng voice variants used in training.
-VARIANTS = ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "klatt", "klatt2", "klatt4",
-            "iven", "john", "max", "linda", "anika", "steph", "robert", "paul", "benjamin", "edward"]
+VARIANTS = [
+    "",
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "m5",
+    "m6",
+    "m7",
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "klatt",
+    "klatt2",
+    "klatt4",
+    "iven",
+    "john",
+    "max",
+    "linda",
+    "anika",
+    "steph",
+    "robert",
+    "paul",
+    "benjamin",
+    "edward",
+]
 #: Variants never used in training (tests synthesize with these).
 HELD_OUT_VARIANTS = ("f5", "m8")
 #: Feature-window lengths drawn per batch, seconds (the runtime uses 2 s windows).
@@ -123,8 +154,11 @@ def sentences(lang: str, n: int, rng: np.random.Generator) -> list[str]:
 
 def espeak(text: str, voice: str, speed: int, pitch: int, tmp: str) -> np.ndarray:
     path = os.path.join(tmp, "s.wav")
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", path, text],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", path, text],
+        check=True,
+        capture_output=True,
+    )
     x = load_audio(path)
     return x / (np.abs(x).max() + 1e-6) * 0.5
 
@@ -133,7 +167,7 @@ def synth_clips(per_lang: int, seed: int, cache: Path | None):
     """(language, audio) synthesized by espeak-ng, cached in ``cache`` (an .npz) when given."""
     if cache is not None and cache.exists():
         data = np.load(cache, allow_pickle=True)
-        return list(zip(data["langs"].tolist(), data["audio"]))
+        return list(zip(data["langs"].tolist(), data["audio"], strict=True))
     if shutil.which("espeak-ng") is None:
         raise SystemExit("espeak-ng is not installed; apt-get install espeak-ng")
     rng = np.random.default_rng(seed + 1)
@@ -166,8 +200,10 @@ def nonspeech(n: int, rng: np.random.Generator) -> np.ndarray:
         f = np.fft.rfftfreq(n, 1 / RATE) + 1.0
         x = np.fft.irfft(spec / f ** rng.uniform(0, 1.0), n)
     elif kind == 1:  # chord of tones with vibrato
-        x = sum(np.sin(2 * np.pi * f0 * t + rng.uniform(0, 3) * np.sin(2 * np.pi * 5 * t))
-                for f0 in rng.uniform(100, 2000, size=int(rng.integers(1, 5))))
+        x = sum(
+            np.sin(2 * np.pi * f0 * t + rng.uniform(0, 3) * np.sin(2 * np.pi * 5 * t))
+            for f0 in rng.uniform(100, 2000, size=int(rng.integers(1, 5)))
+        )
     elif kind == 2:  # chirp
         f0, f1 = rng.uniform(50, 4000, size=2)
         x = np.sin(2 * np.pi * (f0 * t + (f1 - f0) * t**2 / (2 * t[-1])))
@@ -221,10 +257,10 @@ def crop(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     if len(x) <= n:
         out = np.zeros(n, np.float32)
         off = int(rng.integers(0, n - len(x) + 1))
-        out[off: off + len(x)] = x
+        out[off : off + len(x)] = x
         return out
     off = int(rng.integers(0, len(x) - n + 1))
-    return x[off: off + n]
+    return x[off : off + n]
 
 
 def spec_augment(f: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -232,11 +268,11 @@ def spec_augment(f: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     for _ in range(2):
         w = int(rng.integers(0, 8))
         s = int(rng.integers(0, N_MELS - w + 1))
-        f[:, s: s + w] = 0.0
+        f[:, s : s + w] = 0.0
     for _ in range(2):
         w = int(rng.integers(0, max(1, len(f) // 8)))
         s = int(rng.integers(0, len(f) - w + 1))
-        f[s: s + w] = 0.0
+        f[s : s + w] = 0.0
     return f
 
 
@@ -262,8 +298,13 @@ def build_model(n_classes: int, width: int = 128):
     class LangID(nn.Module):
         def __init__(self):
             super().__init__()
-            self.body = nn.Sequential(block(N_MELS, width, 5, 1), block(width, width, 3, 2), block(width, width, 3, 3),
-                                      block(width, width, 3, 4), block(width, 2 * width, 1, 1))
+            self.body = nn.Sequential(
+                block(N_MELS, width, 5, 1),
+                block(width, width, 3, 2),
+                block(width, width, 3, 3),
+                block(width, width, 3, 4),
+                block(width, 2 * width, 1, 1),
+            )
             self.embed = nn.Sequential(nn.Linear(4 * width, width), nn.BatchNorm1d(width), nn.ReLU())
             self.head = nn.Linear(width, n_classes)
             self.domain = nn.Sequential(nn.Linear(width, 64), nn.ReLU(), nn.Linear(64, 2))
@@ -296,14 +337,22 @@ def make_batch(pools, labels, batch, method, rng, aug="v2"):
             items = pools["real"][lang]
             # v2: real clips get the synthesized clips' strong augmentation and a wider speed range, so
             # the few speakers per language cannot be learnt as the language (v1: light augmentation)
-            x = augment(crop(items[int(rng.integers(len(items)))], n, rng), rng, strong=aug == "v2",
-                        speed=(0.8, 1.25) if aug == "v2" else (0.88, 1.12))
+            x = augment(
+                crop(items[int(rng.integers(len(items)))], n, rng),
+                rng,
+                strong=aug == "v2",
+                speed=(0.8, 1.25) if aug == "v2" else (0.88, 1.12),
+            )
             y, d = labels.index(lang), 1
         else:
             lang = LANGUAGES[int(rng.integers(len(LANGUAGES)))]
             items = pools["synth"][lang]
-            x = augment(crop(items[int(rng.integers(len(items)))], n, rng), rng, strong=True,
-                        speed=(0.8, 1.25) if aug == "v2" else (0.88, 1.12))
+            x = augment(
+                crop(items[int(rng.integers(len(items)))], n, rng),
+                rng,
+                strong=True,
+                speed=(0.8, 1.25) if aug == "v2" else (0.88, 1.12),
+            )
             y, d = labels.index(lang), 0
         x = crop(x, n, rng)
         feats.append(spec_augment(log_mel(x), rng))
@@ -323,10 +372,12 @@ def train(args) -> dict:
     cache = None if args.smoke else Path(args.cache) / f"synth_{args.synth_per_lang}_{args.seed}.npz"
     synth = synth_clips(args.synth_per_lang, args.seed, cache)
     real_train, real_dev = real_clips(args.seed, limit=3 if args.smoke else None, required=not args.smoke)
-    print(f"data: {len(synth)} synthesized, {len(real_train)} real train, {len(real_dev)} real dev "
-          f"clips ({time.time() - t0:.0f} s)", flush=True)
-    pools = {"synth": {l: [x for ll, x in synth if ll == l] for l in LANGUAGES},
-             "real": {}}
+    print(
+        f"data: {len(synth)} synthesized, {len(real_train)} real train, {len(real_dev)} real dev "
+        f"clips ({time.time() - t0:.0f} s)",
+        flush=True,
+    )
+    pools = {"synth": {l: [x for ll, x in synth if ll == l] for l in LANGUAGES}, "real": {}}
     for lang, x in real_train:
         pools["real"].setdefault(lang, []).append(x)
     pools["real_langs"] = sorted(pools["real"])
@@ -359,17 +410,34 @@ def train(args) -> dict:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     export(model, labels, out / "langid.onnx", args)
-    report = {"method": args.method, "aug": args.aug, "seed": args.seed, "steps": step, "batch": args.batch, "width": args.width,
-              "train_s": round(train_s, 1), "total_s": round(time.time() - t0, 1), "threads": args.threads,
-              "synth_clips": len(synth), "real_train_clips": len(real_train), "real_dev_clips": len(real_dev),
-              "labels": labels, "final_loss": float(np.mean(losses[-50:])) if losses else None}
+    report = {
+        "method": args.method,
+        "aug": args.aug,
+        "seed": args.seed,
+        "steps": step,
+        "batch": args.batch,
+        "width": args.width,
+        "train_s": round(train_s, 1),
+        "total_s": round(time.time() - t0, 1),
+        "threads": args.threads,
+        "synth_clips": len(synth),
+        "real_train_clips": len(real_train),
+        "real_dev_clips": len(real_dev),
+        "labels": labels,
+        "final_loss": float(np.mean(losses[-50:])) if losses else None,
+    }
     report["dev"] = evaluate_dev(out / "langid.onnx", real_dev)
     (out / "train_report.json").write_text(json.dumps(report, indent=1))
     for stale in out.glob("corpus_eval*"):  # measurements of the previous model
         stale.unlink()
     write_card(out, report)
-    print("measure it on real speech with: python models/langid/evaluate.py --model", out / "langid.onnx",
-          "&& python models/langid/train.py --card-only --out", out, flush=True)
+    print(
+        "measure it on real speech with: python models/langid/evaluate.py --model",
+        out / "langid.onnx",
+        "&& python models/langid/train.py --card-only --out",
+        out,
+        flush=True,
+    )
     print(json.dumps({k: v for k, v in report.items() if k != "dev"}), flush=True)
     print(f"real dev accuracy: {report['dev']['accuracy']:.3f} per language {report['dev']['per_language']}")
     return report
@@ -380,12 +448,26 @@ def export(model, labels, path: Path, args) -> None:
 
     model.eval()
     dummy = torch.zeros(1, 200, N_MELS)
-    torch.onnx.export(model, (dummy,), str(path), dynamo=False, input_names=["features"],
-                      output_names=["logprobs"], dynamic_axes={"features": {0: "batch", 1: "frames"},
-                                                                "logprobs": {0: "batch"}}, opset_version=17)
-    meta = {"labels": labels, "nonspeech": NONSPEECH, "rate": RATE, "n_mels": N_MELS,
-            "features": "rtaudio.stages.lid_features.log_mel", "method": args.method, "seed": args.seed,
-            "window_s": 2.0}
+    torch.onnx.export(
+        model,
+        (dummy,),
+        str(path),
+        dynamo=False,
+        input_names=["features"],
+        output_names=["logprobs"],
+        dynamic_axes={"features": {0: "batch", 1: "frames"}, "logprobs": {0: "batch"}},
+        opset_version=17,
+    )
+    meta = {
+        "labels": labels,
+        "nonspeech": NONSPEECH,
+        "rate": RATE,
+        "n_mels": N_MELS,
+        "features": "rtaudio.stages.lid_features.log_mel",
+        "method": args.method,
+        "seed": args.seed,
+        "window_s": 2.0,
+    }
     path.with_name("labels.json").write_text(json.dumps(meta, indent=1))
 
 
@@ -396,8 +478,12 @@ def evaluate_dev(model_path: Path, clips) -> dict:
     m = LangidModel(model_path)
     pred = [m.decide(x, languages=None, threshold=0.0)["language"] for _, x in clips]  # top-1, as on the corpus
     r = confusion([lang for lang, _ in clips], pred)
-    return {"accuracy": round(r["accuracy"], 3), "per_language": {l: round(v, 3) for l, v in r["per_language"].items()},
-            "confusion": r["confusion"], "n": r["n"]}
+    return {
+        "accuracy": round(r["accuracy"], 3),
+        "per_language": {l: round(v, 3) for l, v in r["per_language"].items()},
+        "confusion": r["confusion"],
+        "n": r["n"],
+    }
 
 
 def confusion(truth: list[str], pred: list[str]) -> dict:
@@ -406,10 +492,10 @@ def confusion(truth: list[str], pred: list[str]) -> dict:
     langs = sorted(set(truth))
     names = sorted(set(truth) | set(pred))
     conf = {a: {b: 0 for b in names} for a in langs}
-    for t, p in zip(truth, pred):
+    for t, p in zip(truth, pred, strict=True):
         conf[t][p] += 1
     per = {l: conf[l][l] / sum(conf[l].values()) for l in langs}
-    acc = float(np.mean([t == p for t, p in zip(truth, pred)])) if truth else 0.0
+    acc = float(np.mean([t == p for t, p in zip(truth, pred, strict=True)])) if truth else 0.0
     return {"accuracy": acc, "per_language": per, "confusion": conf, "n": len(truth)}
 
 
@@ -429,8 +515,10 @@ def measured_parts(out: Path) -> list[str]:
     if corpus.exists():
         c = json.loads(corpus.read_text())
         w, f3 = c["whole clip"]["accuracy"], c["first 3 s of speech"]["accuracy"]
-        parts.append(f"- **Accuracy on real speech** (dev corpus speech_lid, FLEURS en/de/fr/es/pt, 25 clips, chance "
-                     f"20 %): top-1 **{w:.0%}** over a whole clip, **{f3:.0%}** on the first 3 s of speech.")
+        parts.append(
+            f"- **Accuracy on real speech** (dev corpus speech_lid, FLEURS en/de/fr/es/pt, 25 clips, chance "
+            f"20 %): top-1 **{w:.0%}** over a whole clip, **{f3:.0%}** on the first 3 s of speech."
+        )
     parts.append("")
     return parts + [(out / extra).read_text() for extra in ("corpus_eval.md", "notes.md") if (out / extra).exists()]
 
@@ -461,7 +549,8 @@ def write_card(out: Path, report: dict) -> None:
         "These clips share speakers with the training clips (Common Voice has a few speakers per language, "
         "CSS10 one): the figure shows what the model learnt, not how it does on new voices.\n",
         f"Top-1: {dev['accuracy']:.1%}; per language: "
-        + ", ".join(f"{k} {v:.0%}" for k, v in dev["per_language"].items()) + ".\n",
+        + ", ".join(f"{k} {v:.0%}" for k, v in dev["per_language"].items())
+        + ".\n",
         confusion_md(dev["confusion"]),
         "",
     ]
@@ -473,8 +562,12 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=str(HERE / "acoustic"), help="output folder (default: models/langid/acoustic)")
     p.add_argument("--method", choices=("synth", "mixed", "dann"), default="mixed")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--aug", choices=("v1", "v2"), default="v2",
-                   help="v1: light augmentation of real clips, speed 0.88-1.12; v2: strong for all, speed 0.8-1.25")
+    p.add_argument(
+        "--aug",
+        choices=("v1", "v2"),
+        default="v2",
+        help="v1: light augmentation of real clips, speed 0.88-1.12; v2: strong for all, speed 0.8-1.25",
+    )
     p.add_argument("--minutes", type=float, default=13.0, help="training time budget")
     p.add_argument("--steps", type=int, default=100000, help="at most this many steps")
     p.add_argument("--batch", type=int, default=32)
@@ -485,8 +578,11 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "rtaudio-langid-cache"))
     p.add_argument("--smoke", action="store_true", help="a few utterances and steps (the test runs this)")
-    p.add_argument("--card-only", action="store_true",
-                   help="only rewrite MODEL_CARD.md from train_report.json, corpus_eval.md and notes.md in --out")
+    p.add_argument(
+        "--card-only",
+        action="store_true",
+        help="only rewrite MODEL_CARD.md from train_report.json, corpus_eval.md and notes.md in --out",
+    )
     args = p.parse_args(argv)
     if args.card_only:  # re-measures the real dev split with the current runtime rules
         out = Path(args.out)

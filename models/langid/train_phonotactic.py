@@ -56,16 +56,42 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from rtaudio.stages.lid_phones import (FEATURE_NAME, RATE, PhoneRecognizer,  # noqa: E402
-                                       n_features, ngram_features, phone_counts)
-from train import (HELD_OUT_VARIANTS, LANGUAGES, NONSPEECH, VARIANTS, VOICES, confusion, confusion_md,  # noqa: E402
-                   lid_train_dir, load_audio, measured_parts, nonspeech, sentences)
+from train import (
+    HELD_OUT_VARIANTS,
+    LANGUAGES,
+    NONSPEECH,
+    VARIANTS,
+    VOICES,
+    confusion,
+    confusion_md,
+    lid_train_dir,
+    load_audio,
+    measured_parts,
+    nonspeech,
+    sentences,
+)
+
+from rtaudio.stages.lid_phones import (
+    FEATURE_NAME,
+    RATE,
+    PhoneRecognizer,  # noqa: E402
+    n_features,
+    ngram_features,
+    phone_counts,
+)
 
 #: MBROLA voices per language (Debian non-free ``mbrola-*``).
-MBROLA = {"en": ["us1", "us2", "us3", "en1"], "de": ["de1", "de2", "de3", "de4", "de5", "de6", "de7"],
-          "es": ["es1", "es2", "es3", "es4"], "fr": ["fr1", "fr2", "fr3", "fr4", "fr5", "fr6", "fr7"],
-          "it": ["it1", "it2", "it3", "it4"], "pt": ["br1", "br2", "br3", "br4", "pt1"], "nl": ["nl1", "nl2", "nl3"],
-          "ja": ["jp1", "jp2", "jp3"], "ru": []}
+MBROLA = {
+    "en": ["us1", "us2", "us3", "en1"],
+    "de": ["de1", "de2", "de3", "de4", "de5", "de6", "de7"],
+    "es": ["es1", "es2", "es3", "es4"],
+    "fr": ["fr1", "fr2", "fr3", "fr4", "fr5", "fr6", "fr7"],
+    "it": ["it1", "it2", "it3", "it4"],
+    "pt": ["br1", "br2", "br3", "br4", "pt1"],
+    "nl": ["nl1", "nl2", "nl3"],
+    "ja": ["jp1", "jp2", "jp3"],
+    "ru": [],
+}
 #: MBROLA voices never used in training.
 HELD_OUT_MBROLA = ("us3", "de6", "es3", "fr4", "it4", "br4", "nl3", "jp3")
 #: SVOX Pico languages (``pico2wave -l``).
@@ -81,7 +107,9 @@ def voices(lang: str) -> dict[str, list[str]]:
     """Training voices of ``lang`` per synthesizer that is installed here (held-out voices left out)."""
     out = {"espeak": [v + ("+" + var if var else "") for v in VOICES[lang] for var in VARIANTS]}
     if shutil.which("mbrola"):
-        out["mbrola"] = [v for v in MBROLA[lang] if v not in HELD_OUT_MBROLA and Path(f"/usr/share/mbrola/{v}").exists()]
+        out["mbrola"] = [
+            v for v in MBROLA[lang] if v not in HELD_OUT_MBROLA and Path(f"/usr/share/mbrola/{v}").exists()
+        ]
     if shutil.which("pico2wave"):
         out["pico"] = list(PICO.get(lang, []))
     return {k: v for k, v in out.items() if v}
@@ -94,8 +122,18 @@ def synthesize(engine: str, voice: str, text: str, rng: np.random.Generator, tmp
         cmd = ["pico2wave", "-l", voice, "-w", path, text]
     else:
         v = voice if engine == "espeak" else "mb-" + voice
-        cmd = ["espeak-ng", "-v", v, "-s", str(int(rng.integers(120, 190))), "-p", str(int(rng.integers(25, 75))),
-               "-w", path, text]
+        cmd = [
+            "espeak-ng",
+            "-v",
+            v,
+            "-s",
+            str(int(rng.integers(120, 190))),
+            "-p",
+            str(int(rng.integers(25, 75))),
+            "-w",
+            path,
+            text,
+        ]
     subprocess.run(cmd, check=True, capture_output=True)
     x = load_audio(path)
     return (x / (np.abs(x).max() + 1e-6) * 0.5).astype(np.float32)
@@ -131,8 +169,11 @@ def real_set() -> list[dict]:
         print(f"no real training speech at {manifest}; going on without it", flush=True)
         return []
     rows = list(csv.DictReader(open(manifest, encoding="utf-8")))
-    return [{"lang": r["language"], "file": r["file"], "audio": load_audio(manifest.parent / r["file"])}
-            for r in rows if r["language"] in LANGUAGES]
+    return [
+        {"lang": r["language"], "file": r["file"], "audio": load_audio(manifest.parent / r["file"])}
+        for r in rows
+        if r["language"] in LANGUAGES
+    ]
 
 
 def nonspeech_set(n: int, seed: int) -> list[dict]:
@@ -202,7 +243,7 @@ def fit(xs, ys, xr, yr, labels, c: float, adapt: str, real_weight: float):
     coef[clf.classes_] = clf.coef_
     bias = np.full(len(labels), -30.0)  # a class absent from training is never chosen
     bias[clf.classes_] = clf.intercept_
-    w_runtime = coef[:, :f] + coef[:, 2 * f:] if adapt == "easy" else coef
+    w_runtime = coef[:, :f] + coef[:, 2 * f :] if adapt == "easy" else coef
     return w_runtime.T.astype(np.float32), bias.astype(np.float32)
 
 
@@ -219,20 +260,32 @@ def export(w: np.ndarray, b: np.ndarray, labels: list[str], path: Path, report: 
     from rtaudio.models.voxlingua import META_INPUT, META_RATE
 
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["features", "W"], ["z0"]), helper.make_node("Add", ["z0", "b"], ["z"]),
-         helper.make_node("LogSoftmax", ["z"], ["logprobs"], axis=-1)],
+        [
+            helper.make_node("MatMul", ["features", "W"], ["z0"]),
+            helper.make_node("Add", ["z0", "b"], ["z"]),
+            helper.make_node("LogSoftmax", ["z"], ["logprobs"], axis=-1),
+        ],
         "rtaudio_langid_phonotactic",
         [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", w.shape[0]])],
         [helper.make_tensor_value_info("logprobs", TensorProto.FLOAT, ["batch", len(labels)])],
-        [numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "b")])
+        [numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "b")],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="rtaudio")
     model.ir_version = 8
     for k, v in {META_INPUT: FEATURE_NAME, META_RATE: str(RATE), "ngram_order": str(order)}.items():
         model.metadata_props.add(key=k, value=v)
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
-    meta = {"labels": labels, "nonspeech": NONSPEECH, "rate": RATE, "features": "rtaudio.stages.lid_phones",
-            "input": FEATURE_NAME, "ngram_order": order, "method": "phonotactic", "seed": report["seed"]}
+    meta = {
+        "labels": labels,
+        "nonspeech": NONSPEECH,
+        "rate": RATE,
+        "features": "rtaudio.stages.lid_phones",
+        "input": FEATURE_NAME,
+        "ngram_order": order,
+        "method": "phonotactic",
+        "seed": report["seed"],
+    }
     path.with_name("labels.json").write_text(json.dumps(meta, indent=1))
 
 
@@ -240,8 +293,13 @@ def scores(pred: np.ndarray, truth: np.ndarray, labels: list[str]) -> dict:
     """:func:`train.confusion` of label indices, rounded, plus ``balanced`` (mean per-language accuracy)."""
     r = confusion([labels[t] for t in truth], [labels[p] for p in pred])
     per = {l: round(v, 3) for l, v in r["per_language"].items()}
-    return {"accuracy": round(r["accuracy"], 3), "balanced": round(float(np.mean(list(per.values()))), 3),
-            "per_language": per, "confusion": r["confusion"], "n": r["n"]}
+    return {
+        "accuracy": round(r["accuracy"], 3),
+        "balanced": round(float(np.mean(list(per.values()))), 3),
+        "per_language": per,
+        "confusion": r["confusion"],
+        "n": r["n"],
+    }
 
 
 def train(args) -> dict:
@@ -250,10 +308,16 @@ def train(args) -> dict:
     synth = synth_set(args.synth_per_lang, args.seed) + nonspeech_set(args.nonspeech, args.seed)
     held = held_out_set(args.held_out_per_lang, args.seed)
     real = [] if args.smoke else real_set()
-    print(f"{len(synth)} synthesized clips (incl. non-speech), {len(held)} held-out-voice clips, "
-          f"{len(real)} real clips ({time.time() - t0:.0f} s)", flush=True)
-    cache = Path(args.cache) / f"counts3-seed{args.seed}-{args.synth_per_lang}-{args.nonspeech}-{len(real)}.npy" \
-        if args.cache else None
+    print(
+        f"{len(synth)} synthesized clips (incl. non-speech), {len(held)} held-out-voice clips, "
+        f"{len(real)} real clips ({time.time() - t0:.0f} s)",
+        flush=True,
+    )
+    cache = (
+        Path(args.cache) / f"counts3-seed{args.seed}-{args.synth_per_lang}-{args.nonspeech}-{len(real)}.npy"
+        if args.cache
+        else None
+    )
     if cache is not None and cache.exists():
         counts = np.load(cache)
         print(f"phone counts from {cache}", flush=True)
@@ -262,16 +326,23 @@ def train(args) -> dict:
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             np.save(cache, counts)
-    counts = counts[:, :n_features(args.order)]
+    counts = counts[:, : n_features(args.order)]
     xs, xh, xr = np.split(ngram_features(counts), [len(synth), len(synth) + len(held)])
     ys = np.array([labels.index(c["lang"]) for c in synth])
     yh = np.array([labels.index(c["lang"]) for c in held], dtype=int)
     yr = np.array([labels.index(c["lang"]) for c in real], dtype=int)
-    report = {"seed": args.seed, "c": args.c, "adapt": args.adapt, "real_weight": args.real_weight, "order": args.order,
-              "labels": labels,
-              "synth_clips": {e: sum(c.get("engine") == e for c in synth) for e in ("espeak", "mbrola", "pico")},
-              "nonspeech_clips": args.nonspeech, "real_clips": {l: int((yr == labels.index(l)).sum()) for l in LANGUAGES},
-              "recognise_s": round(time.time() - t0)}
+    report = {
+        "seed": args.seed,
+        "c": args.c,
+        "adapt": args.adapt,
+        "real_weight": args.real_weight,
+        "order": args.order,
+        "labels": labels,
+        "synth_clips": {e: sum(c.get("engine") == e for c in synth) for e in ("espeak", "mbrola", "pico")},
+        "nonspeech_clips": args.nonspeech,
+        "real_clips": {l: int((yr == labels.index(l)).sum()) for l in LANGUAGES},
+        "recognise_s": round(time.time() - t0),
+    }
     if len(real) >= 10:  # 5-fold cross-validation over the real clips, synthesized set always in training
         folds = np.arange(len(real)) % 5
         pred = np.zeros(len(real), dtype=int)
@@ -281,8 +352,11 @@ def train(args) -> dict:
             lp[:, labels.index(NONSPEECH)] = -np.inf  # top-1 language, as on the corpus
             pred[folds == k] = lp.argmax(1)
         report["real_cv"] = scores(pred, yr, labels)
-        print(f"real 5-fold: {report['real_cv']['accuracy']:.3f} balanced {report['real_cv']['balanced']:.3f} "
-              f"{report['real_cv']['per_language']}", flush=True)
+        print(
+            f"real 5-fold: {report['real_cv']['accuracy']:.3f} balanced {report['real_cv']['balanced']:.3f} "
+            f"{report['real_cv']['per_language']}",
+            flush=True,
+        )
     w, b = fit(xs, ys, xr, yr, labels, args.c, args.adapt, args.real_weight)
     if len(held):
         report["held_out_voices"] = scores(predict(w, b, xh).argmax(1), yh, labels)
@@ -304,13 +378,22 @@ def held_out_set(per_lang: int, seed: int) -> list[dict]:
         for lang in LANGUAGES:
             pool = [("espeak", f"{VOICES[lang][0]}+{v}") for v in HELD_OUT_VARIANTS]
             if shutil.which("mbrola"):
-                pool += [("mbrola", v) for v in MBROLA[lang]
-                         if v in HELD_OUT_MBROLA and Path(f"/usr/share/mbrola/{v}").exists()]
+                pool += [
+                    ("mbrola", v)
+                    for v in MBROLA[lang]
+                    if v in HELD_OUT_MBROLA and Path(f"/usr/share/mbrola/{v}").exists()
+                ]
             for text in sentences(lang, per_lang, rng):
                 engine, voice = pool[int(rng.integers(len(pool)))]
                 try:
-                    out.append({"lang": lang, "engine": engine, "voice": voice,
-                                "audio": synthesize(engine, voice, text, rng, tmp)})
+                    out.append(
+                        {
+                            "lang": lang,
+                            "engine": engine,
+                            "voice": voice,
+                            "audio": synthesize(engine, voice, text, rng, tmp),
+                        }
+                    )
                 except subprocess.CalledProcessError:
                     continue
     return out
@@ -329,9 +412,12 @@ def write_card(out: Path) -> None:
         f"(`rtaudio.stages.lid_phones`, orders 1-{r['order']}) of pocketsphinx's US-English phone recogniser "
         "run on 16 kHz audio; output: log-probabilities over the labels.",
         f"- Method: PRLM with a multinomial logistic regression (C={r['c']}), "
-        + ("domain adaptation by feature augmentation (synthesized / real blocks)" if r["adapt"] == "easy" else
-           f"synthesized and real clips in one fit, the real clips weighing {r['real_weight']:g} times the "
-           "synthesized ones in all")
+        + (
+            "domain adaptation by feature augmentation (synthesized / real blocks)"
+            if r["adapt"] == "easy"
+            else f"synthesized and real clips in one fit, the real clips weighing {r['real_weight']:g} times the "
+            "synthesized ones in all"
+        )
         + f", seed {r['seed']}; see the docstring of `train_phonotactic.py`.",
         f"- Data: synthesized speech ({synth} clips over {len(r['labels']) - 1} languages; MBROLA voices "
         f"{', '.join(HELD_OUT_MBROLA)} and espeak-ng variants {', '.join(HELD_OUT_VARIANTS)} held out), "
@@ -342,16 +428,25 @@ def write_card(out: Path) -> None:
     ]
     parts += measured_parts(out)
     for key, title, note in (
-            ("real_cv", "Real lid_train speech, 5-fold cross-validation (whole clip)",
-             "Each fold's clips are held out of training (the synthesized set always trains). Common Voice has few "
-             "speakers per language and CSS10 one, so folds share speakers; the clips are 3-7 s long."),
-            ("held_out_voices", "Synthesized speech in voices held out of training", "")):
+        (
+            "real_cv",
+            "Real lid_train speech, 5-fold cross-validation (whole clip)",
+            "Each fold's clips are held out of training (the synthesized set always trains). Common Voice has few "
+            "speakers per language and CSS10 one, so folds share speakers; the clips are 3-7 s long.",
+        ),
+        ("held_out_voices", "Synthesized speech in voices held out of training", ""),
+    ):
         if key in r:
             m = r[key]
-            parts += [f"## {title}\n", note + ("\n" if note else ""),
-                      f"Top-1: {m['accuracy']:.1%} (balanced over languages {m['balanced']:.1%}); per language: "
-                      + ", ".join(f"{k} {v:.0%}" for k, v in m["per_language"].items()) + ".\n",
-                      confusion_md(m["confusion"]), ""]
+            parts += [
+                f"## {title}\n",
+                note + ("\n" if note else ""),
+                f"Top-1: {m['accuracy']:.1%} (balanced over languages {m['balanced']:.1%}); per language: "
+                + ", ".join(f"{k} {v:.0%}" for k, v in m["per_language"].items())
+                + ".\n",
+                confusion_md(m["confusion"]),
+                "",
+            ]
     (out / "MODEL_CARD.md").write_text("\n".join(parts))
 
 
@@ -364,16 +459,30 @@ def main(argv=None) -> int:
     p.add_argument("--nonspeech", type=int, default=400, help="non-speech clips")
     p.add_argument("--order", type=int, choices=(1, 2, 3), default=ORDER, help="highest phone n-gram order")
     p.add_argument("--c", type=float, default=0.3, help="inverse L2 regularisation of the logistic regression")
-    p.add_argument("--adapt", choices=("none", "easy"), default="none",
-                   help="none: one fit on all clips; easy: feature augmentation (shared + domain blocks)")
-    p.add_argument("--real-weight", type=float, default=0.5,
-                   help="with --adapt none: the real clips' total weight relative to the synthesized clips'")
-    p.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "rtaudio-langid-phonotactic"),
-                   help="folder for the phone counts, so a refit skips phone recognition ('' for none)")
+    p.add_argument(
+        "--adapt",
+        choices=("none", "easy"),
+        default="none",
+        help="none: one fit on all clips; easy: feature augmentation (shared + domain blocks)",
+    )
+    p.add_argument(
+        "--real-weight",
+        type=float,
+        default=0.5,
+        help="with --adapt none: the real clips' total weight relative to the synthesized clips'",
+    )
+    p.add_argument(
+        "--cache",
+        default=str(Path(tempfile.gettempdir()) / "rtaudio-langid-phonotactic"),
+        help="folder for the phone counts, so a refit skips phone recognition ('' for none)",
+    )
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="phone-recogniser processes")
     p.add_argument("--smoke", action="store_true", help="a few clips, no real speech (the test runs this)")
-    p.add_argument("--card-only", action="store_true",
-                   help="only rewrite MODEL_CARD.md from train_report.json, corpus_eval.md and notes.md in --out")
+    p.add_argument(
+        "--card-only",
+        action="store_true",
+        help="only rewrite MODEL_CARD.md from train_report.json, corpus_eval.md and notes.md in --out",
+    )
     args = p.parse_args(argv)
     if args.card_only:
         write_card(Path(args.out))

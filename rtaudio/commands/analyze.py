@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from rtaudio.commands.common import (LoudnessCatcher, add_input, add_stage_options, make_stages, open_input,
-                                     run_with_progress, summary)
+from rtaudio.commands.common import (
+    LoudnessCatcher,
+    add_input,
+    add_stage_options,
+    make_stages,
+    open_input,
+    run_with_progress,
+    summary,
+)
 
 NAME = "analyze"
 ORDER = 10
@@ -22,8 +29,13 @@ def add_arguments(p) -> None:
     add_input(p)
     add_stage_options(p)
     p.add_argument("-o", "--output", default="-", help="events file (.jsonl); '-' for stdout")
-    p.add_argument("--spectrum-rate", type=float, default=10.0, metavar="HZ",
-                   help="spectrum frames written per second of audio (0: none)")
+    p.add_argument(
+        "--spectrum-rate",
+        type=float,
+        default=10.0,
+        metavar="HZ",
+        help="spectrum frames written per second of audio (0: none)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -34,15 +34,24 @@ EXAMPLES = """examples:
 
 
 def add_arguments(p) -> None:
-    p.add_argument("jobs", metavar="JOBS.jsonl", help="one job a line: {\"input\": .., \"cuts\": .., \"output\": ..}")
-    p.add_argument("--engine", choices=("local", "ray"), default="local",
-                   help="local: a process pool on this machine (default); ray: Ray tasks")
-    p.add_argument("--address", metavar="ADDR", help="Ray cluster to join (ray://head:10001, auto); default a local one")
+    p.add_argument("jobs", metavar="JOBS.jsonl", help='one job a line: {"input": .., "cuts": .., "output": ..}')
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: a process pool on this machine (default); ray: Ray tasks",
+    )
+    p.add_argument(
+        "--address", metavar="ADDR", help="Ray cluster to join (ray://head:10001, auto); default a local one"
+    )
     p.add_argument("--workers", type=int, metavar="N", help="jobs at once (default: every CPU)")
     p.add_argument("--retries", type=int, default=2, metavar="N", help="retries after a transient fault (default 2)")
     p.add_argument("--force", action="store_true", help="redo jobs whose outputs exist")
-    p.add_argument("--split-jobs", action="store_true",
-                   help="run each job as a task graph, all jobs' graphs as one over the workers (few long inputs)")
+    p.add_argument(
+        "--split-jobs",
+        action="store_true",
+        help="run each job as a task graph, all jobs' graphs as one over the workers (few long inputs)",
+    )
     p.add_argument("--summary", metavar="FILE.json", help="write the batch summary as JSON")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -52,8 +61,14 @@ def run(args) -> int:
     from rtaudio.jobs.batch import read_jobs, run_batch
 
     jobs = read_jobs(args.jobs)
-    kw = {"engine": args.engine, "workers": args.workers, "address": args.address, "retries": args.retries,
-          "force": args.force, "split": args.split_jobs}
+    kw = {
+        "engine": args.engine,
+        "workers": args.workers,
+        "address": args.address,
+        "retries": args.retries,
+        "force": args.force,
+        "split": args.split_jobs,
+    }
     if args.no_progress:
         result = run_batch(jobs, **kw)
     else:
@@ -66,8 +81,14 @@ def run(args) -> int:
             TimeElapsedColumn,
         )
 
-        with Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                      TimeElapsedColumn(), console=Console(stderr=True)) as bar:
+        with Progress(
+            TextColumn("batch"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+        ) as bar:
             task = bar.add_task("", total=len(jobs))
 
             def progress(done, total, row):
@@ -76,8 +97,7 @@ def run(args) -> int:
             def task_progress(label, fraction):  # --split-jobs: the last finished task, share of all tasks
                 bar.update(task, description=f"running: {label} (tasks {fraction:.0%})")
 
-            result = run_batch(jobs, progress=progress, task_progress=task_progress if args.split_jobs else None,
-                               **kw)
+            result = run_batch(jobs, progress=progress, task_progress=task_progress if args.split_jobs else None, **kw)
     if args.summary:
         with open(args.summary, "w") as f:
             json.dump(result, f, indent=1)
@@ -86,11 +106,15 @@ def run(args) -> int:
         sys.stdout.write("\n")
     else:
         c = result["counts"]
-        print(f"{len(result['jobs'])} jobs on {result['engine']} ({result['workers']} workers) in "
-              f"{result['wall_s']:.1f} s: {c['done']} done, {c['skipped']} skipped (finished before), "
-              f"{c['failed']} failed")
+        print(
+            f"{len(result['jobs'])} jobs on {result['engine']} ({result['workers']} workers) in "
+            f"{result['wall_s']:.1f} s: {c['done']} done, {c['skipped']} skipped (finished before), "
+            f"{c['failed']} failed"
+        )
         for row in result["jobs"]:
             if row["status"] == "failed":
-                print(f"  failed: {row['name']} ({row['input']}): {row['error_type']}: {row['error']} "
-                      f"[{row['attempts']} attempt(s)]")
+                print(
+                    f"  failed: {row['name']} ({row['input']}): {row['error_type']}: {row['error']} "
+                    f"[{row['attempts']} attempt(s)]"
+                )
     return 1 if result["counts"]["failed"] else 0

@@ -12,24 +12,41 @@ class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsH
 
 def add_input(p: argparse.ArgumentParser, *, optional: bool = False) -> None:
     g = p.add_argument_group("input")
-    g.add_argument("input", nargs="?" if optional else None,
-                   help="audio/video file, URL (http, https, hls, rtsp, rtmp, udp), or '-' for raw PCM on stdin")
+    g.add_argument(
+        "input",
+        nargs="?" if optional else None,
+        help="audio/video file, URL (http, https, hls, rtsp, rtmp, udp), or '-' for raw PCM on stdin",
+    )
     g.add_argument("--stream", type=int, default=0, metavar="N", help="audio stream of a video/container (0 = first)")
     g.add_argument("--realtime", action="store_true", help="pace a file at real time, as if live")
     g.add_argument("--rate", type=int, help="sample rate (Hz) of raw PCM on stdin, or the device rate")
     g.add_argument("--channels", type=int, help="channels of raw PCM on stdin, or of the device")
-    g.add_argument("--format", dest="sample_format", default="s16le",
-                   help="raw PCM sample format on stdin: u8, s16le, s24le, s32le, f32le, f64le")
+    g.add_argument(
+        "--format",
+        dest="sample_format",
+        default="s16le",
+        help="raw PCM sample format on stdin: u8, s16le, s24le, s32le, f32le, f64le",
+    )
 
 
 def add_stage_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("analysis")
     g.add_argument("--stages", default="spectrum,levels", help="comma-separated stages to run")
     g.add_argument("--config", metavar="FILE.toml", help="stage parameters, one [stage] table each")
-    g.add_argument("-p", "--param", action="append", default=[], metavar="STAGE.NAME=VALUE",
-                   help="set one stage parameter, e.g. -p spectrum.n_fft=4096 (repeatable; wins over --config)")
-    g.add_argument("--nonfinite", choices=["error", "zero"], default="error",
-                   help="what to do with NaN/Inf samples: stop with an error, or replace them by silence")
+    g.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="STAGE.NAME=VALUE",
+        help="set one stage parameter, e.g. -p spectrum.n_fft=4096 (repeatable; wins over --config)",
+    )
+    g.add_argument(
+        "--nonfinite",
+        choices=["error", "zero"],
+        default="error",
+        help="what to do with NaN/Inf samples: stop with an error, or replace them by silence",
+    )
 
 
 def stage_config(args) -> dict[str, dict]:
@@ -45,8 +62,15 @@ def stage_config(args) -> dict[str, dict]:
 def open_input(args, **extra):
     from rtaudio.sources import open_source
 
-    return open_source(args.input, stream=args.stream, realtime=args.realtime, rate=args.rate,
-                       channels=args.channels, sample_format=args.sample_format, **extra)
+    return open_source(
+        args.input,
+        stream=args.stream,
+        realtime=args.realtime,
+        rate=args.rate,
+        channels=args.channels,
+        sample_format=args.sample_format,
+        **extra,
+    )
 
 
 def make_stages(args, source):
@@ -60,13 +84,18 @@ def run_with_progress(engine, source, show: bool):
     """Run ``engine``; a progress bar on stderr when the input has a known length."""
     if not show or not source.duration_s or source.live:
         return engine.run()
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     total = source.duration_s
-    with Progress(TextColumn("[bold]analysing[/] {task.description}"), BarColumn(),
-                  TextColumn("{task.completed:.1f}/{task.total:.1f} s"), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=False) as progress:
+    with Progress(
+        TextColumn("[bold]analysing[/] {task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.1f}/{task.total:.1f} s"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    ) as progress:
         task = progress.add_task(os.path.basename(source.description), total=total)
         engine.progress = lambda n: progress.update(task, completed=min(total, n / source.rate))
         result = engine.run()

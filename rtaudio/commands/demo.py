@@ -9,10 +9,12 @@ import time
 NAME = "demo"
 ORDER = 90
 HELP = "make a sample video and run every analysis on it"
-DESCRIPTION = ("Synthesize a short video (espeak-ng speech over a beat and chords), then run rtaudio's verbs on it: "
-               "events, speech intervals, subtitles, language, markers, a report picture, stems, a soundtrack for an edit, "
-               "and a window screenshot. Needs no data and "
-               "no network; each step prints the command it ran, so you can run it again yourself.")
+DESCRIPTION = (
+    "Synthesize a short video (espeak-ng speech over a beat and chords), then run rtaudio's verbs on it: "
+    "events, speech intervals, subtitles, language, markers, a report picture, stems, a soundtrack for an edit, "
+    "and a window screenshot. Needs no data and "
+    "no network; each step prints the command it ran, so you can run it again yourself."
+)
 EXAMPLES = """examples:
   rtaudio demo                 # writes everything into rtaudio-demo/
   rtaudio demo -o /tmp/demo"""
@@ -22,19 +24,24 @@ def steps(video: str, out: str) -> list[tuple[str, list[str]]]:
     """(what, CLI arguments) of each demo step, in order."""
     j = lambda name: os.path.join(out, name)  # noqa: E731
     return [
-        ("events (spectrum, loudness, speech, captions, language)",
-         ["analyze", video, "-o", j("events.jsonl"), "--stages", "spectrum,levels,vad,stt,lid", "--no-progress"]),
+        (
+            "events (spectrum, loudness, speech, captions, language)",
+            ["analyze", video, "-o", j("events.jsonl"), "--stages", "spectrum,levels,vad,stt,lid", "--no-progress"],
+        ),
         ("speech intervals", ["speech", video, "-o", j("speech.csv")]),
         ("subtitles", ["transcribe", video, "-o", j("demo.srt")]),
         ("spoken language (experimental model, see models/langid/MODEL_CARD.md)", ["langid", video]),
         ("markers for editors", ["markers", video, "-o", j("markers.otio")]),
         ("report picture", ["report", video, "-o", j("report.png")]),
         ("stems", ["separate", video, "-o", j("stems")]),
-        ("cut-point soundtrack (cuts.csv: three kept segments)",
-         ["soundtrack", video, "--cuts", j("cuts.csv"), "-o", j("soundtrack.wav"), "--report",
-          j("soundtrack.json")]),
-        ("a batch of two edits on a local process pool (run it again: both are skipped as finished)",
-         ["batch", j("jobs.jsonl"), "--no-progress"]),
+        (
+            "cut-point soundtrack (cuts.csv: three kept segments)",
+            ["soundtrack", video, "--cuts", j("cuts.csv"), "-o", j("soundtrack.wav"), "--report", j("soundtrack.json")],
+        ),
+        (
+            "a batch of two edits on a local process pool (run it again: both are skipped as finished)",
+            ["batch", j("jobs.jsonl"), "--no-progress"],
+        ),
         ("window screenshot", ["play", video, "--no-audio", "--screenshot", j("window.png"), "--duration", "6"]),
     ]
 

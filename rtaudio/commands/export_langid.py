@@ -24,10 +24,18 @@ EXAMPLES = """examples:
 
 def add_arguments(p) -> None:
     p.add_argument("name", choices=["voxlingua107"], help="which model")
-    p.add_argument("--checkpoint", metavar="DIR", help="an already-downloaded SpeechBrain model folder "
-                   "(default: fetch speechbrain/lang-id-voxlingua107-ecapa from HuggingFace)")
-    p.add_argument("-o", "--output", metavar="DIR", help="where to write langid.onnx and labels.json "
-                   "(default: the user cache, where the registry finds it)")
+    p.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        help="an already-downloaded SpeechBrain model folder "
+        "(default: fetch speechbrain/lang-id-voxlingua107-ecapa from HuggingFace)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        help="where to write langid.onnx and labels.json (default: the user cache, where the registry finds it)",
+    )
     p.add_argument("--opset", type=int, default=17, help="ONNX opset")
 
 
@@ -49,6 +57,9 @@ def run(args) -> int:
     with warnings.catch_warnings():  # the TorchScript exporter's deprecation notes
         warnings.simplefilter("ignore")
         path = voxlingua.export(model, labels, out, untrained=False, source=str(source), opset=args.opset)
-    print(f"exported {source} ({len(labels)} languages) -> {path} in {time.perf_counter() - t0:.1f} s; use it with: "
-          f"rtaudio langid INPUT --langid-model {'voxlingua107' if args.output is None else out}", file=sys.stderr)
+    print(
+        f"exported {source} ({len(labels)} languages) -> {path} in {time.perf_counter() - t0:.1f} s; use it with: "
+        f"rtaudio langid INPUT --langid-model {'voxlingua107' if args.output is None else out}",
+        file=sys.stderr,
+    )
     return 0

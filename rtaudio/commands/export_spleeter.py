@@ -20,8 +20,9 @@ EXAMPLES = """examples:
 
 
 def add_arguments(p) -> None:
-    p.add_argument("name", choices=["spleeter-2stems", "spleeter-4stems", "spleeter-5stems"],
-                   help="which spleeter model")
+    p.add_argument(
+        "name", choices=["spleeter-2stems", "spleeter-4stems", "spleeter-5stems"], help="which spleeter model"
+    )
     p.add_argument("--model", metavar="DIR", help="the spleeter checkpoint folder (default: the registry's)")
     p.add_argument("-o", "--output", metavar="DIR", help="where to write model.onnx (default: the user cache)")
     p.add_argument("--opset", type=int, default=13, help="ONNX opset")
@@ -40,6 +41,9 @@ def run(args) -> int:
     out = args.output or str(cache_dir() / f"{args.name}-onnx")
     export_spleeter(source, out, stems=stems, opset=args.opset)
     warn = " (a TEST model with random weights: not a separation model)" if is_test_model(source) else ""
-    print(f"exported {source}{warn} -> {out}/model.onnx; use it with: rtaudio separate INPUT -o DIR "
-          f"--backend onnx --stems {stems}" + ("" if args.output is None else f" --model {out}"), file=sys.stderr)
+    print(
+        f"exported {source}{warn} -> {out}/model.onnx; use it with: rtaudio separate INPUT -o DIR "
+        f"--backend onnx --stems {stems}" + ("" if args.output is None else f" --model {out}"),
+        file=sys.stderr,
+    )
     return 0

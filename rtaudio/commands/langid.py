@@ -11,9 +11,11 @@ from rtaudio.commands.common import add_input, open_input
 NAME = "langid"
 ORDER = 25
 HELP = "identify the spoken language of an input"
-DESCRIPTION = ("Decide the spoken language of the speech in an input and print it as JSON: "
-               '{"language": "fr", "probability": 0.93, "top": [["fr", 0.93], ...], "speech_s": 12.3} '
-               '("unknown" when unsure or when there is no speech). See docs/langid.md for the model\'s accuracy.')
+DESCRIPTION = (
+    "Decide the spoken language of the speech in an input and print it as JSON: "
+    '{"language": "fr", "probability": 0.93, "top": [["fr", 0.93], ...], "speech_s": 12.3} '
+    '("unknown" when unsure or when there is no speech). See docs/langid.md for the model\'s accuracy.'
+)
 EXAMPLES = """examples:
   rtaudio langid interview.mp4
   rtaudio langid call.wav --first 3            # decide on the first 3 s of speech
@@ -27,17 +29,24 @@ def add_arguments(p) -> None:
     g = p.add_argument_group("language ID")
     g.add_argument("--first", type=float, metavar="S", help="decide on the first S seconds of speech only")
     g.add_argument("--languages", default="", metavar="CODES", help="comma-separated candidate languages (ISO 639-1)")
-    g.add_argument("--langid-model", default="langid", metavar="NAME|PATH", help="registry name (langid, voxlingua107) or ONNX file")
+    g.add_argument(
+        "--langid-model",
+        default="langid",
+        metavar="NAME|PATH",
+        help="registry name (langid, voxlingua107) or ONNX file",
+    )
     g.add_argument("--threshold", type=float, default=0.5, help="below this probability: unknown")
-    g.add_argument("--gate", choices=("auto", "vad", "energy"), default="auto",
-                   help="how speech is found: the VAD stage when installed (auto), or an energy gate")
+    g.add_argument(
+        "--gate",
+        choices=("auto", "vad", "energy"),
+        default="auto",
+        help="how speech is found: the VAD stage when installed (auto), or an energy gate",
+    )
 
 
 def run(args) -> int:
     print(json.dumps(identify(args)))
     return 0
-
-
 
 
 def identify(args) -> dict:
@@ -51,8 +60,12 @@ def identify(args) -> dict:
         raise ParameterError(f"--first={args.first} must be a positive number of seconds")
     source = open_input(args)
     use_vad = "vad" in STAGES and args.gate in ("auto", "vad")
-    lid = {"model": args.langid_model, "languages": args.languages, "threshold": str(args.threshold),
-           "gate": "vad" if use_vad else "energy"}
+    lid = {
+        "model": args.langid_model,
+        "languages": args.languages,
+        "threshold": str(args.threshold),
+        "gate": "vad" if use_vad else "energy",
+    }
     if args.first is not None:
         lid["max_speech_s"] = str(args.first)
         lid["window_s"] = str(min(2.0, args.first))

@@ -34,17 +34,35 @@ KEY_STAGES = ("levels", "onsets", "beats", "sections", "moments")
 def add_key_options(p) -> None:
     """Options shared by ``markers`` and ``report``."""
     g = p.add_argument_group("analysis")
-    g.add_argument("--speech", choices=["auto", "on", "off"], default="auto",
-                   help="run the speech detector (vad): auto = when it is installed")
-    g.add_argument("--with", dest="extra", default="", metavar="STAGES",
-                   help="more stages to run after the speech detector, e.g. stt,lid")
-    g.add_argument("--sections", choices=["offline", "online"], default="offline",
-                   help="section changes from the whole file (steadier) or as the input goes")
+    g.add_argument(
+        "--speech",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="run the speech detector (vad): auto = when it is installed",
+    )
+    g.add_argument(
+        "--with",
+        dest="extra",
+        default="",
+        metavar="STAGES",
+        help="more stages to run after the speech detector, e.g. stt,lid",
+    )
+    g.add_argument(
+        "--sections",
+        choices=["offline", "online"],
+        default="offline",
+        help="section changes from the whole file (steadier) or as the input goes",
+    )
     g.add_argument("--config", metavar="FILE.toml", help="stage parameters, one [stage] table each")
-    g.add_argument("-p", "--param", action="append", default=[], metavar="STAGE.NAME=VALUE",
-                   help="set one stage parameter, e.g. -p beats.max_bpm=200 (repeatable)")
-    g.add_argument("--nonfinite", choices=["error", "zero"], default="error",
-                   help="what to do with NaN/Inf samples")
+    g.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="STAGE.NAME=VALUE",
+        help="set one stage parameter, e.g. -p beats.max_bpm=200 (repeatable)",
+    )
+    g.add_argument("--nonfinite", choices=["error", "zero"], default="error", help="what to do with NaN/Inf samples")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -71,8 +89,9 @@ def key_stages(args, source, extra_first: tuple[str, ...] = ()) -> tuple[list, l
             notes.append(f"no speech moments: {exc}")
     names += [n for n in extra if n not in names]
     names += [n for n in KEY_STAGES if n not in names]
-    stages = build_stages(names, sample_rate=source.rate, channels=source.channels,
-                          config={k: v for k, v in config.items() if k in names})
+    stages = build_stages(
+        names, sample_rate=source.rate, channels=source.channels, config={k: v for k, v in config.items() if k in names}
+    )
     return stages, notes
 
 
@@ -95,10 +114,12 @@ def video_fps(path: str | None) -> float | None:
 def add_arguments(p) -> None:
     add_input(p)
     add_key_options(p)
-    p.add_argument("-o", "--output", required=True,
-                   help="markers file: .csv, .json, .otio, .edl (CMX 3600) or .xml (FCP 7)")
-    p.add_argument("--kinds", default="", metavar="KIND,...",
-                   help="keep only these kinds, e.g. beat,downbeat or cut_suggestion")
+    p.add_argument(
+        "-o", "--output", required=True, help="markers file: .csv, .json, .otio, .edl (CMX 3600) or .xml (FCP 7)"
+    )
+    p.add_argument(
+        "--kinds", default="", metavar="KIND,...", help="keep only these kinds, e.g. beat,downbeat or cut_suggestion"
+    )
     p.add_argument("--min-score", type=float, default=0.0, metavar="S", help="drop markers scoring below S (0..1)")
     p.add_argument("--rank", action="store_true", help="order by score (best first) instead of time")
     p.add_argument("--top", type=int, default=0, metavar="N", help="keep the N best-scoring markers (0: all)")

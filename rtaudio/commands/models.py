@@ -29,13 +29,23 @@ def add_arguments(p) -> None:
     fetch.add_argument("name", help="model name, e.g. vosk-en")
     from rtaudio.commands import export_spleeter
 
-    export = sub.add_parser("export-spleeter", help=export_spleeter.HELP, description=export_spleeter.DESCRIPTION,
-                            epilog=export_spleeter.EXAMPLES, formatter_class=p.formatter_class)
+    export = sub.add_parser(
+        "export-spleeter",
+        help=export_spleeter.HELP,
+        description=export_spleeter.DESCRIPTION,
+        epilog=export_spleeter.EXAMPLES,
+        formatter_class=p.formatter_class,
+    )
     export_spleeter.add_arguments(export)
     from rtaudio.commands import export_langid
 
-    lang = sub.add_parser("export-langid", help=export_langid.HELP, description=export_langid.DESCRIPTION,
-                          epilog=export_langid.EXAMPLES, formatter_class=p.formatter_class)
+    lang = sub.add_parser(
+        "export-langid",
+        help=export_langid.HELP,
+        description=export_langid.DESCRIPTION,
+        epilog=export_langid.EXAMPLES,
+        formatter_class=p.formatter_class,
+    )
     export_langid.add_arguments(lang)
 
 

@@ -26,8 +26,9 @@ def add_arguments(p) -> None:
     p.add_argument("--stream", type=int, default=0, metavar="N", help="audio stream of a video/container (0 = first)")
     p.add_argument("--output-device", metavar="D", help="output device index or name (default: the system's)")
     p.add_argument("--no-audio", action="store_true", help="do not play; pace the picture by the clock")
-    p.add_argument("--buffer", type=float, default=1.0, metavar="S",
-                   help="seconds of audio decoded ahead of what is heard")
+    p.add_argument(
+        "--buffer", type=float, default=1.0, metavar="S", help="seconds of audio decoded ahead of what is heard"
+    )
     add_stage_options(p)
     add_window_options(p)
 
@@ -47,8 +48,7 @@ def run(args) -> int:
     notice = ""
     player = None
     if not args.no_audio:
-        player, why = open_output(args.output_device, rate=inner.rate, channels=inner.channels,
-                                  buffer_s=args.buffer)
+        player, why = open_output(args.output_device, rate=inner.rate, channels=inner.channels, buffer_s=args.buffer)
         if player is None:
             notice = f"{why}: showing the picture without sound, paced by the clock"
     output = player if player is not None else WallClock(inner.rate)

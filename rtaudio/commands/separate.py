@@ -27,29 +27,47 @@ def add_arguments(p) -> None:
     p.add_argument("input", help="audio or video file")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the stems and separation.json")
     p.add_argument("--stems", type=int, choices=[2, 4, 5], default=2, help="how many stems")
-    p.add_argument("--backend", choices=["auto", "spleeter", "onnx", "dsp"], default="auto",
-                   help="separation backend")
-    p.add_argument("--model", metavar="PATH", help="model folder (spleeter checkpoint, or exported ONNX folder); "
-                                                  "default: the registry's (see 'rtaudio models list')")
-    p.add_argument("--format", dest="fmt", choices=["wav", "flac"], default="wav",
-                   help="stem files: 32-bit float WAV (stems add back exactly) or 24-bit FLAC")
+    p.add_argument("--backend", choices=["auto", "spleeter", "onnx", "dsp"], default="auto", help="separation backend")
+    p.add_argument(
+        "--model",
+        metavar="PATH",
+        help="model folder (spleeter checkpoint, or exported ONNX folder); "
+        "default: the registry's (see 'rtaudio models list')",
+    )
+    p.add_argument(
+        "--format",
+        dest="fmt",
+        choices=["wav", "flac"],
+        default="wav",
+        help="stem files: 32-bit float WAV (stems add back exactly) or 24-bit FLAC",
+    )
     p.add_argument("--stream", type=int, default=0, metavar="N", help="audio stream of a video/container (0 = first)")
     p.add_argument("--segment", type=float, metavar="S", help="segment length in seconds (default: the backend's)")
     p.add_argument("--overlap", type=float, metavar="S", help="cross-fade between segments in seconds")
-    p.add_argument("--frames", type=int, metavar="N",
-                   help="onnx: STFT frames per network call, a multiple of 64 (64 = 1.49 s)")
+    p.add_argument(
+        "--frames", type=int, metavar="N", help="onnx: STFT frames per network call, a multiple of 64 (64 = 1.49 s)"
+    )
 
 
 def run(args) -> int:
     from rtaudio.jobs.separation import SeparationParams, separate_file
 
-    params = SeparationParams(stems=args.stems, backend=args.backend, model=args.model, segment_s=args.segment,
-                              overlap_s=args.overlap, frames=args.frames)
+    params = SeparationParams(
+        stems=args.stems,
+        backend=args.backend,
+        model=args.model,
+        segment_s=args.segment,
+        overlap_s=args.overlap,
+        frames=args.frames,
+    )
     summary = separate_file(args.input, args.output, params, fmt=args.fmt, stream=args.stream)
     if summary["note"]:
         print(f"rtaudio: {summary['note']}", file=sys.stderr)
     stems = ", ".join(summary["stems"])
-    print(f"{summary['backend']}: {summary['duration_s']:.1f} s -> {stems} in {args.output} "
-          f"({summary['seconds']:.1f} s, {summary['speed_x_realtime']}x real time); summary: "
-          f"{args.output.rstrip('/')}/separation.json", file=sys.stderr)
+    print(
+        f"{summary['backend']}: {summary['duration_s']:.1f} s -> {stems} in {args.output} "
+        f"({summary['seconds']:.1f} s, {summary['speed_x_realtime']}x real time); summary: "
+        f"{args.output.rstrip('/')}/separation.json",
+        file=sys.stderr,
+    )
     return 0

@@ -46,38 +46,77 @@ def add_arguments(p) -> None:
     from rtaudio.jobs.soundtrack.cutlist import MUSIC_MODES
 
     p.add_argument("input", help="source audio or video file (the unedited material the cut list refers to)")
-    p.add_argument("--cuts", required=True, metavar="FILE",
-                   help="cut list: .csv (header start,end), .json, .edl (CMX 3600), .xml (FCP 7) or .otio")
-    p.add_argument("-o", "--output", action="append", default=[], metavar="FILE",
-                   help="the soundtrack (.wav, .flac, .m4a, .aac); with --mux, also the muxed video (.mp4, .mov, "
-                        ".mkv): give -o twice")
-    p.add_argument("--mux", metavar="EDITED_VIDEO",
-                   help="edited video to put the soundtrack into; its video stream is copied, not re-encoded")
+    p.add_argument(
+        "--cuts",
+        required=True,
+        metavar="FILE",
+        help="cut list: .csv (header start,end), .json, .edl (CMX 3600), .xml (FCP 7) or .otio",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="the soundtrack (.wav, .flac, .m4a, .aac); with --mux, also the muxed video (.mp4, .mov, "
+        ".mkv): give -o twice",
+    )
+    p.add_argument(
+        "--mux",
+        metavar="EDITED_VIDEO",
+        help="edited video to put the soundtrack into; its video stream is copied, not re-encoded",
+    )
     g = p.add_argument_group("cut list")
-    g.add_argument("--fps", metavar="RATE",
-                   help="frame rate of timecodes in the cut list: 25, 24, 29.97df, 59.94df, 30000/1001 "
-                        "(default: the input video's rate)")
-    g.add_argument("--source-start", metavar="TIME",
-                   help="source time of the input's first frame, e.g. 01:00:00:00 when the EDL counts from 1 h")
+    g.add_argument(
+        "--fps",
+        metavar="RATE",
+        help="frame rate of timecodes in the cut list: 25, 24, 29.97df, 59.94df, 30000/1001 "
+        "(default: the input video's rate)",
+    )
+    g.add_argument(
+        "--source-start",
+        metavar="TIME",
+        help="source time of the input's first frame, e.g. 01:00:00:00 when the EDL counts from 1 h",
+    )
     g = p.add_argument_group("joins")
-    g.add_argument("--music", choices=MUSIC_MODES, default="join",
-                   help="music at cuts: join (beat/harmony matched), crossfade (plain), continuous (plays on, "
-                        "fitted at bars), hard")
+    g.add_argument(
+        "--music",
+        choices=MUSIC_MODES,
+        default="join",
+        help="music at cuts: join (beat/harmony matched), crossfade (plain), continuous (plays on, "
+        "fitted at bars), hard",
+    )
     g.add_argument("--crossfade-ms", type=float, metavar="MS", help="music crossfade length (default: one beat)")
-    g.add_argument("--tolerance-ms", type=float, default=250.0, metavar="MS",
-                   help="how far a join may move to a pause or a beat, and music may slip to meet the beat")
+    g.add_argument(
+        "--tolerance-ms",
+        type=float,
+        default=250.0,
+        metavar="MS",
+        help="how far a join may move to a pause or a beat, and music may slip to meet the beat",
+    )
     g.add_argument("--no-snap", action="store_true", help="keep every join exactly at its cut")
-    g.add_argument("--words", action="store_true",
-                   help="also snap dialogue cuts to word boundaries found by speech recognition (the stt stage; "
-                        "slower first render, cached)")
+    g.add_argument(
+        "--words",
+        action="store_true",
+        help="also snap dialogue cuts to word boundaries found by speech recognition (the stt stage; "
+        "slower first render, cached)",
+    )
     g.add_argument("--language", default="en", help="dialogue language for --words (ISO 639-1)")
-    g.add_argument("--separation", choices=("auto", "dsp", "spleeter", "onnx", "none"), default="auto",
-                   help="dialogue/music separation backend; none: the full mix is one stem")
+    g.add_argument(
+        "--separation",
+        choices=("auto", "dsp", "spleeter", "onnx", "none"),
+        default="auto",
+        help="dialogue/music separation backend; none: the full mix is one stem",
+    )
     g = p.add_argument_group("output")
     g.add_argument("--rate", type=int, help="output sample rate (Hz); default the input's")
     g.add_argument("--stream", type=int, default=0, metavar="N", help="audio stream of the input (0 = first)")
-    g.add_argument("--loudness", default="-23", metavar="LUFS",
-                   help="integrated loudness target: -23 (broadcast), -14 (web), a number, or off")
+    g.add_argument(
+        "--loudness",
+        default="-23",
+        metavar="LUFS",
+        help="integrated loudness target: -23 (broadcast), -14 (web), a number, or off",
+    )
     g.add_argument("--max-peak", type=float, default=-1.0, metavar="DBFS", help="sample-peak ceiling (limiter)")
     g.add_argument("--report", metavar="FILE.json", help="write the per-join report")
     g.add_argument("--review", metavar="DIR", help="write a review sheet (index.html, pictures, audio excerpts)")
@@ -85,10 +124,17 @@ def add_arguments(p) -> None:
     g.add_argument("--cache-dir", metavar="DIR", help="cache folder (default $RTAUDIO_CACHE/soundtrack)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g = p.add_argument_group("workers (one job as a task graph)")
-    g.add_argument("--engine", choices=("local", "ray"),
-                   help="run the render as a task graph: local (process pool) or ray; default: all in this process")
-    g.add_argument("--workers", type=int, metavar="N",
-                   help="tasks at once (default every CPU); implies --engine local when no engine is given")
+    g.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        help="run the render as a task graph: local (process pool) or ray; default: all in this process",
+    )
+    g.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="tasks at once (default every CPU); implies --engine local when no engine is given",
+    )
     g.add_argument("--address", metavar="ADDR", help="Ray cluster to join (ray://head:10001, auto); --engine ray")
 
 
@@ -103,12 +149,16 @@ def split_outputs(outputs: list[str], mux: str | None) -> tuple[str | None, str 
             audio = path
         elif ext in VIDEO_EXT and video is None:
             if mux is None:
-                raise ParameterError(f"-o {path!r} is a video; a muxed video needs --mux EDITED_VIDEO "
-                                     "(for the soundtrack alone use .wav, .flac, .m4a or .aac)")
+                raise ParameterError(
+                    f"-o {path!r} is a video; a muxed video needs --mux EDITED_VIDEO "
+                    "(for the soundtrack alone use .wav, .flac, .m4a or .aac)"
+                )
             video = path
         else:
-            raise ParameterError(f"-o {path!r}: expected one soundtrack (.wav, .flac, .m4a, .aac) and, with --mux, "
-                                 "one video (.mp4, .mov, .mkv)")
+            raise ParameterError(
+                f"-o {path!r}: expected one soundtrack (.wav, .flac, .m4a, .aac) and, with --mux, "
+                "one video (.mp4, .mov, .mkv)"
+            )
     if mux is not None and video is None:
         raise ParameterError("--mux needs the muxed video's path: add -o OUT.mp4")
     if audio is None and video is None:
@@ -122,12 +172,30 @@ def run(args) -> int:
     from rtaudio.jobs.soundtrack.render import render_soundtrack
 
     audio_out, video_out = split_outputs(args.output, args.mux)
-    params = SoundtrackParams(tolerance_ms=args.tolerance_ms, music=args.music, crossfade_ms=args.crossfade_ms,
-                              snap=not args.no_snap, loudness_lufs=args.loudness, max_peak_dbfs=args.max_peak,
-                              words=args.words, language=args.language)
-    kwargs = dict(mux=args.mux, mux_output=video_out, report=args.report, review=args.review, rate=args.rate,
-                  stream=args.stream, fps=args.fps, source_start=args.source_start, params=params,
-                  separation=args.separation, cache=not args.no_cache, cache_dir=args.cache_dir)
+    params = SoundtrackParams(
+        tolerance_ms=args.tolerance_ms,
+        music=args.music,
+        crossfade_ms=args.crossfade_ms,
+        snap=not args.no_snap,
+        loudness_lufs=args.loudness,
+        max_peak_dbfs=args.max_peak,
+        words=args.words,
+        language=args.language,
+    )
+    kwargs = dict(
+        mux=args.mux,
+        mux_output=video_out,
+        report=args.report,
+        review=args.review,
+        rate=args.rate,
+        stream=args.stream,
+        fps=args.fps,
+        source_start=args.source_start,
+        params=params,
+        separation=args.separation,
+        cache=not args.no_cache,
+        cache_dir=args.cache_dir,
+    )
     render, executor = render_soundtrack, None
     engine = args.engine or ("local" if args.workers is not None else None)
     if engine is not None:
@@ -160,9 +228,14 @@ def _render(args, render_soundtrack, audio_out, kwargs) -> dict:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         order = list(STEPS)
-        with Progress(TextColumn("[bold]soundtrack[/] {task.description:<9}"), BarColumn(),
-                      TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-                      console=Console(stderr=True), transient=False) as bar:
+        with Progress(
+            TextColumn("[bold]soundtrack[/] {task.description:<9}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        ) as bar:
             task = bar.add_task("decode", total=1.0)
 
             def progress(step: str, fraction: float) -> None:
@@ -185,15 +258,22 @@ def summary_line(r: dict, audio_out, video_out, report, review) -> str:
         lines.append(f"stems: dialogue + music ({r['stems']['note']})")
     written = [p for p in (audio_out, video_out) if p]
     lufs = out.get("integrated_lufs")
-    lines.append(f"wrote {', '.join(written)}: {out['duration_s']:.2f} s"
-                 + (f", {lufs:.1f} LUFS" if lufs is not None else "")
-                 + (f" (limiter {out['limiter_db']:.1f} dB)" if out.get("limiter_db") else ""))
+    lines.append(
+        f"wrote {', '.join(written)}: {out['duration_s']:.2f} s"
+        + (f", {lufs:.1f} LUFS" if lufs is not None else "")
+        + (f" (limiter {out['limiter_db']:.1f} dB)" if out.get("limiter_db") else "")
+    )
     beat = s["median_beat_phase_error_ms"]
-    beat_text = (f"; median beat-phase error {beat:.1f} ms (naive cut {naive['median_beat_phase_error_ms']:.1f} ms)"
-                 if beat is not None and naive["median_beat_phase_error_ms"] is not None else "")
-    lines.append(f"{s['joins']} joins, {s['clicks']} clicks (naive cut {naive['clicks']}){beat_text}; "
-                 f"{s['needs_review']} need review"
-                 + (f": {', '.join(str(i) for i in r['needs_review'])}" if r["needs_review"] else ""))
+    beat_text = (
+        f"; median beat-phase error {beat:.1f} ms (naive cut {naive['median_beat_phase_error_ms']:.1f} ms)"
+        if beat is not None and naive["median_beat_phase_error_ms"] is not None
+        else ""
+    )
+    lines.append(
+        f"{s['joins']} joins, {s['clicks']} clicks (naive cut {naive['clicks']}){beat_text}; "
+        f"{s['needs_review']} need review"
+        + (f": {', '.join(str(i) for i in r['needs_review'])}" if r["needs_review"] else "")
+    )
     if r.get("mux", {}).get("warning"):
         lines.append(f"warning: {r['mux']['warning']}")
     extra = []

@@ -27,24 +27,33 @@ EXAMPLES = """examples:
 def add_arguments(p) -> None:
     add_input(p)
     g = p.add_argument_group("speech detection")
-    g.add_argument("--vad", choices=["both", "webrtc", "silero"], default="both",
-                   help="detector: webrtcvad gate + Silero verifier, webrtcvad alone (cheap, fooled by music), "
-                        "or Silero alone")
+    g.add_argument(
+        "--vad",
+        choices=["both", "webrtc", "silero"],
+        default="both",
+        help="detector: webrtcvad gate + Silero verifier, webrtcvad alone (cheap, fooled by music), or Silero alone",
+    )
     g.add_argument("--config", metavar="FILE.toml", help="stage parameters ([vad] table)")
-    g.add_argument("-p", "--param", action="append", default=[], metavar="vad.NAME=VALUE",
-                   help="set one vad parameter, e.g. -p vad.min_silence_s=0.3 (repeatable)")
-    g.add_argument("--nonfinite", choices=["error", "zero"], default="error",
-                   help="what to do with NaN/Inf samples")
-    p.add_argument("-o", "--output", default="-",
-                   help="intervals file: .csv or .json ('-': CSV on stdout)")
+    g.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="vad.NAME=VALUE",
+        help="set one vad parameter, e.g. -p vad.min_silence_s=0.3 (repeatable)",
+    )
+    g.add_argument("--nonfinite", choices=["error", "zero"], default="error", help="what to do with NaN/Inf samples")
+    p.add_argument("-o", "--output", default="-", help="intervals file: .csv or .json ('-': CSV on stdout)")
     p.add_argument("--json", action="store_true", help="write JSON whatever the file name")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def intervals_text(segments, rate: int, as_json: bool) -> str:
     """``segments`` (SpeechSegment events) as the CSV or JSON document."""
-    rows = [{"start": round(s.start / rate, 3), "end": round(s.end / rate, 3),
-             "confidence": round(float(s.confidence), 3)} for s in segments]
+    rows = [
+        {"start": round(s.start / rate, 3), "end": round(s.end / rate, 3), "confidence": round(float(s.confidence), 3)}
+        for s in segments
+    ]
     if as_json:
         return json.dumps(rows, indent=1) + "\n"
     out = io.StringIO()
@@ -91,7 +100,9 @@ def run(args) -> int:
             with open(args.output, "w", encoding="utf-8") as f:
                 f.write(text)
     speech_s = sum(s.end - s.start for s in segments) / source.rate
-    print(f"{len(segments)} speech intervals, {speech_s:.1f} s of speech in {result.samples / source.rate:.1f} s "
-          f"(analysed in {result.seconds:.2f} s)" + ("" if args.output == "-" else f"; written to {args.output}"),
-          file=sys.stderr)
+    print(
+        f"{len(segments)} speech intervals, {speech_s:.1f} s of speech in {result.samples / source.rate:.1f} s "
+        f"(analysed in {result.seconds:.2f} s)" + ("" if args.output == "-" else f"; written to {args.output}"),
+        file=sys.stderr,
+    )
     return 0

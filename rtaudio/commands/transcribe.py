@@ -28,17 +28,34 @@ EXAMPLES = """examples:
 def add_arguments(p) -> None:
     add_input(p)
     g = p.add_argument_group("recognition")
-    g.add_argument("--engine", choices=["auto", "vosk", "pocketsphinx"], default="auto",
-                   help="recogniser: vosk when a model for the language is found, else pocketsphinx (English)")
-    g.add_argument("--lang", default="en", help="language (ISO 639-1), picks the vosk model vosk-LANG; 'auto': "
-                   "identify it (lid stage) and switch to its vosk model when one is installed")
-    g.add_argument("--model", metavar="PATH", help="model folder (vosk: an unpacked vosk-model-*; overrides the registry)")
+    g.add_argument(
+        "--engine",
+        choices=["auto", "vosk", "pocketsphinx"],
+        default="auto",
+        help="recogniser: vosk when a model for the language is found, else pocketsphinx (English)",
+    )
+    g.add_argument(
+        "--lang",
+        default="en",
+        help="language (ISO 639-1), picks the vosk model vosk-LANG; 'auto': "
+        "identify it (lid stage) and switch to its vosk model when one is installed",
+    )
+    g.add_argument(
+        "--model", metavar="PATH", help="model folder (vosk: an unpacked vosk-model-*; overrides the registry)"
+    )
     g.add_argument("--vad", choices=["both", "webrtc", "silero"], default="both", help="speech detector")
-    g.add_argument("--no-gate", action="store_true",
-                   help="feed the recogniser the whole input, not only the speech the VAD finds")
+    g.add_argument(
+        "--no-gate", action="store_true", help="feed the recogniser the whole input, not only the speech the VAD finds"
+    )
     g.add_argument("--config", metavar="FILE.toml", help="stage parameters ([vad] and [stt] tables)")
-    g.add_argument("-p", "--param", action="append", default=[], metavar="STAGE.NAME=VALUE",
-                   help="set one vad/stt parameter, e.g. -p stt.pre_roll_s=0.3 (repeatable)")
+    g.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="STAGE.NAME=VALUE",
+        help="set one vad/stt parameter, e.g. -p stt.pre_roll_s=0.3 (repeatable)",
+    )
     g.add_argument("--nonfinite", choices=["error", "zero"], default="error", help="what to do with NaN/Inf samples")
     s = p.add_argument_group("subtitles")
     s.add_argument("--max-chars", type=int, default=42, help="characters per subtitle line")
@@ -75,7 +92,8 @@ def check_lag(vad_params, stt_params) -> None:
         raise ParameterError(
             f"stt.lag_s={stt_params.lag_s} must be >= {need:.3f} s (the VAD reports an end up to "
             f"{vad_params.end_delay_s:.3f} s late with vad.min_silence_s={vad_params.min_silence_s}, less "
-            f"stt.post_roll_s={stt_params.post_roll_s}); raise stt.lag_s")
+            f"stt.post_roll_s={stt_params.post_roll_s}); raise stt.lag_s"
+        )
 
 
 def document(transcripts, rate: int, fmt: str, rules) -> str:
@@ -116,8 +134,9 @@ def run(args) -> int:
     if unused:
         from rtaudio.errors import ParameterError
 
-        raise ParameterError(f"transcribe runs the {', '.join(names)} stages; parameters for {min(unused)!r} "
-                             "do not apply")
+        raise ParameterError(
+            f"transcribe runs the {', '.join(names)} stages; parameters for {min(unused)!r} do not apply"
+        )
     source = open_input(args)
     stages = build_stages(names, sample_rate=source.rate, channels=source.channels, config=config)
     if not args.no_gate:
@@ -136,8 +155,10 @@ def run(args) -> int:
                 f.write(text)
     stt_stage = stages[-1]
     words = sum(len(t.words) for t in transcripts)
-    print(f"{stt_stage.engine} ({stt_stage.model_path}): {len(transcripts)} utterances, {words} words; "
-          f"recogniser fed {stt_stage.fed_s:.1f} s of {result.samples / source.rate:.1f} s, "
-          f"done in {result.seconds:.2f} s" + ("" if args.output == "-" else f"; written to {args.output}"),
-          file=sys.stderr)
+    print(
+        f"{stt_stage.engine} ({stt_stage.model_path}): {len(transcripts)} utterances, {words} words; "
+        f"recogniser fed {stt_stage.fed_s:.1f} s of {result.samples / source.rate:.1f} s, "
+        f"done in {result.seconds:.2f} s" + ("" if args.output == "-" else f"; written to {args.output}"),
+        file=sys.stderr,
+    )
     return 0

@@ -27,8 +27,18 @@ from rtaudio.jobs.executors import make_executor
 from rtaudio.jobs.graph import Outcome, Task, _cause, is_transient, run_graph
 
 #: Per-job options besides input/cuts/output (render_soundtrack keywords).
-CALL_OPTIONS = ("report", "mux", "mux_output", "rate", "stream", "fps", "source_start", "separation", "cache",
-                "cache_dir")
+CALL_OPTIONS = (
+    "report",
+    "mux",
+    "mux_output",
+    "rate",
+    "stream",
+    "fps",
+    "source_start",
+    "separation",
+    "cache",
+    "cache_dir",
+)
 PATH_OPTIONS = ("report", "mux", "mux_output", "cache_dir")
 
 
@@ -60,32 +70,46 @@ class Job:
         return all(os.path.isfile(p) for p in self.outputs())
 
     def as_dict(self) -> dict:
-        return {"input": self.input, "cuts": self.cuts, "output": self.output, "options": dict(self.options),
-                "name": self.name}
+        return {
+            "input": self.input,
+            "cuts": self.cuts,
+            "output": self.output,
+            "options": dict(self.options),
+            "name": self.name,
+        }
 
 
 def make_job(row: dict, *, base: str = ".", where: str = "job") -> Job:
     """A :class:`Job` from one JSON object; relative paths are taken from ``base``; errors name ``where``."""
     if not isinstance(row, dict):
-        raise ParameterError(f"{where}: expected a JSON object like "
-                             '{"input": "a.mp4", "cuts": "a.csv", "output": "a.wav"}, got ' f"{row!r}")
+        raise ParameterError(
+            f"{where}: expected a JSON object like "
+            '{"input": "a.mp4", "cuts": "a.csv", "output": "a.wav"}, got '
+            f"{row!r}"
+        )
     missing = [k for k in ("input", "cuts", "output") if k not in row]
     if missing:
-        raise ParameterError(f"{where}: missing {', '.join(map(repr, missing))}; every job needs input, cuts and "
-                             "output")
+        raise ParameterError(
+            f"{where}: missing {', '.join(map(repr, missing))}; every job needs input, cuts and output"
+        )
     known = set(CALL_OPTIONS) | set(_param_fields()) | {"input", "cuts", "output", "name"}
     unknown = sorted(set(row) - known)
     if unknown:
-        raise ParameterError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; expected input, cuts, "
-                             f"output, name, {', '.join(CALL_OPTIONS)} or a soundtrack setting "
-                             f"({', '.join(_param_fields())})")
+        raise ParameterError(
+            f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; expected input, cuts, "
+            f"output, name, {', '.join(CALL_OPTIONS)} or a soundtrack setting "
+            f"({', '.join(_param_fields())})"
+        )
     for k in ("input", "output"):
         if not isinstance(row[k], str) or not row[k]:
             raise ParameterError(f"{where}: {k}={row[k]!r} must be a file path")
     cuts = row["cuts"]
     if not (isinstance(cuts, str) and cuts) and not (isinstance(cuts, list) and cuts):
         raise ParameterError(f"{where}: cuts={cuts!r} must be a cut-list path or a non-empty list of segments")
-    resolve = lambda p: p if os.path.isabs(p) else os.path.normpath(os.path.join(base, p))
+
+    def resolve(p):
+        return p if os.path.isabs(p) else os.path.normpath(os.path.join(base, p))
+
     options = {k: v for k, v in row.items() if k not in ("input", "cuts", "output", "name")}
     for k in PATH_OPTIONS:
         if isinstance(options.get(k), str):
@@ -94,8 +118,13 @@ def make_job(row: dict, *, base: str = ".", where: str = "job") -> Job:
 
     if os.path.splitext(row["output"])[1].lower() not in AUDIO_FORMATS:
         raise ParameterError(f"{where}: output={row['output']!r}: expected a .wav, .flac, .m4a or .aac file")
-    return Job(resolve(row["input"]), resolve(cuts) if isinstance(cuts, str) else cuts, resolve(row["output"]),
-               options, str(row.get("name") or os.path.basename(row["output"])))
+    return Job(
+        resolve(row["input"]),
+        resolve(cuts) if isinstance(cuts, str) else cuts,
+        resolve(row["output"]),
+        options,
+        str(row.get("name") or os.path.basename(row["output"])),
+    )
 
 
 def read_jobs(path: str) -> list[Job]:
@@ -113,8 +142,10 @@ def read_jobs(path: str) -> list[Job]:
             try:
                 row = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise ParameterError(f"{path} line {n}: not JSON ({exc.msg}); expected one object a line like "
-                                     '{"input": "a.mp4", "cuts": "a.csv", "output": "a.wav"}') from None
+                raise ParameterError(
+                    f"{path} line {n}: not JSON ({exc.msg}); expected one object a line like "
+                    '{"input": "a.mp4", "cuts": "a.csv", "output": "a.wav"}'
+                ) from None
             jobs.append(make_job(row, base=base, where=f"{path} line {n}"))
     if not jobs:
         raise InputError(f"job list {path!r} holds no jobs; expected one JSON object a line")
@@ -170,10 +201,16 @@ class _Staged:
         for k, p in self.finals.items():
             os.replace(self.parts[k], p)
         out = report.get("output", {})
-        return {"output": self.job["output"], "duration_s": out.get("duration_s"),
-                "integrated_lufs": out.get("integrated_lufs"), "summary": report.get("summary"),
-                "stems": (report.get("stems") or {}).get("note"), "needs_review": report.get("needs_review"),
-                "seconds": round(time.perf_counter() - self.t0, 3), "pid": os.getpid()}
+        return {
+            "output": self.job["output"],
+            "duration_s": out.get("duration_s"),
+            "integrated_lufs": out.get("integrated_lufs"),
+            "summary": report.get("summary"),
+            "stems": (report.get("stems") or {}).get("note"),
+            "needs_review": report.get("needs_review"),
+            "seconds": round(time.perf_counter() - self.t0, 3),
+            "pid": os.getpid(),
+        }
 
     def cleanup(self) -> None:
         """Remove what is left under temporary names (all of it after a failure)."""
@@ -235,8 +272,15 @@ def run_split_jobs(jobs: dict[str, dict], executor, retries: int = 2, on_done=No
             staged, t0 = None, time.perf_counter()
             try:
                 staged = _Staged(job)
-                graph = plan_graph(job["input"], staged.cuts, staged.parts["output"], executor=executor,
-                                   prefix=f"{key}/", retries=retries, **staged.options)
+                graph = plan_graph(
+                    job["input"],
+                    staged.cuts,
+                    staged.parts["output"],
+                    executor=executor,
+                    prefix=f"{key}/",
+                    retries=retries,
+                    **staged.options,
+                )
             except Exception as exc:  # noqa: BLE001 - a job's failure, whatever it is, is its own
                 if staged is not None:
                     staged.cleanup()
@@ -287,17 +331,32 @@ def run_split_jobs(jobs: dict[str, dict], executor, retries: int = 2, on_done=No
 
 def _failed(key: str, exc: BaseException, seconds: float, attempts: int = 1) -> Outcome:
     text = str(exc).strip().splitlines()
-    return Outcome(key, False, error=text[-1] if text else type(exc).__name__,
-                   error_type=getattr(exc, "error_type", None) or type(exc).__name__, attempts=attempts,
-                   seconds=seconds)
+    return Outcome(
+        key,
+        False,
+        error=text[-1] if text else type(exc).__name__,
+        error_type=getattr(exc, "error_type", None) or type(exc).__name__,
+        attempts=attempts,
+        seconds=seconds,
+    )
 
 
 # ------------------------------------------------------------------------------------------- batches
 
 
-def run_batch(jobs, *, engine: str = "local", workers: int | None = None, address: str | None = None,
-              retries: int = 2, force: bool = False, progress=None, executor=None, split: bool = False,
-              task_progress=None) -> dict:
+def run_batch(
+    jobs,
+    *,
+    engine: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    retries: int = 2,
+    force: bool = False,
+    progress=None,
+    executor=None,
+    split: bool = False,
+    task_progress=None,
+) -> dict:
     """Run soundtrack jobs in parallel; return the batch summary.
 
     Parameters
@@ -347,8 +406,17 @@ def run_batch(jobs, *, engine: str = "local", workers: int | None = None, addres
     total = len(jobs)
     for i, job in enumerate(jobs):
         key = f"{i:05d}"
-        rows[key] = {"name": job.name, "input": job.input, "output": job.output, "status": "pending", "error": None,
-                     "error_type": None, "attempts": 0, "seconds": 0.0, "result": None}
+        rows[key] = {
+            "name": job.name,
+            "input": job.input,
+            "output": job.output,
+            "status": "pending",
+            "error": None,
+            "error_type": None,
+            "attempts": 0,
+            "seconds": 0.0,
+            "result": None,
+        }
         if job.finished() and not force:
             rows[key]["status"] = "skipped"
             done_count += 1
@@ -360,8 +428,14 @@ def run_batch(jobs, *, engine: str = "local", workers: int | None = None, addres
     def on_done(o: Outcome):
         nonlocal done_count
         row = rows[o.key]
-        row.update(status="done" if o.ok else "failed", error=o.error, error_type=o.error_type, attempts=o.attempts,
-                   seconds=round(o.seconds, 3), result=o.result)
+        row.update(
+            status="done" if o.ok else "failed",
+            error=o.error,
+            error_type=o.error_type,
+            attempts=o.attempts,
+            seconds=round(o.seconds, 3),
+            result=o.result,
+        )
         done_count += 1
         if progress:
             progress(done_count, total, row)
@@ -381,8 +455,13 @@ def run_batch(jobs, *, engine: str = "local", workers: int | None = None, addres
     else:
         n_workers = workers or 0
     counts = {s: sum(r["status"] == s for r in rows.values()) for s in ("done", "skipped", "failed")}
-    return {"jobs": list(rows.values()), "counts": counts, "engine": engine if own else executor.name,
-            "workers": n_workers, "wall_s": round(time.perf_counter() - t0, 3)}
+    return {
+        "jobs": list(rows.values()),
+        "counts": counts,
+        "engine": engine if own else executor.name,
+        "workers": n_workers,
+        "wall_s": round(time.perf_counter() - t0, 3),
+    }
 
 
 # ------------------------------------------------------------------------------------------- submit API
@@ -437,8 +516,9 @@ class Handle:
 class Runner:
     """An engine that jobs are submitted to: ``with Runner() as r: h = r.submit(...); ...; h.result()``."""
 
-    def __init__(self, engine: str = "local", *, workers: int | None = None, address: str | None = None,
-                 retries: int = 2):
+    def __init__(
+        self, engine: str = "local", *, workers: int | None = None, address: str | None = None, retries: int = 2
+    ):
         self.executor = make_executor(engine, workers=workers, address=address)
         self.retries = retries
         self._threads = None
@@ -461,9 +541,12 @@ class Runner:
         """
         if not isinstance(split, bool):
             raise ParameterError(f"split={split!r} must be True or False")
-        row = {"input": os.fspath(input), "cuts": cuts if isinstance(cuts, list) else os.fspath(cuts),
-               "output": os.fspath(output), **{k: os.fspath(v) if isinstance(v, os.PathLike) else v
-                                               for k, v in options.items()}}
+        row = {
+            "input": os.fspath(input),
+            "cuts": cuts if isinstance(cuts, list) else os.fspath(cuts),
+            "output": os.fspath(output),
+            **{k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in options.items()},
+        }
         return Handle(self, make_job(row, base=os.getcwd(), where="submit()"), self.retries, split)
 
     def run(self, jobs, **kw) -> dict:
@@ -487,8 +570,17 @@ class Runner:
 _default: Runner | None = None
 
 
-def submit(input, cuts, output, *, engine: str = "local", workers: int | None = None, address: str | None = None,
-           split: bool = False, **options) -> Handle:
+def submit(
+    input,
+    cuts,
+    output,
+    *,
+    engine: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    split: bool = False,
+    **options,
+) -> Handle:
     """Start a soundtrack job in the background (a shared :class:`Runner` per process); see :meth:`Runner.submit`.
 
     Examples
@@ -514,5 +606,16 @@ def shutdown() -> None:
         _default = None
 
 
-__all__ = ["Handle", "Job", "Runner", "make_job", "read_jobs", "run_batch", "run_job", "run_split_job",
-           "run_split_jobs", "shutdown", "submit"]
+__all__ = [
+    "Handle",
+    "Job",
+    "Runner",
+    "make_job",
+    "read_jobs",
+    "run_batch",
+    "run_job",
+    "run_split_job",
+    "run_split_jobs",
+    "shutdown",
+    "submit",
+]

@@ -58,15 +58,16 @@ def separate_chunk(stored, start: int, end: int, rate: int, backend: str, out_di
     return path
 
 
-def join_chunks(parts: list[dict], chunks: list[tuple[int, int]], overlap: int, fade: np.ndarray,
-                shape: tuple[int, int]) -> dict[str, np.ndarray]:
+def join_chunks(
+    parts: list[dict], chunks: list[tuple[int, int]], overlap: int, fade: np.ndarray, shape: tuple[int, int]
+) -> dict[str, np.ndarray]:
     """Overlap-add the chunks' stems (``parts[i]`` is ``{stem: array}`` of ``chunks[i]``) into ``shape`` arrays.
 
     Each chunk fades in under the previous one's faded-out tail (the Separator's
     ``fade``, ``overlap`` samples long), so the sum is what one Separator computes.
     """
     result = {}
-    for i, ((a, b), part) in enumerate(zip(chunks, parts)):
+    for i, ((a, b), part) in enumerate(zip(chunks, parts, strict=True)):
         for name, y in part.items():
             acc = result.setdefault(name, np.zeros(shape, np.float32))
             y = np.array(y, np.float32)
@@ -101,15 +102,19 @@ def separate_chunked(x: np.ndarray, rate: int, executor, *, backend: str = "dsp"
         raise ParameterError(f"x has shape {x.shape}; expected (samples, channels) with samples > 0")
     with sep.Separator(sep.SeparationParams(stems=2, backend=backend), rate=rate, channels=x.shape[1]) as probe:
         if probe.work_rate != rate:
-            raise ParameterError(f"backend {backend!r} works at {probe.work_rate} Hz; chunked separation needs a "
-                                 f"backend working at the input's rate ({rate} Hz), e.g. dsp")
+            raise ParameterError(
+                f"backend {backend!r} works at {probe.work_rate} Hz; chunked separation needs a "
+                f"backend working at the input's rate ({rate} Hz), e.g. dsp"
+            )
         segment, overlap, fade = probe.segment, probe.overlap, sep._fade(probe.overlap)
     chunks = plan_chunks(len(x), segment, overlap, 1)
     stored = executor.put(x)
     tmp = tempfile.TemporaryDirectory(prefix="rtaudio-chunks-") if executor.name == "local" else None
     try:
-        tasks = [Task(f"chunk{i}", separate_chunk, (stored, a, b, rate, backend, tmp.name if tmp else None))
-                 for i, (a, b) in enumerate(chunks)]
+        tasks = [
+            Task(f"chunk{i}", separate_chunk, (stored, a, b, rate, backend, tmp.name if tmp else None))
+            for i, (a, b) in enumerate(chunks)
+        ]
         out = run_graph(tasks, executor)
         bad = [o for o in out.values() if not o.ok]
         if bad:

@@ -62,8 +62,9 @@ class LocalExecutor:
         self._tmp: tempfile.TemporaryDirectory | None = None
 
     def _new_pool(self):
-        return cf.ProcessPoolExecutor(max_workers=self.slots, mp_context=self._ctx, initializer=limit_threads,
-                                      initargs=(self._threads,))
+        return cf.ProcessPoolExecutor(
+            max_workers=self.slots, mp_context=self._ctx, initializer=limit_threads, initargs=(self._threads,)
+        )
 
     def submit(self, fn, args=(), kwargs=None):
         return self._pool.submit(fn, *args, **(kwargs or {}))

@@ -74,12 +74,20 @@ def is_transient(exc: BaseException) -> bool:
     rtaudio's own errors (bad input, bad parameters), ``ValueError`` and
     ``TypeError`` are permanent: the same task would fail the same way again.
     """
-    if isinstance(exc, (RtaudioError, ValueError, TypeError, KeyError, FileNotFoundError, IsADirectoryError,
-                        PermissionError)):
+    if isinstance(
+        exc, (RtaudioError, ValueError, TypeError, KeyError, FileNotFoundError, IsADirectoryError, PermissionError)
+    ):
         return False
     name = type(exc).__name__
-    if name in ("BrokenProcessPool", "WorkerCrashedError", "NodeDiedError", "RaySystemError",
-                "ObjectLostError", "OwnerDiedError", "ActorDiedError"):
+    if name in (
+        "BrokenProcessPool",
+        "WorkerCrashedError",
+        "NodeDiedError",
+        "RaySystemError",
+        "ObjectLostError",
+        "OwnerDiedError",
+        "ActorDiedError",
+    ):
         return True
     return isinstance(exc, (OSError, TimeoutError, ConnectionError, MemoryError, EOFError))
 
@@ -112,8 +120,9 @@ def check_graph(tasks: list[Task]) -> dict[str, Task]:
     return by_key
 
 
-def run_graph(tasks: list[Task], executor, on_done: Callable[[Outcome], None] | None = None,
-              backoff_s: float = 0.2) -> dict[str, Outcome]:
+def run_graph(
+    tasks: list[Task], executor, on_done: Callable[[Outcome], None] | None = None, backoff_s: float = 0.2
+) -> dict[str, Outcome]:
     """Run ``tasks`` on ``executor``; return every task's :class:`Outcome` by key.
 
     Parameters
@@ -159,8 +168,11 @@ def run_graph(tasks: list[Task], executor, on_done: Callable[[Outcome], None] | 
             failed = [d for d in t.deps if d in outcomes and not outcomes[d].ok]
             if failed:
                 del waiting[key]
-                finish(Outcome(key, False, error=f"skipped: its dependency {failed[0]!r} failed",
-                               error_type="DependencyFailed"))
+                finish(
+                    Outcome(
+                        key, False, error=f"skipped: its dependency {failed[0]!r} failed", error_type="DependencyFailed"
+                    )
+                )
             elif all(d in outcomes for d in t.deps) and len(running) < slots:
                 del waiting[key]
                 launch(t, 1)
@@ -179,8 +191,16 @@ def run_graph(tasks: list[Task], executor, on_done: Callable[[Outcome], None] | 
                     executor.recover(exc)
                     launch(task, attempt + 1)
                     continue
-                finish(Outcome(key, False, error=_describe(exc), error_type=_cause_type(exc), attempts=attempt,
-                               seconds=time.perf_counter() - t0))
+                finish(
+                    Outcome(
+                        key,
+                        False,
+                        error=_describe(exc),
+                        error_type=_cause_type(exc),
+                        attempts=attempt,
+                        seconds=time.perf_counter() - t0,
+                    )
+                )
                 continue
             if pending[key]:
                 handles[key] = h

@@ -57,6 +57,7 @@ ONNX_META = "rtaudio-spleeter.json"
 
 # ----------------------------------------------------------------------------------------- models
 
+
 def is_test_model(path: str | os.PathLike) -> bool:
     """True when ``path`` (a model folder) was built by rtaudio's tests: never a separation model."""
     return (Path(path) / TEST_MARKER).exists()
@@ -66,13 +67,16 @@ def checkpoint_files(path: Path) -> list[Path]:
     """The files of the latest TensorFlow checkpoint in ``path``; raises :class:`ModelError` if there is none."""
     index = path / "checkpoint"
     if not path.is_dir():
-        raise ModelError(f"spleeter model {str(path)!r} is not a folder; expected a folder with a TensorFlow "
-                         "checkpoint (files 'checkpoint', 'model.index', 'model.data-00000-of-00001')")
+        raise ModelError(
+            f"spleeter model {str(path)!r} is not a folder; expected a folder with a TensorFlow "
+            "checkpoint (files 'checkpoint', 'model.index', 'model.data-00000-of-00001')"
+        )
     if not index.is_file():
         raise ModelError(
             f"spleeter model folder {str(path)!r} has no TensorFlow checkpoint (no 'checkpoint' file); expected "
             "'checkpoint', 'model.index' and 'model.data-*' as in spleeter's pretrained_models/2stems. "
-            "spleeter itself would silently run random weights on such a folder; rtaudio refuses it")
+            "spleeter itself would silently run random weights on such a folder; rtaudio refuses it"
+        )
     prefix = None
     for line in index.read_text(errors="replace").splitlines():
         if line.startswith("model_checkpoint_path:"):
@@ -82,8 +86,10 @@ def checkpoint_files(path: Path) -> list[Path]:
     base = Path(prefix) if os.path.isabs(prefix) else path / prefix
     found = [base.with_name(base.name + ".index")] + sorted(base.parent.glob(base.name + ".data-*"))
     if not found[0].is_file() or len(found) < 2:
-        raise ModelError(f"spleeter model folder {str(path)!r}: checkpoint {prefix!r} is incomplete (need "
-                         f"{base.name}.index and {base.name}.data-*); download or copy the whole folder again")
+        raise ModelError(
+            f"spleeter model folder {str(path)!r}: checkpoint {prefix!r} is incomplete (need "
+            f"{base.name}.index and {base.name}.data-*); download or copy the whole folder again"
+        )
     return found
 
 
@@ -92,6 +98,7 @@ def _spleeter_convention(stems: int):
         base = Path(os.environ.get("MODEL_PATH") or "pretrained_models")
         path = base / f"{stems}stems"
         return path if path.exists() else None
+
     return find
 
 
@@ -108,38 +115,50 @@ def _spleeter_fetch(stems: int):
         GithubModelProvider.writeProbe(str(target))
         checkpoint_files(target)
         return target
+
     return fetch
 
 
 def _check_onnx(path: Path) -> None:
     if not (path / "model.onnx").is_file() or not (path / ONNX_META).is_file():
-        raise ModelError(f"{str(path)!r} is not an exported spleeter model; expected a folder with model.onnx and "
-                         f"{ONNX_META}, as written by 'rtaudio models export-spleeter'")
+        raise ModelError(
+            f"{str(path)!r} is not an exported spleeter model; expected a folder with model.onnx and "
+            f"{ONNX_META}, as written by 'rtaudio models export-spleeter'"
+        )
 
 
 for _n in STEM_NAMES:
-    register(ModelSpec(
-        name=f"spleeter-{_n}stems",
-        description=f"spleeter {_n}-stem U-Net ({', '.join(STEM_NAMES[_n])}), TensorFlow checkpoint, 44.1 kHz",
-        env=f"RTAUDIO_SPLEETER_{_n}STEMS",
-        fix=(f"get spleeter's pretrained {_n}stems model with 'rtaudio models fetch spleeter-{_n}stems' (needs "
-             f"pip install 'rtaudio[spleeter]' and access to GitHub), or unpack {_n}stems.tar.gz from spleeter's "
-             f"releases and set RTAUDIO_SPLEETER_{_n}STEMS (or MODEL_PATH) to where it is"),
-        packaged=_spleeter_convention(_n),
-        check=lambda p: (checkpoint_files(p), None)[1],
-        fetch=_spleeter_fetch(_n),
-    ))
-    register(ModelSpec(
-        name=f"spleeter-{_n}stems-onnx",
-        description=f"spleeter {_n}-stem U-Net exported to ONNX (runs with onnxruntime, no TensorFlow)",
-        env=f"RTAUDIO_SPLEETER_{_n}STEMS_ONNX",
-        fix=(f"export it from a spleeter checkpoint with 'rtaudio models export-spleeter spleeter-{_n}stems' "
-             "(needs the [spleeter] extra once; inference then needs only onnxruntime)"),
-        check=_check_onnx,
-    ))
+    register(
+        ModelSpec(
+            name=f"spleeter-{_n}stems",
+            description=f"spleeter {_n}-stem U-Net ({', '.join(STEM_NAMES[_n])}), TensorFlow checkpoint, 44.1 kHz",
+            env=f"RTAUDIO_SPLEETER_{_n}STEMS",
+            fix=(
+                f"get spleeter's pretrained {_n}stems model with 'rtaudio models fetch spleeter-{_n}stems' (needs "
+                f"pip install 'rtaudio[spleeter]' and access to GitHub), or unpack {_n}stems.tar.gz from spleeter's "
+                f"releases and set RTAUDIO_SPLEETER_{_n}STEMS (or MODEL_PATH) to where it is"
+            ),
+            packaged=_spleeter_convention(_n),
+            check=lambda p: (checkpoint_files(p), None)[1],
+            fetch=_spleeter_fetch(_n),
+        )
+    )
+    register(
+        ModelSpec(
+            name=f"spleeter-{_n}stems-onnx",
+            description=f"spleeter {_n}-stem U-Net exported to ONNX (runs with onnxruntime, no TensorFlow)",
+            env=f"RTAUDIO_SPLEETER_{_n}STEMS_ONNX",
+            fix=(
+                f"export it from a spleeter checkpoint with 'rtaudio models export-spleeter spleeter-{_n}stems' "
+                "(needs the [spleeter] extra once; inference then needs only onnxruntime)"
+            ),
+            check=_check_onnx,
+        )
+    )
 
 
 # ----------------------------------------------------------------------------------------- params
+
 
 @dataclass(frozen=True)
 class SeparationParams:
@@ -176,18 +195,22 @@ class SeparationParams:
             raise ParameterError(f"--stems={self.stems!r} must be 2, 4 or 5")
         if self.backend not in BACKENDS:
             raise ParameterError(f"--backend={self.backend!r} must be one of {', '.join(BACKENDS)}")
-        if self.segment_s is not None and not (isinstance(self.segment_s, (int, float))
-                                               and math.isfinite(self.segment_s) and self.segment_s > 0):
+        if self.segment_s is not None and not (
+            isinstance(self.segment_s, (int, float)) and math.isfinite(self.segment_s) and self.segment_s > 0
+        ):
             raise ParameterError(f"segment_s={self.segment_s!r} must be a positive number of seconds")
-        if self.overlap_s is not None and not (isinstance(self.overlap_s, (int, float))
-                                               and math.isfinite(self.overlap_s) and self.overlap_s >= 0):
+        if self.overlap_s is not None and not (
+            isinstance(self.overlap_s, (int, float)) and math.isfinite(self.overlap_s) and self.overlap_s >= 0
+        ):
             raise ParameterError(f"overlap_s={self.overlap_s!r} must be a number of seconds >= 0")
-        if self.frames is not None and (isinstance(self.frames, bool) or not isinstance(self.frames, int)
-                                        or self.frames <= 0 or self.frames % 64):
+        if self.frames is not None and (
+            isinstance(self.frames, bool) or not isinstance(self.frames, int) or self.frames <= 0 or self.frames % 64
+        ):
             raise ParameterError(f"frames={self.frames!r} must be a positive multiple of 64 (64 = 1.49 s at 44.1 kHz)")
 
 
 # --------------------------------------------------------------------------------------- backends
+
 
 def _resolve(name: str, path: str | None) -> Path:
     from rtaudio.models.registry import resolve
@@ -244,23 +267,29 @@ def open_backend(params: SeparationParams):
             reasons.append(f"{name} found at {str(path)!r} but {exc}")
     why = "; ".join(([f"no pretrained model installed ({', '.join(missing)})"] if missing else []) + reasons)
     if stems != 2:
-        raise ModelError(f"--stems={stems} needs a pretrained spleeter model and none is usable: {why}; get one "
-                         f"with 'rtaudio models fetch spleeter-{stems}stems' (see 'rtaudio models list')")
+        raise ModelError(
+            f"--stems={stems} needs a pretrained spleeter model and none is usable: {why}; get one "
+            f"with 'rtaudio models fetch spleeter-{stems}stems' (see 'rtaudio models list')"
+        )
     from rtaudio.jobs.separation_dsp import DspBackend
 
     return DspBackend(params.dsp, stems=2), (
         f"auto: separating with the dsp backend (no weights, far below spleeter's quality): {why}; "
-        "get one with 'rtaudio models fetch spleeter-2stems'")
+        "get one with 'rtaudio models fetch spleeter-2stems'"
+    )
 
 
 def _test_note(path: Path) -> str | None:
     if is_test_model(path):
-        return (f"warning: {str(path)!r} is a test model built by rtaudio's tests (random weights): its stems "
-                "are not a separation")
+        return (
+            f"warning: {str(path)!r} is a test model built by rtaudio's tests (random weights): its stems "
+            "are not a separation"
+        )
     return None
 
 
 # -------------------------------------------------------------------------------------- the job
+
 
 def _fade(n: int) -> np.ndarray:
     """sin² fade-in of ``n`` samples, (n, 1) float32; 1 - fade is the matching fade-out."""
@@ -322,8 +351,9 @@ class Separator:
             import soxr
 
             self._down = soxr.ResampleStream(self.rate, self.work_rate, self.channels, dtype="float32")
-            self._up = [soxr.ResampleStream(self.work_rate, self.rate, self.channels, dtype="float32")
-                        for _ in self.stems]
+            self._up = [
+                soxr.ResampleStream(self.work_rate, self.rate, self.channels, dtype="float32") for _ in self.stems
+            ]
         else:
             self._down = self._up = None
 
@@ -434,8 +464,17 @@ class Separator:
 
 # ------------------------------------------------------------------------------------- file job
 
-def separate_file(path: str, out_dir: str, params: SeparationParams | None = None, *, fmt: str = "wav",
-                  stream: int = 0, separator: Separator | None = None, progress=None) -> dict:
+
+def separate_file(
+    path: str,
+    out_dir: str,
+    params: SeparationParams | None = None,
+    *,
+    fmt: str = "wav",
+    stream: int = 0,
+    separator: Separator | None = None,
+    progress=None,
+) -> dict:
     """Separate the audio of ``path`` into one file per stem in ``out_dir``; returns the summary.
 
     Parameters
@@ -471,8 +510,9 @@ def separate_file(path: str, out_dir: str, params: SeparationParams | None = Non
     started = time.perf_counter()
     sep = separator or Separator(params, rate=source.rate, channels=source.channels)
     if sep.rate != source.rate or sep.channels != source.channels:
-        raise ParameterError(f"the Separator is for {sep.rate} Hz, {sep.channels} ch; {path!r} is "
-                             f"{source.rate} Hz, {source.channels} ch")
+        raise ParameterError(
+            f"the Separator is for {sep.rate} Hz, {sep.channels} ch; {path!r} is {source.rate} Hz, {source.channels} ch"
+        )
     subtype = "FLOAT" if fmt == "wav" else "PCM_24"
     files = {s: out / f"{s}.{fmt}" for s in sep.stems}
     writers = {}
@@ -480,8 +520,9 @@ def separate_file(path: str, out_dir: str, params: SeparationParams | None = Non
     try:
         for s, f in files.items():
             try:
-                writers[s] = sf.SoundFile(f, "w", samplerate=source.rate, channels=source.channels,
-                                          subtype=subtype, format=fmt.upper())
+                writers[s] = sf.SoundFile(
+                    f, "w", samplerate=source.rate, channels=source.channels, subtype=subtype, format=fmt.upper()
+                )
             except (OSError, RuntimeError, sf.LibsndfileError) as exc:
                 raise InputError(f"cannot write {str(f)!r} ({exc}); expected a writable output folder") from None
         for block in source.blocks(lambda event: None):

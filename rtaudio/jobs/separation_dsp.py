@@ -266,8 +266,11 @@ class DspBackend:
             )
         self.params = params or DspParams()
         self.stems = STEMS
-        self.model = {"name": "dsp", "weights": None,
-                      "method": "REPET-SIM + steady-bin percentile model, Wiener mask with over-subtraction"}
+        self.model = {
+            "name": "dsp",
+            "weights": None,
+            "method": "REPET-SIM + steady-bin percentile model, Wiener mask with over-subtraction",
+        }
 
     def separate(self, x: np.ndarray, rate: int) -> np.ndarray:
         """Stems of ``x`` ((n, channels) float32 at ``rate`` Hz): (2, n, channels) float32, vocals first."""

@@ -59,8 +59,9 @@ def spleeter_istft(spec: np.ndarray, n: int, frame_length: int = 4096, frame_ste
     out = np.zeros((channels, (count - 1) * frame_step + frame_length), np.float32)
     k = frame_length // frame_step
     for j in range(k):  # overlap-add, one hop-sized slice of every frame at a time
-        out[:, j * frame_step : j * frame_step + count * frame_step] += (
-            frames[:, :, j * frame_step : (j + 1) * frame_step].reshape(channels, -1))
+        out[:, j * frame_step : j * frame_step + count * frame_step] += frames[
+            :, :, j * frame_step : (j + 1) * frame_step
+        ].reshape(channels, -1)
     out *= np.float32(WINDOW_COMPENSATION_FACTOR)
     return np.ascontiguousarray(out[:, frame_length : frame_length + n].T)
 
@@ -84,6 +85,7 @@ def spleeter_masks(outputs: list[np.ndarray], exponent: float, bins: int, extens
 
 
 # -------------------------------------------------------------------------------------- backend
+
 
 class OnnxBackend:
     """An exported spleeter model with onnxruntime.
@@ -110,8 +112,10 @@ class OnnxBackend:
         try:
             meta = json.loads((path / ONNX_META).read_text())
         except (OSError, ValueError) as exc:
-            raise ModelError(f"cannot read {str(path / ONNX_META)!r} ({exc}); export the model again with "
-                             "'rtaudio models export-spleeter'") from None
+            raise ModelError(
+                f"cannot read {str(path / ONNX_META)!r} ({exc}); export the model again with "
+                "'rtaudio models export-spleeter'"
+            ) from None
         self.meta = meta
         self.params = params = meta["params"]
         self.stems = STEM_NAMES[stems]
@@ -133,10 +137,14 @@ class OnnxBackend:
         self._input = self._session.get_inputs()[0].name
         names = [o.name for o in self._session.get_outputs()]
         self._order = [names.index(meta["outputs"][s]) for s in self.stems]
-        self.model = {"name": f"spleeter-{stems}stems-onnx", "path": str(path),
-                      "test_model": bool(meta.get("test_model")) or is_test_model(path),
-                      "source": meta.get("source"), "frames": self.frames,
-                      "framework": f"onnxruntime {ort.__version__}"}
+        self.model = {
+            "name": f"spleeter-{stems}stems-onnx",
+            "path": str(path),
+            "test_model": bool(meta.get("test_model")) or is_test_model(path),
+            "source": meta.get("source"),
+            "frames": self.frames,
+            "framework": f"onnxruntime {ort.__version__}",
+        }
 
     def spectrograms(self, mag: np.ndarray) -> list[np.ndarray]:
         """The U-Net's stem spectrograms for a magnitude spectrogram (chunks, frames, F, 2)."""
@@ -171,8 +179,10 @@ class OnnxBackend:
 
 # --------------------------------------------------------------------------------------- export
 
-def export_spleeter(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *, stems: int = 2,
-                    opset: int = 13) -> Path:
+
+def export_spleeter(
+    model_dir: str | os.PathLike, out_dir: str | os.PathLike, *, stems: int = 2, opset: int = 13
+) -> Path:
     """Convert the spleeter checkpoint in ``model_dir`` to ``out_dir/model.onnx`` (+ metadata).
 
     The graph is spleeter's own U-Net (built by ``spleeter.model.EstimatorSpecBuilder`` on a
@@ -198,8 +208,9 @@ def export_spleeter(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
     out.mkdir(parents=True, exist_ok=True)
     graph = tf.Graph()
     with graph.as_default():
-        spec = tf.compat.v1.placeholder(tf.float32, shape=(None, None, params["F"], params["n_channels"]),
-                                        name="mix_spectrogram")
+        spec = tf.compat.v1.placeholder(
+            tf.float32, shape=(None, None, params["F"], params["n_channels"]), name="mix_spectrogram"
+        )
         builder = EstimatorSpecBuilder({f"{params['mix_name']}_spectrogram": spec}, params)
         outputs = builder.model_outputs
         names = {s: outputs[f"{s}_spectrogram"].name for s in params["instrument_list"]}
@@ -207,10 +218,15 @@ def export_spleeter(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
         with tf.compat.v1.Session(graph=graph) as session:
             saver.restore(session, tf.train.latest_checkpoint(str(model_dir)))
             frozen = tf.compat.v1.graph_util.convert_variables_to_constants(
-                session, graph.as_graph_def(), [v.split(":")[0] for v in names.values()])
+                session, graph.as_graph_def(), [v.split(":")[0] for v in names.values()]
+            )
     model_proto, _ = tf2onnx.convert.from_graph_def(
-        frozen, input_names=[spec.name], output_names=list(names.values()), opset=opset,
-        output_path=str(out / "model.onnx"))
+        frozen,
+        input_names=[spec.name],
+        output_names=list(names.values()),
+        opset=opset,
+        output_path=str(out / "model.onnx"),
+    )
     onnx_outputs = [o.name for o in model_proto.graph.output]
     tf_names = list(names.values())
     meta = {
@@ -219,8 +235,20 @@ def export_spleeter(model_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
         "stems": list(params["instrument_list"]),
         "outputs": {s: onnx_outputs[tf_names.index(n)] for s, n in names.items()},
         "test_model": is_test_model(model_dir),
-        "params": {k: params[k] for k in ("instrument_list", "sample_rate", "frame_length", "frame_step", "T", "F",
-                                          "n_channels", "separation_exponent", "mask_extension")},
+        "params": {
+            k: params[k]
+            for k in (
+                "instrument_list",
+                "sample_rate",
+                "frame_length",
+                "frame_step",
+                "T",
+                "F",
+                "n_channels",
+                "separation_exponent",
+                "mask_extension",
+            )
+        },
         "opset": opset,
         "tensorflow": tf.__version__,
         "tf2onnx": tf2onnx.__version__,

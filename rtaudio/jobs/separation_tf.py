@@ -38,8 +38,10 @@ def spleeter_config(path: Path, stems: int) -> dict:
 
         params = load_configuration(f"spleeter:{stems}stems")
     if len(params.get("instrument_list", [])) != stems:
-        raise ModelError(f"model {str(path)!r} separates {params.get('instrument_list')}, not {stems} stems; "
-                         f"use --stems {len(params.get('instrument_list', []))} or another model")
+        raise ModelError(
+            f"model {str(path)!r} separates {params.get('instrument_list')}, not {stems} stems; "
+            f"use --stems {len(params.get('instrument_list', []))} or another model"
+        )
     return dict(params)
 
 
@@ -95,12 +97,17 @@ class SpleeterBackend:
         self.stems = STEM_NAMES[stems]
         missing = set(self.stems) - set(params["instrument_list"])
         if missing:
-            raise ModelError(f"model {str(path)!r} has no stem(s) {sorted(missing)}; it separates "
-                             f"{params['instrument_list']}")
+            raise ModelError(
+                f"model {str(path)!r} has no stem(s) {sorted(missing)}; it separates {params['instrument_list']}"
+            )
         # a segment is one network chunk of T frames, less the frame of zeros spleeter puts in front
         self.segment_s = (params["T"] * params["frame_step"] - params["frame_length"]) / self.rate
-        self.model = {"name": f"spleeter-{stems}stems", "path": str(path), "test_model": is_test_model(path),
-                      "framework": f"tensorflow {tf.__version__}"}
+        self.model = {
+            "name": f"spleeter-{stems}stems",
+            "path": str(path),
+            "test_model": is_test_model(path),
+            "framework": f"tensorflow {tf.__version__}",
+        }
         self._graph = tf.Graph()
         with self._graph.as_default():
             self._input = tf.compat.v1.placeholder(tf.float32, shape=(None, params["n_channels"]), name="waveform")
@@ -113,8 +120,10 @@ class SpleeterBackend:
             except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, ValueError) as exc:
                 self._session.close()
                 first = str(exc).strip().splitlines()[0][:300]
-                raise ModelError(f"the checkpoint in {str(path)!r} does not fit spleeter's {stems}stems model "
-                                 f"({first}); expected spleeter's pretrained {stems}stems folder") from None
+                raise ModelError(
+                    f"the checkpoint in {str(path)!r} does not fit spleeter's {stems}stems model "
+                    f"({first}); expected spleeter's pretrained {stems}stems folder"
+                ) from None
 
     def separate(self, x: np.ndarray, rate: int) -> np.ndarray:
         """Stems of ``x`` ((n, channels) float32 at 44.1 kHz): (stems, n, channels) float32."""

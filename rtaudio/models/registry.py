@@ -93,7 +93,8 @@ def spec(name: str) -> ModelSpec:
 def cache_dir() -> Path:
     """The user's model cache: ``$RTAUDIO_CACHE/models`` or ``~/.cache/rtaudio/models``."""
     base = os.environ.get("RTAUDIO_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rtaudio")
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rtaudio"
+    )
     return Path(base) / "models"
 
 

@@ -46,18 +46,37 @@ def read_label_encoder(path: Path) -> list[str]:
         if m and m.group(1) != "starting_index":
             index[int(m.group(2))] = m.group(1)
     if not index or sorted(index) != list(range(len(index))):
-        raise ModelError(f"{str(path)!r} is not a SpeechBrain label encoder (expected lines like "
-                         "\"'en: English' => 20\" numbering the outputs 0..N-1)")
+        raise ModelError(
+            f"{str(path)!r} is not a SpeechBrain label encoder (expected lines like "
+            "\"'en: English' => 20\" numbering the outputs 0..N-1)"
+        )
     return [index[i] for i in range(len(index))]
 
 
-def build(n_mels: int = 60, channels=(1024, 1024, 1024, 1024, 3072), kernel_sizes=(5, 3, 3, 3, 1),
-          dilations=(1, 2, 3, 4, 1), attention_channels: int = 128, lin_neurons: int = 256,
-          classifier: str = "xvector", classifier_neurons: int = 512, out_neurons: int = 107):
+def build(
+    n_mels: int = 60,
+    channels=(1024, 1024, 1024, 1024, 3072),
+    kernel_sizes=(5, 3, 3, 3, 1),
+    dilations=(1, 2, 3, 4, 1),
+    attention_channels: int = 128,
+    lin_neurons: int = 256,
+    classifier: str = "xvector",
+    classifier_neurons: int = 512,
+    out_neurons: int = 107,
+):
     """The whole network (waveform -> log-probabilities) as a torch module, randomly initialised (eval mode)."""
     nn = _modules()
-    model = nn.Network(n_mels, list(channels), list(kernel_sizes), list(dilations), attention_channels,
-                       lin_neurons, classifier, classifier_neurons, out_neurons)
+    model = nn.Network(
+        n_mels,
+        list(channels),
+        list(kernel_sizes),
+        list(dilations),
+        attention_channels,
+        lin_neurons,
+        classifier,
+        classifier_neurons,
+        out_neurons,
+    )
     return model.eval()
 
 
@@ -67,37 +86,48 @@ def load_checkpoint(folder) -> tuple[object, list[str]]:
     folder = Path(folder)
     missing = [f for f in FILES if not (folder / f).is_file()]
     if missing:
-        raise ModelError(f"the SpeechBrain model folder {str(folder)!r} lacks {', '.join(missing)}; expected "
-                         f"the files of {REPO} ({', '.join(FILES)})")
+        raise ModelError(
+            f"the SpeechBrain model folder {str(folder)!r} lacks {', '.join(missing)}; expected "
+            f"the files of {REPO} ({', '.join(FILES)})"
+        )
     yaml = (folder / "hyperparams.yaml").read_text(encoding="utf-8")
     emb = _state(torch, folder / "embedding_model.ckpt")
     cls = _state(torch, folder / "classifier.ckpt")
     labels = read_label_encoder(folder / "label_encoder.txt")
     try:
         n_blocks = 1 + max(int(k.split(".")[1]) for k in emb if k.startswith("blocks."))
-        channels = [emb[f"blocks.{i}.conv.conv.weight" if i == 0 else f"blocks.{i}.tdnn1.conv.conv.weight"].shape[0]
-                    for i in range(n_blocks)] + [emb["mfa.conv.conv.weight"].shape[0]]
-        kernels = [emb["blocks.0.conv.conv.weight"].shape[2]] + [
-            emb[f"blocks.{i}.res2net_block.blocks.0.conv.conv.weight"].shape[2] for i in range(1, n_blocks)] + [
-            emb["mfa.conv.conv.weight"].shape[2]]
+        channels = [
+            emb[f"blocks.{i}.conv.conv.weight" if i == 0 else f"blocks.{i}.tdnn1.conv.conv.weight"].shape[0]
+            for i in range(n_blocks)
+        ] + [emb["mfa.conv.conv.weight"].shape[0]]
+        kernels = (
+            [emb["blocks.0.conv.conv.weight"].shape[2]]
+            + [emb[f"blocks.{i}.res2net_block.blocks.0.conv.conv.weight"].shape[2] for i in range(1, n_blocks)]
+            + [emb["mfa.conv.conv.weight"].shape[2]]
+        )
         n_mels = emb["blocks.0.conv.conv.weight"].shape[1]
         attention = emb["asp.tdnn.conv.conv.weight"].shape[0]
         lin = emb["fc.conv.weight"].shape[0]
     except (KeyError, ValueError) as exc:
-        raise ModelError(f"{str(folder / 'embedding_model.ckpt')!r} is not an ECAPA-TDNN checkpoint "
-                         f"(no {exc})") from None
+        raise ModelError(
+            f"{str(folder / 'embedding_model.ckpt')!r} is not an ECAPA-TDNN checkpoint (no {exc})"
+        ) from None
     m = re.search(r"dilations:\s*\[([0-9,\s]+)\]", yaml)
     dilations = [int(v) for v in m.group(1).split(",")] if m else [1, 2, 3, 4, 1]
     kind = "cosine" if "ECAPA_TDNN.Classifier" in yaml else "xvector"
     hidden = cls["DNN.block_0.linear.w.weight"].shape[0] if "DNN.block_0.linear.w.weight" in cls else 0
     model = build(n_mels, channels, kernels, dilations, attention, lin, kind, hidden, len(labels))
-    for part, state, name in ((model.embedding, emb, "embedding_model.ckpt"),
-                              (model.classifier, cls, "classifier.ckpt")):
+    for part, state, name in (
+        (model.embedding, emb, "embedding_model.ckpt"),
+        (model.classifier, cls, "classifier.ckpt"),
+    ):
         want = part.state_dict()
         bad = sorted(set(want) ^ set(state)) + [k for k in want if k in state and want[k].shape != state[k].shape]
         if bad:
-            raise ModelError(f"{str(folder / name)!r} does not fit the VoxLingua107 ECAPA-TDNN network "
-                             f"(mismatched weights: {', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''})")
+            raise ModelError(
+                f"{str(folder / name)!r} does not fit the VoxLingua107 ECAPA-TDNN network "
+                f"(mismatched weights: {', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''})"
+            )
         part.load_state_dict(state, strict=True)
     return model.eval(), labels
 
@@ -106,13 +136,14 @@ def _state(torch, path: Path) -> dict:
     try:
         return torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for a bad file
-        raise ModelError(f"{str(path)!r} is not a readable torch checkpoint ({str(exc).splitlines()[0][:160]})") from None
+        raise ModelError(
+            f"{str(path)!r} is not a readable torch checkpoint ({str(exc).splitlines()[0][:160]})"
+        ) from None
 
 
 def download(dest: Path) -> Path:
     """The SpeechBrain model folder from HuggingFace (needs the network once, then its cache)."""
-    how = (f"download the folder of {REPO} ({', '.join(FILES)}) where there is a network and pass "
-           "--checkpoint DIR")
+    how = f"download the folder of {REPO} ({', '.join(FILES)}) where there is a network and pass --checkpoint DIR"
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
@@ -120,9 +151,11 @@ def download(dest: Path) -> Path:
     try:
         return Path(snapshot_download(REPO, allow_patterns=list(FILES), local_dir=str(dest)))
     except Exception as exc:  # noqa: BLE001 - offline, DNS, HTTP errors come in many types
-        raise ModelError(f"cannot fetch {REPO} from HuggingFace ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0][:160] if str(exc) else 'no network?'}); the export needs the "
-                         f"network once; or {how}") from None
+        raise ModelError(
+            f"cannot fetch {REPO} from HuggingFace ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:160] if str(exc) else 'no network?'}); the export needs the "
+            f"network once; or {how}"
+        ) from None
 
 
 def export(model, labels: list[str], out, *, untrained: bool, source: str, opset: int = 17) -> Path:
@@ -137,16 +170,34 @@ def export(model, labels: list[str], out, *, untrained: bool, source: str, opset
     path = out / "langid.onnx"
     t0 = time.perf_counter()
     with torch.no_grad():
-        torch.onnx.export(model, (torch.zeros(1, RATE),), str(path), dynamo=False, input_names=["waveform"],
-                          output_names=["logprobs"], opset_version=opset,
-                          dynamic_axes={"waveform": {0: "batch", 1: "samples"}, "logprobs": {0: "batch"}})
+        torch.onnx.export(
+            model,
+            (torch.zeros(1, RATE),),
+            str(path),
+            dynamo=False,
+            input_names=["waveform"],
+            output_names=["logprobs"],
+            opset_version=opset,
+            dynamic_axes={"waveform": {0: "batch", 1: "samples"}, "logprobs": {0: "batch"}},
+        )
     proto = onnx.load(str(path))
-    for key, value in ((META_INPUT, "waveform"), (META_RATE, str(RATE)), (META_UNTRAINED, str(untrained).lower()),
-                       ("rtaudio.source", source)):
+    for key, value in (
+        (META_INPUT, "waveform"),
+        (META_RATE, str(RATE)),
+        (META_UNTRAINED, str(untrained).lower()),
+        ("rtaudio.source", source),
+    ):
         proto.metadata_props.add(key=key, value=value)
     onnx.save(proto, str(path))
-    meta = {"labels": list(labels), "codes": [iso_code(l) for l in labels], "input": "waveform", "rate": RATE,
-            "untrained": untrained, "source": source, "export_s": round(time.perf_counter() - t0, 2)}
+    meta = {
+        "labels": list(labels),
+        "codes": [iso_code(l) for l in labels],
+        "input": "waveform",
+        "rate": RATE,
+        "untrained": untrained,
+        "source": source,
+        "export_s": round(time.perf_counter() - t0, 2),
+    }
     (out / "labels.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
@@ -274,8 +325,13 @@ def _define(torch):
     class Ecapa(nn.Module):
         def __init__(self, n_mels, channels, kernels, dilations, att, lin):
             super().__init__()
-            self.blocks = nn.ModuleList([TDNN(n_mels, channels[0], kernels[0], dilations[0])] + [
-                SERes2Net(channels[i - 1], channels[i], kernels[i], dilations[i]) for i in range(1, len(channels) - 1)])
+            self.blocks = nn.ModuleList(
+                [TDNN(n_mels, channels[0], kernels[0], dilations[0])]
+                + [
+                    SERes2Net(channels[i - 1], channels[i], kernels[i], dilations[i])
+                    for i in range(1, len(channels) - 1)
+                ]
+            )
             self.mfa = TDNN(channels[-2] * (len(channels) - 2), channels[-1], kernels[-1], dilations[-1])
             self.asp = ASP(channels[-1], att)
             self.asp_bn = BN(2 * channels[-1])

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from rtaudio.events import Event, Levels, Overflow, Xrun, SourceFault, SourceRecovered, SpectrumBands, SpectrumFrame
+from rtaudio.events import Event, Levels, Overflow, SourceFault, SourceRecovered, SpectrumBands, SpectrumFrame, Xrun
 from rtaudio.sinks import Sink
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
@@ -76,8 +76,10 @@ class TerminalView(Sink):
             table.add_row("time", f"{self.t / info.rate:8.1f} s")
         lv = self.levels
         for label, value, lo in (
-            ("peak", lv and lv.peak_dbfs, -60.0), ("rms", lv and lv.rms_dbfs, -60.0),
-            ("LUFS M", lv and lv.momentary_lufs, -60.0), ("LUFS S", lv and lv.short_term_lufs, -60.0),
+            ("peak", lv and lv.peak_dbfs, -60.0),
+            ("rms", lv and lv.rms_dbfs, -60.0),
+            ("LUFS M", lv and lv.momentary_lufs, -60.0),
+            ("LUFS S", lv and lv.short_term_lufs, -60.0),
         ):
             shown = f"{value:6.1f}" if value is not None and math.isfinite(value) else "  -inf"
             table.add_row(label, f"{meter(value, lo)} {shown}")

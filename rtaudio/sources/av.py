@@ -19,8 +19,7 @@ def _av():
 
 def describe_audio_streams(container) -> str:
     parts = [
-        f"{i} ({s.codec_context.name}, {s.channels} ch, {s.rate} Hz)"
-        for i, s in enumerate(container.streams.audio)
+        f"{i} ({s.codec_context.name}, {s.channels} ch, {s.rate} Hz)" for i, s in enumerate(container.streams.audio)
     ]
     return ", ".join(parts) or "none"
 
@@ -58,8 +57,15 @@ class AvSource(PullSource):
     engine derives the mono mix for analysis.
     """
 
-    def __init__(self, target: str, *, stream: int = 0, realtime: bool = False, options: dict | None = None,
-                 timeout: float | tuple[float, float] | None = None):
+    def __init__(
+        self,
+        target: str,
+        *,
+        stream: int = 0,
+        realtime: bool = False,
+        options: dict | None = None,
+        timeout: float | tuple[float, float] | None = None,
+    ):
         self.description = target
         self.realtime = realtime
         self._stream_index = stream

@@ -117,13 +117,16 @@ def format_devices(devices: list[dict] | None = None) -> str:
     if devices is None:
         devices = list_devices()
     if not devices:
-        return ("no sound devices found (is the sound server running? PortAudio only sees servers "
-                "that were running when it was initialised)")
+        return (
+            "no sound devices found (is the sound server running? PortAudio only sees servers "
+            "that were running when it was initialised)"
+        )
     width = max(len(str(d["index"])) for d in devices)
     lines = []
     for d in devices:
         mark = {(True, True): "*", (True, False): ">", (False, True): "<"}.get(
-            (d["default_input"], d["default_output"]), " ")
+            (d["default_input"], d["default_output"]), " "
+        )
         lines.append(
             f"{mark} {d['index']:>{width}} {d['name']}  ({d['hostapi']}, {d['max_input_channels']} in, "
             f"{d['max_output_channels']} out, {d['default_samplerate']:g} Hz)"
@@ -164,8 +167,10 @@ def match_device_name(name: str, candidates: list[dict], kind: str, listing: str
         preferred = [d for d in found if d.get(f"hostapi_default_{kind}")]
         if len(preferred) == 1:
             return preferred[0]
-        raise DeviceError(f"{kind} device {name!r} is ambiguous: it matches {', '.join(describe(d) for d in found)}; "
-                          "name one by its index or a longer part of its name")
+        raise DeviceError(
+            f"{kind} device {name!r} is ambiguous: it matches {', '.join(describe(d) for d in found)}; "
+            "name one by its index or a longer part of its name"
+        )
     return found[0]
 
 
@@ -202,14 +207,18 @@ def resolve_input_device(device: str | int | None, devices: list[dict]) -> dict:
             raise DeviceError(f"no default input device; available input devices: {_available(inputs)}")
         return chosen[0]
     if isinstance(device, bool) or not isinstance(device, (int, str)):
-        raise DeviceError(f"device={device!r} must be a device index (int) or a name (str); "
-                          f"available input devices: {_available(inputs)}")
+        raise DeviceError(
+            f"device={device!r} must be a device index (int) or a name (str); "
+            f"available input devices: {_available(inputs)}"
+        )
     if isinstance(device, int):
         for d in devices:
             if d["index"] == device:
                 if d["max_input_channels"] <= 0:
-                    raise DeviceError(f"device {device} {d['name']!r} ({d['hostapi']}) has no input channels; "
-                                      f"available input devices: {_available(inputs)}")
+                    raise DeviceError(
+                        f"device {device} {d['name']!r} ({d['hostapi']}) has no input channels; "
+                        f"available input devices: {_available(inputs)}"
+                    )
                 return d
         raise DeviceError(f"input device {device} does not exist; available input devices: {_available(inputs)}")
     return match_device_name(device, inputs, "input", f"available input devices: {_available(inputs)}", _describe)
@@ -278,16 +287,25 @@ class DeviceSource(Source):
 
     live = True
 
-    def __init__(self, device: str | int | None = None, *, rate: int | None = None, channels: int | None = None,
-                 blocksize: int = 0, latency: str | float = "low"):
+    def __init__(
+        self,
+        device: str | int | None = None,
+        *,
+        rate: int | None = None,
+        channels: int | None = None,
+        blocksize: int = 0,
+        latency: str | float = "low",
+    ):
         if rate is not None:
             rate = check_rate(rate)
         if channels is not None:
             channels = check_channels(channels)
         if isinstance(blocksize, bool) or not isinstance(blocksize, int) or blocksize < 0:
             raise ParameterError(f"blocksize={blocksize!r} must be an integer >= 0 frames (0: the host's choice)")
-        if not (latency in ("low", "high") or (isinstance(latency, (int, float)) and not isinstance(latency, bool)
-                                                 and 0 <= latency < 10)):
+        if not (
+            latency in ("low", "high")
+            or (isinstance(latency, (int, float)) and not isinstance(latency, bool) and 0 <= latency < 10)
+        ):
             raise ParameterError(f"latency={latency!r} must be 'low', 'high' or a number of seconds in [0, 10)")
         sd = _sounddevice()
         info = resolve_input_device(device, list_devices())
@@ -300,8 +318,9 @@ class DeviceSource(Source):
         self.rate = default_rate if rate is None else rate
         self.channels = min(2, max_in) if channels is None else channels
         if self.channels > max_in:
-            raise DeviceError(f"channels={self.channels} is more than {self.description} offers "
-                              f"({max_in} input channels)")
+            raise DeviceError(
+                f"channels={self.channels} is more than {self.description} offers ({max_in} input channels)"
+            )
         self.layout = {1: "mono", 2: "stereo"}.get(self.channels, f"{self.channels} channels")
         self.duration_s = None
         self.blocksize = blocksize
@@ -310,8 +329,7 @@ class DeviceSource(Source):
         self._stream = None
         self._capture: _Capture | None = None
         try:
-            sd.check_input_settings(device=self.index, channels=self.channels, dtype="float32",
-                                    samplerate=self.rate)
+            sd.check_input_settings(device=self.index, channels=self.channels, dtype="float32", samplerate=self.rate)
         except sd.PortAudioError as exc:
             raise DeviceError(self._settings_error(exc, default_rate)) from exc
 
@@ -320,8 +338,9 @@ class DeviceSource(Source):
         if "sample rate" in str(exc).lower():
             msg += f"; the device's rate is {default_rate} Hz"
             if "jack" in self.hostapi.lower():
-                msg += (f" (a JACK server runs at one rate: use rate={default_rate}, "
-                        f"or restart jackd with -r {self.rate})")
+                msg += (
+                    f" (a JACK server runs at one rate: use rate={default_rate}, or restart jackd with -r {self.rate})"
+                )
             else:
                 msg += f" (try rate={default_rate})"
         return msg
@@ -355,12 +374,19 @@ class DeviceSource(Source):
         self.overflows = 0
         self._reported_at = -math.inf
         try:
-            stream = sd.InputStream(device=self.index, samplerate=self.rate, channels=self.channels,
-                                    dtype="float32", blocksize=self.blocksize, latency=self.latency,
-                                    callback=capture)
+            stream = sd.InputStream(
+                device=self.index,
+                samplerate=self.rate,
+                channels=self.channels,
+                dtype="float32",
+                blocksize=self.blocksize,
+                latency=self.latency,
+                callback=capture,
+            )
         except sd.PortAudioError as exc:
-            raise DeviceError(f"cannot open {self.description} at {self.rate} Hz, "
-                              f"{self.channels} channels: {exc}") from exc
+            raise DeviceError(
+                f"cannot open {self.description} at {self.rate} Hz, {self.channels} channels: {exc}"
+            ) from exc
         self._stream = stream
         try:
             try:
@@ -373,8 +399,10 @@ class DeviceSource(Source):
                 if not stream.active and not should_stop():
                     msg = f"{self.description} stopped delivering audio (device unplugged or sound server gone?)"
                     if not self._release():
-                        msg += ("; PortAudio could not release it and cannot be used again in this process "
-                                "(restart rtaudio once the device or server is back)")
+                        msg += (
+                            "; PortAudio could not release it and cannot be used again in this process "
+                            "(restart rtaudio once the device or server is back)"
+                        )
                     raise DeviceError(msg)
             self._report_overflows(ring, report, final=True)
         finally:

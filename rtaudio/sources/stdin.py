@@ -32,26 +32,40 @@ def decode_pcm(raw: bytes, fmt: str, channels: int) -> np.ndarray:
     dtype, scale, offset = FORMATS[fmt]
     if fmt == "s24le":
         b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
-        ints = (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16))
+        ints = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
         ints = np.where(ints >= 1 << 23, ints - (1 << 24), ints)
         x = ints.astype(np.float32) * np.float32(scale)
     else:
         x = np.frombuffer(raw, dtype)
-        x = (x.astype(np.float32) + np.float32(offset)) * np.float32(scale) if scale != 1.0 or offset else x.astype(np.float32)
+        x = (
+            (x.astype(np.float32) + np.float32(offset)) * np.float32(scale)
+            if scale != 1.0 or offset
+            else x.astype(np.float32)
+        )
     return x.reshape(-1, channels)
 
 
 class StdinSource(PullSource):
     """Raw PCM read from a binary stream (standard input by default)."""
 
-    def __init__(self, *, rate: int | None, channels: int | None, sample_format: str = "s16le",
-                 realtime: bool = False, stream: BinaryIO | None = None, block_frames: int = 4096):
+    def __init__(
+        self,
+        *,
+        rate: int | None,
+        channels: int | None,
+        sample_format: str = "s16le",
+        realtime: bool = False,
+        stream: BinaryIO | None = None,
+        block_frames: int = 4096,
+    ):
         if rate is None:
             raise ParameterError("reading raw PCM from stdin ('-') needs --rate (Hz), e.g. --rate 16000")
         self.rate = check_rate(rate)
         self.channels = check_channels(1 if channels is None else channels)
         if sample_format not in FORMATS:
-            raise ParameterError(f"--format={sample_format!r} is not a PCM format; expected one of {', '.join(FORMATS)}")
+            raise ParameterError(
+                f"--format={sample_format!r} is not a PCM format; expected one of {', '.join(FORMATS)}"
+            )
         self.format = sample_format
         self.layout = {1: "mono", 2: "stereo"}.get(self.channels, f"{self.channels} channels")
         self.description = "stdin"

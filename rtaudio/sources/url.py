@@ -136,9 +136,20 @@ class UrlSource(AvSource):
         and the reason.
     """
 
-    def __init__(self, url: str, *, stream: int = 0, realtime: bool = False, open_timeout_s: float = 10.0,
-                 read_timeout_s: float = 10.0, max_retries: int = 5, backoff_s: float = 0.5,
-                 backoff_max_s: float = 8.0, open_retries: int = 0, options: dict | None = None):
+    def __init__(
+        self,
+        url: str,
+        *,
+        stream: int = 0,
+        realtime: bool = False,
+        open_timeout_s: float = 10.0,
+        read_timeout_s: float = 10.0,
+        max_retries: int = 5,
+        backoff_s: float = 0.5,
+        backoff_max_s: float = 8.0,
+        open_retries: int = 0,
+        options: dict | None = None,
+    ):
         url = check_url(url)
         self.open_timeout_s = _positive("open_timeout_s", open_timeout_s)
         self.read_timeout_s = _positive("read_timeout_s", read_timeout_s)
@@ -156,8 +167,13 @@ class UrlSource(AvSource):
         self._scheme = urlsplit(url).scheme.lower()
         self._should_stop: Callable[[], bool] = lambda: False
         self._origin_s: float | None = None  # timestamp (s) of the first decoded frame = sample 0
-        super().__init__(redact(url), stream=stream, realtime=realtime, options=self._ffmpeg_options(extra),
-                         timeout=(self.open_timeout_s, self.read_timeout_s))
+        super().__init__(
+            redact(url),
+            stream=stream,
+            realtime=realtime,
+            options=self._ffmpeg_options(extra),
+            timeout=(self.open_timeout_s, self.read_timeout_s),
+        )
         self.live = self.duration_s is None
         self.seekable = not self.live
 

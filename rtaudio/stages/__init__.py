@@ -44,7 +44,9 @@ def build_stages(names, *, sample_rate: int, channels: int, config: dict[str, di
     config = config or {}
     unknown = set(config) - set(STAGES)
     if unknown:
-        raise ParameterError(f"unknown stage {sorted(unknown)[0]!r} in the config; available stages: {', '.join(STAGES)}")
+        raise ParameterError(
+            f"unknown stage {sorted(unknown)[0]!r} in the config; available stages: {', '.join(STAGES)}"
+        )
     stages = []
     for name in names:
         stage_cls, params_cls = stage_classes(name)

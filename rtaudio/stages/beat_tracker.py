@@ -145,7 +145,7 @@ def _line_slope(x: list[float], y: list[float]) -> float:
     n = len(x)
     mx, my = sum(x) / n, sum(y) / n
     sxx = sum((a - mx) ** 2 for a in x)
-    return sum((a - mx) * (b - my) for a, b in zip(x, y)) / sxx if sxx > 0 else 0.0
+    return sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True)) / sxx if sxx > 0 else 0.0
 
 
 def _parabola(x: list[float], y: list[float]) -> tuple[float, float]:
@@ -160,8 +160,8 @@ def _parabola(x: list[float], y: list[float]) -> tuple[float, float]:
     s3 = sum(v**3 for v in x)
     s4 = sum(v**4 for v in x)
     t0 = sum(y)
-    t1 = sum(a * b for a, b in zip(x, y))
-    t2 = sum(a * a * b for a, b in zip(x, y))
+    t1 = sum(a * b for a, b in zip(x, y, strict=True))
+    t2 = sum(a * a * b for a, b in zip(x, y, strict=True))
     # normal equations [[s4 s3 s2] [s3 s2 s1] [s2 s1 n]] (c2 c1 c0) = (t2 t1 t0), by Cramer's rule
     det = s4 * (s2 * n - s1 * s1) - s3 * (s3 * n - s1 * s2) + s2 * (s3 * s1 - s2 * s2)
     if abs(det) < 1e-12:
@@ -174,8 +174,24 @@ def _parabola(x: list[float], y: list[float]) -> tuple[float, float]:
 class _Agent:
     """One beat hypothesis (see the module docstring). Times in frames."""
 
-    __slots__ = ("id", "last", "nb", "nl", "vel", "c", "avg", "hitrate", "hits", "misses", "score",
-                 "quality", "hist", "due", "steps", "hitval")
+    __slots__ = (
+        "id",
+        "last",
+        "nb",
+        "nl",
+        "vel",
+        "c",
+        "avg",
+        "hitrate",
+        "hits",
+        "misses",
+        "score",
+        "quality",
+        "hist",
+        "due",
+        "steps",
+        "hitval",
+    )
 
     def __init__(self, ident: int, last: float, period: float):
         self.id = ident
@@ -239,8 +255,16 @@ class BeatTracker:
     R0 = 1.5**2  # measurement variance of a peak time (frames^2)
     Q_BEAT, Q_LOG, Q_VEL = 0.3**2, 0.01**2, (2e-6) ** 2
 
-    def __init__(self, fps: float, *, min_bpm: float = 30.0, max_bpm: float = 240.0, max_delay_s: float = 4.0,
-                 min_confidence: float = 0.05, rhythm_floor: float = 0.2):
+    def __init__(
+        self,
+        fps: float,
+        *,
+        min_bpm: float = 30.0,
+        max_bpm: float = 240.0,
+        max_delay_s: float = 4.0,
+        min_confidence: float = 0.05,
+        rhythm_floor: float = 0.2,
+    ):
         self.fps = float(fps)
         self.min_confidence = min_confidence
         self.rhythm_floor = rhythm_floor
@@ -357,9 +381,13 @@ class BeatTracker:
                 self._step(ag, n)
                 changed = True
         if changed:
-            self.agents = [g for g in self.agents
-                           if g.misses <= 3 and not (g.steps >= 6 and g.hitrate < 0.3)
-                           and 0.8 * self.min_p < g.period < 1.25 * self.max_p]
+            self.agents = [
+                g
+                for g in self.agents
+                if g.misses <= 3
+                and not (g.steps >= 6 and g.hitrate < 0.3)
+                and 0.8 * self.min_p < g.period < 1.25 * self.max_p
+            ]
         every = 25 if (self.best is None or self.best.quality < 1.0) else 100
         if n % every == 0 and n >= self.fps:
             self._induct(n)
@@ -496,8 +524,7 @@ class BeatTracker:
         self.agents.append(c)
 
     def _rescore(self, ag: _Agent) -> None:
-        ag.quality = (max(ag.avg, 0.0) * ag.hitrate**2 * (1.0 - math.exp(-ag.hits / 3.0))
-                      * 0.5 ** max(0, ag.misses - 1))
+        ag.quality = max(ag.avg, 0.0) * ag.hitrate**2 * (1.0 - math.exp(-ag.hits / 3.0)) * 0.5 ** max(0, ag.misses - 1)
         vb = self.best.vel if self.best is not None else 0.0
         w = self.SALIENCE_WEIGHT * math.exp(-0.5 * (vb / self.STEADY_VEL) ** 2)
         ag.score = ag.quality * self.prior(ag.period) * (1.0 - w + w * self.salience(ag.period))
@@ -652,7 +679,7 @@ class BeatTracker:
         pos.reverse()
         sup.reverse()
         ks = [float(i) for i, ok in enumerate(sup) if ok]
-        ps = [p for p, ok in zip(pos, sup) if ok]
+        ps = [p for p, ok in zip(pos, sup, strict=True) if ok]
         pfit = float(period)
         if len(ks) >= 2:
             slope = _line_slope(ks, ps)
@@ -673,7 +700,7 @@ class BeatTracker:
         ag = _Agent(self._next_id, base + pos[-1], pfit)
         self._next_id += 1
         ag.vel = vel
-        ag.hist = [(base + p, s) for p, s in zip(pos, sup)][-8:]
+        ag.hist = [(base + p, s) for p, s in zip(pos, sup, strict=True)][-8:]
         recent = sup[-8:]
         ag.hits = int(sum(recent))
         ag.hitrate = ag.hits / max(len(recent), 1)

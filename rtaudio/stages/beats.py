@@ -46,7 +46,11 @@ def _check_rate(frame: Frame, stage: str) -> None:
 
 
 def _number(value, name: str, lo: float, hi: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not math.isfinite(value)
+    ):
         raise ParameterError(f"{name}={value!r} must be a number")
     if value < lo or (hi is not None and value > hi):
         rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
@@ -116,8 +120,9 @@ class BeatsStage(Stage):
         self._odf = OnsetEnvelope(self.odf_params, sample_rate=RATE)
         self.fps = self._odf.fps
         p = self.params
-        self.tracker = BeatTracker(self.fps, min_bpm=p.min_bpm, max_bpm=p.max_bpm, max_delay_s=p.max_delay_s,
-                                   min_confidence=p.min_confidence)
+        self.tracker = BeatTracker(
+            self.fps, min_bpm=p.min_bpm, max_bpm=p.max_bpm, max_delay_s=p.max_delay_s, min_confidence=p.min_confidence
+        )
         self.bars = BarTracker(p.beats_per_bar)
         self._chroma_m = chroma_matrix(CHROMA_FFT, RATE)
         self._keep = int(AUDIO_KEEP_S * RATE)
@@ -197,7 +202,11 @@ class BeatsStage(Stage):
         i = int(round(beat.frame))
         size = self.tracker.size
         lo = max(i - 3, self.tracker.n - size)
-        bass = float(max(self._low[k % size] for k in range(lo, min(i + 4, self.tracker.n)))) if lo < self.tracker.n else 0.0
+        bass = (
+            float(max(self._low[k % size] for k in range(lo, min(i + 4, self.tracker.n))))
+            if lo < self.tracker.n
+            else 0.0
+        )
         # harmonic cue of the previous beat, now that the interval after it is known
         if self._beats:
             c = chroma(self._segment(self._beats[-1][0], t), self._chroma_m, CHROMA_FFT)

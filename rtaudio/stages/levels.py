@@ -389,9 +389,7 @@ class LevelsStage(Stage):
         if x.ndim == 1 and self.channels == 1:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != self.channels:
-            raise InputError(
-                f"frame samples have shape {x.shape}; the levels stage expects (n, {self.channels})"
-            )
+            raise InputError(f"frame samples have shape {x.shape}; the levels stage expects (n, {self.channels})")
         if len(x) == 0:
             return []
         if self._next is None or frame.index != self._next:

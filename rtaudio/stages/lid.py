@@ -25,16 +25,18 @@ from rtaudio.errors import ModelError, ParameterError, require
 from rtaudio.events import Event, Language, SpeechEnd, SpeechSegment, SpeechStart
 from rtaudio.models.registry import ModelSpec, register, resolve
 from rtaudio.models.voxlingua import META_INPUT, META_RATE, META_UNTRAINED, iso_code
-from rtaudio.stages.base import Frame, Stage
 from rtaudio.stages import lid_phones
+from rtaudio.stages.base import Frame, Stage
 from rtaudio.stages.lid_features import N_MELS, RATE, log_mel
 from rtaudio.worker import ProcessProxy, check_worker
 
 #: Where the shipped model lives in a source checkout.
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "langid" / "langid.onnx"
-FIX = ("rtaudio's own model ships in the source tree as models/langid/langid.onnx (+ labels.json); "
-       "rebuild it with: pip install -e .[train] && python models/langid/train_phonotactic.py, "
-       "or pass --langid-model PATH / set $RTAUDIO_LANGID_MODEL")
+FIX = (
+    "rtaudio's own model ships in the source tree as models/langid/langid.onnx (+ labels.json); "
+    "rebuild it with: pip install -e .[train] && python models/langid/train_phonotactic.py, "
+    "or pass --langid-model PATH / set $RTAUDIO_LANGID_MODEL"
+)
 
 
 def _model_file(path: Path) -> Path:
@@ -56,8 +58,10 @@ def _check(path: Path, fix: str = FIX) -> None:
     if not onnx.is_file():
         raise ModelError(f"langid model {str(onnx)!r} does not exist; {fix}")
     if onnx.stat().st_size < 64:
-        raise ModelError(f"langid model {str(onnx)!r} is {onnx.stat().st_size} bytes, too small to be an ONNX "
-                         f"model (truncated download?); {fix}")
+        raise ModelError(
+            f"langid model {str(onnx)!r} is {onnx.stat().st_size} bytes, too small to be an ONNX "
+            f"model (truncated download?); {fix}"
+        )
     labels = _labels_file(path)
     if not labels.is_file():
         raise ModelError(f"langid model {str(onnx)!r} has no label map: expected {str(labels)!r}; {fix}")
@@ -67,28 +71,34 @@ def _packaged() -> Path | None:
     return SHIPPED if SHIPPED.exists() else None
 
 
-SPEC = register(ModelSpec(
-    name="langid",
-    description="rtaudio's own spoken-language-ID model (ONNX, 9 languages; see models/langid/MODEL_CARD.md)",
-    env="RTAUDIO_LANGID_MODEL",
-    fix=FIX,
-    packaged=_packaged,
-    check=_check,
-))
+SPEC = register(
+    ModelSpec(
+        name="langid",
+        description="rtaudio's own spoken-language-ID model (ONNX, 9 languages; see models/langid/MODEL_CARD.md)",
+        env="RTAUDIO_LANGID_MODEL",
+        fix=FIX,
+        packaged=_packaged,
+        check=_check,
+    )
+)
 
 
-VOX_FIX = ("convert SpeechBrain's VoxLingua107 model once with: pip install 'rtaudio[export]' && "
-           "rtaudio models export-langid voxlingua107 (needs the network once, or --checkpoint DIR); "
-           "or pass --langid-model PATH / set $RTAUDIO_VOXLINGUA107_MODEL")
+VOX_FIX = (
+    "convert SpeechBrain's VoxLingua107 model once with: pip install 'rtaudio[export]' && "
+    "rtaudio models export-langid voxlingua107 (needs the network once, or --checkpoint DIR); "
+    "or pass --langid-model PATH / set $RTAUDIO_VOXLINGUA107_MODEL"
+)
 
-register(ModelSpec(
-    name="voxlingua107",
-    description="SpeechBrain's VoxLingua107 ECAPA-TDNN (107 languages) as ONNX, made by "
-                "'rtaudio models export-langid voxlingua107'",
-    env="RTAUDIO_VOXLINGUA107_MODEL",
-    fix=VOX_FIX,
-    check=lambda path: _check(path, VOX_FIX),
-))
+register(
+    ModelSpec(
+        name="voxlingua107",
+        description="SpeechBrain's VoxLingua107 ECAPA-TDNN (107 languages) as ONNX, made by "
+        "'rtaudio models export-langid voxlingua107'",
+        env="RTAUDIO_VOXLINGUA107_MODEL",
+        fix=VOX_FIX,
+        check=lambda path: _check(path, VOX_FIX),
+    )
+)
 
 
 def resolve_model(name_or_path: str | None) -> Path:
@@ -127,8 +137,9 @@ class LangidModel:
             meta = json.loads(labels_path.read_text(encoding="utf-8"))
             raw = [str(x) for x in (meta["labels"] if isinstance(meta, dict) else meta)]
         except (ValueError, KeyError, TypeError) as exc:
-            raise ModelError(f"langid label map {str(labels_path)!r} is not valid (expected JSON with a "
-                             f"'labels' list): {exc}; {FIX}") from None
+            raise ModelError(
+                f"langid label map {str(labels_path)!r} is not valid (expected JSON with a 'labels' list): {exc}; {FIX}"
+            ) from None
         self.labels = [iso_code(l) if ":" in l else l for l in raw]
         if len(set(self.labels)) != len(self.labels):
             dup = sorted({l for l in self.labels if self.labels.count(l) > 1})
@@ -141,8 +152,9 @@ class LangidModel:
         try:
             self.session = ort.InferenceSession(str(onnx), opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for bad files
-            raise ModelError(f"langid model {str(onnx)!r} cannot be loaded by onnxruntime "
-                             f"({str(exc).splitlines()[0][:200]}); {FIX}") from None
+            raise ModelError(
+                f"langid model {str(onnx)!r} cannot be loaded by onnxruntime ({str(exc).splitlines()[0][:200]}); {FIX}"
+            ) from None
         info = self.session.get_inputs()[0]
         props = self.session.get_modelmeta().custom_metadata_map
         self.input = info.name
@@ -150,27 +162,35 @@ class LangidModel:
         #: ``lid_phones.FEATURE_NAME`` (phone n-gram statistics), from the metadata or the input rank.
         self.kind = props.get(META_INPUT) or {3: "log_mel", 2: "waveform"}.get(len(info.shape), "")
         if self.kind not in ("log_mel", "waveform", lid_phones.FEATURE_NAME):
-            raise ModelError(f"langid model {str(onnx)!r} takes input {info.name!r} of shape {info.shape}; expected "
-                             f"(batch, frames, {N_MELS}) log-mel features, a (batch, samples) waveform or "
-                             f"(batch, features) phone n-grams ({META_INPUT}={lid_phones.FEATURE_NAME})")
+            raise ModelError(
+                f"langid model {str(onnx)!r} takes input {info.name!r} of shape {info.shape}; expected "
+                f"(batch, frames, {N_MELS}) log-mel features, a (batch, samples) waveform or "
+                f"(batch, features) phone n-grams ({META_INPUT}={lid_phones.FEATURE_NAME})"
+            )
         self.order = int(props.get("ngram_order", 3))
         self._recognizer = None
         if int(props.get(META_RATE, RATE)) != RATE:
-            raise ModelError(f"langid model {str(onnx)!r} is for {props[META_RATE]} Hz audio; the lid stage "
-                             f"runs at {RATE} Hz")
+            raise ModelError(
+                f"langid model {str(onnx)!r} is for {props[META_RATE]} Hz audio; the lid stage runs at {RATE} Hz"
+            )
         #: True for a randomly initialised test model (its decisions mean nothing).
         self.untrained = props.get(META_UNTRAINED) == "true" or meta.get("untrained") is True
-        probe = {"waveform": np.zeros((1, RATE), np.float32),
-                 lid_phones.FEATURE_NAME: np.zeros((1, lid_phones.n_features(self.order)), np.float32)}.get(
-                     self.kind, np.zeros((1, 100, N_MELS), np.float32))
+        probe = {
+            "waveform": np.zeros((1, RATE), np.float32),
+            lid_phones.FEATURE_NAME: np.zeros((1, lid_phones.n_features(self.order)), np.float32),
+        }.get(self.kind, np.zeros((1, 100, N_MELS), np.float32))
         try:
             out = self.session.run(None, {self.input: probe})[0]
         except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
-            raise ModelError(f"langid model {str(onnx)!r} fails on a {self.kind} input of shape {probe.shape} "
-                             f"({str(exc).splitlines()[0][:200]}); {FIX}") from None
+            raise ModelError(
+                f"langid model {str(onnx)!r} fails on a {self.kind} input of shape {probe.shape} "
+                f"({str(exc).splitlines()[0][:200]}); {FIX}"
+            ) from None
         if out.shape != (1, len(self.labels)):
-            raise ModelError(f"langid model {str(onnx)!r} gives {out.shape[-1]} outputs but its label map "
-                             f"{str(labels_path)!r} has {len(self.labels)} labels; {FIX}")
+            raise ModelError(
+                f"langid model {str(onnx)!r} gives {out.shape[-1]} outputs but its label map "
+                f"{str(labels_path)!r} has {len(self.labels)} labels; {FIX}"
+            )
         self.path = onnx
         self.languages = [l for l in self.labels if l != self.nonspeech]
 
@@ -179,8 +199,10 @@ class LangidModel:
         """A warning for the user when the model is an untrained test model, else None."""
         if not self.untrained:
             return None
-        return (f"warning: langid model {str(self.path)!r} is an untrained test model (random weights, made by "
-                "rtaudio's tests): its language decisions mean nothing")
+        return (
+            f"warning: langid model {str(self.path)!r} is an untrained test model (random weights, made by "
+            "rtaudio's tests): its language decisions mean nothing"
+        )
 
     @property
     def phonotactic(self) -> bool:
@@ -191,8 +213,9 @@ class LangidModel:
         """Phonotactic models: run the phone recogniser in this thread (``"thread"``) or in a child
         process (``"process"``, :class:`rtaudio.worker.ProcessProxy`: its decoding holds the GIL)."""
         if self.phonotactic:
-            self._recognizer = (ProcessProxy(lid_phones.PhoneRecognizer) if worker == "process"
-                                else lid_phones.PhoneRecognizer())
+            self._recognizer = (
+                ProcessProxy(lid_phones.PhoneRecognizer) if worker == "process" else lid_phones.PhoneRecognizer()
+            )
 
     def observe(self, x: np.ndarray) -> np.ndarray:
         """What one window of 16 kHz mono audio contributes to :class:`Evidence`: its phone n-gram
@@ -221,12 +244,21 @@ class LangidModel:
         langs = [l.strip().lower() for l in (languages or ()) if l and l.strip()]
         bad = [l for l in langs if l not in self.languages]
         if bad:
-            raise ParameterError(f"languages={','.join(bad)!r}: the langid model {str(self.path)!r} knows only "
-                                 f"{','.join(self.languages)}")
+            raise ParameterError(
+                f"languages={','.join(bad)!r}: the langid model {str(self.path)!r} knows only "
+                f"{','.join(self.languages)}"
+            )
         return langs or list(self.languages)
 
-    def decide(self, x: np.ndarray, languages=None, window_s: float = 2.0, hop_s: float = 0.5,
-               threshold: float = 0.5, combine: str = "mean") -> dict:
+    def decide(
+        self,
+        x: np.ndarray,
+        languages=None,
+        window_s: float = 2.0,
+        hop_s: float = 0.5,
+        threshold: float = 0.5,
+        combine: str = "mean",
+    ) -> dict:
         """Whole-clip decision on 16 kHz audio (no gating but the model's own nonspeech class), as
         :meth:`Evidence.decision`."""
         ev = Evidence(self, self.check_languages(languages), threshold, combine)
@@ -238,7 +270,7 @@ class LangidModel:
                 ev.add(self.observe(x), len(x) / RATE)
         else:
             for s in range(0, len(x) - w + 1, h):
-                ev.add(self.observe(x[s:s + w]), (w if s == 0 else h) / RATE)
+                ev.add(self.observe(x[s : s + w]), (w if s == 0 else h) / RATE)
         return ev.decision()
 
 
@@ -389,8 +421,10 @@ class LidStage(Stage):
 
     def __init__(self, params: LidParams = LidParams(), *, sample_rate: int, model: LangidModel | None = None):
         if params.window_s <= 0 or not 0 < params.hop_s <= params.window_s:
-            raise ParameterError(f"lid.window_s={params.window_s} and lid.hop_s={params.hop_s} must satisfy "
-                                 "0 < hop_s <= window_s seconds")
+            raise ParameterError(
+                f"lid.window_s={params.window_s} and lid.hop_s={params.hop_s} must satisfy "
+                "0 < hop_s <= window_s seconds"
+            )
         if not 0.0 <= params.threshold <= 1.0:
             raise ParameterError(f"lid.threshold={params.threshold} must be in [0, 1]")
         if params.gate not in ("auto", "vad", "energy"):
@@ -481,12 +515,12 @@ class LidStage(Stage):
             keep_from = min(keep_from, self._next)
         keep_from = max(self._base, min(keep_from, self._end))
         if keep_from > self._base:
-            self._buf = self._buf[keep_from - self._base:]
+            self._buf = self._buf[keep_from - self._base :]
             self._base = keep_from
 
     def _audio(self, a: int, b: int) -> np.ndarray:
         a = max(a, self._base)
-        return self._buf[a - self._base: b - self._base]
+        return self._buf[a - self._base : b - self._base]
 
     def _run(self, final: bool) -> list[Event]:
         out = []
@@ -596,9 +630,19 @@ class LidStage(Stage):
     def _emit(self, t: int) -> list[Event]:
         d = self.segment.decision()
         last = self._last
-        if last is not None and last["language"] == d["language"] and \
-                abs(last["probability"] - d["probability"]) < self.params.min_change:
+        if (
+            last is not None
+            and last["language"] == d["language"]
+            and abs(last["probability"] - d["probability"]) < self.params.min_change
+        ):
             return []
         self._last = d
-        return [Language(t, d["language"], float(d["probability"]), tuple((a, float(b)) for a, b in d["top"]),
-                         float(d["speech_s"]))]
+        return [
+            Language(
+                t,
+                d["language"],
+                float(d["probability"]),
+                tuple((a, float(b)) for a, b in d["top"]),
+                float(d["speech_s"]),
+            )
+        ]

@@ -14,16 +14,55 @@ and the runtime (:mod:`rtaudio.stages.lid`); tests check that both give the same
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
 from rtaudio.errors import require
 
 #: The recogniser's phone set (CMU ARPAbet without stress, and ``SIL`` for silence and noise).
-PHONES = ("SIL", "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH",
-          "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH", "UW",
-          "V", "W", "Y", "Z", "ZH")
+PHONES = (
+    "SIL",
+    "AA",
+    "AE",
+    "AH",
+    "AO",
+    "AW",
+    "AY",
+    "B",
+    "CH",
+    "D",
+    "DH",
+    "EH",
+    "ER",
+    "EY",
+    "F",
+    "G",
+    "HH",
+    "IH",
+    "IY",
+    "JH",
+    "K",
+    "L",
+    "M",
+    "N",
+    "NG",
+    "OW",
+    "OY",
+    "P",
+    "R",
+    "S",
+    "SH",
+    "T",
+    "TH",
+    "UH",
+    "UW",
+    "V",
+    "W",
+    "Y",
+    "Z",
+    "ZH",
+)
 N_PHONES = len(PHONES)
 _INDEX = {p: i for i, p in enumerate(PHONES)}
 #: Sample rate the recogniser takes, Hz.
@@ -35,7 +74,7 @@ LM_WEIGHT = 2.0
 FEATURE_NAME = "phone_ngrams_v2"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model_paths() -> tuple[str, str]:
     pocketsphinx = require("pocketsphinx", "speech")
     root = pocketsphinx.get_model_path()
@@ -83,15 +122,15 @@ def phone_counts(phones: list[str], order: int = 3) -> np.ndarray:
         if len(a) >= k:
             index = np.zeros(len(a) - k + 1, dtype=np.int64)
             for j in range(k):
-                index = index * n + a[j:len(a) - k + 1 + j]
-            out[offset:offset + n ** k] = np.bincount(index, minlength=n ** k)
-        offset += n ** k
+                index = index * n + a[j : len(a) - k + 1 + j]
+            out[offset : offset + n**k] = np.bincount(index, minlength=n**k)
+        offset += n**k
     return out
 
 
 def n_features(order: int) -> int:
     """Length of the feature vector for n-grams up to ``order``."""
-    return sum(N_PHONES ** k for k in range(1, order + 1))
+    return sum(N_PHONES**k for k in range(1, order + 1))
 
 
 def ngram_features(counts: np.ndarray) -> np.ndarray:
@@ -100,15 +139,17 @@ def ngram_features(counts: np.ndarray) -> np.ndarray:
     counts = np.asarray(counts, dtype=np.float64)
     order = {n_features(k): k for k in (1, 2, 3)}.get(counts.shape[-1])
     if order is None:
-        raise ValueError(f"counts of length {counts.shape[-1]}: expected {n_features(1)}, {n_features(2)} or "
-                         f"{n_features(3)} (n-grams up to order 1, 2 or 3)")
+        raise ValueError(
+            f"counts of length {counts.shape[-1]}: expected {n_features(1)}, {n_features(2)} or "
+            f"{n_features(3)} (n-grams up to order 1, 2 or 3)"
+        )
     out = np.zeros_like(counts)
     offset = 0
     for k in range(1, order + 1):
-        part = counts[..., offset:offset + N_PHONES ** k]
+        part = counts[..., offset : offset + N_PHONES**k]
         total = part.sum(axis=-1, keepdims=True)
-        out[..., offset:offset + N_PHONES ** k] = np.divide(part, total, out=np.zeros_like(part), where=total > 0)
-        offset += N_PHONES ** k
+        out[..., offset : offset + N_PHONES**k] = np.divide(part, total, out=np.zeros_like(part), where=total > 0)
+        offset += N_PHONES**k
     return np.sqrt(out).astype(np.float32)
 
 

@@ -224,13 +224,18 @@ class MomentsStage(Stage):
         if idx:
             c = lv[idx[0]]
             around = [l.momentary_lufs for l in lv if abs(l.t - c.t) <= win]
-            if (math.isfinite(c.momentary_lufs) and c.momentary_lufs >= max(around) and c.momentary_lufs > -40.0
-                    and math.isfinite(c.short_term_lufs)):
+            if (
+                math.isfinite(c.momentary_lufs)
+                and c.momentary_lufs >= max(around)
+                and c.momentary_lufs > -40.0
+                and math.isfinite(c.short_term_lufs)
+            ):
                 excess = c.momentary_lufs - c.short_term_lufs
                 if excess >= p.peak_lu and c.t - self._last_peak > win:
                     self._last_peak = c.t
-                    self._out.append(KeyMoment(c.t, "loudness_peak", round(min(1.0, excess / 12.0), 3),
-                                               f"+{excess:.0f} LU"))
+                    self._out.append(
+                        KeyMoment(c.t, "loudness_peak", round(min(1.0, excess / 12.0), 3), f"+{excess:.0f} LU")
+                    )
         # drop: momentary now vs the max of the last second
         past = [l.momentary_lufs for l in lv if e.t - rate <= l.t < e.t and math.isfinite(l.momentary_lufs)]
         if past:

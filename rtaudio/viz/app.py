@@ -20,14 +20,23 @@ WINDOW_DEFAULTS: dict[str, dict] = {
 def add_window_options(p) -> None:
     g = p.add_argument_group("window")
     g.add_argument("--size", default="1280x720", metavar="WxH", help="window size in pixels")
-    g.add_argument("--mode", default="both", choices=["both", "bars", "waterfall"],
-                   help="what to show at the start (keys 1/2/3 switch)")
+    g.add_argument(
+        "--mode",
+        default="both",
+        choices=["both", "bars", "waterfall"],
+        help="what to show at the start (keys 1/2/3 switch)",
+    )
     g.add_argument("--fps", type=float, default=60.0, help="frames per second")
     g.add_argument("--colormap", default="magma", choices=["magma", "viridis"], help="waterfall colours")
-    g.add_argument("--range", dest="db_range", type=float, default=90.0, metavar="DB",
-                   help="dB range of the bars and waterfall, down from 0 dB (full-scale sine)")
-    g.add_argument("--screenshot", metavar="PATH.png",
-                   help="save the last frame as PNG (works without a display)")
+    g.add_argument(
+        "--range",
+        dest="db_range",
+        type=float,
+        default=90.0,
+        metavar="DB",
+        help="dB range of the bars and waterfall, down from 0 dB (full-scale sine)",
+    )
+    g.add_argument("--screenshot", metavar="PATH.png", help="save the last frame as PNG (works without a display)")
     g.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     g.add_argument("-o", "--output", help="also write the events to this .jsonl file")
 
@@ -52,8 +61,18 @@ def window_stages(args, source):
             for key, value in defaults.items():
                 table.setdefault(key, value)
     others = [n for n in names if n != "spectrum"]
-    built = dict(zip(others, build_stages(others, sample_rate=source.rate, channels=source.channels,
-                                          config={k: v for k, v in config.items() if k != "spectrum"})))
+    built = dict(
+        zip(
+            others,
+            build_stages(
+                others,
+                sample_rate=source.rate,
+                channels=source.channels,
+                config={k: v for k, v in config.items() if k != "spectrum"},
+            ),
+            strict=True,
+        )
+    )
     switch, lead = None, 0
     if "spectrum" in names:
         params = make_params(SpectrumParams, "spectrum", config.get("spectrum", {}))
@@ -116,18 +135,30 @@ def show(args, source, *, output=None, notice: str = "") -> int:
 
         sinks.append(JsonlSink(args.output))
     view = ViewParams(floor_db=-float(args.db_range), colormap=args.colormap)
-    window = Window(sink, size=parse_size(args.size), mode=args.mode, fps=args.fps, view=view,
-                    headless=bool(args.screenshot), title=f"rtaudio {args.verb}: {source.description}",
-                    scale_switch=switch, audio_status=getattr(output, "status", "") if output else "live",
-                    clock=output.heard if output is not None else None)
+    window = Window(
+        sink,
+        size=parse_size(args.size),
+        mode=args.mode,
+        fps=args.fps,
+        view=view,
+        headless=bool(args.screenshot),
+        title=f"rtaudio {args.verb}: {source.description}",
+        scale_switch=switch,
+        audio_status=getattr(output, "status", "") if output else "live",
+        clock=output.heard if output is not None else None,
+    )
     if notice:
         print(f"rtaudio: {notice}", file=sys.stderr)
     engine = Engine(source, stages, sinks, on_nonfinite=args.nonfinite)
     if output is not None:
         window.on_frame = lambda w, _t: w.renderer.hud.__setitem__("audio", output.status)
     try:
-        result = window.run(engine, duration=args.duration, screenshot=args.screenshot,
-                            done=(lambda: output.drained) if output is not None else None)
+        result = window.run(
+            engine,
+            duration=args.duration,
+            screenshot=args.screenshot,
+            done=(lambda: output.drained) if output is not None else None,
+        )
     finally:
         if output is not None:
             output.close()
@@ -135,8 +166,11 @@ def show(args, source, *, output=None, notice: str = "") -> int:
     frame_ms = sorted(window.frame_times)[len(window.frame_times) // 2] * 1e3 if window.frame_times else 0.0
     print(summary(result, source, args.output, None), file=sys.stderr)
     shot = f"; screenshot in {args.screenshot}" if args.screenshot else ""
-    print(f"window: {window.frames} frames, {window.measured_fps:.1f} fps, {window.dropped} dropped, "
-          f"{frame_ms:.1f} ms per frame (median){shot}", file=sys.stderr)
+    print(
+        f"window: {window.frames} frames, {window.measured_fps:.1f} fps, {window.dropped} dropped, "
+        f"{frame_ms:.1f} ms per frame (median){shot}",
+        file=sys.stderr,
+    )
     if output is not None:
         print(output.status, file=sys.stderr)
     return 0

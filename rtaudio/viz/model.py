@@ -27,8 +27,24 @@ import numpy as np
 
 from rtaudio.errors import ParameterError
 from rtaudio.events import (
-    EndOfInput, Event, KeyMoment, Language, Levels, Overflow, PartialTranscript, SourceFault, SourceInfo,
-    SourceRecovered, SpectrumBands, SpectrumFrame, SpeechEnd, SpeechSegment, SpeechStart, Tempo, Transcript, Xrun,
+    EndOfInput,
+    Event,
+    KeyMoment,
+    Language,
+    Levels,
+    Overflow,
+    PartialTranscript,
+    SourceFault,
+    SourceInfo,
+    SourceRecovered,
+    SpectrumBands,
+    SpectrumFrame,
+    SpeechEnd,
+    SpeechSegment,
+    SpeechStart,
+    Tempo,
+    Transcript,
+    Xrun,
 )
 
 #: KeyMoment kinds that make the beat pulse flash.
@@ -81,8 +97,7 @@ class ViewParams:
     def __post_init__(self):
         if not (math.isfinite(self.floor_db) and math.isfinite(self.top_db) and self.floor_db < self.top_db):
             raise ParameterError(f"floor_db={self.floor_db} must be a finite level below top_db={self.top_db} dB")
-        for name in ("release_s", "peak_gravity_db_s2", "meter_fall_db_per_s", "waterfall_px_per_s",
-                     "beat_decay_s"):
+        for name in ("release_s", "peak_gravity_db_s2", "meter_fall_db_per_s", "waterfall_px_per_s", "beat_decay_s"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0 < value < math.inf):
                 raise ParameterError(f"{name}={value!r} must be a finite number > 0")
@@ -167,8 +182,10 @@ class DisplayModel:
         self.frozen = False
         self._held_spectrum: SpectrumFrame | None = None  # the latest ones that came while frozen
         self._held_levels: Levels | None = None
-        self.meters = {name: Meter(v.meter_floor_db, v.meter_fall_db_per_s, v.meter_hold_s if name == "peak" else 0.0)
-                       for name in ("peak", "rms", "momentary", "short_term")}
+        self.meters = {
+            name: Meter(v.meter_floor_db, v.meter_fall_db_per_s, v.meter_hold_s if name == "peak" else 0.0)
+            for name in ("peak", "rms", "momentary", "short_term")
+        }
         self.speaking = False
         self.speech_confidence = 0.0
         self.speech_spans: deque[list] = deque(maxlen=64)  # [start, end or None] in samples
@@ -251,8 +268,11 @@ class DisplayModel:
             if self.speech_spans and self.speech_spans[-1][1] is None:
                 self.speech_spans[-1][1] = event.t
         elif isinstance(event, SpeechSegment):
-            if not (self.speech_spans and self.speech_spans[-1][0] <= event.start
-                    and (self.speech_spans[-1][1] is None or self.speech_spans[-1][1] >= event.end)):
+            if not (
+                self.speech_spans
+                and self.speech_spans[-1][0] <= event.start
+                and (self.speech_spans[-1][1] is None or self.speech_spans[-1][1] >= event.end)
+            ):
                 self.speech_spans.append([event.start, event.end])
         elif isinstance(event, PartialTranscript):
             self.partial = event.text.strip()

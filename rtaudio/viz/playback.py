@@ -192,30 +192,37 @@ class Player:
     out_channels : int
     """
 
-    def __init__(self, device: dict, *, rate: int, channels: int, buffer_s: float = 1.0,
-                 latency: str | float = "low"):
+    def __init__(self, device: dict, *, rate: int, channels: int, buffer_s: float = 1.0, latency: str | float = "low"):
         sd = _sounddevice()
         self.rate, self.channels = int(rate), int(channels)
         self.device = device
         self.out_channels = min(2, int(device["max_output_channels"]))
         self.out_rate = self.rate
         try:
-            sd.check_output_settings(device=device["index"], channels=self.out_channels, dtype="float32",
-                                     samplerate=self.rate)
+            sd.check_output_settings(
+                device=device["index"], channels=self.out_channels, dtype="float32", samplerate=self.rate
+            )
         except sd.PortAudioError:
             self.out_rate = int(round(device["default_samplerate"]))
         self._resampler = None
         if self.out_rate != self.rate:
             import soxr
 
-            self._resampler = soxr.ResampleStream(self.rate, self.out_rate, self.out_channels, dtype="float32",
-                                                  quality="HQ")
+            self._resampler = soxr.ResampleStream(
+                self.rate, self.out_rate, self.out_channels, dtype="float32", quality="HQ"
+            )
         self.buffer = OutputBuffer(max(4096, int(buffer_s * self.out_rate)), self.out_channels)
         self._playout = _Playout(self.buffer)
         try:
-            self.stream = sd.OutputStream(device=device["index"], samplerate=self.out_rate,
-                                          channels=self.out_channels, dtype="float32", blocksize=0,
-                                          latency=latency, callback=self._playout)
+            self.stream = sd.OutputStream(
+                device=device["index"],
+                samplerate=self.out_rate,
+                channels=self.out_channels,
+                dtype="float32",
+                blocksize=0,
+                latency=latency,
+                callback=self._playout,
+            )
         except sd.PortAudioError as exc:
             raise DeviceError(f"cannot open output device {_describe(device)} at {self.out_rate} Hz: {exc}") from None
         self.latency = float(self.stream.latency)
@@ -416,8 +423,9 @@ class PlaybackSource(Source):
         self.inner.close()
 
 
-def open_output(device: str | int | None, *, rate: int, channels: int, buffer_s: float = 1.0,
-                latency: str | float = "low") -> tuple[Player | None, str]:
+def open_output(
+    device: str | int | None, *, rate: int, channels: int, buffer_s: float = 1.0, latency: str | float = "low"
+) -> tuple[Player | None, str]:
     """The player for ``device`` (None: the default output), or (None, why) when there is no output device.
 
     A device the user named but that cannot be found or opened raises :class:`DeviceError`;

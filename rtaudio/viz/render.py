@@ -55,8 +55,13 @@ YELLOW = (235, 200, 70)
 GREEN = (80, 200, 120)
 #: colours of key-moment ticks by kind
 MOMENT_COLORS = {
-    "beat": (150, 150, 170), "downbeat": (240, 240, 250), "onset": (90, 200, 230), "section": (250, 160, 60),
-    "loudness_peak": (235, 80, 72), "speech_start": LAMP_ON, "speech_end": (50, 150, 95),
+    "beat": (150, 150, 170),
+    "downbeat": (240, 240, 250),
+    "onset": (90, 200, 230),
+    "section": (250, 160, 60),
+    "loudness_peak": (235, 80, 72),
+    "speech_start": LAMP_ON,
+    "speech_end": (50, 150, 95),
     "cut_suggestion": (230, 90, 220),
 }
 OTHER_MOMENT = (235, 200, 70)
@@ -199,13 +204,18 @@ class Renderer:
         self.bars_plot = None
         if self.bars_panel is not None:
             p = self.bars_panel
-            self.bars_plot = pg.Rect(p.left + label_w, p.top + 6, max(8, p.width - label_w - 6),
-                                     max(8, p.height - axis_h - 8))
+            self.bars_plot = pg.Rect(
+                p.left + label_w, p.top + 6, max(8, p.width - label_w - 6), max(8, p.height - axis_h - 8)
+            )
         self.waterfall_plot = None
         if self.wf_panel is not None:
             p = self.wf_panel
-            self.waterfall_plot = pg.Rect(p.left + label_w, p.top + 4, max(8, p.width - label_w - 6),
-                                          max(8, p.height - 8 - (axis_h if self.bars_panel is None else 0)))
+            self.waterfall_plot = pg.Rect(
+                p.left + label_w,
+                p.top + 4,
+                max(8, p.width - label_w - 6),
+                max(8, p.height - 8 - (axis_h if self.bars_panel is None else 0)),
+            )
         plot = self.waterfall_plot or self.bars_plot
         self.strip = pg.Rect(plot.left, self.strip_panel.top + 3, plot.width, self.strip_panel.height - 6)
         # side panel: meters on top, then speech lamp, language, tempo
@@ -268,8 +278,14 @@ class Renderer:
         pg.draw.rect(surf, PANEL, self.header)
         pg.draw.line(surf, FRAME, (0, self.header.bottom - 1), (self.size[0], self.header.bottom - 1))
         pg.draw.rect(surf, PANEL, self.footer)
-        for panel in (self.bars_panel, self.wf_panel, self.strip_panel, self.meters_panel, self.info_panel,
-                      self.captions):
+        for panel in (
+            self.bars_panel,
+            self.wf_panel,
+            self.strip_panel,
+            self.meters_panel,
+            self.info_panel,
+            self.captions,
+        ):
             if panel is not None:
                 pg.draw.rect(surf, PANEL, panel, border_radius=6)
         keys = "1 bars   2 waterfall   3 both   M mel/octave   Space freeze   Q quit"
@@ -340,8 +356,12 @@ class Renderer:
         value_h = fs + 6
         self._meter_names = (("peak", "PK"), ("rms", "RMS"), ("momentary", "M"), ("short_term", "S"))
         scale_w = self.text.width("-60", fs - 1) + 8
-        inner = pg.Rect(m.left + scale_w + 6, m.top + label_h + 4, m.width - scale_w - 14,
-                        max(10, m.height - label_h - value_h - 12))
+        inner = pg.Rect(
+            m.left + scale_w + 6,
+            m.top + label_h + 4,
+            m.width - scale_w - 14,
+            max(10, m.height - label_h - value_h - 12),
+        )
         self.meter_plot = inner
         n = len(self._meter_names)
         pitch = inner.width / n
@@ -367,8 +387,9 @@ class Renderer:
         # the meter colour ramp: green, yellow above -18, red above -6
         h = inner.height
         dbs = v.meter_floor_db * (np.arange(h) / max(1, h - 1))  # row 0 = 0 dB
-        col = np.where((dbs > -6)[:, None], np.array(RED), np.where((dbs > -18)[:, None], np.array(YELLOW),
-                                                                     np.array(GREEN)))
+        col = np.where(
+            (dbs > -6)[:, None], np.array(RED), np.where((dbs > -18)[:, None], np.array(YELLOW), np.array(GREEN))
+        )
         self._meter_grad = self.pg.surfarray.make_surface(np.repeat(col[None], bar_w, axis=0).astype(np.uint8))
 
     def _meter_y(self, db: float) -> float:
@@ -585,8 +606,9 @@ class Renderer:
             code = m.language.language.upper()
             lab = self.text.render(code, big, TEXT)
             surface.blit(lab, (box.left + 12, y))
-            prob = self.text.render(f"{m.language.probability:.0%}", fs, LAMP_ON if m.language.probability >= 0.7
-                                    else YELLOW)
+            prob = self.text.render(
+                f"{m.language.probability:.0%}", fs, LAMP_ON if m.language.probability >= 0.7 else YELLOW
+            )
             surface.blit(prob, (box.left + 20 + lab.get_width(), y + lab.get_height() - prob.get_height() - 2))
             others = "  ".join(f"{c} {p:.0%}" for c, p in m.language.top[1:3])
             if others:

@@ -37,8 +37,9 @@ class ScaleSwitchStage(Stage):
 
     def __init__(self, params: SpectrumParams | None = None, *, sample_rate: int):
         params = SpectrumParams() if params is None else params
-        self.stages = {scale: SpectrumStage(dataclasses.replace(params, scale=scale), sample_rate=sample_rate)
-                       for scale in SCALES}
+        self.stages = {
+            scale: SpectrumStage(dataclasses.replace(params, scale=scale), sample_rate=sample_rate) for scale in SCALES
+        }
         self.params = params
         self.sample_rate = sample_rate
         self._wanted = params.scale
@@ -77,8 +78,9 @@ class ScaleSwitchStage(Stage):
         if switched:
             stage = self.stages[wanted]
             events = [e for e in events if not isinstance(e, SpectrumBands)]
-            events.insert(0, SpectrumBands(t=frame.index, scale=wanted,
-                                           centers_hz=tuple(float(f) for f in stage.centers_hz)))
+            events.insert(
+                0, SpectrumBands(t=frame.index, scale=wanted, centers_hz=tuple(float(f) for f in stage.centers_hz))
+            )
         return events
 
     def flush(self) -> list[Event]:

@@ -41,9 +41,7 @@ def import_pygame():
     try:
         import pygame
     except ImportError as exc:
-        raise MissingDependencyError(
-            "pygame is not installed; the window needs it: pip install pygame-ce"
-        ) from exc
+        raise MissingDependencyError("pygame is not installed; the window needs it: pip install pygame-ce") from exc
     return pygame
 
 
@@ -99,10 +97,20 @@ class Window:
         No display (and not ``headless``): the message suggests ``--screenshot`` or ``rtaudio monitor``.
     """
 
-    def __init__(self, sink: VizSink, *, size: tuple[int, int] = (1280, 720), mode: str = "both",
-                 fps: float = 60.0, clock: Callable[[], float | None] | None = None,
-                 view: ViewParams | None = None, headless: bool = False, title: str = "rtaudio",
-                 scale_switch=None, audio_status: str = ""):
+    def __init__(
+        self,
+        sink: VizSink,
+        *,
+        size: tuple[int, int] = (1280, 720),
+        mode: str = "both",
+        fps: float = 60.0,
+        clock: Callable[[], float | None] | None = None,
+        view: ViewParams | None = None,
+        headless: bool = False,
+        title: str = "rtaudio",
+        scale_switch=None,
+        audio_status: str = "",
+    ):
         if mode not in MODES:
             raise ParameterError(f"--mode={mode!r} must be one of {', '.join(MODES)}")
         if not (isinstance(fps, (int, float)) and 1 <= fps <= 500):
@@ -119,8 +127,10 @@ class Window:
             pg.display.init()
             pg.font.init()
         except pg.error as exc:
-            raise DeviceError(f"cannot open a window ({exc}); render headless with --screenshot PATH --duration S, "
-                              "or watch in the terminal with: rtaudio monitor") from None
+            raise DeviceError(
+                f"cannot open a window ({exc}); render headless with --screenshot PATH --duration S, "
+                "or watch in the terminal with: rtaudio monitor"
+            ) from None
         driver = pg.display.get_driver()
         if driver in HEADLESS_DRIVERS and not headless and os.environ.get("SDL_VIDEODRIVER") not in HEADLESS_DRIVERS:
             pg.display.quit()
@@ -241,8 +251,14 @@ class Window:
             time.sleep(-late)
 
     # -- whole runs ---------------------------------------------------------------
-    def run(self, engine, *, duration: float | None = None, screenshot: str | None = None,
-            done: Callable[[], bool] | None = None):
+    def run(
+        self,
+        engine,
+        *,
+        duration: float | None = None,
+        screenshot: str | None = None,
+        done: Callable[[], bool] | None = None,
+    ):
         """Show ``engine``'s events until the input is over, ``duration`` s pass, or the user quits.
 
         Parameters

@@ -94,17 +94,26 @@ class Beats:
         return self.times[i0:i1]
 
     def as_arrays(self, prefix: str) -> dict:
-        return {f"{prefix}times": self.times, f"{prefix}downbeats": self.downbeats,
-                f"{prefix}scalars": np.array([self.tempo_bpm, self.confidence, self.min_confidence]),
-                f"{prefix}onset": self.onset, f"{prefix}tracker": np.array(self.tracker)}
+        return {
+            f"{prefix}times": self.times,
+            f"{prefix}downbeats": self.downbeats,
+            f"{prefix}scalars": np.array([self.tempo_bpm, self.confidence, self.min_confidence]),
+            f"{prefix}onset": self.onset,
+            f"{prefix}tracker": np.array(self.tracker),
+        }
 
     @classmethod
-    def from_arrays(cls, arrays, prefix: str) -> "Beats":
+    def from_arrays(cls, arrays, prefix: str) -> Beats:
         tempo, conf, least = np.asarray(arrays[f"{prefix}scalars"]).tolist()
-        return cls(np.asarray(arrays[f"{prefix}times"]), np.asarray(arrays[f"{prefix}downbeats"]), tempo, conf,
-                   np.asarray(arrays[f"{prefix}onset"]), str(arrays[f"{prefix}tracker"]), least)
-
-
+        return cls(
+            np.asarray(arrays[f"{prefix}times"]),
+            np.asarray(arrays[f"{prefix}downbeats"]),
+            tempo,
+            conf,
+            np.asarray(arrays[f"{prefix}onset"]),
+            str(arrays[f"{prefix}tracker"]),
+            least,
+        )
 
 
 def _autocorr(x: np.ndarray, max_lag: int) -> np.ndarray:
@@ -235,7 +244,7 @@ def track(features: Features) -> Beats:
     frames = np.array(frames[::-1])
     # trim weak beats at both ends (silence before/after the music)
     strength = local[frames]
-    threshold = 0.5 * np.sqrt(np.mean(strength ** 2))
+    threshold = 0.5 * np.sqrt(np.mean(strength**2))
     keep = np.nonzero(strength >= threshold)[0]
     if len(keep) == 0:
         return empty
@@ -250,7 +259,7 @@ def track(features: Features) -> Beats:
                 refined[i] = f + float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
     times = refined * HOP / ANALYSIS_RATE
     tempo = 60.0 / float(np.median(np.diff(times))) if len(times) > 1 else 0.0
-    downbeats = times[_bar_phase(features, frames)::BEATS_PER_BAR] if len(times) >= BEATS_PER_BAR else times[:1]
+    downbeats = times[_bar_phase(features, frames) :: BEATS_PER_BAR] if len(times) >= BEATS_PER_BAR else times[:1]
     return Beats(times, downbeats, tempo, confidence, features.onset)
 
 
@@ -260,7 +269,9 @@ def _bar_phase(features: Features, frames: np.ndarray) -> int:
         return 0
     chroma = features.chroma
     bounds = np.append(frames, min(len(chroma), frames[-1] + int(np.median(np.diff(frames)))))
-    sync = np.array([chroma[a:b].mean(axis=0) if b > a else chroma[a] for a, b in zip(bounds[:-1], bounds[1:])])
+    sync = np.array(
+        [chroma[a:b].mean(axis=0) if b > a else chroma[a] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    )
     unit = sync / (np.linalg.norm(sync, axis=1, keepdims=True) + 1e-9)
     change = np.concatenate([[0.0], 1.0 - np.sum(unit[1:] * unit[:-1], axis=1)])
     low = features.mel_db[:, :8]
@@ -294,8 +305,15 @@ def from_beats_stage(x: np.ndarray, rate: int, features: Features) -> Beats | No
     scores = [e.score for e in moments if e.kind == "beat"]
     downs = np.array(sorted(e.t / rate for e in moments if e.kind == "downbeat"))
     tempo = 60.0 / float(np.median(np.diff(times)))
-    return Beats(times, downs if len(downs) >= 2 else times[::BEATS_PER_BAR], tempo, float(np.median(scores)),
-                 features.onset, "beats-stage", STAGE_RELIABLE_CONFIDENCE)
+    return Beats(
+        times,
+        downs if len(downs) >= 2 else times[::BEATS_PER_BAR],
+        tempo,
+        float(np.median(scores)),
+        features.onset,
+        "beats-stage",
+        STAGE_RELIABLE_CONFIDENCE,
+    )
 
 
 def salience(onset: np.ndarray, times: np.ndarray) -> float:

@@ -26,14 +26,14 @@ ANALYSIS_VERSION = "soundtrack-analysis-4"
 
 def default_dir() -> Path:
     base = os.environ.get("RTAUDIO_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rtaudio")
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rtaudio"
+    )
     return Path(base) / "soundtrack"
 
 
 def key_for(path: str, *, stream: int, rate: int, separation: str) -> str:
     st = os.stat(path)
-    ident = json.dumps([os.path.abspath(path), st.st_size, st.st_mtime_ns, stream, rate, separation,
-                        ANALYSIS_VERSION])
+    ident = json.dumps([os.path.abspath(path), st.st_size, st.st_mtime_ns, stream, rate, separation, ANALYSIS_VERSION])
     return hashlib.sha256(ident.encode()).hexdigest()[:24]
 
 

@@ -128,7 +128,7 @@ class CutList:
         """Output duration (s): the sum of the segment lengths."""
         return sum((s.duration for s in self.segments), Fraction(0))
 
-    def with_overrides(self, index: int, **changes) -> "CutList":
+    def with_overrides(self, index: int, **changes) -> CutList:
         """A copy where segment ``index`` has ``changes`` applied to its overrides (for retouching)."""
         segs = list(self.segments)
         seg = segs[index]
@@ -148,8 +148,9 @@ def check_overrides(values: dict, where: str) -> Overrides:
         if key == "music":
             text = str(value).strip().lower()
             if text not in MUSIC_MODES:
-                raise InputError(f"{where}: music={value!r} is not a music mode; expected one of "
-                                 f"{', '.join(MUSIC_MODES)}")
+                raise InputError(
+                    f"{where}: music={value!r} is not a music mode; expected one of {', '.join(MUSIC_MODES)}"
+                )
             out[key] = text
         elif key in ("crossfade_ms", "offset_ms"):
             try:
@@ -193,17 +194,20 @@ def validate(segments: list[Segment], duration: float | None) -> None:
         if seg.end < seg.start:
             raise InputError(f"{seg.where}: segment {span} ends before it starts; expected end > start")
         if duration is not None and seg.end > Fraction(duration) + slack:
-            raise InputError(f"{seg.where}: segment {span} is out of range: the input is "
-                             f"{duration:.3f} s long")
+            raise InputError(f"{seg.where}: segment {span} is out of range: the input is {duration:.3f} s long")
         if k:
             prev = segments[k - 1]
             if seg.start < prev.start:
-                raise InputError(f"{seg.where}: segment {span} starts before the previous one "
-                                 f"({prev.where}, {format_seconds(prev.start)} s); segments must be sorted "
-                                 "by source time")
+                raise InputError(
+                    f"{seg.where}: segment {span} starts before the previous one "
+                    f"({prev.where}, {format_seconds(prev.start)} s); segments must be sorted "
+                    "by source time"
+                )
             if seg.start < prev.end:
-                raise InputError(f"{seg.where}: segment {span} overlaps the previous one ({prev.where}, "
-                                 f"{format_seconds(prev.start)}-{format_seconds(prev.end)} s)")
+                raise InputError(
+                    f"{seg.where}: segment {span} overlaps the previous one ({prev.where}, "
+                    f"{format_seconds(prev.start)}-{format_seconds(prev.end)} s)"
+                )
     if duration is not None and segments[-1].end > Fraction(duration):
         last = segments[-1]
         segments[-1] = replace(last, end=Fraction(duration))
@@ -212,8 +216,13 @@ def validate(segments: list[Segment], duration: float | None) -> None:
 # ---------------------------------------------------------------------------------------------- readers
 
 
-def read_cut_list(path: str | os.PathLike, *, fps: FrameRate | str | float | None = None,
-                  duration: float | None = None, source_start: Fraction | float = 0) -> CutList:
+def read_cut_list(
+    path: str | os.PathLike,
+    *,
+    fps: FrameRate | str | float | None = None,
+    duration: float | None = None,
+    source_start: Fraction | float = 0,
+) -> CutList:
     """Read and validate a cut list.
 
     Parameters
@@ -250,8 +259,10 @@ def read_cut_list(path: str | os.PathLike, *, fps: FrameRate | str | float | Non
     elif ext in (".edl", ".xml", ".otio"):
         cuts = _read_otio(path, name, ext, rate)
     else:
-        raise InputError(f"cut list {path!r} has an unknown extension {ext!r}; expected .csv, .json, .edl, "
-                         ".xml (Final Cut Pro 7) or .otio")
+        raise InputError(
+            f"cut list {path!r} has an unknown extension {ext!r}; expected .csv, .json, .edl, "
+            ".xml (Final Cut Pro 7) or .otio"
+        )
     start = Fraction(source_start).limit_denominator(10**9) if not isinstance(source_start, Fraction) else source_start
     if start:
         cuts.segments = [replace(s, start=s.start - start, end=s.end - start) for s in cuts.segments]
@@ -289,24 +300,31 @@ def _read_csv(path: str, name: str, rate: FrameRate | None) -> CutList:
             header = [c.strip().lower() for c in row]
             header_line = line_no
             if header[:2] != ["start", "end"]:
-                raise InputError(f"{where}: expected the header 'start,end' (optionally followed by "
-                                 f"{', '.join(OVERRIDE_FIELDS)}, name); got {','.join(row)!r}")
+                raise InputError(
+                    f"{where}: expected the header 'start,end' (optionally followed by "
+                    f"{', '.join(OVERRIDE_FIELDS)}, name); got {','.join(row)!r}"
+                )
             for col in header[2:]:
                 if col not in allowed:
                     raise InputError(f"{where}: unknown column {col!r}; accepted columns: {', '.join(allowed)}")
             if len(set(header)) != len(header):
                 raise InputError(f"{where}: a column appears twice in the header {','.join(row)!r}")
             continue
-        if len(row) > len(header) and any(c.strip() for c in row[len(header):]):
-            raise InputError(f"{where}: {len(row)} values but the header (line {header_line}) has "
-                             f"{len(header)} columns")
-        cells = dict(zip(header, (c.strip() for c in row)))
+        if len(row) > len(header) and any(c.strip() for c in row[len(header) :]):
+            raise InputError(
+                f"{where}: {len(row)} values but the header (line {header_line}) has {len(header)} columns"
+            )
+        cells = dict(zip(header, (c.strip() for c in row), strict=True))
         for col in ("start", "end"):
             if not cells.get(col):
                 raise InputError(f"{where}: the {col!r} value is missing; expected seconds or a timecode")
-        seg = Segment(_time(cells["start"], rate, where, "start"), _time(cells["end"], rate, where, "end"), where,
-                      check_overrides({k: cells.get(k) for k in OVERRIDE_FIELDS}, where),
-                      cells.get("name") or cells.get("label") or "")
+        seg = Segment(
+            _time(cells["start"], rate, where, "start"),
+            _time(cells["end"], rate, where, "end"),
+            where,
+            check_overrides({k: cells.get(k) for k in OVERRIDE_FIELDS}, where),
+            cells.get("name") or cells.get("label") or "",
+        )
         segments.append(seg)
     if header is None:
         raise InputError(f"cut list {path!r} is empty; expected the header 'start,end' and one line per kept segment")
@@ -355,8 +373,10 @@ def _read_json(path: str, name: str, rate: FrameRate | None) -> CutList:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{name} line {exc.lineno}: not valid JSON ({exc.msg}); expected a list of "
-                         '{"start": ..., "end": ...} objects') from None
+        raise InputError(
+            f"{name} line {exc.lineno}: not valid JSON ({exc.msg}); expected a list of "
+            '{"start": ..., "end": ...} objects'
+        ) from None
     key = None
     if isinstance(data, dict):
         if "fps" in data and data["fps"] is not None:
@@ -366,16 +386,18 @@ def _read_json(path: str, name: str, rate: FrameRate | None) -> CutList:
                 raise InputError(str(exc)) from None
         key = next((k for k in ("segments", "cuts") if k in data), None)
         if key is None:
-            raise InputError(f"{name}: expected a list of segments, or an object with a 'segments' list; "
-                             f"got an object with keys {sorted(data)}")
+            raise InputError(
+                f"{name}: expected a list of segments, or an object with a 'segments' list; "
+                f"got an object with keys {sorted(data)}"
+            )
         items = data[key]
     else:
         items = data
     if not isinstance(items, list):
-        raise InputError(f"{name}: 'segments' must be a list of {{\"start\": ..., \"end\": ...}} objects")
+        raise InputError(f'{name}: \'segments\' must be a list of {{"start": ..., "end": ...}} objects')
     array_start = 0
     if key is not None:
-        m = re.search(r'"%s"\s*:\s*\[' % key, text)
+        m = re.search(rf'"{key}"\s*:\s*\[', text)
         array_start = m.end() - 1 if m else 0
     else:
         array_start = text.index("[") if "[" in text else 0
@@ -385,16 +407,22 @@ def _read_json(path: str, name: str, rate: FrameRate | None) -> CutList:
     for k, item in enumerate(items):
         where = f"{name} segment {k + 1}" + (f" (line {lines[k]})" if k < len(lines) else "")
         if not isinstance(item, dict):
-            raise InputError(f"{where}: expected an object like {{\"start\": 1.5, \"end\": 4.0}}; got {item!r}")
+            raise InputError(f'{where}: expected an object like {{"start": 1.5, "end": 4.0}}; got {item!r}')
         for col in ("start", "end"):
             if col not in item or item[col] is None:
                 raise InputError(f"{where}: the {col!r} field is missing; expected seconds or a timecode")
         unknown = [f for f in item if f not in allowed]
         if unknown:
             raise InputError(f"{where}: unknown field {unknown[0]!r}; accepted fields: {', '.join(allowed)}")
-        segments.append(Segment(_time(item["start"], rate, where, "start"), _time(item["end"], rate, where, "end"),
-                                where, check_overrides({f: item.get(f) for f in OVERRIDE_FIELDS}, where),
-                                str(item.get("name") or item.get("label") or "")))
+        segments.append(
+            Segment(
+                _time(item["start"], rate, where, "start"),
+                _time(item["end"], rate, where, "end"),
+                where,
+                check_overrides({f: item.get(f) for f in OVERRIDE_FIELDS}, where),
+                str(item.get("name") or item.get("label") or ""),
+            )
+        )
     return CutList(segments, path, "json", rate)
 
 
@@ -437,16 +465,19 @@ def _read_otio(path: str, name: str, ext: str, rate: FrameRate | None) -> CutLis
                 rate = parse_rate("29.97df")
                 notes.append("EDL frame rate taken as 29.97 drop-frame from its 'FCM: DROP FRAME' line")
             else:
-                raise InputError(f"{name}: an EDL does not say its frame rate; give it with --fps "
-                                 "(e.g. 25, 24, 29.97df)")
+                raise InputError(
+                    f"{name}: an EDL does not say its frame rate; give it with --fps (e.g. 25, 24, 29.97df)"
+                )
         # the CMX reader needs the exact NTSC fraction, not 29.97
         kwargs["rate"] = float(rate.fps)
     try:
         timeline = otio.adapters.read_from_file(path, adapter_name=adapter, **kwargs)
     except Exception as exc:  # the adapters raise many types; all mean "cannot read this file"
         if "No adapter" in str(exc) or "adapter" in type(exc).__name__.lower():
-            raise InputError(f"{name}: cannot read it as {adapter} ({exc}); the EDL and FCP XML readers come "
-                             "with pip install 'rtaudio[soundtrack]'") from None
+            raise InputError(
+                f"{name}: cannot read it as {adapter} ({exc}); the EDL and FCP XML readers come "
+                "with pip install 'rtaudio[soundtrack]'"
+            ) from None
         raise InputError(f"{name}: not a readable {adapter} file ({type(exc).__name__}: {exc})") from None
     if isinstance(timeline, otio.schema.SerializableCollection):
         timelines = list(timeline.find_children(descended_from_type=otio.schema.Timeline))
@@ -461,8 +492,10 @@ def _read_otio(path: str, name: str, ext: str, rate: FrameRate | None) -> CutLis
     video = [t for t in tracks if t.kind == otio.schema.TrackKind.Video]
     track = (video or tracks)[0]
     if len(tracks) > 1:
-        notes.append(f"{name}: read the clips of track {track.name or track.kind!r} (the first "
-                     f"{'video ' if video else ''}track of {len(tracks)})")
+        notes.append(
+            f"{name}: read the clips of track {track.name or track.kind!r} (the first "
+            f"{'video ' if video else ''}track of {len(tracks)})"
+        )
     events = _edl_event_lines(text) if ext == ".edl" else []
     segments = []
     pending_transition = None
@@ -474,9 +507,11 @@ def _read_otio(path: str, name: str, ext: str, rate: FrameRate | None) -> CutLis
             continue
         if isinstance(item, otio.schema.Gap):
             if item.source_range.duration.value > 0:
-                raise InputError(f"{name}: the timeline has a gap of {item.source_range.duration.to_seconds():.3f} s "
-                                 f"after clip {clip_no}; expected back-to-back clips (the soundtrack has no "
-                                 "source for a gap)")
+                raise InputError(
+                    f"{name}: the timeline has a gap of {item.source_range.duration.to_seconds():.3f} s "
+                    f"after clip {clip_no}; expected back-to-back clips (the soundtrack has no "
+                    "source for a gap)"
+                )
             continue
         if not isinstance(item, otio.schema.Clip):
             continue
@@ -504,13 +539,16 @@ def _read_otio(path: str, name: str, ext: str, rate: FrameRate | None) -> CutLis
             if length.value > 0:
                 meta["crossfade_ms"] = 1000 * length.to_seconds()
                 meta.setdefault("music", "crossfade")
-                notes.append(f"{where}: the timeline's {pending_transition.transition_type or 'transition'} "
-                             f"becomes a {meta['crossfade_ms']:.0f} ms crossfade")
+                notes.append(
+                    f"{where}: the timeline's {pending_transition.transition_type or 'transition'} "
+                    f"becomes a {meta['crossfade_ms']:.0f} ms crossfade"
+                )
         pending_transition = None
         unknown = [f for f in meta if f not in OVERRIDE_FIELDS]
         if unknown:
-            raise InputError(f"{where}: unknown rtaudio metadata field {unknown[0]!r}; accepted: "
-                             f"{', '.join(OVERRIDE_FIELDS)}")
+            raise InputError(
+                f"{where}: unknown rtaudio metadata field {unknown[0]!r}; accepted: {', '.join(OVERRIDE_FIELDS)}"
+            )
         segments.append(Segment(start, end, where, check_overrides(meta, where), item.name or ""))
     return CutList(segments, path, adapter, rate or file_rate, notes)
 
@@ -518,8 +556,13 @@ def _read_otio(path: str, name: str, ext: str, rate: FrameRate | None) -> CutLis
 # ---------------------------------------------------------------------------------------------- writers
 
 
-def write_cut_list(cuts: CutList | list[Segment], path: str | os.PathLike, *, fps: FrameRate | str | None = None,
-                   media: str | None = None) -> None:
+def write_cut_list(
+    cuts: CutList | list[Segment],
+    path: str | os.PathLike,
+    *,
+    fps: FrameRate | str | None = None,
+    media: str | None = None,
+) -> None:
     """Write segments as ``.csv``, ``.json``, or an OTIO timeline (``.otio``, ``.edl``, ``.xml``).
 
     Times are written in seconds (CSV/JSON) or frames at ``fps`` (OTIO formats; the
@@ -535,10 +578,16 @@ def write_cut_list(cuts: CutList | list[Segment], path: str | os.PathLike, *, fp
             w.writerow(["start", "end", *OVERRIDE_FIELDS])
             for s in segments:
                 o = s.overrides
-                w.writerow([format_seconds(s.start), format_seconds(s.end), o.music or "",
-                            "" if o.crossfade_ms is None else o.crossfade_ms,
-                            "" if o.snap is None else str(o.snap).lower(),
-                            "" if o.offset_ms is None else o.offset_ms])
+                w.writerow(
+                    [
+                        format_seconds(s.start),
+                        format_seconds(s.end),
+                        o.music or "",
+                        "" if o.crossfade_ms is None else o.crossfade_ms,
+                        "" if o.snap is None else str(o.snap).lower(),
+                        "" if o.offset_ms is None else o.offset_ms,
+                    ]
+                )
         return
     if ext == ".json":
         out = [{"start": float(s.start), "end": float(s.end), **s.overrides.as_dict()} for s in segments]
@@ -554,12 +603,17 @@ def write_cut_list(cuts: CutList | list[Segment], path: str | os.PathLike, *, fp
         f0, f1 = round(s.start * rate.fps), round(s.end * rate.fps)
         ref = otio.schema.ExternalReference(
             target_url=media or "source.mp4",
-            available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, r),
-                                                    otio.opentime.RationalTime(last, r)))
-        clip = otio.schema.Clip(name=s.name or (os.path.basename(media) if media else f"clip{k + 1}"),
-                                media_reference=ref if ext != ".edl" else None,
-                                source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(f0, r),
-                                                                     otio.opentime.RationalTime(f1 - f0, r)))
+            available_range=otio.opentime.TimeRange(
+                otio.opentime.RationalTime(0, r), otio.opentime.RationalTime(last, r)
+            ),
+        )
+        clip = otio.schema.Clip(
+            name=s.name or (os.path.basename(media) if media else f"clip{k + 1}"),
+            media_reference=ref if ext != ".edl" else None,
+            source_range=otio.opentime.TimeRange(
+                otio.opentime.RationalTime(f0, r), otio.opentime.RationalTime(f1 - f0, r)
+            ),
+        )
         if s.overrides:
             clip.metadata["rtaudio"] = s.overrides.as_dict()
         track.append(clip)

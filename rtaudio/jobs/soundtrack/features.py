@@ -70,7 +70,7 @@ class Features:
         return {f"{prefix}{k}": getattr(self, k) for k in ("mel_db", "chroma", "mfcc", "rms_db", "onset")}
 
     @classmethod
-    def from_arrays(cls, arrays, prefix: str) -> "Features":
+    def from_arrays(cls, arrays, prefix: str) -> Features:
         return cls(**{k: np.asarray(arrays[f"{prefix}{k}"]) for k in ("mel_db", "chroma", "mfcc", "rms_db", "onset")})
 
 
@@ -143,13 +143,13 @@ def compute(x: np.ndarray, rate: int, *, chunk_frames: int = 4096, top_db: float
     mel_pow = np.empty((frames, N_MELS), np.float32)
     chroma = np.empty((frames, 12), np.float32)
     rms = np.empty(frames, np.float32)
-    win_norm = float(np.sum(window ** 2))
+    win_norm = float(np.sum(window**2))
     for f0 in range(0, frames, chunk_frames):
         f1 = min(frames, f0 + chunk_frames)
         idx = (np.arange(f0, f1) * HOP)[:, None] + np.arange(N_FFT)[None, :]
         block = padded[idx]
         spec = np.fft.rfft(block * window, axis=1)
-        power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+        power = (spec.real**2 + spec.imag**2).astype(np.float32)
         mel_pow[f0:f1] = power @ mel_bank.T
         c = np.sqrt(power) @ chroma_bank.T
         chroma[f0:f1] = c

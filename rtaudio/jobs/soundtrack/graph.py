@@ -29,10 +29,26 @@ from rtaudio.errors import ParameterError, RtaudioError
 from rtaudio.jobs.graph import Ref, Task, run_graph
 
 #: Task key prefix -> the render step it belongs to (for ``progress(step, fraction)``).
-STEP_OF = {"decode": "decode", "part": "separate", "separate": "separate", "music": "analyse", "beats": "analyse",
-           "speech": "analyse", "analyse": "analyse", "plan": "plan", "render": "render", "mix": "render",
-           "measure": "measure", "naive": "measure", "crossfade": "measure", "report": "write", "write": "write",
-           "mux": "write", "review": "write", "cache": "write"}
+STEP_OF = {
+    "decode": "decode",
+    "part": "separate",
+    "separate": "separate",
+    "music": "analyse",
+    "beats": "analyse",
+    "speech": "analyse",
+    "analyse": "analyse",
+    "plan": "plan",
+    "render": "render",
+    "mix": "render",
+    "measure": "measure",
+    "naive": "measure",
+    "crossfade": "measure",
+    "report": "write",
+    "write": "write",
+    "mux": "write",
+    "review": "write",
+    "cache": "write",
+}
 
 
 # ------------------------------------------------------------------------------------------- array transport
@@ -179,8 +195,11 @@ def plan_task(job, mix, sep_out, cache_args, *parts) -> dict:
         stems = load(sep_out["stems"]) if sep_out is not None else None
         voice = np.asarray(stems["dialogue"]) if analysis.separated else np.asarray(x)
         analysis.speech.words = _words(cache_mod.Cache(*cache_args), voice, job.rate, job.params.language, {})
-    return {"layout": plan_layout(job.cut_list, analysis, job.params, job.rate, len(x)),
-            "facts": analysis_facts(analysis), "params": job.params}
+    return {
+        "layout": plan_layout(job.cut_list, analysis, job.params, job.rate, len(x)),
+        "facts": analysis_facts(analysis),
+        "params": job.params,
+    }
 
 
 def _sources(plan_out, sep_out, mix) -> dict:
@@ -232,8 +251,9 @@ def measure_task(plan_out, sep_out, mix, mixed) -> list[dict]:
 
     sources = _sources(plan_out, sep_out, mix)
     stems_mono = {k: as_mono(np.asarray(v)) for k, v in sources.items()}
-    return measure_render(np.asarray(load(mixed["final"])), plan_out["layout"].rate, stems_mono, plan_out["layout"],
-                          mixed["gain"])
+    return measure_render(
+        np.asarray(load(mixed["final"])), plan_out["layout"].rate, stems_mono, plan_out["layout"], mixed["gain"]
+    )
 
 
 def baseline_task(name: str, plan_out, mix, mixed, keep_audio: bool, out_dir: str | None, *parts) -> dict:
@@ -247,14 +267,24 @@ def baseline_task(name: str, plan_out, mix, mixed, keep_audio: bool, out_dir: st
     return {"rows": rows, "audio": keep(y, out_dir, name) if keep_audio else None}
 
 
-def report_task(job, plan_out, sep_out, measured, mixed, naive, crossfade, cache_hit: bool,
-                cache_dir: str | None) -> dict:
+def report_task(
+    job, plan_out, sep_out, measured, mixed, naive, crossfade, cache_hit: bool, cache_dir: str | None
+) -> dict:
     """The report (without timings, review, mux)."""
     from rtaudio.jobs.soundtrack.render import build_report
 
-    return build_report(job, plan_out["layout"], measured, {"naive": naive["rows"], "crossfade": crossfade["rows"]},
-                        plan_out["facts"], sep_out["note"], channels=mixed["channels"], loud=mixed["loud"],
-                        cache_hit=cache_hit, cache_dir=cache_dir)
+    return build_report(
+        job,
+        plan_out["layout"],
+        measured,
+        {"naive": naive["rows"], "crossfade": crossfade["rows"]},
+        plan_out["facts"],
+        sep_out["note"],
+        channels=mixed["channels"],
+        loud=mixed["loud"],
+        cache_hit=cache_hit,
+        cache_dir=cache_dir,
+    )
 
 
 def write_task(path: str, mixed, rate: int) -> str:
@@ -292,18 +322,35 @@ def cache_task(cache_args, rate: int, mix, sep_out, *parts) -> bool:
 # ------------------------------------------------------------------------------------------- the graph
 
 
-def build_tasks(job, *, slots: int, out_dir: str | None, store, cache_hit: bool, groups: int | None = None,
-                review=None, mux=None, mux_output=None, retries: int = 2) -> list[Task]:
+def build_tasks(
+    job,
+    *,
+    slots: int,
+    out_dir: str | None,
+    store,
+    cache_hit: bool,
+    groups: int | None = None,
+    review=None,
+    mux=None,
+    mux_output=None,
+    retries: int = 2,
+) -> list[Task]:
     """The tasks of one render (see the module docstring); ``job`` is a :class:`render.Setup`."""
     from rtaudio.jobs.soundtrack.render import SEPARATION_OFF
 
     rate = job.rate
     tasks: list[Task] = []
-    add = lambda key, fn, *args: tasks.append(Task(key, fn, args, retries=retries))
+
+    def add(key, fn, *args):
+        return tasks.append(Task(key, fn, args, retries=retries))
+
     cache_args = (str(store.root), store.dir.name, store.enabled)
     if cache_hit:  # the cache's own files, memory-mapped by every task
         meta = store.load_json("meta")
-        path = lambda name: str(store.dir / f"{name}.npy")
+
+        def path(name):
+            return str(store.dir / f"{name}.npy")
+
         stems = {name: path(name) for name in meta["stems"]}
         mix = path("mix") if "mix" in meta["stored"] else stems["mix"]
         sep_out = {"stems": None if "mix" in stems else stems, "note": meta["note"]}
@@ -334,10 +381,30 @@ def build_tasks(job, *, slots: int, out_dir: str | None, store, cache_hit: bool,
     add("mix", mix_task, Ref("plan"), int(job.info["channels"]), out_dir, *renders)
     add("measure", measure_task, Ref("plan"), sep_out, mix, Ref("mix"))
     for name in ("naive", "crossfade"):
-        add(name, baseline_task, name, Ref("plan"), mix, Ref("mix"), name == "naive" and review is not None, out_dir,
-            *analysis)
-    add("report", report_task, job, Ref("plan"), sep_out, Ref("measure"), Ref("mix"), Ref("naive"), Ref("crossfade"),
-        cache_hit, str(store.dir) if store.enabled else None)
+        add(
+            name,
+            baseline_task,
+            name,
+            Ref("plan"),
+            mix,
+            Ref("mix"),
+            name == "naive" and review is not None,
+            out_dir,
+            *analysis,
+        )
+    add(
+        "report",
+        report_task,
+        job,
+        Ref("plan"),
+        sep_out,
+        Ref("measure"),
+        Ref("mix"),
+        Ref("naive"),
+        Ref("crossfade"),
+        cache_hit,
+        str(store.dir) if store.enabled else None,
+    )
     if job.output is not None:
         add("write", write_task, job.output, Ref("mix"), rate)
     if mux is not None:
@@ -360,8 +427,9 @@ def _separation(job, add, mix, out_dir):
         try:
             from rtaudio.jobs import separation as sep
 
-            with sep.Separator(sep.SeparationParams(stems=2, backend=job.separation), rate=rate,
-                               channels=int(job.info["channels"])) as probe:
+            with sep.Separator(
+                sep.SeparationParams(stems=2, backend=job.separation), rate=rate, channels=int(job.info["channels"])
+            ) as probe:
                 if probe.work_rate == rate:
                     plan = probe.segment, probe.overlap
         except (ImportError, RtaudioError):
@@ -391,11 +459,13 @@ class GraphJob:
     :meth:`close` removes the scratch folder.
     """
 
-    def __init__(self, job, tasks: list[Task], prefix: str, scratch, report, engine: str, workers: int,
-                 t_start: float):
+    def __init__(self, job, tasks: list[Task], prefix: str, scratch, report, engine: str, workers: int, t_start: float):
         self.job, self.tasks, self.prefix = job, tasks, prefix
-        self._scratch, self._report, self._graph = scratch, report, {"engine": engine, "workers": workers,
-                                                                     "tasks": len(tasks)}
+        self._scratch, self._report, self._graph = (
+            scratch,
+            report,
+            {"engine": engine, "workers": workers, "tasks": len(tasks)},
+        )
         self.t_start = t_start
 
     @property
@@ -415,8 +485,10 @@ class GraphJob:
         for k in ("review", "mux"):
             if k in mine:
                 result[k] = mine[k].result
-        result["timings"] = {"tasks": {k: round(o.seconds, 3) for k, o in mine.items()},
-                             "total_s": round(time.perf_counter() - self.t_start, 3)}
+        result["timings"] = {
+            "tasks": {k: round(o.seconds, 3) for k, o in mine.items()},
+            "total_s": round(time.perf_counter() - self.t_start, 3),
+        }
         result["graph"] = dict(self._graph)
         if self._report is not None:
             write_report(self._report, result)
@@ -428,8 +500,9 @@ class GraphJob:
             self._scratch = None
 
 
-def plan_graph(input, cuts, output=None, *, executor, prefix: str = "", groups: int | None = None,
-               retries: int = 2, **options) -> GraphJob:
+def plan_graph(
+    input, cuts, output=None, *, executor, prefix: str = "", groups: int | None = None, retries: int = 2, **options
+) -> GraphJob:
     """Check a render's options, probe its input and build its tasks (keys prefixed with ``prefix``).
 
     Runs in the calling process (the probe and the cut list decide the graph's
@@ -440,9 +513,27 @@ def plan_graph(input, cuts, output=None, *, executor, prefix: str = "", groups: 
     return _build(job, extra, executor, prefix, groups, retries, t_start)
 
 
-def _setup(input, cuts, output, groups, retries, *, mux=None, mux_output=None, report=None, review=None,
-           rate: int | None = None, stream: int = 0, fps=None, source_start=None, params=None,
-           separation: str = "auto", cache: bool = True, cache_dir=None, **settings):
+def _setup(
+    input,
+    cuts,
+    output,
+    groups,
+    retries,
+    *,
+    mux=None,
+    mux_output=None,
+    report=None,
+    review=None,
+    rate: int | None = None,
+    stream: int = 0,
+    fps=None,
+    source_start=None,
+    params=None,
+    separation: str = "auto",
+    cache: bool = True,
+    cache_dir=None,
+    **settings,
+):
     """The checked :class:`render.Setup` and the options the graph needs besides it."""
     from rtaudio.jobs.soundtrack.render import setup
 
@@ -450,10 +541,28 @@ def _setup(input, cuts, output, groups, retries, *, mux=None, mux_output=None, r
         raise ParameterError(f"groups={groups!r} must be a whole number >= 1 (render tasks)")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ParameterError(f"--retries={retries!r} must be a whole number >= 0")
-    job = setup(input, cuts, output, mux=mux, mux_output=mux_output, rate=rate, stream=stream, fps=fps,
-                source_start=source_start, params=params, separation=separation, settings=settings)
-    return job, {"mux": mux, "mux_output": mux_output, "report": report, "review": review, "cache": cache,
-                 "cache_dir": cache_dir}
+    job = setup(
+        input,
+        cuts,
+        output,
+        mux=mux,
+        mux_output=mux_output,
+        rate=rate,
+        stream=stream,
+        fps=fps,
+        source_start=source_start,
+        params=params,
+        separation=separation,
+        settings=settings,
+    )
+    return job, {
+        "mux": mux,
+        "mux_output": mux_output,
+        "report": report,
+        "review": review,
+        "cache": cache,
+        "cache_dir": cache_dir,
+    }
 
 
 def _build(job, extra: dict, executor, prefix: str, groups, retries: int, t_start: float) -> GraphJob:
@@ -461,27 +570,63 @@ def _build(job, extra: dict, executor, prefix: str, groups, retries: int, t_star
     cache_hit = store.has("analysis.npz") and store.has("meta.json")
     scratch = tempfile.TemporaryDirectory(prefix="rtaudio-graph-") if executor.name == "local" else None
     try:
-        tasks = build_tasks(job, slots=executor.slots, out_dir=scratch.name if scratch else None, store=store,
-                            cache_hit=cache_hit, groups=groups, review=extra["review"], mux=extra["mux"],
-                            mux_output=extra["mux_output"], retries=retries)
+        tasks = build_tasks(
+            job,
+            slots=executor.slots,
+            out_dir=scratch.name if scratch else None,
+            store=store,
+            cache_hit=cache_hit,
+            groups=groups,
+            review=extra["review"],
+            mux=extra["mux"],
+            mux_output=extra["mux_output"],
+            retries=retries,
+        )
     except BaseException:
         if scratch is not None:
             scratch.cleanup()
         raise
-    return GraphJob(job, [prefixed(t, prefix) for t in tasks] if prefix else tasks, prefix, scratch,
-                    extra["report"], executor.name, executor.slots, t_start)
+    return GraphJob(
+        job,
+        [prefixed(t, prefix) for t in tasks] if prefix else tasks,
+        prefix,
+        scratch,
+        extra["report"],
+        executor.name,
+        executor.slots,
+        t_start,
+    )
 
 
 def prefixed(task: Task, prefix: str) -> Task:
     """``task`` with its key and its :class:`Ref` arguments prefixed (to merge several jobs into one graph)."""
-    ref = lambda v: Ref(prefix + v.key) if isinstance(v, Ref) else v
-    return Task(prefix + task.key, task.fn, tuple(ref(a) for a in task.args),
-                {k: ref(v) for k, v in task.kwargs.items()}, task.retries)
+
+    def ref(v):
+        return Ref(prefix + v.key) if isinstance(v, Ref) else v
+
+    return Task(
+        prefix + task.key,
+        task.fn,
+        tuple(ref(a) for a in task.args),
+        {k: ref(v) for k, v in task.kwargs.items()},
+        task.retries,
+    )
 
 
-def render_soundtrack_graph(input, cuts, output=None, *, executor=None, engine: str = "local",
-                            workers: int | None = None, address: str | None = None, groups: int | None = None,
-                            retries: int = 2, progress=None, **options) -> dict:
+def render_soundtrack_graph(
+    input,
+    cuts,
+    output=None,
+    *,
+    executor=None,
+    engine: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    groups: int | None = None,
+    retries: int = 2,
+    progress=None,
+    **options,
+) -> dict:
     """:func:`~rtaudio.jobs.soundtrack.render.render_soundtrack` as a task graph on ``executor``; return the report.
 
     Parameters (besides render_soundtrack's: mux, mux_output, report, review, rate, stream, fps,
@@ -542,7 +687,9 @@ def _error(outcome, input, prefix: str = "") -> Exception:
     cls = getattr(errors, outcome.error_type or "", None)
     if not (isinstance(cls, type) and issubclass(cls, RtaudioError)):
         cls = RtaudioError
-    exc = cls(f"{outcome.error} (soundtrack of {input!r}, task {outcome.key[len(prefix):]!r}, {outcome.attempts} attempt(s))")
+    exc = cls(
+        f"{outcome.error} (soundtrack of {input!r}, task {outcome.key[len(prefix) :]!r}, {outcome.attempts} attempt(s))"
+    )
     exc.error_type = outcome.error_type
     return exc
 

@@ -48,8 +48,15 @@ def _hp_energy(x: np.ndarray, w: int) -> np.ndarray:
     return (h[: n * w] ** 2).reshape(n, w).sum(axis=1) if n else np.zeros(0)
 
 
-def click_excess(out_mono: np.ndarray, stems_mono: dict[str, np.ndarray], pieces: dict[str, list[Piece]],
-                 offsets: list[int], rate: int, region: tuple[float, float], gain: float = 1.0) -> float:
+def click_excess(
+    out_mono: np.ndarray,
+    stems_mono: dict[str, np.ndarray],
+    pieces: dict[str, list[Piece]],
+    offsets: list[int],
+    rate: int,
+    region: tuple[float, float],
+    gain: float = 1.0,
+) -> float:
     """Largest ratio (dB) of the output's high-frequency energy over what the sources have, in the join region.
 
     ``gain`` is the gain the output got after mixing (loudness normalisation)."""
@@ -75,7 +82,7 @@ def click_excess(out_mono: np.ndarray, stems_mono: dict[str, np.ndarray], pieces
             best = np.maximum(best, _hp_energy(seg, w))
         expected += best
     floor = (10.0 ** (CLICK_FLOOR_DBFS / 20.0)) ** 2 * w
-    ratio = e_out / (expected * gain ** 2 + floor)
+    ratio = e_out / (expected * gain**2 + floor)
     return float(10.0 * np.log10(max(ratio.max(initial=0.0), 1e-12)))
 
 
@@ -88,8 +95,14 @@ class SpectralReference:
     any join.  All spans share one log-mel floor (the loudest frame minus TOP_DB).
     """
 
-    def __init__(self, out_mono: np.ndarray, rate: int, regions: list[tuple[float, float]],
-                 reference_spans: int = 60, seed: int = 0):
+    def __init__(
+        self,
+        out_mono: np.ndarray,
+        rate: int,
+        regions: list[tuple[float, float]],
+        reference_spans: int = 60,
+        seed: int = 0,
+    ):
         duration = len(out_mono) / rate
         self.regions = regions
         spans = [(max(0.0, r0 - 0.5), min(duration, r1 + 0.5)) for r0, r1 in regions]
@@ -134,7 +147,7 @@ class SpectralReference:
         from scipy.ndimage import maximum_filter1d
 
         values = []
-        for d, act in zip(self.d[self.join_count:], self.active[self.join_count:]):
+        for d, act in zip(self.d[self.join_count :], self.active[self.join_count :], strict=True):
             n = len(d)
             if n < width + 2:
                 continue
@@ -170,7 +183,7 @@ def k_weighted_power(out: np.ndarray, rate: int) -> np.ndarray:
     sos = k_weighting_sos(rate)
     x = out if out.ndim == 2 else out[:, None]
     y = sosfilt(sos, x.astype(np.float64), axis=0)
-    return np.sum(y ** 2, axis=1)
+    return np.sum(y**2, axis=1)
 
 
 def loudness_step(out: np.ndarray, rate: int, region: tuple[float, float]) -> float | None:
@@ -195,8 +208,15 @@ def loudness_step(out: np.ndarray, rate: int, region: tuple[float, float]) -> fl
     return float(10.0 * np.log10(after / before))
 
 
-def measure(out: np.ndarray, rate: int, stems_mono: dict[str, np.ndarray], pieces: dict[str, list[Piece]],
-            offsets: list[int], regions: list[tuple[float, float]], gain: float = 1.0) -> list[dict]:
+def measure(
+    out: np.ndarray,
+    rate: int,
+    stems_mono: dict[str, np.ndarray],
+    pieces: dict[str, list[Piece]],
+    offsets: list[int],
+    regions: list[tuple[float, float]],
+    gain: float = 1.0,
+) -> list[dict]:
     """Per join region: ``spectral_discontinuity``, ``click``, ``click_excess_db``, ``loudness_step_db``.
 
     ``stems_mono`` are the stems the pieces read, as mono; ``gain`` the gain applied after mixing."""
@@ -207,10 +227,12 @@ def measure(out: np.ndarray, rate: int, stems_mono: dict[str, np.ndarray], piece
         ratio, _ = spectral.ratio(i)
         excess = click_excess(mono, stems_mono, pieces, offsets, rate, region, gain)
         step = loudness_step(out if out.ndim == 2 else out[:, None], rate, region)
-        results.append({
-            "spectral_discontinuity": None if ratio is None else round(ratio, 3),
-            "click": bool(excess > 10.0 * np.log10(CLICK_RATIO)),
-            "click_excess_db": None if not np.isfinite(excess) else round(excess, 1),
-            "loudness_step_db": None if step is None else round(step, 2),
-        })
+        results.append(
+            {
+                "spectral_discontinuity": None if ratio is None else round(ratio, 3),
+                "click": bool(excess > 10.0 * np.log10(CLICK_RATIO)),
+                "click_excess_db": None if not np.isfinite(excess) else round(excess, 1),
+                "loudness_step_db": None if step is None else round(step, 2),
+            }
+        )
     return results

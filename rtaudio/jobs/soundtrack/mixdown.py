@@ -18,7 +18,7 @@ AUDIO_FORMATS = {".wav": "wav", ".flac": "flac", ".m4a": "aac", ".aac": "aac", "
 
 def picture_offsets(src: list[tuple[float, float]], starts: list[float], rate: int) -> list[int]:
     """Source minus output index (samples) of each segment in sync with its picture."""
-    return [int(round(s * rate)) - int(round(o * rate)) for (s, _), o in zip(src, starts)]
+    return [int(round(s * rate)) - int(round(o * rate)) for (s, _), o in zip(src, starts, strict=True)]
 
 
 def zero_crossing(mono: np.ndarray, index: int, reach: int) -> int:
@@ -53,8 +53,15 @@ def _take(src: np.ndarray, start: int, n: int) -> np.ndarray:
     return out
 
 
-def render_stem(src: np.ndarray, pieces: list[Piece], offsets: list[int], rate: int, n_out: int,
-                mono: np.ndarray | None = None, start: int = 0) -> np.ndarray:
+def render_stem(
+    src: np.ndarray,
+    pieces: list[Piece],
+    offsets: list[int],
+    rate: int,
+    n_out: int,
+    mono: np.ndarray | None = None,
+    start: int = 0,
+) -> np.ndarray:
     """Sum the faded pieces of one stem into an (n_out, channels) float32 array.
 
     Parameters
@@ -149,8 +156,9 @@ def limit(x: np.ndarray, ceiling: float, rate: int, attack_s: float = 0.005) -> 
     return y, float(-20.0 * np.log10(max(gain.min(), 1e-12)))
 
 
-def normalise(x: np.ndarray, rate: int, target: float | None, max_peak_dbfs: float,
-              max_limiting_db: float = 12.0) -> tuple[np.ndarray, dict]:
+def normalise(
+    x: np.ndarray, rate: int, target: float | None, max_peak_dbfs: float, max_limiting_db: float = 12.0
+) -> tuple[np.ndarray, dict]:
     """Gain to ``target`` LUFS (None: unchanged) under a limiter at ``max_peak_dbfs``; returns (audio, facts).
 
     Limiting lowers the loudness, so the gain is raised and the limiter rerun (at most
@@ -158,8 +166,7 @@ def normalise(x: np.ndarray, rate: int, target: float | None, max_peak_dbfs: flo
     than ``max_limiting_db`` off the peaks; ``facts`` says what was reached.
     """
     before = integrated_loudness(x, rate)
-    facts = {"input_lufs": None if not math.isfinite(before) else round(before, 2), "gain_db": 0.0,
-             "limiter_db": 0.0}
+    facts = {"input_lufs": None if not math.isfinite(before) else round(before, 2), "gain_db": 0.0, "limiter_db": 0.0}
     ceiling = 10.0 ** (max_peak_dbfs / 20.0)
     if target is None or not math.isfinite(before):
         y, reduction = limit(x, ceiling, rate)

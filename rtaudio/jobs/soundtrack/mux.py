@@ -16,8 +16,9 @@ import numpy as np
 from rtaudio.errors import InputError, ParameterError
 
 
-def mux_audio(video: str | os.PathLike, audio: np.ndarray, rate: int, output: str | os.PathLike,
-              bit_rate: int = 256000) -> dict:
+def mux_audio(
+    video: str | os.PathLike, audio: np.ndarray, rate: int, output: str | os.PathLike, bit_rate: int = 256000
+) -> dict:
     """Write ``output``: the video streams of ``video`` copied, plus ``audio`` ((n, ch) float32) as AAC.
 
     Returns
@@ -37,8 +38,9 @@ def mux_audio(video: str | os.PathLike, audio: np.ndarray, rate: int, output: st
         raise ParameterError(f"the muxed video {output!r} would overwrite the --mux input; choose another path")
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise ParameterError(f"cannot write the muxed video {output!r}: the folder {folder!r} is missing or "
-                             "not writable")
+        raise ParameterError(
+            f"cannot write the muxed video {output!r}: the folder {folder!r} is missing or not writable"
+        )
     if audio.shape[1] > 2:
         raise InputError(f"the soundtrack has {audio.shape[1]} channels; muxing takes mono or stereo")
     try:
@@ -76,19 +78,27 @@ def mux_audio(video: str | os.PathLike, audio: np.ndarray, rate: int, output: st
 
             def audio_packets():
                 for packet in encode_aac_frames(astream, audio, rate):
-                    t = float((packet.dts if packet.dts is not None else 0) * packet.time_base) \
-                        if packet.time_base else 0.0
+                    t = (
+                        float((packet.dts if packet.dts is not None else 0) * packet.time_base)
+                        if packet.time_base
+                        else 0.0
+                    )
                     yield t, 1, packet
 
             for _, _, packet in heapq.merge(video_packets(), audio_packets(), key=lambda item: (item[0], item[1])):
                 out.mux(packet)
     adur = len(audio) / rate
-    result = {"path": os.path.abspath(output), "video_packets": copied, "video_duration_s": round(vdur, 4),
-              "audio_duration_s": round(adur, 4)}
+    result = {
+        "path": os.path.abspath(output),
+        "video_packets": copied,
+        "video_duration_s": round(vdur, 4),
+        "audio_duration_s": round(adur, 4),
+    }
     fps = float(vstreams[0].average_rate or 25)
     if abs(vdur - adur) > 1.0 / fps + 1e-3:
-        result["warning"] = (f"the soundtrack lasts {adur:.3f} s and the video {vdur:.3f} s: the cut list may not "
-                             "match this edit")
+        result["warning"] = (
+            f"the soundtrack lasts {adur:.3f} s and the video {vdur:.3f} s: the cut list may not match this edit"
+        )
     return result
 
 

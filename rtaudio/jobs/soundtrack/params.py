@@ -25,10 +25,16 @@ def parse_loudness(value) -> float | None:
         try:
             value = float(text)
         except ValueError:
-            raise ParameterError(f"--loudness={value!r} must be a target in LUFS (e.g. -23, -14), "
-                                 "'broadcast' (-23), 'web' (-14) or 'off'") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not -70.0 <= value <= 0.0:
+            raise ParameterError(
+                f"--loudness={value!r} must be a target in LUFS (e.g. -23, -14), "
+                "'broadcast' (-23), 'web' (-14) or 'off'"
+            ) from None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not -70.0 <= value <= 0.0
+    ):
         raise ParameterError(f"--loudness={value!r} must be a target between -70 and 0 LUFS (e.g. -23, -14)")
     return float(value)
 

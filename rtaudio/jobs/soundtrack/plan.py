@@ -116,7 +116,6 @@ class Transition:
     zero_cross: bool
 
 
-
 @dataclass
 class JoinPlan:
     """What happens at one join (between segment ``index`` and ``index + 1``, 0-based).
@@ -324,8 +323,10 @@ class Planner:
                         best = (cost, a, b)
             if best is not None:
                 kind = "a gap" if best[2] > best[1] else "an overlap"
-                jp.notes.append(f"no pause shared by both sides: the dialogue switches with {kind} of "
-                                f"{1000 * abs(best[2] - best[1]):.0f} ms")
+                jp.notes.append(
+                    f"no pause shared by both sides: the dialogue switches with {kind} of "
+                    f"{1000 * abs(best[2] - best[1]):.0f} ms"
+                )
                 return best[1], best[2]
         # no pause: the least speech energy on both sides
         rms = self.an.dialogue_rms_db
@@ -338,8 +339,10 @@ class Planner:
         d = float(grid[int(np.argmin(level))])
         if self.inside_speech(e + d) or self.inside_speech(s + d):
             what = "pause or word boundary" if self.p.words else "speech pause"
-            jp.reasons.append(f"no {what} within {self.p.tolerance_ms:.0f} ms: the dialogue cut stays "
-                              "inside speech (moved to its quietest point)")
+            jp.reasons.append(
+                f"no {what} within {self.p.tolerance_ms:.0f} ms: the dialogue cut stays "
+                "inside speech (moved to its quietest point)"
+            )
         return d, d
 
     def inside_speech(self, t: float) -> bool:
@@ -357,8 +360,9 @@ class Planner:
         length = float(np.clip(length, 0.005, 2.0))
         return max(0.005, min(length, hi - lo))
 
-    def music_switch(self, j: int, mode: str, snap: bool, base: float, xfade: float | None, off_a: float,
-                     jp: JoinPlan) -> tuple[float, float, float]:
+    def music_switch(
+        self, j: int, mode: str, snap: bool, base: float, xfade: float | None, off_a: float, jp: JoinPlan
+    ) -> tuple[float, float, float]:
         """(crossfade start c, length L, slip of the incoming music) in output seconds for join ``j``.
 
         ``join``: the slips that put the incoming beats on the outgoing ones
@@ -393,8 +397,9 @@ class Planner:
         if reliable:
             slips = self.rhythm_slips(T, off_a, off_b0, period)
             if not slips:
-                jp.reasons.append(f"beat phase cannot be matched within {self.p.tolerance_ms:.0f} ms "
-                                  f"(beat {1000 * period:.0f} ms)")
+                jp.reasons.append(
+                    f"beat phase cannot be matched within {self.p.tolerance_ms:.0f} ms (beat {1000 * period:.0f} ms)"
+                )
                 slips = [0.0]
         else:
             jp.notes.append("no steady beat: matched on harmony and timbre only")
@@ -402,8 +407,9 @@ class Planner:
             positions = [float(c) for c in starts]
         else:
             if reliable:
-                jp.notes.append("no beat of the outgoing music within reach: the crossfade start is matched on "
-                                "harmony and timbre")
+                jp.notes.append(
+                    "no beat of the outgoing music within reach: the crossfade start is matched on harmony and timbre"
+                )
             grid = np.arange(T + lo_t, T + hi_t - L + 1e-9, 0.02)
             positions = [float(c) for c in grid] or [float(np.clip(centre, T + lo, T + hi - L))]
         cands = [(c, d) for c in positions for d in slips]
@@ -413,10 +419,18 @@ class Planner:
             if c + off_b < 0 or c + L + off_a > self.an.duration:
                 continue
             ctx = max(L, 0.2)
-            chroma, timbre, level = similarity(self.an.music, (c - ctx / 2 + off_a, c + L + ctx / 2 + off_a),
-                                               (c - ctx / 2 + off_b, c + L + ctx / 2 + off_b))
-            score = (chroma + timbre - 0.02 * level - 0.3 * abs(slip) / max(self.tol, 1e-3)
-                     - 0.3 * abs(c + L / 2 - T - base) / max(self.tol, 1e-3))
+            chroma, timbre, level = similarity(
+                self.an.music,
+                (c - ctx / 2 + off_a, c + L + ctx / 2 + off_a),
+                (c - ctx / 2 + off_b, c + L + ctx / 2 + off_b),
+            )
+            score = (
+                chroma
+                + timbre
+                - 0.02 * level
+                - 0.3 * abs(slip) / max(self.tol, 1e-3)
+                - 0.3 * abs(c + L / 2 - T - base) / max(self.tol, 1e-3)
+            )
             if best is None or score > best[0]:
                 best = (score, c, slip, chroma, timbre)
         if best is None:
@@ -486,20 +500,35 @@ class Planner:
             if best is None or score > best[0]:
                 best = (score, float(x), y)
         if best is None:
-            self.run_notes.append(f"continuous music over segments {k + 1}-{m + 1}: no bar jump removes "
-                                  f"{R:.2f} s inside the run; the music plays on from where it was")
+            self.run_notes.append(
+                f"continuous music over segments {k + 1}-{m + 1}: no bar jump removes "
+                f"{R:.2f} s inside the run; the music plays on from where it was"
+            )
             return []
         _, x, y = best
         period = beats.period_at(x) if beats.reliable else 0.5
         L = min(period, 1.0)
         t = x - offset
-        jp = JoinPlan(index=self.segment_at(t), kind="music_jump", output_time=t, src_out=x, src_in=y, rule="music",
-                      music_mode="continuous", snap=True, snap_music_ms=None,
-                      music_slip_ms=round(1000 * (slip + y - x), 1),
-                      crossfade_ms=round(1000 * L, 1), region=(t, t + L), music_switch=t, similarity=round(best[0], 3),
-                      music_offsets=(offset, offset + y - x))
-        jp.notes.append(f"continuous music: {y - x:.2f} s ({(y - x) / bar:.0f} bars) removed at the bar at "
-                        f"{x:.2f} s of the source")
+        jp = JoinPlan(
+            index=self.segment_at(t),
+            kind="music_jump",
+            output_time=t,
+            src_out=x,
+            src_in=y,
+            rule="music",
+            music_mode="continuous",
+            snap=True,
+            snap_music_ms=None,
+            music_slip_ms=round(1000 * (slip + y - x), 1),
+            crossfade_ms=round(1000 * L, 1),
+            region=(t, t + L),
+            music_switch=t,
+            similarity=round(best[0], 3),
+            music_offsets=(offset, offset + y - x),
+        )
+        jp.notes.append(
+            f"continuous music: {y - x:.2f} s ({(y - x) / bar:.0f} bars) removed at the bar at {x:.2f} s of the source"
+        )
         if beats.reliable:
             err = beat_alignment(beats.times, offset, offset + y - x, t + L / 2 - 2 * period, t + L / 2 + 2 * period)
             jp.beat_phase_error_ms = None if err is None else round(err, 1)
@@ -536,8 +565,17 @@ class Planner:
             mode, snap, base, xfade, overrides = self.join_settings(j)
             T = self.starts[j + 1]
             e, s = self.src[j][1], self.src[j + 1][0]
-            jp = JoinPlan(index=j, kind="cut", output_time=T, src_out=e, src_in=s, rule="", music_mode=mode,
-                          snap=snap, overrides=overrides)
+            jp = JoinPlan(
+                index=j,
+                kind="cut",
+                output_time=T,
+                src_out=e,
+                src_in=s,
+                rule="",
+                music_mode=mode,
+                snap=snap,
+                overrides=overrides,
+            )
             near = self.tol + 0.3
             talk = self.an.speech.speaking(e - near, e + near) or self.an.speech.speaking(s - near, s + near)
             if separated:
@@ -638,16 +676,16 @@ def build_pieces(transitions: list[Transition], duration: float) -> list[Piece]:
         cur.shape_out = tr.shape
         cur.zc_out = tr.zero_cross
         pieces.append(cur)
-        cur = Piece(tr.b_start, duration, tr.segment, tr.slip, tr.b_fade, EDGE_FADE_S, tr.shape, "cosine",
-                    zc_in=tr.zero_cross)
+        cur = Piece(
+            tr.b_start, duration, tr.segment, tr.slip, tr.b_fade, EDGE_FADE_S, tr.shape, "cosine", zc_in=tr.zero_cross
+        )
     pieces.append(cur)
     return pieces
 
 
 def naive_pieces(starts: list[float], src: list[tuple[float, float]]) -> list[Piece]:
     """Plain concatenation: each segment exactly at its cut, no fades."""
-    return [Piece(starts[k], starts[k] + (e - s), k, 0.0, 0.0, 0.0, "cosine", "cosine")
-            for k, (s, e) in enumerate(src)]
+    return [Piece(starts[k], starts[k] + (e - s), k, 0.0, 0.0, 0.0, "cosine", "cosine") for k, (s, e) in enumerate(src)]
 
 
 def crossfade_pieces(starts: list[float], src: list[tuple[float, float]], length: float = 0.05) -> list[Piece]:

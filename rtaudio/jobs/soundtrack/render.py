@@ -52,11 +52,17 @@ from rtaudio.jobs.soundtrack.plan import (
 from rtaudio.jobs.soundtrack.speech import Speech, detect
 
 #: Steps and their share of a typical render's time, for one progress bar.
-STEPS = {"decode": 0.08, "separate": 0.35, "analyse": 0.2, "plan": 0.02, "render": 0.1, "measure": 0.17,
-         "write": 0.08}
+STEPS = {"decode": 0.08, "separate": 0.35, "analyse": 0.2, "plan": 0.02, "render": 0.1, "measure": 0.17, "write": 0.08}
 BASELINE_CROSSFADE_S = 0.05
-REPORT_KEYS = ("output_time", "beat_phase_error_ms", "spectral_discontinuity", "click", "loudness_step_db",
-               "snap_dialogue_ms", "snap_music_ms")
+REPORT_KEYS = (
+    "output_time",
+    "beat_phase_error_ms",
+    "spectral_discontinuity",
+    "click",
+    "loudness_step_db",
+    "snap_dialogue_ms",
+    "snap_music_ms",
+)
 
 Progress = Callable[[str, float], None]
 
@@ -75,8 +81,14 @@ def probe(path: str, stream: int = 0) -> dict:
     from rtaudio.sources.av import FileSource
 
     src = FileSource(path, stream=stream)
-    info = {"rate": src.rate, "channels": src.channels, "layout": src.layout, "duration": src.duration_s,
-            "fps": None, "timecode": None}
+    info = {
+        "rate": src.rate,
+        "channels": src.channels,
+        "layout": src.layout,
+        "duration": src.duration_s,
+        "fps": None,
+        "timecode": None,
+    }
     try:
         container = src._container
         if container.streams.video:
@@ -126,8 +138,10 @@ def separate(x: np.ndarray, rate: int, backend: str) -> tuple[dict[str, np.ndarr
     try:
         from rtaudio.jobs import separation as sep_mod  # issue 5
     except ImportError:
-        return None, ("no separation job in this rtaudio (rtaudio.jobs.separation is missing): the render "
-                      "treats the full mix as one stem")
+        return None, (
+            "no separation job in this rtaudio (rtaudio.jobs.separation is missing): the render "
+            "treats the full mix as one stem"
+        )
     try:
         stems, used = _run_separator(sep_mod, x, rate, backend)
     except ImportError as exc:
@@ -143,9 +157,14 @@ def dialogue_and_music(stems: dict, n: int, used: str) -> tuple[dict[str, np.nda
     vocals = stems.get("vocals")
     music = stems.get("accompaniment")
     if vocals is None or music is None:
-        return None, (f"the separation job returned stems {sorted(stems)}, not vocals/accompaniment: the render "
-                      "treats the full mix as one stem")
-    fix = lambda s: np.ascontiguousarray(np.asarray(s, np.float32).reshape(len(s), -1)[:n])
+        return None, (
+            f"the separation job returned stems {sorted(stems)}, not vocals/accompaniment: the render "
+            "treats the full mix as one stem"
+        )
+
+    def fix(s):
+        return np.ascontiguousarray(np.asarray(s, np.float32).reshape(len(s), -1)[:n])
+
     return {"dialogue": fix(vocals), "music": fix(music)}, f"separated by the separation job ({used})"
 
 
@@ -182,8 +201,9 @@ def analyse(stems: dict[str, np.ndarray], rate: int, duration: float, mix: np.nd
     mix_x = mix if mix is not None else music_x
     mix_f = compute(mix, rate) if separated and mix is not None else music
     beats = analyse_beats(mix_x, rate, mix_f)
-    speech, dialogue_rms = analyse_speech(stems["dialogue"], rate) if separated else \
-        analyse_speech(music_x, rate, music)
+    speech, dialogue_rms = (
+        analyse_speech(stems["dialogue"], rate) if separated else analyse_speech(music_x, rate, music)
+    )
     return Analysis(duration, separated, music, beats, speech, dialogue_rms)
 
 
@@ -221,8 +241,11 @@ def _words(store, dialogue: np.ndarray, rate: int, language: str, timings: dict)
 
 
 def _analysis_arrays(an: Analysis) -> dict:
-    arrays = {"duration": np.array([an.duration]), "separated": np.array([an.separated]),
-              "dialogue_rms_db": an.dialogue_rms_db}
+    arrays = {
+        "duration": np.array([an.duration]),
+        "separated": np.array([an.separated]),
+        "dialogue_rms_db": an.dialogue_rms_db,
+    }
     arrays.update(an.music.as_arrays("music_"))
     arrays.update(an.beats.as_arrays("beats_"))
     arrays.update(an.speech.as_arrays("speech_"))
@@ -230,18 +253,39 @@ def _analysis_arrays(an: Analysis) -> dict:
 
 
 def _analysis_from(arrays: dict) -> Analysis:
-    return Analysis(float(arrays["duration"][0]), bool(arrays["separated"][0]),
-                    Features.from_arrays(arrays, "music_"), Beats.from_arrays(arrays, "beats_"),
-                    Speech.from_arrays(arrays, "speech_"), np.asarray(arrays["dialogue_rms_db"]))
+    return Analysis(
+        float(arrays["duration"][0]),
+        bool(arrays["separated"][0]),
+        Features.from_arrays(arrays, "music_"),
+        Beats.from_arrays(arrays, "beats_"),
+        Speech.from_arrays(arrays, "speech_"),
+        np.asarray(arrays["dialogue_rms_db"]),
+    )
 
 
 # ---------------------------------------------------------------------------------------------- the job
 
 
-def render_soundtrack(input, cuts, output=None, *, mux=None, mux_output=None, report=None, review=None,
-                      rate: int | None = None, stream: int = 0, fps=None, source_start=None,
-                      params: SoundtrackParams | None = None, separation: str = "auto", cache: bool = True,
-                      cache_dir=None, progress: Progress | None = None, **settings) -> dict:
+def render_soundtrack(
+    input,
+    cuts,
+    output=None,
+    *,
+    mux=None,
+    mux_output=None,
+    report=None,
+    review=None,
+    rate: int | None = None,
+    stream: int = 0,
+    fps=None,
+    source_start=None,
+    params: SoundtrackParams | None = None,
+    separation: str = "auto",
+    cache: bool = True,
+    cache_dir=None,
+    progress: Progress | None = None,
+    **settings,
+) -> dict:
     """Render a soundtrack that follows a cut list; return the report.
 
     Parameters
@@ -291,8 +335,20 @@ def render_soundtrack(input, cuts, output=None, *, mux=None, mux_output=None, re
     progress = progress or _no_progress
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
-    job = setup(input, cuts, output, mux=mux, mux_output=mux_output, rate=rate, stream=stream, fps=fps,
-                source_start=source_start, params=params, separation=separation, settings=settings)
+    job = setup(
+        input,
+        cuts,
+        output,
+        mux=mux,
+        mux_output=mux_output,
+        rate=rate,
+        stream=stream,
+        fps=fps,
+        source_start=source_start,
+        params=params,
+        separation=separation,
+        settings=settings,
+    )
     params, out_rate, cut_list = job.params, job.rate, job.cut_list
     # ---------------------------------------------------------------- decode, separate, analyse (cached)
     store = job.cache(cache, cache_dir)
@@ -321,8 +377,9 @@ def render_soundtrack(input, cuts, output=None, *, mux=None, mux_output=None, re
         timings["analyse_s"] = time.perf_counter() - t0
         save_cached(store, stems, mix, _analysis_arrays(analysis), sep_note)
     if params.words and analysis.speech.words is None:
-        analysis.speech.words = _words(store, stems["dialogue" if analysis.separated else "mix"], out_rate,
-                                       params.language, timings)
+        analysis.speech.words = _words(
+            store, stems["dialogue" if analysis.separated else "mix"], out_rate, params.language, timings
+        )
     # ---------------------------------------------------------------- plan and render
     t0 = time.perf_counter()
     layout = plan_layout(cut_list, analysis, params, out_rate, len(mix))
@@ -330,8 +387,11 @@ def render_soundtrack(input, cuts, output=None, *, mux=None, mux_output=None, re
     progress("plan", 1.0)
     timings["plan_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    final, loud, gain = mix_stems((render_stem(stems[name], pieces, offsets, out_rate, n_out)
-                                   for name, pieces in plan.stems.items()), out_rate, params)
+    final, loud, gain = mix_stems(
+        (render_stem(stems[name], pieces, offsets, out_rate, n_out) for name, pieces in plan.stems.items()),
+        out_rate,
+        params,
+    )
     progress("render", 1.0)
     timings["render_s"] = time.perf_counter() - t0
     # ---------------------------------------------------------------- measure (render + baselines)
@@ -342,14 +402,22 @@ def render_soundtrack(input, cuts, output=None, *, mux=None, mux_output=None, re
     mix_mono = stems_mono["mix"] if "mix" in stems_mono else as_mono(mix)
     baselines, base_audio = {}, {}
     for name in BASELINES:
-        baselines[name], base_audio[name] = measure_baseline(name, mix, mix_mono, layout, gain, analysis.beats,
-                                                             params)
+        baselines[name], base_audio[name] = measure_baseline(name, mix, mix_mono, layout, gain, analysis.beats, params)
     progress("measure", 1.0)
     timings["measure_s"] = time.perf_counter() - t0
     # ---------------------------------------------------------------- the report
-    result = build_report(job, layout, measured, baselines, analysis_facts(analysis), sep_note,
-                          channels=int(final.shape[1]), loud=loud, cache_hit=cache_hit,
-                          cache_dir=str(store.dir) if store.enabled else None)
+    result = build_report(
+        job,
+        layout,
+        measured,
+        baselines,
+        analysis_facts(analysis),
+        sep_note,
+        channels=int(final.shape[1]),
+        loud=loud,
+        cache_hit=cache_hit,
+        cache_dir=str(store.dir) if store.enabled else None,
+    )
     # ---------------------------------------------------------------- write
     t0 = time.perf_counter()
     if job.output is not None:
@@ -395,9 +463,21 @@ class Setup:
         return cache_mod.Cache(cache_dir, key, enabled=enabled)
 
 
-def setup(input, cuts, output=None, *, mux=None, mux_output=None, rate=None, stream: int = 0, fps=None,
-          source_start=None, params: SoundtrackParams | None = None, separation: str = "auto",
-          settings: dict | None = None) -> Setup:
+def setup(
+    input,
+    cuts,
+    output=None,
+    *,
+    mux=None,
+    mux_output=None,
+    rate=None,
+    stream: int = 0,
+    fps=None,
+    source_start=None,
+    params: SoundtrackParams | None = None,
+    separation: str = "auto",
+    settings: dict | None = None,
+) -> Setup:
     """Check a render's options, probe the input and read the cut list (see :func:`render_soundtrack`)."""
     from rtaudio.jobs.soundtrack.timecode import parse_rate, parse_time
     from rtaudio.sources.base import check_rate
@@ -436,8 +516,10 @@ def setup(input, cuts, output=None, *, mux=None, mux_output=None, rate=None, str
     else:
         cut_list = read_cut_list(cuts, fps=rate_obj, duration=info["duration"], source_start=start_s)
     if source_start is None and info.get("timecode") and cut_list.format in ("cmx_3600",):
-        start_note = (f"the input carries the start timecode {info['timecode']}; EDL times were read from 0 "
-                      "(give --source-start to count from it)")
+        start_note = (
+            f"the input carries the start timecode {info['timecode']}; EDL times were read from 0 "
+            "(give --source-start to count from it)"
+        )
     return Setup(input, output, params, separation, stream, out_rate, info, cut_list, start_note)
 
 
@@ -490,18 +572,25 @@ def plan_layout(cut_list: CutList, analysis: Analysis, params: SoundtrackParams,
     # the cut list was checked against the container's duration; check again against what decoded
     last = cut_list.segments[-1]
     if float(last.end) > duration + 0.05:
-        raise InputError(f"{last.where}: segment ends at {float(last.end):.3f} s, past the end of the decoded "
-                         f"audio ({duration:.3f} s)")
+        raise InputError(
+            f"{last.where}: segment ends at {float(last.end):.3f} s, past the end of the decoded "
+            f"audio ({duration:.3f} s)"
+        )
     planner = Planner(cut_list, analysis, params, rate)
     reference = None
     if any(seg.overrides for seg in cut_list.segments[1:]):
-        plain = CutList([replace(seg, overrides=type(seg.overrides)()) for seg in cut_list.segments], cut_list.path,
-                        cut_list.format, cut_list.fps)
+        plain = CutList(
+            [replace(seg, overrides=type(seg.overrides)()) for seg in cut_list.segments],
+            cut_list.path,
+            cut_list.format,
+            cut_list.fps,
+        )
         reference = Planner(plain, analysis, params, rate).plan().music_at_join
     plan = planner.plan(reference)
     n_out = int(round(plan.duration * rate))
-    return Layout(plan, list(planner.src), list(planner.starts), picture_offsets(planner.src, planner.starts, rate),
-                  n_out, rate)
+    return Layout(
+        plan, list(planner.src), list(planner.starts), picture_offsets(planner.src, planner.starts, rate), n_out, rate
+    )
 
 
 def mix_stems(renders, rate: int, params: SoundtrackParams) -> tuple[np.ndarray, dict, float]:
@@ -521,36 +610,57 @@ def as_mono(x: np.ndarray) -> np.ndarray:
 def measure_render(final: np.ndarray, rate: int, stems_mono: dict, layout: Layout, gain: float) -> list[dict]:
     """The join metrics (:func:`metrics.measure`) of the render; ``stems_mono`` has the plan's stems as mono."""
     plan = layout.plan
-    return metrics_mod.measure(final, rate, stems_mono, plan.stems, layout.offsets, [j.region for j in plan.joins],
-                               gain)
+    return metrics_mod.measure(
+        final, rate, stems_mono, plan.stems, layout.offsets, [j.region for j in plan.joins], gain
+    )
 
 
 BASELINES = ("naive", "crossfade")
 
 
-def measure_baseline(name: str, mix: np.ndarray, mix_mono: np.ndarray, layout: Layout, gain: float, beats: Beats,
-                     params: SoundtrackParams) -> tuple[dict, np.ndarray]:
+def measure_baseline(
+    name: str,
+    mix: np.ndarray,
+    mix_mono: np.ndarray,
+    layout: Layout,
+    gain: float,
+    beats: Beats,
+    params: SoundtrackParams,
+) -> tuple[dict, np.ndarray]:
     """A baseline (``naive`` concatenation or a plain 50 ms ``crossfade``) rendered and measured: (rows, audio)."""
     if name not in BASELINES:
         raise ParameterError(f"baseline {name!r} must be one of {', '.join(BASELINES)}")
     rate, plan = layout.rate, layout.plan
-    pieces = naive_pieces(layout.starts, layout.src) if name == "naive" else \
-        crossfade_pieces(layout.starts, layout.src, BASELINE_CROSSFADE_S)
+    pieces = (
+        naive_pieces(layout.starts, layout.src)
+        if name == "naive"
+        else crossfade_pieces(layout.starts, layout.src, BASELINE_CROSSFADE_S)
+    )
     y = render_stem(mix, pieces, layout.offsets, rate, layout.n_out) * np.float32(gain)
     cut_joins = [j for j in plan.joins if j.kind == "cut"]
     half = BASELINE_CROSSFADE_S / 2 if name == "crossfade" else 0.0
     b_regions = [(j.output_time - half, j.output_time + half) for j in cut_joins]
     b_metrics = metrics_mod.measure(y, rate, {"mix": mix_mono}, {"mix": pieces}, layout.offsets, b_regions, gain)
     rows = []
-    for j, m in zip(cut_joins, b_metrics):
+    for j, m in zip(cut_joins, b_metrics, strict=True):
         m["beat_phase_error_ms"] = None
         if beats.reliable:
             p = beats.period_at(j.src_out)
-            err = beat_alignment(beats.times, layout.picture_offset(j.index), layout.picture_offset(j.index + 1),
-                                 j.output_time - 2 * p, j.output_time + 2 * p)
+            err = beat_alignment(
+                beats.times,
+                layout.picture_offset(j.index),
+                layout.picture_offset(j.index + 1),
+                j.output_time - 2 * p,
+                j.output_time + 2 * p,
+            )
             m["beat_phase_error_ms"] = None if err is None else round(err, 1)
-        row = {"output_time": round(j.output_time, 4), "beat_phase_error_ms": m.pop("beat_phase_error_ms"), **m,
-               "snap_dialogue_ms": 0.0, "snap_music_ms": 0.0}
+        row = {
+            "output_time": round(j.output_time, 4),
+            "beat_phase_error_ms": m.pop("beat_phase_error_ms"),
+            **m,
+            "snap_dialogue_ms": 0.0,
+            "snap_music_ms": 0.0,
+        }
         row["reasons"] = review_reasons(row, [], params)
         row["needs_review"] = bool(row["reasons"])
         rows.append(row)
@@ -559,19 +669,26 @@ def measure_baseline(name: str, mix: np.ndarray, mix_mono: np.ndarray, layout: L
 
 def analysis_facts(analysis: Analysis) -> dict:
     """What the report says about the analysis (small: travels between tasks)."""
-    return {"separated": analysis.separated, "speech_note": analysis.speech.note,
-            "report": {"tempo_bpm": round(analysis.beats.tempo_bpm, 2),
-                       "beat_confidence": round(analysis.beats.confidence, 3),
-                       "beats_reliable": analysis.beats.reliable, "beats": len(analysis.beats.times),
-                       "beat_tracker": analysis.beats.tracker,
-                       "speech_detector": analysis.speech.method, "speech_segments": len(analysis.speech.segments),
-                       "words": None if analysis.speech.words is None else len(analysis.speech.words)}}
+    return {
+        "separated": analysis.separated,
+        "speech_note": analysis.speech.note,
+        "report": {
+            "tempo_bpm": round(analysis.beats.tempo_bpm, 2),
+            "beat_confidence": round(analysis.beats.confidence, 3),
+            "beats_reliable": analysis.beats.reliable,
+            "beats": len(analysis.beats.times),
+            "beat_tracker": analysis.beats.tracker,
+            "speech_detector": analysis.speech.method,
+            "speech_segments": len(analysis.speech.segments),
+            "words": None if analysis.speech.words is None else len(analysis.speech.words),
+        },
+    }
 
 
 def join_rows(plan, measured: list[dict], params: SoundtrackParams) -> list[dict]:
     """The report's rows of the render's joins: the plan's facts, the metrics and the review reasons."""
     joins = []
-    for jp, m in zip(plan.joins, measured):
+    for jp, m in zip(plan.joins, measured, strict=True):
         row = {
             "output_time": round(jp.output_time, 4),
             "beat_phase_error_ms": jp.beat_phase_error_ms,
@@ -605,8 +722,19 @@ def join_rows(plan, measured: list[dict], params: SoundtrackParams) -> list[dict
     return joins
 
 
-def build_report(job: Setup, layout: Layout, measured: list[dict], baselines: dict, facts: dict, sep_note: str, *,
-                 channels: int, loud: dict, cache_hit: bool, cache_dir: str | None) -> dict:
+def build_report(
+    job: Setup,
+    layout: Layout,
+    measured: list[dict],
+    baselines: dict,
+    facts: dict,
+    sep_note: str,
+    *,
+    channels: int,
+    loud: dict,
+    cache_hit: bool,
+    cache_dir: str | None,
+) -> dict:
     """The render's report (see docs/soundtrack.md), without ``timings``, ``review`` and ``mux``."""
     params, cut_list, plan, out_rate = job.params, job.cut_list, layout.plan, job.rate
     joins = join_rows(plan, measured, params)
@@ -617,20 +745,29 @@ def build_report(job: Setup, layout: Layout, measured: list[dict], baselines: di
         notes.append(facts["speech_note"])
     return {
         "input": os.path.abspath(job.input),
-        "cuts": {"path": cut_list.path, "format": cut_list.format, "segments": len(cut_list.segments),
-                 "fps": None if cut_list.fps is None else str(cut_list.fps),
-                 "lines": [seg.where for seg in cut_list.segments]},
+        "cuts": {
+            "path": cut_list.path,
+            "format": cut_list.format,
+            "segments": len(cut_list.segments),
+            "fps": None if cut_list.fps is None else str(cut_list.fps),
+            "lines": [seg.where for seg in cut_list.segments],
+        },
         "stems": {"separated": facts["separated"], "names": list(plan.stems), "note": sep_note},
         "analysis": dict(facts["report"]),
         "settings": {k: getattr(params, k) for k in params.__dataclass_fields__},
         "joins": joins,
         "summary": summarise(joins),
         "baselines": baselines,
-        "output": {"path": None if job.output is None else os.path.abspath(job.output),
-                   "duration_s": round(layout.n_out / out_rate, 4),
-                   "rate": out_rate, "channels": channels, **loud},
-        "needs_review": [j["index"] if j["kind"] == "cut" else f"jump@{j['output_time']:.2f}"
-                         for j in joins if j["needs_review"]],
+        "output": {
+            "path": None if job.output is None else os.path.abspath(job.output),
+            "duration_s": round(layout.n_out / out_rate, 4),
+            "rate": out_rate,
+            "channels": channels,
+            **loud,
+        },
+        "needs_review": [
+            j["index"] if j["kind"] == "cut" else f"jump@{j['output_time']:.2f}" for j in joins if j["needs_review"]
+        ],
         "notes": notes,
         "cache": {"hit": cache_hit, "dir": cache_dir},
         "timings": {},
@@ -649,11 +786,14 @@ def review_reasons(m: dict, plan_reasons: list[str], params: SoundtrackParams) -
     if m["click"]:
         reasons.append(f"click: {m['click_excess_db']:.1f} dB more high-frequency energy than the material")
     if m["spectral_discontinuity"] is not None and m["spectral_discontinuity"] > params.review_spectral:
-        reasons.append(f"spectral jump {m['spectral_discontinuity']:.2f}x the signal's own frame-to-frame "
-                       f"change (threshold {params.review_spectral})")
+        reasons.append(
+            f"spectral jump {m['spectral_discontinuity']:.2f}x the signal's own frame-to-frame "
+            f"change (threshold {params.review_spectral})"
+        )
     if m["beat_phase_error_ms"] is not None and m["beat_phase_error_ms"] > params.review_beat_ms:
-        reasons.append(f"beats {m['beat_phase_error_ms']:.0f} ms off across the join (threshold "
-                       f"{params.review_beat_ms:.0f} ms)")
+        reasons.append(
+            f"beats {m['beat_phase_error_ms']:.0f} ms off across the join (threshold {params.review_beat_ms:.0f} ms)"
+        )
     if m["loudness_step_db"] is not None and abs(m["loudness_step_db"]) > params.review_loudness_db:
         reasons.append(f"loudness steps {m['loudness_step_db']:+.1f} dB (threshold {params.review_loudness_db} dB)")
     return reasons
@@ -661,15 +801,19 @@ def review_reasons(m: dict, plan_reasons: list[str], params: SoundtrackParams) -
 
 def summarise(rows: list[dict]) -> dict:
     """Medians and counts over joins: beat-phase error, spectral discontinuity, clicks."""
+
     def med(key):
         vals = [r[key] for r in rows if r.get(key) is not None]
         return round(float(np.median(np.abs(vals))), 3) if vals else None
 
-    return {"joins": len(rows), "median_beat_phase_error_ms": med("beat_phase_error_ms"),
-            "median_spectral_discontinuity": med("spectral_discontinuity"),
-            "clicks": sum(1 for r in rows if r.get("click")),
-            "median_abs_loudness_step_db": med("loudness_step_db"),
-            "needs_review": sum(1 for r in rows if r.get("needs_review"))}
+    return {
+        "joins": len(rows),
+        "median_beat_phase_error_ms": med("beat_phase_error_ms"),
+        "median_spectral_discontinuity": med("spectral_discontinuity"),
+        "clicks": sum(1 for r in rows if r.get("click")),
+        "median_abs_loudness_step_db": med("loudness_step_db"),
+        "needs_review": sum(1 for r in rows if r.get("needs_review")),
+    }
 
 
 def _json_default(value):

@@ -47,8 +47,9 @@ def join_picture(path: str, before: np.ndarray, after: np.ndarray, rate: int, ro
         ax.set_yticks([])
         ax2 = axes[1, col]
         if len(seg) > 512:
-            ax2.specgram(seg, NFFT=512, Fs=rate, noverlap=384, xextent=(times[0], times[-1]), cmap="magma",
-                         vmin=-120, vmax=-20)
+            ax2.specgram(
+                seg, NFFT=512, Fs=rate, noverlap=384, xextent=(times[0], times[-1]), cmap="magma", vmin=-120, vmax=-20
+            )
         ax2.set_ylim(0, min(rate / 2, 12000))
         ax2.set_xlabel("s from the cut", fontsize=8)
         for axis in (ax, ax2):
@@ -75,9 +76,15 @@ def _excerpt(path: str, x: np.ndarray, rate: int, t: float) -> None:
 
 def _metrics_text(row: dict) -> str:
     parts = []
-    for key, unit in (("beat_phase_error_ms", " ms"), ("spectral_discontinuity", "x"), ("loudness_step_db", " dB"),
-                      ("snap_dialogue_ms", " ms"), ("snap_music_ms", " ms"), ("music_slip_ms", " ms"),
-                      ("crossfade_ms", " ms")):
+    for key, unit in (
+        ("beat_phase_error_ms", " ms"),
+        ("spectral_discontinuity", "x"),
+        ("loudness_step_db", " dB"),
+        ("snap_dialogue_ms", " ms"),
+        ("snap_music_ms", " ms"),
+        ("music_slip_ms", " ms"),
+        ("crossfade_ms", " ms"),
+    ):
         v = row.get(key)
         if v is not None:
             parts.append(f"{key.replace('_', ' ')}: {v}{unit}")
@@ -110,22 +117,31 @@ def write_review(folder: str | os.PathLike, report: dict, after: np.ndarray, bef
 
     def block(k, row, audio: bool) -> str:
         name = _name(row, k)
-        title = (f"Join {row['index']} (into segment {row['index'] + 1})" if row["kind"] == "cut"
-                 else "Music jump (continuous music)")
+        title = (
+            f"Join {row['index']} (into segment {row['index'] + 1})"
+            if row["kind"] == "cut"
+            else "Music jump (continuous music)"
+        )
         where = ""
         if row["kind"] == "cut" and row["index"] < len(segments):
-            where = (f"<p class=hint>To retouch it, edit {html.escape(segments[row['index']])}: "
-                     "<code>music</code> (join|crossfade|continuous|hard), <code>crossfade_ms</code>, "
-                     "<code>snap</code>, <code>offset_ms</code>.</p>")
+            where = (
+                f"<p class=hint>To retouch it, edit {html.escape(segments[row['index']])}: "
+                "<code>music</code> (join|crossfade|continuous|hard), <code>crossfade_ms</code>, "
+                "<code>snap</code>, <code>offset_ms</code>.</p>"
+            )
         reasons = "".join(f"<li>{html.escape(r)}</li>" for r in row["reasons"])
         notes = "".join(f"<li class=note>{html.escape(r)}</li>" for r in row.get("notes", []))
         sound = ""
         if audio:
-            sound = (f"<div class=audio><span>before</span><audio controls src='{name}-before.wav'></audio>"
-                     f"<span>after</span><audio controls src='{name}-after.wav'></audio></div>")
-        return (f"<section><h2>{title} at {row['output_time']:.3f} s</h2><ul>{reasons}{notes}</ul>"
-                f"<p class=metrics>{html.escape(_metrics_text(row))}</p>{where}{sound}"
-                f"<img src='{name}.png' alt='{name}'></section>")
+            sound = (
+                f"<div class=audio><span>before</span><audio controls src='{name}-before.wav'></audio>"
+                f"<span>after</span><audio controls src='{name}-after.wav'></audio></div>"
+            )
+        return (
+            f"<section><h2>{title} at {row['output_time']:.3f} s</h2><ul>{reasons}{notes}</ul>"
+            f"<p class=metrics>{html.escape(_metrics_text(row))}</p>{where}{sound}"
+            f"<img src='{name}.png' alt='{name}'></section>"
+        )
 
     out = report.get("output", {})
     page = [

@@ -76,18 +76,29 @@ class Speech:
         return bool(np.any((s[:, 0] < t1) & (s[:, 1] > t0)))
 
     def as_arrays(self, prefix: str) -> dict:
-        return {f"{prefix}segments": self.segments.reshape(-1, 2),
-                f"{prefix}words": np.zeros((0, 2)) if self.words is None else self.words,
-                f"{prefix}has_words": np.array([self.words is not None]),
-                f"{prefix}meta": np.array([self.duration]),
-                f"{prefix}method": np.array(self.method), f"{prefix}note": np.array(self.note)}
+        return {
+            f"{prefix}segments": self.segments.reshape(-1, 2),
+            f"{prefix}words": np.zeros((0, 2)) if self.words is None else self.words,
+            f"{prefix}has_words": np.array([self.words is not None]),
+            f"{prefix}meta": np.array([self.duration]),
+            f"{prefix}method": np.array(self.method),
+            f"{prefix}note": np.array(self.note),
+        }
 
     @classmethod
-    def from_arrays(cls, arrays, prefix: str) -> "Speech":
-        words = np.asarray(arrays[f"{prefix}words"]).reshape(-1, 2) if arrays.get(f"{prefix}has_words", [False])[0] \
+    def from_arrays(cls, arrays, prefix: str) -> Speech:
+        words = (
+            np.asarray(arrays[f"{prefix}words"]).reshape(-1, 2)
+            if arrays.get(f"{prefix}has_words", [False])[0]
             else None
-        return cls(np.asarray(arrays[f"{prefix}segments"]).reshape(-1, 2), float(arrays[f"{prefix}meta"][0]),
-                   str(arrays[f"{prefix}method"]), str(arrays[f"{prefix}note"]), words)
+        )
+        return cls(
+            np.asarray(arrays[f"{prefix}segments"]).reshape(-1, 2),
+            float(arrays[f"{prefix}meta"][0]),
+            str(arrays[f"{prefix}method"]),
+            str(arrays[f"{prefix}note"]),
+            words,
+        )
 
 
 def detect(x: np.ndarray, rate: int, features: Features | None = None, *, prefer: str = "vad") -> Speech:
@@ -180,8 +191,12 @@ def detect_words(x: np.ndarray, rate: int, language: str = "en") -> np.ndarray:
     """
     from rtaudio.api import analyze
 
-    events = analyze(np.ascontiguousarray(x, dtype=np.float32), rate=rate, stages=["vad", "stt"],
-                     config={"stt": {"language": language, "partials": False}})
+    events = analyze(
+        np.ascontiguousarray(x, dtype=np.float32),
+        rate=rate,
+        stages=["vad", "stt"],
+        config={"stt": {"language": language, "partials": False}},
+    )
     words = []
     for e in events:
         if e.TYPE == "transcript":

@@ -23,8 +23,13 @@ from fractions import Fraction
 from rtaudio.errors import ParameterError
 
 #: The NTSC rates (and their names) that are exactly 1000/1001 of a whole rate.
-_NTSC = {24: Fraction(24000, 1001), 30: Fraction(30000, 1001), 60: Fraction(60000, 1001),
-         48: Fraction(48000, 1001), 120: Fraction(120000, 1001)}
+_NTSC = {
+    24: Fraction(24000, 1001),
+    30: Fraction(30000, 1001),
+    60: Fraction(60000, 1001),
+    48: Fraction(48000, 1001),
+    120: Fraction(120000, 1001),
+}
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class FrameRate:
 def exact_rate(value: float | Fraction) -> Fraction:
     """``value`` fps as an exact fraction: 29.97 -> 30000/1001, 25 -> 25, 23.976 -> 24000/1001."""
     value = Fraction(value)
-    for whole, ntsc in _NTSC.items():
+    for _whole, ntsc in _NTSC.items():
         if abs(value - ntsc) < Fraction(1, 200):
             return ntsc
     if abs(value - round(value)) < Fraction(1, 1000):
@@ -86,8 +91,9 @@ def parse_rate(text: str | float | int, what: str = "--fps") -> FrameRate:
         try:
             value = Fraction(text) if "/" in text else Fraction(float(text))
         except (ValueError, ZeroDivisionError):
-            raise ParameterError(f"{what}={raw!r} is not a frame rate; expected e.g. 25, 29.97, 29.97df, "
-                                 "30000/1001 or 59.94df") from None
+            raise ParameterError(
+                f"{what}={raw!r} is not a frame rate; expected e.g. 25, 29.97, 29.97df, 30000/1001 or 59.94df"
+            ) from None
     else:
         try:
             value = Fraction(text)
@@ -154,8 +160,10 @@ def parse_time(text, rate: FrameRate | None) -> Fraction:
             raise ValueError(f"timecode {s!r} needs a frame rate: give --fps (e.g. 25, 29.97df) or 'fps' in the file")
         drop = sep in ";," or rate.drop_frame
         if drop and rate.fps not in (_NTSC[30], _NTSC[60]):
-            raise ValueError(f"timecode {s!r} is drop-frame (';') but the frame rate is {rate}; "
-                             "drop-frame exists only at 29.97 and 59.94")
+            raise ValueError(
+                f"timecode {s!r} is drop-frame (';') but the frame rate is {rate}; "
+                "drop-frame exists only at 29.97 and 59.94"
+            )
         frames = frames_from_timecode(int(hh), int(mm), int(ss), int(ff), FrameRate(rate.fps, drop))
         return Fraction(frames) / rate.fps
     m = _CLOCK.match(s)
@@ -164,8 +172,10 @@ def parse_time(text, rate: FrameRate | None) -> Fraction:
         if int(mm) >= 60 and hh is not None or Fraction(ss) >= 60:
             raise ValueError(f"clock time {s!r} has minutes or seconds of 60 or more")
         return 3600 * int(hh or 0) + 60 * int(mm) + Fraction(ss)
-    raise ValueError(f"{text!r} is not a time; expected seconds (12.5), a clock time (00:01:02.500) "
-                     "or a timecode (00:01:02:12, drop-frame 00:01:02;12)")
+    raise ValueError(
+        f"{text!r} is not a time; expected seconds (12.5), a clock time (00:01:02.500) "
+        "or a timecode (00:01:02:12, drop-frame 00:01:02;12)"
+    )
 
 
 def to_samples(seconds: Fraction | float, rate: int) -> int:
