@@ -259,6 +259,8 @@ def test_cli_prints_summary_and_fails_on_a_failed_job(inputs, local_run):
 
 @pytest.mark.parametrize("engine", ["local", "ray"])
 def test_chunked_separation_equals_one_separator(engine, request):
+    from threadpoolctl import threadpool_limits
+
     from rtaudio.jobs import separation as sep
     from rtaudio.jobs.chunked import plan_chunks, separate_chunked
     from rtaudio.testing import beat_and_chords
@@ -268,11 +270,12 @@ def test_chunked_separation_equals_one_separator(engine, request):
     rate = 8000
     x = beat_and_chords(75.0, rate, seed=3).astype(np.float32)
     x = np.stack([x, 0.6 * x], 1)
-    with sep.Separator(sep.SeparationParams(stems=2, backend="dsp"), rate=rate, channels=2) as s:
+    # one BLAS thread here and in the workers: float sums then run in the same order on any machine
+    with threadpool_limits(1), sep.Separator(sep.SeparationParams(stems=2, backend="dsp"), rate=rate, channels=2) as s:
         whole = s.separate(x, rate)
         chunks = plan_chunks(len(x), s.segment, s.overlap, 1)
     assert len(chunks) == 3 and chunks[1][0] == chunks[0][1] - s.overlap
-    with make_executor(engine, workers=2) as ex:
+    with make_executor(engine, workers=2, threads=1) as ex:
         parts = separate_chunked(x, rate, ex, backend="dsp")
     assert set(parts) == {"vocals", "accompaniment"}
     for name in parts:
