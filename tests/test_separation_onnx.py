@@ -20,16 +20,16 @@ import soundfile as sf
 
 pytest.importorskip("onnxruntime")
 
-from _separation_fixtures import cached_test_models
+from _separation_fixtures import cached_test_models, models_root
 
 from rtaudio.jobs.separation import SeparationParams, Separator
 from rtaudio.jobs.separation_onnx import OnnxBackend, spleeter_istft, spleeter_stft
 
 
 @pytest.fixture(scope="session")
-def onnx_model(request):
+def onnx_model(request, tmp_path_factory):
     try:
-        return cached_test_models(request.config.cache.mkdir("rtaudio-separation"))[1]
+        return cached_test_models(models_root(request, tmp_path_factory))[1]
     except LookupError as exc:
         pytest.skip(str(exc))
 
