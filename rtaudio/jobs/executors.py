@@ -133,7 +133,8 @@ class RayExecutor:
         self.threads = threads
         self._started = False
         if not ray.is_initialized():
-            kw = {"address": address} if address else {"num_cpus": workers or os.cpu_count() or 1}
+            # "local": a new cluster of our own, never one a `ray start` left running on this machine
+            kw = {"address": address} if address else {"address": "local", "num_cpus": workers or os.cpu_count() or 1}
             ray.init(**kw, include_dashboard=False, log_to_driver=False, configure_logging=False)
             self._started = True
         cpus = int(ray.cluster_resources().get("CPU", 1))
