@@ -213,8 +213,8 @@ def private_cache(tmp_path_factory):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark tests by what they start, so ``make check`` can leave them out: ``jack`` (a JACK server) and
-    ``ray`` (a Ray cluster), from the fixtures and parameters a test uses."""
+    """Mark tests by what they start, so ``make check`` can leave them out: ``jack`` (a JACK server),
+    ``ray`` (a Ray cluster) and ``spleeter`` (TensorFlow's venv), from the fixtures and parameters a test uses."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         params = getattr(getattr(item, "callspec", None), "params", {})
@@ -222,3 +222,5 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.jack)
         if "ray_cluster" in fixtures or params.get("engine") == "ray":
             item.add_marker(pytest.mark.ray)
+        if "onnx_model" in fixtures:  # an ONNX export of a spleeter test model, built with TensorFlow
+            item.add_marker(pytest.mark.spleeter)

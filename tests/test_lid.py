@@ -163,6 +163,7 @@ def test_languages_restrict_the_candidates(spoken):
     assert events and all({c for c, _ in e.top} <= {"en", "fr"} for e in events)
 
 
+@pytest.mark.slow
 def test_langid_command_prints_json(spoken, tmp_path):
     import soundfile as sf
 

@@ -52,6 +52,7 @@ def test_stft_round_trip_matches_spleeter_convention():
     np.testing.assert_allclose(spleeter_istft(spec, len(x)), x, atol=2e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rate,channels", [(8000, 1), (16000, 2), (44100, 2), (48000, 1), (44100, 3)])
 def test_onnx_stems_add_back_below_11khz(onnx_model, rate, channels):
     x = lowpassed(2.0, rate, channels)

@@ -68,6 +68,7 @@ def _same(report, ref_report, out, ref_out):
     return diff
 
 
+@pytest.mark.slow
 def test_graph_equals_render_soundtrack_on_the_local_pool(source, reference):
     folder, path, cuts = source
     out = str(folder / "local.wav")
@@ -96,6 +97,7 @@ def test_graph_equals_render_soundtrack_on_the_local_pool(source, reference):
     assert report["graph"] == {"engine": "local", "workers": 2, "tasks": len(tasks)}
 
 
+@pytest.mark.slow
 def test_graph_equals_render_soundtrack_on_ray(source, reference, ray_cluster):  # noqa: F811
     folder, path, cuts = source
     out = str(folder / "ray.wav")
@@ -104,6 +106,7 @@ def test_graph_equals_render_soundtrack_on_ray(source, reference, ray_cluster): 
     assert report["graph"]["engine"] == "ray" and ray_cluster.is_initialized()
 
 
+@pytest.mark.slow
 def test_graph_writes_and_reads_the_render_cache(source, tmp_path):
     """A graph render fills the cache that render_soundtrack reads, and reads it back (no decode task)."""
     folder, path, cuts = source
@@ -158,6 +161,7 @@ def test_bad_options_are_named(source, tmp_path):
     assert bad.returncode == 2 and "--workers=0 must be a whole number >= 1" in bad.stderr
 
 
+@pytest.mark.slow
 def test_batch_split_jobs_isolates_a_corrupt_input(source, tmp_path):
     """``rtaudio batch --split-jobs``: each job a graph over the workers; a corrupt input fails alone."""
     folder, path, cuts = source
@@ -237,6 +241,7 @@ def short_jobs(tmp_path_factory):
     return folder, jobs
 
 
+@pytest.mark.slow
 def test_split_batch_runs_all_jobs_as_one_graph(short_jobs):
     """``split=True``: the 3 jobs' tasks in one graph; outputs byte-identical to one task per job; a bad job alone."""
     folder, jobs = short_jobs
@@ -276,6 +281,7 @@ def test_split_batch_runs_all_jobs_as_one_graph(short_jobs):
     assert [r["status"] for r in again["jobs"]] == ["skipped", "skipped", "failed"]
 
 
+@pytest.mark.slow
 def test_submit_split_equals_the_one_task_result(short_jobs):
     folder, jobs = short_jobs
     job = jobs(folder / "submit")[0]

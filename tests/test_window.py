@@ -422,6 +422,7 @@ def lit_in_screenshot(path, freq_hz: float) -> tuple[float, float]:
         rig.close()
 
 
+@pytest.mark.slow
 def test_play_without_display_says_so(tone_wav):
     code, _, err = cli("play", str(tone_wav), "--no-audio", env=no_display_env())
     assert code == 2 and "Traceback" not in err, err
@@ -431,6 +432,7 @@ def test_play_without_display_says_so(tone_wav):
     )
 
 
+@pytest.mark.slow
 def test_play_screenshot_headless(tone_wav, tmp_path):
     shot = tmp_path / "shot.png"
     code, _, err = cli(
@@ -444,6 +446,7 @@ def test_play_screenshot_headless(tone_wav, tmp_path):
     assert lit > 0.8 and octave_below < lit / 2, (lit, octave_below)  # a -6 dB tone: a bar nearly to the top
 
 
+@pytest.mark.slow
 def test_play_without_output_device_says_so_and_still_draws(tone_wav, tmp_path):
     env = no_display_env(JACK_DEFAULT_SERVER="rtaudio-no-such-server", JACK_NO_START_SERVER="1")
     probe = subprocess.run(
@@ -523,6 +526,7 @@ class Recorder:
         self.client.close()
 
 
+@pytest.mark.slow
 @pytest.mark.jack
 @pytest.mark.parametrize("rate, channels", [(48000, 2), (44100, 1)], ids=["48k-stereo", "44k1-mono-resampled"])
 def test_play_through_jack(jack_server, tmp_path, rate, channels):
