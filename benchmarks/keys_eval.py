@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/keys_eval.py            # everything (about a minute)
     .venv/bin/python benchmarks/keys_eval.py --quick    # synthetic signals only
+    .venv/bin/python benchmarks/keys_eval.py --lock     # click tracks 60-200 BPM and changes: lock-in (issue 14)
 
 Beat F-measure (mir_eval, +-70 ms) of the ``beats`` stage (causal, run through the
 engine at the file's own rate) against ``librosa.beat.beat_track`` called two ways:
@@ -36,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's rtaudio, not an installed one
 warnings.filterwarnings("ignore")
 CORPUS = Path(os.environ.get("RTAUDIO_CORPUS") or Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus")
 
@@ -143,10 +145,103 @@ def snare_reference(x, rate):
     return _SNARE["t"]
 
 
+# -- lock-in on click tracks (issue 14) ------------------------------------------------------------
+LOCK_TEMPI = (60, 80, 100, 128, 150, 200)
+LOCK_TOL = 0.035  # s: a beat this close to a click counts as locked
+
+
+def click_track(parts: list[tuple[float, float]], start: float = 0.3) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Click times (s) for ``parts`` = [(bpm, seconds), ...] played one after the other, and each part's span (s)."""
+    times, spans, t, end = [], [], start, 0.0
+    for bpm, seconds in parts:
+        spans.append((end, end + seconds))
+        end += seconds
+        while t < end - 1e-9:
+            times.append(t)
+            t += 60.0 / bpm
+    return np.array(times), spans
+
+
+def lock_in(ref: np.ndarray, est: np.ndarray, spans, tol: float = LOCK_TOL) -> list[int | None]:
+    """Per part: how many of its clicks pass before the beats lock (None: never).
+
+    Locked from click k of a part on: every later click of the part has a beat within ``tol`` and
+    no beat of the part lies further than ``tol`` from a click. A part's beats are those after
+    the previous part's last click (plus ``tol``) up to its own last click (plus ``tol``), so a
+    beat the tracker still places on the old grid after a change counts against the new part.
+    """
+    out, prev_last = [], None
+    for a, b in spans:
+        r = ref[(ref >= a - 1e-9) & (ref < b - 1e-9)]
+        lo = -np.inf if prev_last is None else prev_last + tol
+        prev_last = r[-1]
+        e = est[(est > lo) & (est <= r[-1] + tol)]
+        hit = [bool(len(e)) and np.min(np.abs(e - c)) < tol for c in r]
+        stray = [v for v in e if np.min(np.abs(r - v)) >= tol]
+        k_lock = None
+        for k in range(len(r)):
+            if all(hit[k:]) and not any(v >= r[k] - tol for v in stray):
+                k_lock = k
+                break
+        out.append(k_lock)
+    return out
+
+
+def lock_tracks():
+    """Steady click tracks at each of LOCK_TEMPI and every change between two of them (12 s each)."""
+    for a in LOCK_TEMPI:
+        for b in LOCK_TEMPI:
+            parts = [(a, 12.0)] if a == b else [(a, 12.0), (b, 12.0)]
+            yield (f"{a} BPM" if a == b else f"{a} -> {b} BPM"), parts
+    yield "96 -> 128 BPM (the issue's)", [(96, 12.0), (128, 12.0)]
+
+
+def soundtrack_dp_beats(x: np.ndarray, rate: int) -> np.ndarray:
+    """The soundtrack's offline DP tracker (``rtaudio.jobs.soundtrack.beats.track``) on ``x``: beat times (s)."""
+    from rtaudio.jobs.soundtrack.beats import track
+    from rtaudio.jobs.soundtrack.features import compute
+
+    return np.asarray(track(compute(x, rate)).times, dtype=float)
+
+
+def print_lock() -> int:
+    """Beat F (mir_eval, +-70 ms, all beats) and lock-in per click track: the causal stage, librosa, the DP tracker."""
+    from rtaudio.testing import clicks
+
+    rate = 22050
+    print("| track | ours F | lock-in at start / after the change (clicks) | librosa F | soundtrack DP (offline) F |")
+    print("|---|---|---|---|---|")
+    met, n, fs = 0, 0, []
+    for name, parts in lock_tracks():
+        ref, spans = click_track(parts)
+        x = clicks(ref, spans[-1][1], rate)
+        b, _, _ = ours(x, rate)
+        _, lb_mean, _, _ = librosa_beats(x, rate)
+        dp = soundtrack_dp_beats(x, rate)
+        f = f_beats(ref, b, False)
+        locks = lock_in(ref, b, spans)
+        ok = f >= 0.90 and all(k is not None and k <= 4 for k in locks)
+        if not name.endswith("(the issue's)"):
+            met, n = met + ok, n + 1
+            fs.append(f)
+        cells = " / ".join("never" if k is None else str(k) for k in locks)
+        print(
+            f"| {name} | {f:.3f} | {cells}{'' if ok else ' (goal missed)'} | {f_beats(ref, lb_mean, False):.3f} "
+            f"| {f_beats(ref, dp, False):.3f} |",
+            flush=True,
+        )
+    print(f"\ngoal (F >= 0.90 and lock-in within 4 clicks of the start and of each change) met on {met} of {n} tracks;")
+    print(f"beat F: min {min(fs):.3f}, median {float(np.median(fs)):.3f}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="synthetic signals only")
+    ap.add_argument("--lock", action="store_true", help="lock-in on click tracks 60-200 BPM and changes (issue 14)")
     args = ap.parse_args()
+    if args.lock:
+        return print_lock()
     print(
         "| signal | ours F trimmed | ours F all | librosa default F trimmed / all | librosa mean-env F trimmed / all"
         " | onsets F ours | onsets F librosa |"
