@@ -62,9 +62,7 @@ def _lock_in(times, beats, changes=(), tol=0.035):
         prev_last = r[-1]
         hit = [bool(len(e)) and np.min(np.abs(e - c)) < tol for c in r]
         stray = [v for v in e if np.min(np.abs(r - v)) >= tol]
-        out.append(
-            next((k for k in range(len(r)) if all(hit[k:]) and not any(v >= r[k] - tol for v in stray)), None)
-        )
+        out.append(next((k for k in range(len(r)) if all(hit[k:]) and not any(v >= r[k] - tol for v in stray)), None))
     return out
 
 
