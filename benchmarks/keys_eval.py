@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/keys_eval.py            # everything (about a minute)
     .venv/bin/python benchmarks/keys_eval.py --quick    # synthetic signals only
     .venv/bin/python benchmarks/keys_eval.py --lock     # click tracks 60-200 BPM and changes: lock-in (issue 14)
+    .venv/bin/python benchmarks/keys_eval.py --forward-backward   # an offline sketch, measured (not used)
 
 Beat F-measure (mir_eval, +-70 ms) of the ``beats`` stage (causal, run through the
 engine at the file's own rate) against ``librosa.beat.beat_track`` called two ways:
@@ -235,13 +236,96 @@ def print_lock() -> int:
     return 0
 
 
+# -- offline sketch: the causal tracker forwards and backwards (measured, not used by rtaudio) ---------
+def odf_frames(x: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(time (s) of each ODF frame as the beats stage reports it, ODF value, frames per second) of ``x``."""
+    import soxr
+
+    from rtaudio.stages.beats import ODF_LEAD_S, RATE
+    from rtaudio.stages.odf import OdfParams, OnsetEnvelope
+
+    y = soxr.resample(x, rate, RATE).astype(np.float32) if rate != RATE else x
+    env = OnsetEnvelope(OdfParams(), sample_rate=RATE)
+    frames = env.push(0, y)
+    t = np.array([f[0] for f in frames]) / RATE + ODF_LEAD_S
+    v = np.array([f[1] + 0.2 * f[2] for f in frames])  # BeatsParams.low_weight
+    return t, v, env.fps
+
+
+def track_frames(v: np.ndarray, fps: float) -> np.ndarray:
+    """Beat frames of the causal tracker over the ODF ``v`` (its end-of-input beats included)."""
+    from rtaudio.stages.beat_tracker import BeatTracker
+
+    tracker, out = BeatTracker(fps), []
+    for value in v:
+        out += [b.frame for b in tracker.push(float(value))]
+    out += [b.frame for b in tracker.flush()]
+    return np.array(out)
+
+
+def forward_backward(x: np.ndarray, rate: int, window_s: float = 3.0):
+    """Beat times (s): forwards, backwards (the ODF reversed), and per ``window_s`` window the one whose beats
+    hold more ODF (peak-normalised, +-2 frames)."""
+    t, v, fps = odf_frames(x, rate)
+    fwd = track_frames(v, fps)
+    bwd = np.sort(len(v) - 1 - track_frames(v[::-1].copy(), fps))
+    pk = v / (np.percentile(v, 95) + 1e-12)
+
+    def evidence(beats, a, b):
+        sel = np.round(beats[(beats >= a) & (beats < b)]).astype(int)
+        return sum(pk[max(0, f - 2) : f + 3].max() for f in sel if 0 <= f < len(pk))
+
+    both, edges = [], np.arange(0, len(v) + window_s * fps, window_s * fps)
+    for a, b in zip(edges, edges[1:], strict=False):
+        src = bwd if evidence(bwd, a, b) > evidence(fwd, a, b) else fwd
+        both += list(src[(src >= a) & (src < b)])
+    frames = np.arange(len(t))
+    return (np.interp(fwd, frames, t), np.interp(bwd, frames, t), np.interp(np.sort(both), frames, t))
+
+
+def print_forward_backward() -> int:
+    """Beat F (mir_eval, 70 ms) of the forward-backward sketch on the click tracks of --lock and the corpus music."""
+    from rtaudio.testing import clicks
+
+    print("| signal | forwards (the beats stage) | backwards | per 3 s window, the one with more ODF |")
+    print("|---|---|---|---|")
+    fs = []
+    for name, parts in lock_tracks():
+        ref, spans = click_track(parts)
+        f, b, c = forward_backward(clicks(ref, spans[-1][1], 22050), 22050)
+        row = (f_beats(ref, f, False), f_beats(ref, b, False), f_beats(ref, c, False))
+        fs.append(row)
+        print(f"| {name} (all beats) | {row[0]:.3f} | {row[1]:.3f} | {row[2]:.3f} |", flush=True)
+    fs = np.array(fs[:-1])
+    print(
+        "| click tracks: min / median / tracks >= 0.95 | "
+        + " | ".join(f"{fs[:, i].min():.3f} / {np.median(fs[:, i]):.3f} / {(fs[:, i] >= 0.95).sum()}" for i in range(3))
+        + " |"
+    )
+    if not CORPUS.is_dir():
+        return 0
+    for name, x, rate, ref, _ in signals(False):
+        if name.startswith(("clicks", "beat_and")):
+            continue
+        f, b, c = forward_backward(x, rate)
+        print(
+            f"| {name} (trimmed) | {f_beats(ref, f):.3f} | {f_beats(ref, b):.3f} | {f_beats(ref, c):.3f} |", flush=True
+        )
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="synthetic signals only")
     ap.add_argument("--lock", action="store_true", help="lock-in on click tracks 60-200 BPM and changes (issue 14)")
+    ap.add_argument(
+        "--forward-backward", action="store_true", help="the tracker forwards and backwards: an offline sketch"
+    )
     args = ap.parse_args()
     if args.lock:
         return print_lock()
+    if args.forward_backward:
+        return print_forward_backward()
     print(
         "| signal | ours F trimmed | ours F all | librosa default F trimmed / all | librosa mean-env F trimmed / all"
         " | onsets F ours | onsets F librosa |"
