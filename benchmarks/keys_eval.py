@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/keys_eval.py            # everything (about a minute)
     .venv/bin/python benchmarks/keys_eval.py --quick    # synthetic signals only
+    .venv/bin/python benchmarks/keys_eval.py --lock     # click tracks 60-200 BPM and changes: lock-in (issue 14)
+    .venv/bin/python benchmarks/keys_eval.py --forward-backward   # an offline sketch, measured (not used)
 
 Beat F-measure (mir_eval, +-70 ms) of the ``beats`` stage (causal, run through the
 engine at the file's own rate) against ``librosa.beat.beat_track`` called two ways:
@@ -36,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's rtaudio, not an installed one
 warnings.filterwarnings("ignore")
 CORPUS = Path(os.environ.get("RTAUDIO_CORPUS") or Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus")
 
@@ -143,10 +146,186 @@ def snare_reference(x, rate):
     return _SNARE["t"]
 
 
+# -- lock-in on click tracks (issue 14) ------------------------------------------------------------
+LOCK_TEMPI = (60, 80, 100, 128, 150, 200)
+LOCK_TOL = 0.035  # s: a beat this close to a click counts as locked
+
+
+def click_track(parts: list[tuple[float, float]], start: float = 0.3) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Click times (s) for ``parts`` = [(bpm, seconds), ...] played one after the other, and each part's span (s)."""
+    times, spans, t, end = [], [], start, 0.0
+    for bpm, seconds in parts:
+        spans.append((end, end + seconds))
+        end += seconds
+        while t < end - 1e-9:
+            times.append(t)
+            t += 60.0 / bpm
+    return np.array(times), spans
+
+
+def lock_in(ref: np.ndarray, est: np.ndarray, spans, tol: float = LOCK_TOL) -> list[int | None]:
+    """Per part: how many of its clicks pass before the beats lock (None: never).
+
+    Locked from click k of a part on: every later click of the part has a beat within ``tol`` and
+    no beat of the part lies further than ``tol`` from a click. A part's beats are those after
+    the previous part's last click (plus ``tol``) up to its own last click (plus ``tol``), so a
+    beat the tracker still places on the old grid after a change counts against the new part.
+    """
+    out, prev_last = [], None
+    for a, b in spans:
+        r = ref[(ref >= a - 1e-9) & (ref < b - 1e-9)]
+        lo = -np.inf if prev_last is None else prev_last + tol
+        prev_last = r[-1]
+        e = est[(est > lo) & (est <= r[-1] + tol)]
+        hit = [bool(len(e)) and np.min(np.abs(e - c)) < tol for c in r]
+        stray = [v for v in e if np.min(np.abs(r - v)) >= tol]
+        k_lock = None
+        for k in range(len(r)):
+            if all(hit[k:]) and not any(v >= r[k] - tol for v in stray):
+                k_lock = k
+                break
+        out.append(k_lock)
+    return out
+
+
+def lock_tracks():
+    """Steady click tracks at each of LOCK_TEMPI and every change between two of them (12 s each)."""
+    for a in LOCK_TEMPI:
+        for b in LOCK_TEMPI:
+            parts = [(a, 12.0)] if a == b else [(a, 12.0), (b, 12.0)]
+            yield (f"{a} BPM" if a == b else f"{a} -> {b} BPM"), parts
+    yield "96 -> 128 BPM (the issue's)", [(96, 12.0), (128, 12.0)]
+
+
+def soundtrack_dp_beats(x: np.ndarray, rate: int) -> np.ndarray:
+    """The soundtrack's offline DP tracker (``rtaudio.jobs.soundtrack.beats.track``) on ``x``: beat times (s)."""
+    from rtaudio.jobs.soundtrack.beats import track
+    from rtaudio.jobs.soundtrack.features import compute
+
+    return np.asarray(track(compute(x, rate)).times, dtype=float)
+
+
+def print_lock() -> int:
+    """Beat F (mir_eval, +-70 ms, all beats) and lock-in per click track: the causal stage, librosa, the DP tracker."""
+    from rtaudio.testing import clicks
+
+    rate = 22050
+    print("| track | ours F | lock-in at start / after the change (clicks) | librosa F | soundtrack DP (offline) F |")
+    print("|---|---|---|---|---|")
+    met, n, fs = 0, 0, []
+    for name, parts in lock_tracks():
+        ref, spans = click_track(parts)
+        x = clicks(ref, spans[-1][1], rate)
+        b, _, _ = ours(x, rate)
+        _, lb_mean, _, _ = librosa_beats(x, rate)
+        dp = soundtrack_dp_beats(x, rate)
+        f = f_beats(ref, b, False)
+        locks = lock_in(ref, b, spans)
+        ok = f >= 0.90 and all(k is not None and k <= 4 for k in locks)
+        if not name.endswith("(the issue's)"):
+            met, n = met + ok, n + 1
+            fs.append(f)
+        cells = " / ".join("never" if k is None else str(k) for k in locks)
+        print(
+            f"| {name} | {f:.3f} | {cells}{'' if ok else ' (goal missed)'} | {f_beats(ref, lb_mean, False):.3f} "
+            f"| {f_beats(ref, dp, False):.3f} |",
+            flush=True,
+        )
+    print(f"\ngoal (F >= 0.90 and lock-in within 4 clicks of the start and of each change) met on {met} of {n} tracks;")
+    print(f"beat F: min {min(fs):.3f}, median {float(np.median(fs)):.3f}")
+    return 0
+
+
+# -- offline sketch: the causal tracker forwards and backwards (measured, not used by rtaudio) ---------
+def odf_frames(x: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(time (s) of each ODF frame as the beats stage reports it, ODF value, frames per second) of ``x``."""
+    import soxr
+
+    from rtaudio.stages.beats import ODF_LEAD_S, RATE
+    from rtaudio.stages.odf import OdfParams, OnsetEnvelope
+
+    y = soxr.resample(x, rate, RATE).astype(np.float32) if rate != RATE else x
+    env = OnsetEnvelope(OdfParams(), sample_rate=RATE)
+    frames = env.push(0, y)
+    t = np.array([f[0] for f in frames]) / RATE + ODF_LEAD_S
+    v = np.array([f[1] + 0.2 * f[2] for f in frames])  # BeatsParams.low_weight
+    return t, v, env.fps
+
+
+def track_frames(v: np.ndarray, fps: float) -> np.ndarray:
+    """Beat frames of the causal tracker over the ODF ``v`` (its end-of-input beats included)."""
+    from rtaudio.stages.beat_tracker import BeatTracker
+
+    tracker, out = BeatTracker(fps), []
+    for value in v:
+        out += [b.frame for b in tracker.push(float(value))]
+    out += [b.frame for b in tracker.flush()]
+    return np.array(out)
+
+
+def forward_backward(x: np.ndarray, rate: int, window_s: float = 3.0):
+    """Beat times (s): forwards, backwards (the ODF reversed), and per ``window_s`` window the one whose beats
+    hold more ODF (peak-normalised, +-2 frames)."""
+    t, v, fps = odf_frames(x, rate)
+    fwd = track_frames(v, fps)
+    bwd = np.sort(len(v) - 1 - track_frames(v[::-1].copy(), fps))
+    pk = v / (np.percentile(v, 95) + 1e-12)
+
+    def evidence(beats, a, b):
+        sel = np.round(beats[(beats >= a) & (beats < b)]).astype(int)
+        return sum(pk[max(0, f - 2) : f + 3].max() for f in sel if 0 <= f < len(pk))
+
+    both, edges = [], np.arange(0, len(v) + window_s * fps, window_s * fps)
+    for a, b in zip(edges, edges[1:], strict=False):
+        src = bwd if evidence(bwd, a, b) > evidence(fwd, a, b) else fwd
+        both += list(src[(src >= a) & (src < b)])
+    frames = np.arange(len(t))
+    return (np.interp(fwd, frames, t), np.interp(bwd, frames, t), np.interp(np.sort(both), frames, t))
+
+
+def print_forward_backward() -> int:
+    """Beat F (mir_eval, 70 ms) of the forward-backward sketch on the click tracks of --lock and the corpus music."""
+    from rtaudio.testing import clicks
+
+    print("| signal | forwards (the beats stage) | backwards | per 3 s window, the one with more ODF |")
+    print("|---|---|---|---|")
+    fs = []
+    for name, parts in lock_tracks():
+        ref, spans = click_track(parts)
+        f, b, c = forward_backward(clicks(ref, spans[-1][1], 22050), 22050)
+        row = (f_beats(ref, f, False), f_beats(ref, b, False), f_beats(ref, c, False))
+        fs.append(row)
+        print(f"| {name} (all beats) | {row[0]:.3f} | {row[1]:.3f} | {row[2]:.3f} |", flush=True)
+    fs = np.array(fs[:-1])
+    print(
+        "| click tracks: min / median / tracks >= 0.95 | "
+        + " | ".join(f"{fs[:, i].min():.3f} / {np.median(fs[:, i]):.3f} / {(fs[:, i] >= 0.95).sum()}" for i in range(3))
+        + " |"
+    )
+    if not CORPUS.is_dir():
+        return 0
+    for name, x, rate, ref, _ in signals(False):
+        if name.startswith(("clicks", "beat_and")):
+            continue
+        f, b, c = forward_backward(x, rate)
+        print(
+            f"| {name} (trimmed) | {f_beats(ref, f):.3f} | {f_beats(ref, b):.3f} | {f_beats(ref, c):.3f} |", flush=True
+        )
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="synthetic signals only")
+    ap.add_argument("--lock", action="store_true", help="lock-in on click tracks 60-200 BPM and changes (issue 14)")
+    ap.add_argument(
+        "--forward-backward", action="store_true", help="the tracker forwards and backwards: an offline sketch"
+    )
     args = ap.parse_args()
+    if args.lock:
+        return print_lock()
+    if args.forward_backward:
+        return print_forward_backward()
     print(
         "| signal | ours F trimmed | ours F all | librosa default F trimmed / all | librosa mean-env F trimmed / all"
         " | onsets F ours | onsets F librosa |"

@@ -2,13 +2,17 @@
 
 Run it as a script (prints the tables of docs/speech.md)::
 
-    .venv/bin/python benchmarks/speech_eval.py vad
+    .venv/bin/python benchmarks/speech_eval.py vad         # all methods, the 4 annotated files
+    .venv/bin/python benchmarks/speech_eval.py intervals   # precision/recall/F1 per dev file (issue 14)
 
 Methods compared in the same run, all scored on 10 ms frames:
 
 - ``webrtcvad raw (mode N)``: webrtcvad's own 10 ms decisions, no smoothing;
 - ``silero raw (p>=0.5)``: Silero's probability per 32 ms chunk, thresholded, no smoothing;
-- ``rtaudio vad mode=webrtc`` / ``mode=silero`` / ``mode=both``: the stage with its hysteresis;
+- ``rtaudio vad mode=webrtc`` / ``mode=silero`` / ``mode=both``: the stage's reported intervals
+  (``SpeechSegment``: tight, inside the padded segments);
+- ``rtaudio vad padded segments``: the stage's ``SpeechStart``/``SpeechEnd`` spans (pre-roll,
+  hangover, short pauses bridged): what the ``stt`` stage hears, and what was reported before issue 14;
 - ``pydub detect_nonsilent``: energy threshold (the original brief's method), with pydub's
   defaults (``min_silence_len=1000``, ``silence_thresh=-16``) and with the usual recipe
   (``min_silence_len=300``, ``silence_thresh=dBFS-16``).
@@ -22,6 +26,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's rtaudio, not an installed one
 
 FRAME_S = 0.01  # scoring frame (s)
 
@@ -109,6 +115,19 @@ def stage_spans(x: np.ndarray, **params) -> list[tuple[float, float]]:
     return [(e.start / 16000, e.end / 16000) for e in events if isinstance(e, SpeechSegment)]
 
 
+def padded_spans(x: np.ndarray, **params) -> list[tuple[float, float]]:
+    """The stage's padded segments (``SpeechStart`` to ``SpeechEnd``): what the stt stage transcribes."""
+    from rtaudio.events import SpeechEnd, SpeechStart
+    from rtaudio.stages.base import Frame
+    from rtaudio.stages.vad import VADParams, VADStage
+
+    stage = VADStage(VADParams(**params))
+    events = stage.process(Frame(0, x[:, None], 16000)) + stage.flush()
+    starts = [e.t / 16000 for e in events if isinstance(e, SpeechStart)]
+    ends = [e.t / 16000 for e in events if isinstance(e, SpeechEnd)]
+    return list(zip(starts, ends, strict=True))
+
+
 def webrtc_raw_spans(x: np.ndarray, mode: int) -> list[tuple[float, float]]:
     import webrtcvad
 
@@ -163,13 +182,56 @@ METHODS = {
     "pydub detect_nonsilent (defaults)": lambda x: pydub_spans(x),
     "pydub detect_nonsilent (300 ms, dBFS-16)": lambda x: pydub_spans(x, 300, -16.0),
     # Silero with its own post-processing (get_speech_timestamps defaults), run by our hysteresis
-    "silero + its get_speech_timestamps defaults": lambda x: stage_spans(
+    "silero + its get_speech_timestamps defaults": lambda x: padded_spans(
         x, mode="silero", confirm_threshold=0.5, min_speech_s=0.25, min_silence_s=0.1, pre_roll_s=0.03, hangover_s=0.03
     ),
+    "rtaudio vad padded segments (what stt hears)": padded_spans,
     "rtaudio vad mode=webrtc (aggr. 3)": lambda x: stage_spans(x, mode="webrtc", aggressiveness=3),
     "rtaudio vad mode=silero": lambda x: stage_spans(x, mode="silero"),
     "rtaudio vad mode=both (default)": lambda x: stage_spans(x),
 }
+
+
+DEV_FILES = ("count.wav", "count2.wav", "speechbrain-vad-train.wav")
+INTERVAL_METHODS = {
+    k: METHODS[k]
+    for k in (
+        "webrtcvad raw, mode 3",
+        "silero raw (p>=0.5)",
+        "rtaudio vad padded segments (what stt hears)",
+        "rtaudio vad mode=both (default)",
+    )
+}
+
+
+def print_intervals(corpus: Path, methods=INTERVAL_METHODS) -> None:
+    """Precision, recall and F1 per dev file and pooled (the three files of issue 14), plus music flagged.
+
+    ``speechbrain-vad-train.wav`` is scored on its annotated first 4 s (its last 1.8 s hold speech
+    that no annotation covers).
+    """
+    truths = truth_segments(corpus)
+    audio = {name: read_mono(corpus / "segments" / name) for name in DEV_FILES}
+    music = [read_mono(p) for p in sorted((corpus / "classes_1s" / "music").glob("*.wav"))]
+    cols = [*DEV_FILES, "pooled"]
+    print("| method | " + " | ".join(f"{c} P / R / **F1**" for c in cols) + " | music clips flagged |")
+    print("|---" * (len(cols) + 2) + "|")
+    for method, fn in methods.items():
+        ts, gs, cells = [], [], []
+        for name in DEV_FILES:
+            spans, duration = truths[name]
+            t = frames_of(spans, duration)
+            g = frames_of(fn(audio[name][: round(duration * 16000)]), duration)
+            ts.append(t)
+            gs.append(g)
+            cells.append(f1(t, g))
+        cells.append(f1(np.concatenate(ts), np.concatenate(gs)))
+        flagged = sum(bool(fn(x)) for x in music) / len(music)
+        print(
+            f"| {method} | "
+            + " | ".join(f"{p:.3f} / {r:.3f} / **{f:.3f}**" for f, p, r in cells)
+            + f" | {flagged:.0%} ({len(music)} clips) |"
+        )
 
 
 def vad_tables(corpus: Path, methods=METHODS) -> tuple[list[dict], list[dict]]:
@@ -417,6 +479,8 @@ if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "vad"
     if what == "vad":
         print_vad(corpus)
+    elif what == "intervals":
+        print_intervals(corpus)
     elif what == "wer":
         print_wer(corpus)
     elif what == "cpu":
@@ -424,4 +488,4 @@ if __name__ == "__main__":
     elif what == "ko":
         print_korean()
     else:
-        sys.exit(f"unknown table {what!r}; expected: vad, wer, cpu, ko")
+        sys.exit(f"unknown table {what!r}; expected: vad, intervals, wer, cpu, ko")

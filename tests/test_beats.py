@@ -51,6 +51,41 @@ def test_tempo_change_is_followed():
     assert after and all(abs(bpm / 150 - 1) < 0.04 for bpm in after), after
 
 
+def _lock_in(times, beats, changes=(), tol=0.035):
+    """Per part of the track (split at ``changes``, s): clicks that pass before every later click of the part
+    has a beat within ``tol`` and no beat of the part is further than ``tol`` from a click (None: never)."""
+    edges = [-np.inf, *changes, np.inf]
+    out, prev_last = [], -np.inf
+    for a, b in zip(edges, edges[1:], strict=False):
+        r = times[(times >= a) & (times < b)]
+        e = beats[(beats > prev_last + tol) & (beats <= r[-1] + tol)]
+        prev_last = r[-1]
+        hit = [bool(len(e)) and np.min(np.abs(e - c)) < tol for c in r]
+        stray = [v for v in e if np.min(np.abs(r - v)) >= tol]
+        out.append(next((k for k in range(len(r)) if all(hit[k:]) and not any(v >= r[k] - tol for v in stray)), None))
+    return out
+
+
+@pytest.mark.parametrize("bpm", [60, 75, 96, 128, 150, 200])
+def test_locks_within_4_beats_of_the_start(bpm):
+    times = np.arange(0.3, 10.0, 60.0 / bpm)
+    beats, _, _ = _beats(clicks(times, 10.5, RATE))  # the last click's window has passed before the end
+    (k,) = _lock_in(times, beats)
+    assert k is not None and k <= 4, (k, beats[:6], times[:6])
+
+
+@pytest.mark.parametrize("a, b", [(96, 128), (128, 96), (75, 150), (150, 75), (60, 128), (200, 60), (80, 150)])
+def test_locks_within_4_beats_of_a_tempo_change(a, b):
+    """Abrupt changes, speed-ups to a multiple of the old tempo (75 -> 150, where every other click still
+    fits the old beat) included: beats within 35 ms from the 5th click after the change on."""
+    first = np.arange(0.3, 12.0, 60.0 / a)
+    second = np.arange(12.0, 24.0, 60.0 / b)
+    times = np.concatenate([first, second])
+    beats, _, _ = _beats(clicks(times, 24.0, RATE))
+    start, change = _lock_in(times, beats, changes=(12.0,))
+    assert start is not None and start <= 4 and change is not None and change <= 4, (start, change)
+
+
 def test_accelerating_clicks_tempo_error_under_4_percent():
     """Tempo rising by a constant factor (60 -> 180 BPM over 20 s): after 4 s the error stays under 4 %."""
     k = np.log(3.0) / 20.0  # bpm(t) = 60 exp(k t)

@@ -49,19 +49,91 @@ def _segments(events, rate=RATE):
     return [(e.start / rate, e.end / rate) for e in events if isinstance(e, SpeechSegment)]
 
 
+def _padded(events, rate=RATE):
+    """The padded segments (SpeechStart to SpeechEnd): what the stt stage hears."""
+    starts = [e.t / rate for e in events if isinstance(e, SpeechStart)]
+    ends = [e.t / rate for e in events if isinstance(e, SpeechEnd)]
+    return list(zip(starts, ends, strict=True))
+
+
+def _sentences(events, rate=RATE):
+    """The reported intervals grouped by padded segment: (first start, last end) of each group."""
+    found = _segments(events, rate)
+    return [
+        (min(a for a, b in found if s <= a and b <= e), max(b for a, b in found if s <= a and b <= e))
+        for s, e in _padded(events, rate)
+    ]
+
+
 @pytest.mark.parametrize("mode", ["both", "silero", "webrtc"])
 def test_finds_each_sentence(mode):
     x, spans = spoken_with_pauses()
     events, _ = _stage_events(x, 4096, mode=mode, aggressiveness=3 if mode == "webrtc" else 1)
+    padded = _padded(events)
+    assert len(padded) == len(spans), (padded, spans)
+    for (a, b), (ta, tb) in zip(padded, spans, strict=True):
+        assert abs(a - ta) < 0.1 and abs(b - tb) < 0.15, (padded, spans)
+    # every reported interval lies inside a padded segment, and each segment holds at least one
     found = _segments(events)
-    assert len(found) == len(spans), (found, spans)
-    for (a, b), (ta, tb) in zip(found, spans, strict=True):
+    assert all(any(s <= a < b <= e for s, e in padded) for a, b in found), (found, padded)
+    for (a, b), (ta, tb) in zip(_sentences(events), spans, strict=True):
         assert abs(a - ta) < 0.1 and abs(b - tb) < 0.15, (found, spans)
-    # each segment is announced by a start before it and closed by an end at its end
-    starts = [e.t / RATE for e in events if isinstance(e, SpeechStart)]
-    ends = [e.t / RATE for e in events if isinstance(e, SpeechEnd)]
-    assert starts == [a for a, _ in found] and ends == [b for _, b in found]
-    assert all(0.5 < e.confidence <= 1 for e in events if isinstance(e, SpeechSegment))
+    assert all(0.5 <= e.confidence <= 1 for e in events if isinstance(e, SpeechSegment))
+
+
+def _words_with_pauses(pause_s=0.15, words=("seven", "four", "two", "one", "nine", "three")):
+    """Words spoken one by one with ``pause_s`` of quiet noise between them: (samples, [(start, end) s])."""
+    from _speech_fixtures import need_espeak, trim
+
+    from rtaudio.testing import speech
+
+    need_espeak()
+    parts, spans, t = [np.zeros(RATE // 2, np.float32)], [], 0.5
+    for w in words:
+        y = trim(speech(w, RATE))
+        parts += [y, np.zeros(round(pause_s * RATE), np.float32)]
+        spans.append((t, t + len(y) / RATE))
+        t += len(y) / RATE + pause_s
+    parts.append(np.zeros(RATE // 2, np.float32))
+    x = np.concatenate(parts)
+    return x + noise(len(x) / RATE, RATE, 0.001, seed=3)[: len(x)], spans
+
+
+def test_pauses_between_words_are_reported_and_the_stt_hears_the_same():
+    x, spans = _words_with_pauses(0.15)
+    events, _ = _stage_events(x, 4096)
+    found = _segments(events)
+    # one interval per word: every 150 ms pause between words shows (at least two 32 ms chunks of it)
+    assert len(found) == len(spans), (found, spans)
+    gaps = [c - b for (_, b), (c, _) in zip(found, found[1:], strict=False)]
+    assert min(gaps) >= 0.06, gaps
+    for (a, b), (ta, tb) in zip(found, spans, strict=True):
+        assert abs(a - ta) < 0.1 and abs(b - tb) < 0.1, (found, spans)
+    # the padded segments (what stt transcribes) bridge those pauses and do not depend on the interval params
+    padded = _padded(events)
+    assert len(padded) < len(spans)
+    other, _ = _stage_events(x, 4096, interval_threshold=0.9, interval_lag_s=0.0, interval_min_pause_s=0.5)
+    assert _padded(other) == padded
+    assert [e for e in other if isinstance(e, (SpeechStart, SpeechEnd))] == [
+        e for e in events if isinstance(e, (SpeechStart, SpeechEnd))
+    ]
+    # interval_min_pause_s joins them again
+    joined, _ = _stage_events(x, 4096, interval_min_pause_s=0.3)
+    assert len(_segments(joined)) == len(padded)
+
+
+def test_soundtrack_sees_pauses_between_words():
+    from rtaudio.jobs.soundtrack.params import SoundtrackParams
+    from rtaudio.jobs.soundtrack.speech import detect
+
+    x, spans = _words_with_pauses(0.15)
+    speech = detect(x, RATE)
+    assert speech.method == "vad+energy", speech.note
+    pauses = speech.pauses(SoundtrackParams().min_pause_ms / 1000)
+    inner = [(a, b) for a, b in pauses if 0 < a and b < len(x) / RATE]
+    assert len(inner) == len(spans) - 1, (inner, spans)
+    for (_, end), (start, _), (a, b) in zip(spans, spans[1:], inner, strict=False):
+        assert end - 0.07 <= a < b <= start + 0.07, (inner, spans)  # within about two chunks of the truth
 
 
 @pytest.mark.parametrize("block", [1, 160, 1023, 48000])
@@ -81,7 +153,7 @@ def test_through_the_engine_at_another_rate_times_are_on_the_source_clock():
     found = {}
     for block in (512, 44100):
         events = analyze(x44, rate=44100, stages=["vad"], block=block)
-        found[block] = _segments(events, 44100)
+        found[block] = _sentences(events, 44100)  # first start, last end per padded segment
     assert len(found[512]) == len(spans)
     for (a, b), (c, d) in zip(found[512], found[44100], strict=True):  # resampling streams: within one 32 ms chunk
         assert abs(a - c) <= 0.033 and abs(b - d) <= 0.033
@@ -107,7 +179,7 @@ def test_silence_costs_no_verification():
 def test_speech_in_noise_is_found_and_noise_alone_is_not():
     x, spans = spoken_with_pauses(level=0.01)
     events, _ = _stage_events(x, 4096)
-    assert len(_segments(events)) == len(spans)
+    assert len(_padded(events)) == len(_sentences(events)) == len(spans)
     events, _ = _stage_events(noise(6.0, RATE, 0.05), 4096)
     assert events == []
 
@@ -147,17 +219,30 @@ def test_hysteresis_rules():
         "confirm_threshold": 0.8,
     }
     # a blip shorter than min_speech is dropped; a short dip does not split; pre-roll and hangover apply
-    events = _hyst([0, 0.9, 0, 0, 0, 0.6, 0.9, 0.4, 0.1, 0.9, 0.9, 0, 0, 0, 0], **p)
+    # (padded segment); the reported intervals are the runs at or above interval_threshold inside it,
+    # moved back by interval_lag_s
+    events = _hyst([0, 0.9, 0, 0, 0, 0.6, 0.9, 0.4, 0.1, 0.9, 0.9, 0, 0, 0, 0], **p, interval_lag_s=0.02)
     assert events == [
         SpeechStart(40, pytest.approx(0.75)),
         SpeechEnd(120),
-        SpeechSegment(40, 120, pytest.approx((0.6 + 0.9 + 0.4 + 0.9 + 0.9) / 5)),
+        SpeechSegment(48, 68, pytest.approx(0.75)),
+        SpeechSegment(88, 108, pytest.approx(0.9)),
     ]
+    # interval_min_pause_s joins runs; interval_threshold picks the chunks
+    events = _hyst(
+        [0, 0.9, 0, 0, 0, 0.6, 0.9, 0.4, 0.1, 0.9, 0.9, 0, 0, 0, 0],
+        **p,
+        interval_lag_s=0.0,
+        interval_min_pause_s=0.2,
+        interval_threshold=0.35,
+    )
+    assert events[2:] == [SpeechSegment(50, 110, pytest.approx((0.6 + 0.9 + 0.4 + 0.9 + 0.9) / 5))]
     # never reaching confirm_threshold: not speech (music Silero is unsure of)
     assert _hyst([0, 0.7, 0.75, 0.7, 0.6, 0, 0, 0], **p) == []
     # pre-roll never reaches back into the previous segment; input ending inside speech closes it there
     events = _hyst([0.9, 0.9, 0, 0, 0.9, 0.9, 0.9], **{**p, "pre_roll_s": 0.5, "hangover_s": 0.0})
-    assert _segments(events, 100) == [(0.0, 0.2), (0.2, 0.7)]
+    assert _padded(events, 100) == [(0.0, 0.2), (0.2, 0.7)]
+    assert _segments(events, 100) == [(0.0, 0.18), (0.38, 0.68)]
 
 
 @pytest.mark.parametrize(
@@ -169,6 +254,8 @@ def test_hysteresis_rules():
         ({"end_threshold": 0.7}, "vad.end_threshold=0.7 must be in [0, start_threshold=0.5]"),
         ({"confirm_threshold": 0.4}, "vad.confirm_threshold=0.4 must be in [start_threshold=0.5, 1]"),
         ({"min_silence_s": -1}, "vad.min_silence_s=-1 must be a number of seconds >= 0"),
+        ({"interval_threshold": 0.2}, "vad.interval_threshold=0.2 must be in [end_threshold=0.35, 1]"),
+        ({"interval_lag_s": -0.01}, "vad.interval_lag_s=-0.01 must be a number of seconds >= 0"),
     ],
 )
 def test_bad_parameters_are_named(values, message):
@@ -219,7 +306,8 @@ def test_speech_command_on_real_recordings(corpus, tmp_path):
     from rtaudio.cli import main
 
     out = tmp_path / "intervals.json"
-    assert main(["speech", str(corpus / "segments" / "count.wav"), "-o", str(out), "--no-progress"]) == 0
+    count = corpus / "segments" / "count.wav"
+    assert main(["speech", str(count), "-o", str(out), "--no-progress"]) == 0
     rows = json.loads(out.read_text())
     assert rows and set(rows[0]) == {"start", "end", "confidence"}
     truth = [
@@ -237,7 +325,13 @@ def test_speech_command_on_real_recordings(corpus, tmp_path):
         guess_f |= (t >= r["start"]) & (t < r["end"])
     tp = (truth_f & guess_f).sum()
     f1 = 2 * tp / (truth_f.sum() + guess_f.sum())
-    assert f1 > 0.88, f1
+    assert f1 > 0.93, f1  # 0.950 measured (docs/speech.md); the padded segments score 0.930
+    padded = tmp_path / "padded.json"
+    assert main(["speech", str(count), "--padded", "-o", str(padded), "--no-progress"]) == 0
+    padded_rows = json.loads(padded.read_text())
+    # the padded segments (what stt hears) are longer and fewer: pauses under min_silence_s are bridged
+    assert len(padded_rows) <= len(rows)
+    assert sum(r["end"] - r["start"] for r in padded_rows) > sum(r["end"] - r["start"] for r in rows)
     csv_out = tmp_path / "intervals.csv"
     assert main(["speech", str(corpus / "segments" / "count.wav"), "-o", str(csv_out), "--no-progress"]) == 0
     lines = csv_out.read_text().splitlines()

@@ -16,12 +16,15 @@ HELP = "find the time intervals with speech (CSV or JSON)"
 DESCRIPTION = """Find the intervals of an input that hold speech, with a gate music cannot fool:
 webrtcvad passes candidate frames, Silero VAD verifies them, hysteresis makes segments.
 
-The JSON form is a list of {"start": s, "end": s, "confidence": p}; CSV has the header
+The intervals follow the speech (pauses between words of 150 ms or more show); --padded
+writes the padded segments speech-to-text hears instead (pre-roll, hangover, short pauses
+bridged). The JSON form is a list of {"start": s, "end": s, "confidence": p}; CSV has the header
 start,end,confidence. Times are seconds on the input's clock."""
 EXAMPLES = """examples:
   rtaudio speech talk.mp4 -o intervals.csv
   rtaudio speech talk.mp4 -o intervals.json --vad silero
-  rtaudio speech talk.mp4 -p vad.min_silence_s=0.5 -p vad.pre_roll_s=0.2 -o -"""
+  rtaudio speech talk.mp4 -p vad.interval_min_pause_s=0.3 -o -        # join intervals closer than 0.3 s
+  rtaudio speech talk.mp4 --padded -p vad.pre_roll_s=0.2 -o -          # the padded segments stt hears"""
 
 
 def add_arguments(p) -> None:
@@ -32,6 +35,12 @@ def add_arguments(p) -> None:
         choices=["both", "webrtc", "silero"],
         default="both",
         help="detector: webrtcvad gate + Silero verifier, webrtcvad alone (cheap, fooled by music), or Silero alone",
+    )
+    g.add_argument(
+        "--padded",
+        action="store_true",
+        help="write the padded segments the stt stage hears (pre-roll, hangover, pauses under "
+        "vad.min_silence_s bridged; confidence: mean probability at confirmation) instead of the tight intervals",
     )
     g.add_argument("--config", metavar="FILE.toml", help="stage parameters ([vad] table)")
     g.add_argument(
@@ -63,6 +72,20 @@ def intervals_text(segments, rate: int, as_json: bool) -> str:
     return out.getvalue()
 
 
+def padded_segments(events) -> list:
+    """The padded segments (``SpeechStart`` to ``SpeechEnd``) of ``events`` as SpeechSegment events."""
+    from rtaudio.events import SpeechEnd, SpeechSegment, SpeechStart
+
+    out, start = [], None
+    for e in events:
+        if isinstance(e, SpeechStart):
+            start = e
+        elif isinstance(e, SpeechEnd) and start is not None:
+            out.append(SpeechSegment(start.t, e.t, start.confidence))
+            start = None
+    return out
+
+
 def output_format(path: str, as_json: bool) -> bool:
     """True for JSON; raises ParameterError for an unknown extension."""
     from rtaudio.errors import ParameterError
@@ -92,7 +115,10 @@ def run(args) -> int:
     try:
         result = run_with_progress(engine, source, show=not args.no_progress)
     finally:  # partial intervals are written even when the input breaks
-        segments = [e for e in sink.events if isinstance(e, SpeechSegment)]
+        if args.padded:
+            segments = padded_segments(sink.events)
+        else:
+            segments = [e for e in sink.events if isinstance(e, SpeechSegment)]
         text = intervals_text(segments, source.rate, as_json)
         if args.output == "-":
             sys.stdout.write(text)

@@ -229,5 +229,8 @@ class BeatsStage(Stage):
         return out
 
     def flush(self) -> list[Event]:
-        """Nothing is pending: beats after the last complete frame are not reported."""
-        return []
+        """End of input: report the last beats, which had found their onset but no later one yet."""
+        events: list[Event] = []
+        for beat in self.tracker.flush():
+            events.extend(self._report(beat))
+        return events

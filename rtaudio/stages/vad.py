@@ -5,7 +5,9 @@
     16 kHz mono ──> 32 ms chunks ──> webrtcvad (~3 µs) ──pass──> Silero VAD (ONNX, ~150 µs) ──> p(speech)
                                          └──reject──> p = 0 (the verifier is not run)
     p per chunk ──> hysteresis (start/end thresholds, min speech/silence, pre-roll, hangover)
-                ──> SpeechStart, SpeechEnd, SpeechSegment
+                ──> SpeechStart, SpeechEnd        (the padded segment: what speech-to-text hears)
+    p per chunk ──> p >= interval_threshold inside a confirmed segment, edges moved back by interval_lag_s
+                ──> SpeechSegment                 (the tight intervals: where the speech is)
 
 webrtcvad alone marks noise and music as speech; Silero rejects them but costs
 fifty times more. Only chunks the first gate passes (and the chunks shortly
@@ -19,6 +21,17 @@ on how the input was split into blocks. Speech is decided after the fact (a
 segment is confirmed once it has lasted ``min_speech_s``, ended once silence
 has lasted ``min_silence_s``), so ``SpeechStart`` and ``SpeechEnd`` carry times
 in the past: stages that listen to them buffer the audio they need.
+
+Two kinds of interval come out. ``SpeechStart``/``SpeechEnd`` bound the
+*padded* segment (pre-roll, hangover, pauses under ``min_silence_s`` bridged):
+what the ``stt`` stage transcribes. ``SpeechSegment`` events are the *tight*
+intervals inside it, one per run of chunks whose probability reaches
+``interval_threshold`` (runs closer than ``interval_min_pause_s`` joined), with
+both edges moved ``interval_lag_s`` earlier (Silero's probability rises and
+falls about 20 ms after the speech does): where an editor should cut and where
+the pauses between words are. They are reported with their segment's
+``SpeechEnd``, and only for confirmed segments, so music is rejected exactly
+as before.
 
 The Silero model (``silero_vad.onnx``) is resolved by the model registry as
 ``silero-vad``: an explicit ``model_path``, ``$RTAUDIO_SILERO_VAD``, the user
@@ -146,6 +159,17 @@ class VADParams:
         end of the previous segment nor before 0).
     hangover_s : float >= 0, default 0.0, seconds
         A segment ends this long after its last speech chunk.
+    interval_threshold : float in [end_threshold, 1], default 0.5
+        The reported intervals (``SpeechSegment``) are the runs of chunks at or above
+        this probability inside a confirmed segment (with ``mode="webrtc"``: webrtcvad's
+        speech fraction).
+    interval_lag_s : float >= 0, default 0.02, seconds
+        Both edges of a reported interval are moved this much earlier (Silero's
+        probability lags the speech; not applied with ``mode="webrtc"``). Chosen on the
+        pooled dev-corpus total (docs/speech.md).
+    interval_min_pause_s : float >= 0, default 0.0, seconds
+        Reported intervals closer than this are joined (0: every gap of a chunk or
+        more, i.e. 32 ms, is reported as a pause).
     model_path : str or None, default None
         The Silero ONNX file or a folder holding it (None: the model registry's lookup).
 
@@ -166,6 +190,9 @@ class VADParams:
     min_silence_s: float = 0.1
     pre_roll_s: float = 0.03
     hangover_s: float = 0.0
+    interval_threshold: float = 0.5
+    interval_lag_s: float = 0.02
+    interval_min_pause_s: float = 0.0
     model_path: str | None = None
 
     def __post_init__(self):
@@ -186,7 +213,20 @@ class VADParams:
                 f"vad.confirm_threshold={self.confirm_threshold!r} must be in "
                 f"[start_threshold={self.start_threshold}, 1]"
             )
-        for name in ("gate_hold_s", "gate_reset_s", "min_speech_s", "min_silence_s", "pre_roll_s", "hangover_s"):
+        if not self.end_threshold <= self.interval_threshold <= 1:
+            raise ParameterError(
+                f"vad.interval_threshold={self.interval_threshold!r} must be in [end_threshold={self.end_threshold}, 1]"
+            )
+        for name in (
+            "gate_hold_s",
+            "gate_reset_s",
+            "min_speech_s",
+            "min_silence_s",
+            "pre_roll_s",
+            "hangover_s",
+            "interval_lag_s",
+            "interval_min_pause_s",
+        ):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 3600):
                 raise ParameterError(f"vad.{name}={value!r} must be a number of seconds >= 0")
@@ -281,21 +321,36 @@ class SileroVerifier:
 
 
 class Hysteresis:
-    """Chunk probabilities -> speech segments (times in samples).
+    """Chunk probabilities -> padded speech segments and the tight intervals inside them (times in samples).
 
-    Enter speech at ``start_threshold``, stay while at or above ``end_threshold``;
-    a segment is confirmed once it has lasted ``min_speech_s`` and one of its chunks
-    reached ``confirm_threshold``; it ends once it has
-    been below ``end_threshold`` for ``max(min_silence_s, hangover_s)``.
+    Padded segment (``SpeechStart``/``SpeechEnd``): enter speech at ``start_threshold``,
+    stay while at or above ``end_threshold``; a segment is confirmed once it has lasted
+    ``min_speech_s`` and one of its chunks reached ``confirm_threshold``; it ends once it
+    has been below ``end_threshold`` for ``max(min_silence_s, hangover_s)``.
+
+    Tight intervals (``SpeechSegment``, emitted with the segment's ``SpeechEnd``): the runs
+    of the segment's chunks at or above ``interval_threshold``, runs closer than
+    ``interval_min_pause_s`` joined, both edges moved ``lag`` samples earlier, kept inside
+    the padded segment.
+
+    Parameters
+    ----------
+    params : VADParams
+    rate : int > 0, Hz
+        Samples per second of the times pushed.
+    lag : bool, default True
+        Apply ``params.interval_lag_s`` (False for webrtcvad's fractions, which do not lag).
     """
 
-    def __init__(self, params: VADParams, rate: int):
+    def __init__(self, params: VADParams, rate: int, *, lag: bool = True):
         p = params
         self.p = p
         self.min_speech = round(p.min_speech_s * rate)
         self.hangover = round(p.hangover_s * rate)
         self.pre_roll = round(p.pre_roll_s * rate)
         self.end_wait = max(round(p.min_silence_s * rate), self.hangover)
+        self.lag = round(p.interval_lag_s * rate) if lag else 0
+        self.min_pause = round(p.interval_min_pause_s * rate)
         self.reset()
 
     def reset(self) -> None:
@@ -307,10 +362,23 @@ class Hysteresis:
         self._n = 0
         self._peak = 0.0
         self._prev_end = 0
+        self._runs: list[list] = []  # tight runs of the candidate: [start, end, sum of p, chunks]
 
     @property
     def in_speech(self) -> bool:
         return self._onset is not None and self._confirmed
+
+    def _tight(self, start: int, end: int, prob: float) -> None:
+        """Chunk [start, end) of the open candidate: extend or open a tight run if ``prob`` reaches the threshold."""
+        if prob < self.p.interval_threshold:
+            return
+        runs = self._runs
+        if runs and start - runs[-1][1] <= self.min_pause:
+            runs[-1][1] = end
+            runs[-1][2] += prob
+            runs[-1][3] += 1
+        else:
+            runs.append([start, end, prob, 1])
 
     def push(self, start: int, end: int, prob: float) -> list[Event]:
         """The chunk [``start``, ``end``) had speech probability ``prob``; returns the events it decides."""
@@ -319,10 +387,12 @@ class Hysteresis:
         if prob >= p.start_threshold or (self._onset is not None and prob >= p.end_threshold):
             if self._onset is None:
                 self._onset, self._confirmed, self._sum, self._n, self._peak = start, False, 0.0, 0, 0.0
+                self._runs = []
             self._last = end
             self._sum += prob
             self._n += 1
             self._peak = max(self._peak, prob)
+            self._tight(start, end, prob)
             if (
                 not self._confirmed
                 and self._last - self._onset >= self.min_speech
@@ -338,11 +408,15 @@ class Hysteresis:
     def _close(self, end: int) -> list[Event]:
         events: list[Event] = []
         if self._confirmed:
-            confidence = self._sum / self._n
-            events = [SpeechEnd(end), SpeechSegment(self._start, end, confidence)]
+            events = [SpeechEnd(end)]
+            for a, b, total, n in self._runs:
+                a, b = max(a - self.lag, self._start), min(b - self.lag, end)
+                if b > a:
+                    events.append(SpeechSegment(a, b, total / n))
             self._prev_end = end
         self._onset = None
         self._confirmed = False
+        self._runs = []
         return events
 
     def flush(self, end: int) -> list[Event]:
@@ -379,7 +453,7 @@ class VADStage(Stage):
         self._hold = round(p.gate_hold_s * VAD_RATE)
         self._reset_after = round(p.gate_reset_s * VAD_RATE)
         self._framer = HopFramer(CHUNK, CHUNK)
-        self._hyst = Hysteresis(p, VAD_RATE)
+        self._hyst = Hysteresis(p, VAD_RATE, lag=self._verifier is not None)
         self.reset()
 
     def reset(self) -> None:

@@ -4,9 +4,11 @@ Two detectors; the better one that can run here is used and named in the report:
 
 * ``vad``: rtaudio's ``vad`` stage (webrtcvad gate + Silero verifier), run over
   the whole dialogue stem at 16 kHz; it ignores music and noise, so a music bed
-  under the dialogue does not hide the pauses.  Its segments bridge silences
-  shorter than 100 ms, so where it runs its speech is intersected with the energy
-  detector's: a pause is where either finds no speech;
+  under the dialogue does not hide the pauses.  Its reported intervals are the
+  tight ones (``SpeechSegment``: pauses between words of 150 ms or more show as
+  gaps of 60 ms or more, at 32 ms resolution); where it runs its speech is
+  intersected with the energy detector's, so a pause is where either finds no
+  speech and its edges are sharper than a 32 ms chunk;
 * ``energy``: frame RMS (11.6 ms hop) against an adaptive threshold, ``floor +
   0.3 * (loud - floor)`` dB where ``floor``/``loud`` are the 5th/95th percentiles,
   at least 6 dB over the floor; speech bursts shorter than 50 ms are dropped and
