@@ -547,6 +547,8 @@ def _setup(
         output,
         mux=mux,
         mux_output=mux_output,
+        report=report,
+        review=review,
         rate=rate,
         stream=stream,
         fps=fps,

@@ -341,6 +341,8 @@ def render_soundtrack(
         output,
         mux=mux,
         mux_output=mux_output,
+        report=report,
+        review=review,
         rate=rate,
         stream=stream,
         fps=fps,
@@ -470,6 +472,8 @@ def setup(
     *,
     mux=None,
     mux_output=None,
+    report=None,
+    review=None,
     rate=None,
     stream: int = 0,
     fps=None,
@@ -497,6 +501,7 @@ def setup(
         raise ParameterError("a muxed video path was given without --mux EDITED_VIDEO")
     if separation not in ("auto", "dsp", "spleeter", "onnx", "none"):
         raise ParameterError(f"separation={separation!r} must be auto, dsp, spleeter, onnx or none")
+    check_outputs(input, cuts, output, mux=mux, mux_output=mux_output, report=report, review=review)
     info = probe(input, stream)
     out_rate = check_rate(rate or info["rate"], "--rate")
     rate_obj = None
@@ -521,6 +526,18 @@ def setup(
             "(give --source-start to count from it)"
         )
     return Setup(input, output, params, separation, stream, out_rate, info, cut_list, start_note)
+
+
+def check_outputs(input, cuts, output, *, mux=None, mux_output=None, report=None, review=None) -> None:
+    """No output over an input or over another output; the report's folder writable (before rendering)."""
+    from rtaudio.outputs import check_paths, check_writable
+
+    if report is not None:
+        check_writable(report, "--report")
+    if mux_output is not None:
+        check_writable(mux_output, "the muxed video -o")
+    inputs = {"the input": input, "--cuts": cuts if isinstance(cuts, (str, os.PathLike)) else None, "--mux": mux}
+    check_paths(inputs, {"-o": output, "the muxed video -o": mux_output, "--report": report, "--review": review})
 
 
 def decode_checked(path: str, stream: int, rate: int) -> np.ndarray:
@@ -775,9 +792,10 @@ def build_report(
 
 
 def write_report(path, result: dict) -> None:
-    """The report as JSON (numpy scalars as numbers, non-finite floats as null)."""
-    with open(path, "w") as f:
-        json.dump(result, f, indent=1, default=_json_default)
+    """The report as JSON (numpy scalars as numbers, non-finite floats as null), written atomically."""
+    from rtaudio.outputs import write_text
+
+    write_text(path, json.dumps(result, indent=1, default=_json_default), "--report")
 
 
 def review_reasons(m: dict, plan_reasons: list[str], params: SoundtrackParams) -> list[str]:

@@ -1,0 +1,172 @@
+"""Output safety: no output over an input or over another output; every file appears whole.
+
+- :func:`check_paths` compares a run's inputs and outputs after resolving real
+  paths (``..``, symlinks, hard links) before anything runs, and raises a
+  :class:`ParameterError` naming both paths of a clash.
+- :func:`atomic` gives a temporary name in the final file's folder
+  (``.NAME.part-<pid>.EXT``, so format-by-extension writers still work) and renames
+  it over the final name only when the block ends without an error: a kill leaves
+  no file or the previous complete one.
+- :func:`remove_stale` deletes temporary files left by processes that no longer run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+
+from rtaudio.errors import ParameterError
+
+_PART = re.compile(r"^\..+\.part-(\d+)(\.[A-Za-z0-9]+)?$")
+
+
+def part_name(path: str | os.PathLike, pid: int | None = None) -> str:
+    """The temporary name of ``path``: ``DIR/.STEM.part-PID.EXT`` (same folder, same extension)."""
+    folder, name = os.path.split(os.fspath(path))
+    stem, ext = os.path.splitext(name)
+    return os.path.join(folder, f".{stem}.part-{os.getpid() if pid is None else pid}{ext}")
+
+
+def _key(path: str) -> str:
+    return os.path.realpath(os.path.abspath(os.path.expanduser(path)))
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """True when ``a`` and ``b`` are one file: the same real path, or (both existing) the same inode."""
+    a, b = os.fspath(a), os.fspath(b)
+    if _key(a) == _key(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet
+        return False
+
+
+def inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
+    """True when ``path`` lies in ``folder`` (or in a folder below it), real paths compared."""
+    p, f = _key(os.fspath(path)), _key(os.fspath(folder))
+    return os.path.commonpath([p, f]) == f and p != f
+
+
+def check_paths(inputs: dict[str, str], outputs: dict[str, str], *, where: str = "") -> None:
+    """Refuse a run that would write over one of its inputs or write one file twice.
+
+    Parameters
+    ----------
+    inputs, outputs : dict
+        Label (``"input"``, ``"--cuts"``, ``"-o"``) -> path; ``None`` values, ``"-"``
+        and URLs are ignored.
+    where : str
+        Prefix of the message (a jobs file and its line).
+    """
+
+    def real(items):
+        return [(k, os.fspath(v)) for k, v in items.items() if _is_file_path(v)]
+
+    ins, outs = real(inputs), real(outputs)
+    pre = f"{where}: " if where else ""
+    for i, (ko, po) in enumerate(outs):
+        for ki, pi in ins:
+            if same_file(po, pi):
+                raise ParameterError(
+                    f"{pre}{ko} {po!r} is the same file as {ki} {pi!r}; writing it would destroy the input: "
+                    "choose another output path"
+                )
+        for kp, pp in outs[:i]:
+            if same_file(po, pp):
+                raise ParameterError(
+                    f"{pre}{ko} {po!r} and {kp} {pp!r} are the same file; each output needs its own path"
+                )
+
+
+def check_folder_outputs(inputs: dict[str, str], folder: str, names: list[str], what: str) -> None:
+    """:func:`check_paths` for files ``names`` a run writes into ``folder``."""
+    check_paths(inputs, {f"{what} {n}": os.path.join(folder, n) for n in names})
+
+
+def check_writable(path: str | os.PathLike, what: str) -> str:
+    """``path``'s folder exists and is writable (checked before a long run), else a :class:`ParameterError`."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ParameterError(f"{what}={path!r}: the folder {folder!r} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ParameterError(f"{what}={path!r}: the folder {folder!r} is not writable")
+    if os.path.isdir(path):
+        raise ParameterError(f"{what}={path!r} is a folder; expected a file path")
+    return path
+
+
+def _is_file_path(p) -> bool:
+    if p is None:
+        return False
+    p = os.fspath(p)
+    return bool(p) and p != "-" and "://" not in p
+
+
+@contextlib.contextmanager
+def atomic(path: str | os.PathLike, what: str = "-o", errors: tuple = (OSError,)):
+    """Yield a temporary path next to ``path``; rename it to ``path`` when the block succeeds.
+
+    On an error (or a KeyboardInterrupt) the temporary file is removed and ``path``
+    is untouched; stale temporary files of dead processes in the folder go first.
+    A full disk or an unwritable folder (an ``errors`` exception) is a
+    :class:`ParameterError` naming ``path``.
+    """
+    path = os.fspath(path)
+    remove_stale(os.path.dirname(os.path.abspath(path)))
+    tmp = part_name(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except errors as exc:
+        _remove(tmp)
+        raise ParameterError(f"cannot write {what} {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def write_text(path: str | os.PathLike, text: str, what: str = "-o") -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    with atomic(path, what) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.remove(path)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid > 0
+    return True
+
+
+def remove_stale(folder: str | os.PathLike) -> list[str]:
+    """Remove ``.NAME.part-PID.EXT`` files in ``folder`` whose process no longer runs; return their paths."""
+    folder = os.fspath(folder) or "."
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        m = _PART.match(name)
+        if m and not _alive(int(m.group(1))):
+            p = os.path.join(folder, name)
+            if os.path.isfile(p):
+                _remove(p)
+                removed.append(p)
+    return removed
+
+
+__all__ = ["atomic", "check_paths", "check_writable", "inside", "part_name", "remove_stale", "same_file", "write_text"]
