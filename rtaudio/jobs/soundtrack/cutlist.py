@@ -314,7 +314,7 @@ def _read_csv(path: str, name: str, rate: FrameRate | None) -> CutList:
             raise InputError(
                 f"{where}: {len(row)} values but the header (line {header_line}) has {len(header)} columns"
             )
-        cells = dict(zip(header, (c.strip() for c in row), strict=True))
+        cells = dict(zip(header, (c.strip() for c in row), strict=False))  # short rows: checked below
         for col in ("start", "end"):
             if not cells.get(col):
                 raise InputError(f"{where}: the {col!r} value is missing; expected seconds or a timecode")
