@@ -43,46 +43,70 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
         return False
 
 
-def inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
-    """True when ``path`` lies in ``folder`` (or in a folder below it), real paths compared."""
-    p, f = _key(os.fspath(path)), _key(os.fspath(folder))
-    return os.path.commonpath([p, f]) == f and p != f
+class Claims:
+    """Paths a run reads and writes, keyed by real path and inode, to find clashes in one pass.
+
+    :meth:`read` and :meth:`write` record a path with a label (``"-o"``,
+    ``"jobs.jsonl line 3: report"``); :meth:`write` raises a :class:`ParameterError`
+    naming both paths when the file is already claimed.  ``None``, ``"-"`` and URLs
+    are ignored.
+    """
+
+    def __init__(self):
+        self._reads: dict = {}
+        self._writes: dict = {}
+
+    @staticmethod
+    def _keys(path: str) -> list:
+        keys = [("path", _key(path))]
+        try:
+            st = os.stat(path)
+            keys.append(("inode", st.st_dev, st.st_ino))
+        except OSError:
+            pass
+        return keys
+
+    def read(self, label: str, path) -> None:
+        if _is_file_path(path):
+            for k in self._keys(os.fspath(path)):
+                self._reads.setdefault(k, (label, os.fspath(path)))
+
+    def write(self, label: str, path) -> None:
+        if not _is_file_path(path):
+            return
+        path = os.fspath(path)
+        keys = self._keys(path)
+        for k in keys:
+            if k in self._reads:
+                ki, pi = self._reads[k]
+                raise ParameterError(
+                    f"{label} {path!r} is the same file as {ki} {pi!r}; writing it would destroy the input: "
+                    "choose another output path"
+                )
+            if k in self._writes:
+                kp, pp = self._writes[k]
+                raise ParameterError(
+                    f"{label} {path!r} and {kp} {pp!r} are the same file; each output needs its own path"
+                )
+        for k in keys:
+            self._writes[k] = (label, path)
 
 
-def check_paths(inputs: dict[str, str], outputs: dict[str, str], *, where: str = "") -> None:
+def check_paths(inputs: dict[str, str], outputs: dict[str, str]) -> None:
     """Refuse a run that would write over one of its inputs or write one file twice.
 
     Parameters
     ----------
     inputs, outputs : dict
-        Label (``"input"``, ``"--cuts"``, ``"-o"``) -> path; ``None`` values, ``"-"``
-        and URLs are ignored.
-    where : str
-        Prefix of the message (a jobs file and its line).
+        Label (``"the input"``, ``"--cuts"``, ``"-o"``) -> path; ``None`` values, ``"-"``
+        and URLs are ignored.  Real paths are compared (``..``, symlinks) and, for
+        files that exist, inodes (hard links).
     """
-
-    def real(items):
-        return [(k, os.fspath(v)) for k, v in items.items() if _is_file_path(v)]
-
-    ins, outs = real(inputs), real(outputs)
-    pre = f"{where}: " if where else ""
-    for i, (ko, po) in enumerate(outs):
-        for ki, pi in ins:
-            if same_file(po, pi):
-                raise ParameterError(
-                    f"{pre}{ko} {po!r} is the same file as {ki} {pi!r}; writing it would destroy the input: "
-                    "choose another output path"
-                )
-        for kp, pp in outs[:i]:
-            if same_file(po, pp):
-                raise ParameterError(
-                    f"{pre}{ko} {po!r} and {kp} {pp!r} are the same file; each output needs its own path"
-                )
-
-
-def check_folder_outputs(inputs: dict[str, str], folder: str, names: list[str], what: str) -> None:
-    """:func:`check_paths` for files ``names`` a run writes into ``folder``."""
-    check_paths(inputs, {f"{what} {n}": os.path.join(folder, n) for n in names})
+    claims = Claims()
+    for label, path in inputs.items():
+        claims.read(label, path)
+    for label, path in outputs.items():
+        claims.write(label, path)
 
 
 def check_writable(path: str | os.PathLike, what: str) -> str:
@@ -169,4 +193,4 @@ def remove_stale(folder: str | os.PathLike) -> list[str]:
     return removed
 
 
-__all__ = ["atomic", "check_paths", "check_writable", "inside", "part_name", "remove_stale", "same_file", "write_text"]
+__all__ = ["Claims", "atomic", "check_paths", "check_writable", "part_name", "remove_stale", "same_file", "write_text"]

@@ -222,6 +222,7 @@ def read_cut_list(
     fps: FrameRate | str | float | None = None,
     duration: float | None = None,
     source_start: Fraction | float = 0,
+    name: str | None = None,
 ) -> CutList:
     """Read and validate a cut list.
 
@@ -238,6 +239,10 @@ def read_cut_list(
         Source time of the input's first sample (the timecode an EDL's source
         in/out points count from, e.g. 3600 for ``01:00:00:00``); subtracted from
         every time read.
+    name : str or None
+        What messages call the file (default its base name); a JSON cut list given
+        a name is not referred to by line (it was written for the caller, e.g. a
+        batch job's inline cuts).
 
     Raises
     ------
@@ -251,11 +256,12 @@ def read_cut_list(
         raise InputError(f"cut list {path!r} is a directory; expected a .csv, .json, .edl, .xml or .otio file")
     rate = fps if isinstance(fps, FrameRate) or fps is None else parse_rate(fps)
     ext = os.path.splitext(path)[1].lower()
-    name = os.path.basename(path)
+    own_name = name is None
+    name = os.path.basename(path) if own_name else name
     if ext == ".csv":
         cuts = _read_csv(path, name, rate)
     elif ext == ".json":
-        cuts = _read_json(path, name, rate)
+        cuts = _read_json(path, name, rate, lines=own_name)
     elif ext in (".edl", ".xml", ".otio"):
         cuts = _read_otio(path, name, ext, rate)
     else:
@@ -368,7 +374,7 @@ def _element_lines(text: str, array_start: int) -> list[int]:
     return lines
 
 
-def _read_json(path: str, name: str, rate: FrameRate | None) -> CutList:
+def _read_json(path: str, name: str, rate: FrameRate | None, lines: bool = True) -> CutList:
     text = _read_text(path)
     try:
         data = json.loads(text)
@@ -401,7 +407,7 @@ def _read_json(path: str, name: str, rate: FrameRate | None) -> CutList:
         array_start = m.end() - 1 if m else 0
     else:
         array_start = text.index("[") if "[" in text else 0
-    lines = _element_lines(text, array_start)
+    lines = _element_lines(text, array_start) if lines else []
     allowed = ("start", "end", *OVERRIDE_FIELDS, *INFO_FIELDS)
     segments = []
     for k, item in enumerate(items):

@@ -284,6 +284,7 @@ def render_soundtrack(
     cache: bool = True,
     cache_dir=None,
     progress: Progress | None = None,
+    cuts_name: str | None = None,
     **settings,
 ) -> dict:
     """Render a soundtrack that follows a cut list; return the report.
@@ -326,6 +327,8 @@ def render_soundtrack(
         Cache root; default ``$RTAUDIO_CACHE/soundtrack``.
     progress : callable(step, fraction) or None
         Called as the steps advance (see :data:`STEPS`).
+    cuts_name : str or None
+        What messages call the cut list (a batch job's inline cuts); default its file name.
 
     Returns
     -------
@@ -350,6 +353,7 @@ def render_soundtrack(
         params=params,
         separation=separation,
         settings=settings,
+        cuts_name=cuts_name,
     )
     params, out_rate, cut_list = job.params, job.rate, job.cut_list
     # ---------------------------------------------------------------- decode, separate, analyse (cached)
@@ -481,6 +485,7 @@ def setup(
     params: SoundtrackParams | None = None,
     separation: str = "auto",
     settings: dict | None = None,
+    cuts_name: str | None = None,
 ) -> Setup:
     """Check a render's options, probe the input and read the cut list (see :func:`render_soundtrack`)."""
     from rtaudio.jobs.soundtrack.timecode import parse_rate, parse_time
@@ -519,7 +524,7 @@ def setup(
     if isinstance(cuts, CutList):
         cut_list = cuts
     else:
-        cut_list = read_cut_list(cuts, fps=rate_obj, duration=info["duration"], source_start=start_s)
+        cut_list = read_cut_list(cuts, fps=rate_obj, duration=info["duration"], source_start=start_s, name=cuts_name)
     if source_start is None and info.get("timecode") and cut_list.format in ("cmx_3600",):
         start_note = (
             f"the input carries the start timecode {info['timecode']}; EDL times were read from 0 "
