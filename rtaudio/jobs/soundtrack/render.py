@@ -524,7 +524,14 @@ def setup(
     if isinstance(cuts, CutList):
         cut_list = cuts
     else:
-        cut_list = read_cut_list(cuts, fps=rate_obj, duration=info["duration"], source_start=start_s, name=cuts_name)
+        cut_list = read_cut_list(
+            cuts,
+            fps=rate_obj if fps is not None else None,
+            default_fps=None if fps is not None else rate_obj,
+            duration=info["duration"],
+            source_start=start_s,
+            name=cuts_name,
+        )
     if source_start is None and info.get("timecode") and cut_list.format in ("cmx_3600",):
         start_note = (
             f"the input carries the start timecode {info['timecode']}; EDL times were read from 0 "
