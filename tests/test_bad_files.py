@@ -164,3 +164,14 @@ def test_a_non_utf8_job_list_names_the_line(tmp_path):
     assert str(out).endswith(
         "jobs.jsonl line 2: not UTF-8 text (byte 0xe9 at column 12); expected a UTF-8 .jsonl file, one job a line"
     )
+
+
+def test_edl_adapter_errors_name_the_line(tmp_path):
+    p = tmp_path / "e.edl"
+    p.write_text(
+        "TITLE: x\nFCM: NON-DROP FRAME\n\n001  AX       V     Q        00:00:00:00 00:00:10:00 00:00:00:00 00:00:10:00\n"
+    )
+    with pytest.raises(
+        RtaudioError, match=r"^e.edl line 4: not a readable cmx_3600 file \(EDLParseError: incorrect edit"
+    ):
+        read_cut_list(p, fps=25)

@@ -452,6 +452,15 @@ def _otio():
     return otio
 
 
+def _line_of(name: str, text: str, exc: Exception) -> str:
+    """``NAME line N`` when the adapter's message quotes a line of ``text`` (CMX 3600 does), else ``NAME``."""
+    said = str(exc)
+    for line_no, line in enumerate(text.splitlines(), 1):
+        if len(line.strip()) >= 8 and line.strip() in said:
+            return f"{name} line {line_no}"
+    return name
+
+
 def _edl_event_lines(text: str) -> list[tuple[str, int]]:
     """(event number, line) of each distinct CMX 3600 event, in file order."""
     seen, out = set(), []
@@ -504,7 +513,9 @@ def _read_otio(path: str, name: str, ext: str, rate: FrameRate | None, default: 
                 f"{name}: cannot read it as {adapter} ({exc}); the EDL and FCP XML readers come "
                 "with pip install 'rtaudio[soundtrack]'"
             ) from None
-        raise InputError(f"{name}: not a readable {adapter} file ({type(exc).__name__}: {exc})") from None
+        raise InputError(
+            f"{_line_of(name, text, exc)}: not a readable {adapter} file ({type(exc).__name__}: {exc})"
+        ) from None
     if isinstance(timeline, otio.schema.SerializableCollection):
         timelines = list(timeline.find_children(descended_from_type=otio.schema.Timeline))
         if not timelines:
