@@ -145,13 +145,19 @@ def check_outputs(args, **outputs) -> None:
     check_paths(inputs, outputs)
 
 
+#: True when the process is the ``rtaudio`` program (``cli.main()`` without argv), not a caller of main(argv).
+AS_PROGRAM = False
+
+
 class StopOnSigint:
     """Ctrl-C stops an engine cleanly, wherever the main thread is (no stray KeyboardInterrupt).
 
     Before :meth:`attach`, SIGINT raises KeyboardInterrupt as usual (nothing is
     written yet); after it, the first SIGINT asks the engine to stop (the output is
     flushed and ends with an ``end`` event, reason ``stopped``) and a second one
-    raises KeyboardInterrupt.
+    raises KeyboardInterrupt.  In the ``rtaudio`` program a SIGINT after an attached
+    run is ignored (the work is done: the exit status stays 0); in a caller of
+    ``main(argv)`` the previous handler comes back.
     """
 
     def __init__(self):
@@ -175,4 +181,5 @@ class StopOnSigint:
 
     def __exit__(self, *exc):
         if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+            done = self.engine is not None and exc[0] is None
+            signal.signal(signal.SIGINT, signal.SIG_IGN if done and AS_PROGRAM else self._old)
