@@ -16,7 +16,8 @@ from collections import Counter
 
 import soundfile as sf
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]  # this checkout's rtaudio, and the test's helpers
 from test_stops import check_interrupted, interrupted_run  # noqa: E402
 
 from rtaudio.testing import noise  # noqa: E402

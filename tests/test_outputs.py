@@ -277,3 +277,41 @@ def test_batch_inline_cut_errors_name_the_job_line_and_leave_no_temporary_file(m
     assert row["error"].startswith(f"{p} line 1: cuts segment 2: segment 1.5-9.5 s is out of range")
     assert ".part-" not in row["error"]
     assert not _dead_pid_files(d)
+
+
+# ---------------------------------------------------------------------------------- NaN input
+
+
+@pytest.fixture
+def nan_wav(tmp_path):
+    """3 s of tone with a NaN at exactly 1.0 s."""
+    x = tone(440, 3.0, RATE, 0.3)
+    x[RATE] = np.nan
+    path = tmp_path / "nan.wav"
+    sf.write(path, x, RATE, subtype="FLOAT")
+    return path
+
+
+def test_analyze_nan_names_the_cli_flag_and_keeps_the_audio_before_it(capsys, tmp_path, nan_wav):
+    out = tmp_path / "e.jsonl"
+    code, err = cli(capsys, "analyze", str(nan_wav), "-o", str(out), "--no-progress", "--stages", "levels")
+    assert code == 2
+    assert f"'{nan_wav}': sample 16000 (t=1.000 s, channel 0) is nan; expected finite samples" in err
+    assert "(replace them with silence: --nonfinite zero, or on_nonfinite='zero' in Python)" in err
+    levels = [r for r in map(json.loads, open(out)) if r["type"] == "levels"]
+    assert levels and levels[-1]["t"] == pytest.approx(1.0, abs=0.11)  # the second before the NaN was analysed
+
+
+def test_separate_and_soundtrack_name_the_file_and_time_of_a_nan(capsys, tmp_path, nan_wav):
+    code, err = cli(capsys, "separate", str(nan_wav), "-o", str(tmp_path / "stems"), "--backend", "dsp")
+    assert code == 2
+    assert f"rtaudio: error: '{nan_wav}': sample 16000 (t=1.000 s, channel 0) is nan; expected finite samples" in err
+    assert not (tmp_path / "stems" / "vocals.wav").exists()
+    cuts = tmp_path / "c.csv"
+    cuts.write_text("start,end\n0,2\n")
+    code, err = cli(
+        capsys, "soundtrack", str(nan_wav), "--cuts", str(cuts), "-o", str(tmp_path / "o.wav"), "--no-cache",
+        "--no-progress",
+    )  # fmt: skip
+    assert code == 2
+    assert f"rtaudio: error: '{nan_wav}': sample 16000 (t=1.000 s, channel 0) is nan; expected finite samples" in err

@@ -42,6 +42,7 @@ import numpy as np
 from rtaudio.errors import InputError, ModelError, ParameterError
 from rtaudio.models.registry import ModelSpec, register
 from rtaudio.outputs import check_paths, part_name, remove_stale, write_text
+from rtaudio.sources.base import check_finite
 
 #: Stem names per stem count, as spleeter writes them.
 STEM_NAMES = {
@@ -420,8 +421,7 @@ class Separator:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != self.channels:
             raise InputError(f"block of shape {np.shape(block)} must be (n, {self.channels}) for this Separator")
-        if not np.isfinite(x).all():
-            raise InputError("block holds NaN or Inf samples; expected finite audio")
+        check_finite(x, self._in, self.rate, "the Separator's input")
         return x
 
     def _segment(self, seg: np.ndarray, *, last: bool) -> np.ndarray:
@@ -540,6 +540,7 @@ def separate_file(
             except (OSError, RuntimeError, sf.LibsndfileError) as exc:
                 raise InputError(f"cannot write {str(f)!r} ({exc}); expected a writable output folder") from None
         for block in source.blocks(lambda event: None):
+            check_finite(block, sep._in, source.rate, repr(path))
             ready = sep.process(block)
             for s, v in ready.items():
                 writers[s].write(v)

@@ -109,10 +109,15 @@ def probe(path: str, stream: int = 0) -> dict:
 def decode(path: str, stream: int, rate: int | None) -> tuple[np.ndarray, int]:
     """The whole audio track as (n, channels) float32, resampled to ``rate`` if given."""
     from rtaudio.sources.av import FileSource
+    from rtaudio.sources.base import check_finite
 
     src = FileSource(path, stream=stream)
+    blocks, n = [], 0
     try:
-        blocks = list(src.blocks(lambda event: None))
+        for block in src.blocks(lambda event: None):
+            check_finite(block, n, src.rate, repr(path))
+            blocks.append(block)
+            n += len(block)
     finally:
         src.close()
     x = np.concatenate(blocks) if blocks else np.zeros((0, src.channels), np.float32)
