@@ -4,28 +4,32 @@
   paths (``..``, symlinks, hard links) before anything runs, and raises a
   :class:`ParameterError` naming both paths of a clash.
 - :func:`atomic` gives a temporary name in the final file's folder
-  (``.NAME.part-<pid>.EXT``, so format-by-extension writers still work) and renames
+  (``.NAME.part-<pid>-<host>.EXT``, so format-by-extension writers still work) and renames
   it over the final name only when the block ends without an error: a kill leaves
   no file or the previous complete one.
-- :func:`remove_stale` deletes temporary files left by processes that no longer run.
+- :func:`remove_stale` deletes temporary files left by processes of this machine
+  that no longer run (``<host>`` tells machines apart on shared storage).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
+import socket
 
 from rtaudio.errors import ParameterError
 
-_PART = re.compile(r"^\..+\.part-(\d+)(\.[A-Za-z0-9]+)?$")
+_PART = re.compile(r"^\..+\.part-(\d+)(?:-([0-9a-f]{6}))?(\.[A-Za-z0-9]+)?$")
+HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]  # this machine, in temporary names
 
 
 def part_name(path: str | os.PathLike, pid: int | None = None) -> str:
-    """The temporary name of ``path``: ``DIR/.STEM.part-PID.EXT`` (same folder, same extension)."""
+    """The temporary name of ``path``: ``DIR/.STEM.part-PID-HOST.EXT`` (same folder, same extension)."""
     folder, name = os.path.split(os.fspath(path))
     stem, ext = os.path.splitext(name)
-    return os.path.join(folder, f".{stem}.part-{os.getpid() if pid is None else pid}{ext}")
+    return os.path.join(folder, f".{stem}.part-{os.getpid() if pid is None else pid}-{HOST}{ext}")
 
 
 def _key(path: str) -> str:
@@ -176,7 +180,10 @@ def _alive(pid: int) -> bool:
 
 
 def remove_stale(folder: str | os.PathLike) -> list[str]:
-    """Remove ``.NAME.part-PID.EXT`` files in ``folder`` whose process no longer runs; return their paths."""
+    """Remove ``.NAME.part-PID-HOST.EXT`` files in ``folder`` whose process (on this machine) no longer runs.
+
+    Files of other machines (another ``HOST``) are left alone; returns the removed paths.
+    """
     folder = os.fspath(folder) or "."
     try:
         names = os.listdir(folder)
@@ -185,7 +192,7 @@ def remove_stale(folder: str | os.PathLike) -> list[str]:
     removed = []
     for name in names:
         m = _PART.match(name)
-        if m and not _alive(int(m.group(1))):
+        if m and m.group(2) in (None, HOST) and not _alive(int(m.group(1))):
             p = os.path.join(folder, name)
             if os.path.isfile(p):
                 _remove(p)

@@ -16,7 +16,7 @@ import soundfile as sf
 from rtaudio.cli import main
 from rtaudio.errors import ParameterError
 from rtaudio.jobs.batch import read_jobs, run_batch
-from rtaudio.outputs import atomic, check_paths, part_name, remove_stale
+from rtaudio.outputs import HOST, atomic, check_paths, part_name, remove_stale
 from rtaudio.testing import noise, tone
 
 RATE = 16000
@@ -73,10 +73,14 @@ def test_stale_temporary_files_of_dead_processes_are_removed(tmp_path):
     stale = part_name(tmp_path / "song.wav", pid=dead.pid)
     live = part_name(tmp_path / "other.wav")  # this process: still running
     cuts = tmp_path / f".song.cuts.part-{dead.pid}.json"
-    for p in (stale, live, cuts, tmp_path / "keep.part-1.wav"):
+    other_host = tmp_path / f".song.part-{dead.pid}-zzzzzz.wav"  # not a tag: left alone
+    other = tmp_path / f".song.part-{dead.pid}-{'0' if HOST != '000000' else '1'}00000.wav"  # another machine's
+    for p in (stale, live, cuts, other_host, other, tmp_path / "keep.part-1.wav"):
         open(p, "w").close()
     assert sorted(remove_stale(tmp_path)) == sorted([stale, str(cuts)])
-    assert sorted(os.listdir(tmp_path)) == sorted([os.path.basename(live), "keep.part-1.wav"])
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        [os.path.basename(p) for p in (live, other_host, other)] + ["keep.part-1.wav"]
+    )
 
 
 # ---------------------------------------------------------------------------------- analyze
@@ -271,6 +275,9 @@ def test_batch_summary_may_not_be_the_job_list(capsys, media):
 def test_batch_inline_cut_errors_name_the_job_line_and_leave_no_temporary_file(media):
     d, *_ = media
     p = _jobs(d, {"input": "a.wav", "cuts": [[0, 1], [1.5, 9.5]], "output": "o.wav", "separation": "none"})
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    open(part_name(d / "o.cuts.json", pid=dead.pid), "w").close()  # left by a killed batch
     result = run_batch(str(p), workers=1)
     row = result["jobs"][0]
     assert row["status"] == "failed"

@@ -11,7 +11,7 @@ written by the worker itself, so nothing large is pickled.  With ``split=True``
 
 Resuming: a job counts as finished when its output (and its report / muxed video
 when asked for) exists.  A worker writes every file under a temporary name in the
-same folder (``.NAME.part-<pid>.EXT``) and renames it when complete, so a job
+same folder (``.NAME.part-<pid>-<host>.EXT``, :mod:`rtaudio.outputs`) and renames it when complete, so a job
 killed mid-way leaves no file that looks finished, and the next run redoes it.
 """
 
