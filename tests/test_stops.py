@@ -65,8 +65,10 @@ def check_interrupted(run: dict) -> None:
     assert "Traceback" not in run["stderr"]
     assert run["records"] is not None, "the JSONL does not parse"
     assert run["records"][0]["type"] == "source"
-    assert run["records"][-1]["type"] == "end", run["records"][-3:]
-    assert run["records"][-1]["reason"] == ("stopped" if run["signalled"] else "end") or not run["signalled"]
+    end = run["records"][-1]
+    assert end["type"] == "end", run["records"][-3:]
+    # a signal that lands after the last block was read finds the run ending anyway
+    assert end["reason"] == "stopped" and run["signalled"] or end["reason"] == "end" and end["t"] == 60.0, end
 
 
 @pytest.mark.slow
@@ -78,9 +80,7 @@ def test_ctrl_c_at_random_times_always_leaves_a_jsonl_ending_with_end(tmp_path):
     runs = [interrupted_run(wav, str(tmp_path / "e.jsonl"), rng.uniform(0.0, 2.0)) for _ in range(20)]
     for run in runs:
         check_interrupted(run)
-    assert sum(r["signalled"] for r in runs) >= 10  # most signals arrived during the analysis
-    stopped = [r for r in runs if r["signalled"]]
-    assert all(r["records"][-1]["reason"] == "stopped" for r in stopped)
+    assert sum(r["records"][-1]["reason"] == "stopped" for r in runs) >= 10  # most stopped the analysis
 
 
 def _descendants(pid: int) -> list[int]:
