@@ -4,15 +4,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 SYSTEM_PACKAGES := libportaudio2 jackd2 espeak-ng libsndfile1
 
-.PHONY: demo test bench system venv clean spleeter-env train-deps train-voices
+.PHONY: demo test check lint bench system venv clean spleeter-env train-deps train-voices
 
 demo: system venv  ## install, then synthesize a sample video and analyse it
 	$(BIN)/rtaudio demo
 
-test: system venv train-deps spleeter-env  ## install, then run the test suite (+ the spleeter tests in their own venv)
-	$(BIN)/python -m pytest
+test: system venv train-deps spleeter-env lint  ## install, lint, then run the whole test suite (+ the spleeter tests in their own venv)
+	$(BIN)/python -m pytest --durations=15
 	@if [ -f $(SPLEETER_VENV)/.installed ]; then $(SPLEETER_VENV)/bin/python -m pytest -m spleeter tests/test_separation_spleeter.py; \
 	else echo "spleeter tests skipped: no $(SPLEETER_VENV) (needs Python 3.8-3.11)"; fi
+
+# everyday feedback in under 3 minutes on 2 cores: no JACK server, no Ray cluster, no TensorFlow venv,
+# no training runs, no test over ~5 s (pytest markers; conftest.py marks jack and ray from their fixtures)
+CHECK_MARKERS := not slow and not jack and not ray and not spleeter and not training
+check: system venv lint  ## lint, then the fast tests
+	$(BIN)/python -m pytest -q -m "$(CHECK_MARKERS)"
+
+lint: venv  ## ruff: lint and format check (configured in pyproject.toml)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: system venv  ## run the benchmarks (pytest-benchmark)
 	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,max,rounds

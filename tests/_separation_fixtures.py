@@ -84,6 +84,12 @@ def spleeter_python() -> str | None:
     return str(SPLEETER_VENV_PYTHON) if SPLEETER_VENV_PYTHON.exists() else None
 
 
+def models_root(request, tmp_path_factory) -> Path:
+    """Where the test models are kept between runs: pytest's cache, or a temporary folder under ``-p no:cacheprovider``."""
+    cache = getattr(request.config, "cache", None)
+    return cache.mkdir("rtaudio-separation") if cache is not None else tmp_path_factory.mktemp("rtaudio-separation")
+
+
 def cached_test_models(cache_root: Path) -> tuple[Path, Path]:
     """(TF checkpoint folder, ONNX export folder) of the 2-stem test model, built once into ``cache_root``.
 

@@ -194,3 +194,33 @@ def corpus() -> Path:
     if not path.is_dir():
         pytest.skip(f"real-audio corpus not found at {path} (set RTAUDIO_CORPUS to its folder)")
     return path.resolve()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """A fresh ``RTAUDIO_CACHE`` for the session: no test reads or writes the user's ``~/.cache/rtaudio``.
+
+    Set in ``os.environ`` (not monkeypatched) so subprocesses of the tests use it too; a test
+    that needs an empty cache of its own still sets ``RTAUDIO_CACHE`` itself.
+    """
+    old = os.environ.get("RTAUDIO_CACHE")
+    os.environ["RTAUDIO_CACHE"] = str(tmp_path_factory.mktemp("rtaudio-cache"))
+    yield
+    if old is None:
+        os.environ.pop("RTAUDIO_CACHE", None)
+    else:
+        os.environ["RTAUDIO_CACHE"] = old
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark tests by what they start, so ``make check`` can leave them out: ``jack`` (a JACK server),
+    ``ray`` (a Ray cluster) and ``spleeter`` (TensorFlow's venv), from the fixtures and parameters a test uses."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "jack_server" in fixtures:
+            item.add_marker(pytest.mark.jack)
+        if "ray_cluster" in fixtures or params.get("engine") == "ray":
+            item.add_marker(pytest.mark.ray)
+        if "onnx_model" in fixtures:  # an ONNX export of a spleeter test model, built with TensorFlow
+            item.add_marker(pytest.mark.spleeter)

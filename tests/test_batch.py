@@ -82,7 +82,8 @@ def inputs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ray_cluster():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # address="local": a cluster of the test's own, even where a `ray start` cluster runs on the machine
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
 
@@ -96,6 +97,7 @@ def _by_name(summary):
     return {os.path.basename(r["output"]): r for r in summary["jobs"]}
 
 
+@pytest.mark.slow
 def test_local_batch_isolates_a_corrupt_input(inputs, local_run):
     rows = _by_name(local_run)
     assert local_run["counts"] == {"done": 2, "skipped": 0, "failed": 1}
@@ -111,6 +113,7 @@ def test_local_batch_isolates_a_corrupt_input(inputs, local_run):
     assert rate == RATE and abs(len(y) - round(4.7 * RATE)) <= 1
 
 
+@pytest.mark.slow
 def test_ray_outputs_identical_to_local_pool(inputs, local_run, ray_cluster):
     summary = run_batch(_jobs_file(inputs, "ray"), engine="ray")
     assert summary["engine"] == "ray" and summary["counts"] == {"done": 2, "skipped": 0, "failed": 1}
@@ -122,6 +125,7 @@ def test_ray_outputs_identical_to_local_pool(inputs, local_run, ray_cluster):
     assert ray_cluster.is_initialized()  # a cluster the caller started is left running
 
 
+@pytest.mark.slow
 def test_rerun_skips_finished_jobs_and_redoes_partial_ones(inputs, local_run):
     folder = os.path.join(inputs, "local")
     mtimes = {n: os.stat(os.path.join(folder, n)).st_mtime_ns for n in ("o0.wav", "o0.json", "o1.wav")}
@@ -140,6 +144,7 @@ def test_rerun_skips_finished_jobs_and_redoes_partial_ones(inputs, local_run):
     assert third["o0.wav"]["status"] == "done" and third["o1.wav"]["status"] == "skipped"
 
 
+@pytest.mark.slow
 def test_killed_batch_resumes_without_redoing_finished_jobs(inputs):
     jobs = _jobs_file(inputs, "killed", with_bad=False)
     folder = os.path.join(inputs, "killed")
@@ -187,6 +192,7 @@ def test_transient_fault_is_retried_and_arrays_travel_by_reference(engine, tmp_p
     assert not out["skipped"].ok and "dependency 'never' failed" in out["skipped"].error
 
 
+@pytest.mark.slow
 def test_submit_returns_while_the_caller_works(inputs, local_run, tmp_path):
     with Runner("local", workers=1) as runner:
         handle = runner.submit(
@@ -257,8 +263,11 @@ def test_cli_prints_summary_and_fails_on_a_failed_job(inputs, local_run):
     assert bad.returncode == 2 and bad.stderr.startswith("rtaudio: error: job list") and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["local", "ray"])
 def test_chunked_separation_equals_one_separator(engine, request):
+    from threadpoolctl import threadpool_limits
+
     from rtaudio.jobs import separation as sep
     from rtaudio.jobs.chunked import plan_chunks, separate_chunked
     from rtaudio.testing import beat_and_chords
@@ -268,11 +277,12 @@ def test_chunked_separation_equals_one_separator(engine, request):
     rate = 8000
     x = beat_and_chords(75.0, rate, seed=3).astype(np.float32)
     x = np.stack([x, 0.6 * x], 1)
-    with sep.Separator(sep.SeparationParams(stems=2, backend="dsp"), rate=rate, channels=2) as s:
+    # one BLAS thread here and in the workers: float sums then run in the same order on any machine
+    with threadpool_limits(1), sep.Separator(sep.SeparationParams(stems=2, backend="dsp"), rate=rate, channels=2) as s:
         whole = s.separate(x, rate)
         chunks = plan_chunks(len(x), s.segment, s.overlap, 1)
     assert len(chunks) == 3 and chunks[1][0] == chunks[0][1] - s.overlap
-    with make_executor(engine, workers=2) as ex:
+    with make_executor(engine, workers=2, threads=1) as ex:
         parts = separate_chunked(x, rate, ex, backend="dsp")
     assert set(parts) == {"vocals", "accompaniment"}
     for name in parts:

@@ -58,6 +58,7 @@ def test_analyze_writes_the_jsonl_contract(tmp_path):
     assert recs[-2]["type"] == "loudness" and recs[-1] == {"type": "end", "t": 3.0, "reason": "end", "dropped": 0}
 
 
+@pytest.mark.slow
 def test_analyze_raw_pcm_on_stdin_matches_the_file(tmp_path):
     x = tone(440, 1.0, 16000)
     pcm = (x * 32767).astype("<i2").tobytes()
@@ -92,6 +93,7 @@ def test_monitor_a_file_in_the_terminal(tmp_path):
     assert 0.5 < recs[-1]["t"] < 2.5 and recs[-1]["reason"] == "stopped"
 
 
+@pytest.mark.slow
 def test_demo_runs_from_nothing(tmp_path):
     _, err = run("demo", "-o", str(tmp_path / "demo"), timeout=300)
     assert (tmp_path / "demo" / "demo.mp4").stat().st_size > 10_000

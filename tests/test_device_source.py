@@ -401,6 +401,7 @@ for leftover in __import__("glob").glob(f"/dev/shm/jack_sem.*_{name}_*"):  # the
 """
 
 
+@pytest.mark.slow
 @pytest.mark.jack
 def test_server_death_is_a_clear_error_and_the_process_exits(tmp_path):
     if shutil.which("jackd") is None:

@@ -130,10 +130,8 @@ def test_stop_flushes_and_writes_partial_results():
     sink = ListSink()
     engine = Engine(ArraySource(x, 16000, block=160, realtime=True), [_Collect()], [sink])
     threading.Timer(0.3, engine.stop).start()
-    t0 = time.perf_counter()
     result = engine.run()
-    assert time.perf_counter() - t0 < 5
-    assert result.reason == "stopped" and 0 < result.samples < len(x)
+    assert result.reason == "stopped" and 0 < result.samples < len(x)  # stopped long before the 30 s ran out
     assert isinstance(sink.events[-2], Levels)  # the stage's flush output was written
     assert sink.events[-1].reason == "stopped"
 

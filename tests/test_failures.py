@@ -1,5 +1,6 @@
 """Bad input gets a clear error naming the value and what was expected; the CLI prints it without a traceback."""
 
+import socket
 import subprocess
 import sys
 
@@ -169,7 +170,10 @@ def test_unknown_device():
 
 
 def test_unreachable_url():
-    err = assert_clean_cli_error(["analyze", "http://127.0.0.1:9/radio.mp3"], "http://127.0.0.1:9/radio.mp3")
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there (port 9 may be served)
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/radio.mp3"
+    err = assert_clean_cli_error(["analyze", url], url)
     assert "cannot open stream" in err
 
 

@@ -44,6 +44,7 @@ def test_stream_equals_batch(long_batch, block):
     assert got == expected
 
 
+@pytest.mark.slow
 def test_one_sample_blocks_on_a_short_input():
     x = _signal(5.0)[: int(4.0 * RATE)]
     whole = _moments(analyze(x, rate=RATE, stages=STAGES, config=CONFIG, block=len(x), max_block=len(x)))

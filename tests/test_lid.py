@@ -163,6 +163,7 @@ def test_languages_restrict_the_candidates(spoken):
     assert events and all({c for c, _ in e.top} <= {"en", "fr"} for e in events)
 
 
+@pytest.mark.slow
 def test_langid_command_prints_json(spoken, tmp_path):
     import soundfile as sf
 
@@ -217,6 +218,8 @@ def test_langid_command_prints_json(spoken, tmp_path):
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed (pip install -e .[train])")
 @pytest.mark.skipif(not HAVE_ESPEAK, reason="espeak-ng is not installed")
+@pytest.mark.training
+@pytest.mark.slow
 def test_training_recipe_smoke(tmp_path):
     """The recipe runs end to end in a few seconds (a few utterances, a few steps) into a throwaway folder."""
     env = dict(os.environ, OMP_NUM_THREADS="1")

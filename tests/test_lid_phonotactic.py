@@ -82,6 +82,8 @@ def test_stage_windows_do_not_overlap_and_counts_add_up():
     reason="the train extra is not installed (pip install -e .[train])",
 )
 @pytest.mark.skipif(not HAVE_ESPEAK, reason="espeak-ng is not installed")
+@pytest.mark.training
+@pytest.mark.slow
 def test_training_recipe_smoke(tmp_path):
     """The recipe runs end to end in seconds (a few clips, no real speech) into a throwaway folder."""
     out = subprocess.run(

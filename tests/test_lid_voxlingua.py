@@ -63,6 +63,7 @@ def spoken():
     return np.concatenate([np.zeros(8000, np.float32), x, np.zeros(8000, np.float32)])
 
 
+@pytest.mark.slow
 @needs_torch
 def test_onnx_equals_torch_and_is_marked_untrained(small):
     import torch
@@ -87,6 +88,7 @@ def test_onnx_equals_torch_and_is_marked_untrained(small):
     assert np.exp(got).sum() == pytest.approx(1.0, abs=1e-4)
 
 
+@pytest.mark.slow
 @needs_torch
 def test_checkpoint_folder_exports_and_bad_folders_are_clear_errors(tmp_path, capsys):
     import torch
@@ -134,6 +136,7 @@ def test_export_without_network_says_what_is_missing(tmp_path, monkeypatch, caps
     assert "--checkpoint DIR" in err and "embedding_model.ckpt" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 @needs_torch
 def test_full_size_random_network_runs_through_the_stage(tmp_path, spoken):
     with warnings.catch_warnings():

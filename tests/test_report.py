@@ -27,6 +27,7 @@ def _png_size(path):
     return img.shape
 
 
+@pytest.mark.slow
 def test_report_of_music_without_speech(tmp_path):
     wav = tmp_path / "music.wav"
     sf.write(wav, beat_and_chords(12.0, 22050, bpm=120), 22050)
@@ -37,6 +38,7 @@ def test_report_of_music_without_speech(tmp_path):
     assert w >= 1600 and h >= 1000
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (apt-get install espeak-ng)")
 def test_report_of_speech_without_music_as_html(tmp_path):
     rate = 16000

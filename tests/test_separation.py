@@ -249,6 +249,7 @@ def test_separate_file_writes_stems_and_summary(tmp_path):
     assert summary["backend"] == "dsp" and summary["samples"] == len(x) and summary["rate"] == rate
 
 
+@pytest.mark.slow
 def test_cli_separate(tmp_path):
     rate = 8000
     src = _wav(tmp_path / "in.wav", music_and_voice(1.5, rate, 1), rate)

@@ -20,16 +20,16 @@ import soundfile as sf
 
 pytest.importorskip("onnxruntime")
 
-from _separation_fixtures import cached_test_models
+from _separation_fixtures import cached_test_models, models_root
 
 from rtaudio.jobs.separation import SeparationParams, Separator
 from rtaudio.jobs.separation_onnx import OnnxBackend, spleeter_istft, spleeter_stft
 
 
 @pytest.fixture(scope="session")
-def onnx_model(request):
+def onnx_model(request, tmp_path_factory):
     try:
-        return cached_test_models(request.config.cache.mkdir("rtaudio-separation"))[1]
+        return cached_test_models(models_root(request, tmp_path_factory))[1]
     except LookupError as exc:
         pytest.skip(str(exc))
 
@@ -52,6 +52,7 @@ def test_stft_round_trip_matches_spleeter_convention():
     np.testing.assert_allclose(spleeter_istft(spec, len(x)), x, atol=2e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rate,channels", [(8000, 1), (16000, 2), (44100, 2), (48000, 1), (44100, 3)])
 def test_onnx_stems_add_back_below_11khz(onnx_model, rate, channels):
     x = lowpassed(2.0, rate, channels)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.spleeter
 pytest.importorskip("spleeter")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from _separation_fixtures import cached_test_models
+from _separation_fixtures import cached_test_models, models_root
 
 from rtaudio.errors import ModelError
 from rtaudio.jobs.separation import SeparationParams, Separator
@@ -28,8 +28,8 @@ PARITY_TOL = 2e-3
 
 
 @pytest.fixture(scope="module")
-def models(request):
-    return cached_test_models(request.config.cache.mkdir("rtaudio-separation"))
+def models(request, tmp_path_factory):
+    return cached_test_models(models_root(request, tmp_path_factory))
 
 
 @pytest.fixture(scope="module")

@@ -58,6 +58,7 @@ def gated(english):
     return analyze(x, rate=RATE, stages=["vad", "stt"], block=4096)
 
 
+@pytest.mark.slow
 def test_word_times_are_on_the_source_clock_across_segments(gated, english):
     _, spans = english
     words = _words(gated)
@@ -78,12 +79,14 @@ def _canonical(events):
     return sorted(events, key=lambda e: (event_time(e), e.TYPE, repr(e)))
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_block_size(gated, english):
     x, _ = english
     for block in (1000, 48000):
         assert _canonical(analyze(x, rate=RATE, stages=["vad", "stt"], block=block)) == _canonical(gated)
 
 
+@pytest.mark.slow
 def test_at_another_source_rate_words_land_on_that_clock(english):
     import soxr
 
@@ -121,6 +124,7 @@ def test_real_music_clips_give_no_words(corpus):
         assert not [e for e in sink.events if isinstance(e, (SpeechSegment, Transcript))], clip.name
 
 
+@pytest.mark.slow
 @pytest.mark.corpus
 def test_gating_does_not_make_pocketsphinx_worse(corpus):
     """jfk.flac: phrases separated by pauses, against pocketsphinx fed the whole file."""
@@ -164,6 +168,7 @@ def korean():
     return x, spans, path, stt, sink.events
 
 
+@pytest.mark.slow
 def test_vosk_gated_stream_equals_vosk_on_each_run(korean):
     """The gated streaming transcript equals vosk's own streaming decode of the same audio runs, one after the
     other as vosk's examples use a recogniser; word times land on the source clock."""

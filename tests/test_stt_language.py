@@ -54,6 +54,7 @@ def _speech(spans):
     return [(a, SpeechStart(a, 1.0)) for a, _ in spans] + [(b, SpeechEnd(b)) for _, b in spans]
 
 
+@pytest.mark.slow
 def test_switches_to_the_detected_languages_model_at_the_next_run(korean):
     x, spans = korean
     stt = STTStage(STTParams(language="auto", partials=False), sample_rate=RATE)
@@ -91,6 +92,7 @@ def test_auto_is_a_valid_language_and_others_are_named():
         STTParams(language="automatic")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed (make train-deps)")
 def test_vad_lid_stt_pipeline_switches(korean, tmp_path):
     """End to end: vad -> lid -> stt. The lid model is the VoxLingua107 architecture with random weights,

@@ -77,6 +77,7 @@ def clip(tmp_path_factory):
     return path, spans
 
 
+@pytest.mark.slow
 def test_transcribe_writes_srt_vtt_and_json(clip, tmp_path, capsys):
     path, spans = clip
     out = {ext: tmp_path / f"out.{ext}" for ext in ("srt", "vtt", "json")}
@@ -136,6 +137,7 @@ def test_models_list_path_fetch(capsys, tmp_path, monkeypatch):
     assert "unknown model 'whisper'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_transcribe_lang_auto_runs_the_lid_stage(clip, tmp_path, capsys):
     """--lang auto puts the lid stage between the VAD and STT; with no vosk model for what it hears, STT stays on
     its starting recogniser (pocketsphinx, English) and still transcribes."""

@@ -9,6 +9,7 @@ os.environ["SDL_AUDIODRIVER"] = "dummy"
 os.environ["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"
 
 import math  # noqa: E402
+import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -421,6 +422,7 @@ def lit_in_screenshot(path, freq_hz: float) -> tuple[float, float]:
         rig.close()
 
 
+@pytest.mark.slow
 def test_play_without_display_says_so(tone_wav):
     code, _, err = cli("play", str(tone_wav), "--no-audio", env=no_display_env())
     assert code == 2 and "Traceback" not in err, err
@@ -430,6 +432,7 @@ def test_play_without_display_says_so(tone_wav):
     )
 
 
+@pytest.mark.slow
 def test_play_screenshot_headless(tone_wav, tmp_path):
     shot = tmp_path / "shot.png"
     code, _, err = cli(
@@ -438,9 +441,12 @@ def test_play_screenshot_headless(tone_wav, tmp_path):
     assert code == 0, err
     assert "window:" in err and f"screenshot in {shot}" in err
     lit, octave_below = lit_in_screenshot(shot, 1000.0)
-    assert lit > 0.8 and octave_below == 0, (lit, octave_below)  # a -6 dB tone: a bar nearly to the top
+    # the tone's band stands high and dominates; the octave below stays low (an xrun under load is a click,
+    # which lights neighbouring bands for a moment, so "exactly dark" would depend on the machine's load)
+    assert lit > 0.8 and octave_below < lit / 2, (lit, octave_below)  # a -6 dB tone: a bar nearly to the top
 
 
+@pytest.mark.slow
 def test_play_without_output_device_says_so_and_still_draws(tone_wav, tmp_path):
     env = no_display_env(JACK_DEFAULT_SERVER="rtaudio-no-such-server", JACK_NO_START_SERVER="1")
     probe = subprocess.run(
@@ -520,6 +526,7 @@ class Recorder:
         self.client.close()
 
 
+@pytest.mark.slow
 @pytest.mark.jack
 @pytest.mark.parametrize("rate, channels", [(48000, 2), (44100, 1)], ids=["48k-stereo", "44k1-mono-resampled"])
 def test_play_through_jack(jack_server, tmp_path, rate, channels):
@@ -620,7 +627,7 @@ def test_live_device_through_jack(jack_server, tmp_path):
             "--screenshot",
             str(shot),
             "--duration",
-            "2.5",
+            "120",  # an upper bound: the test stops it with Ctrl-C once the tone is steady
         ],
         stderr=subprocess.PIPE,
         env=no_display_env(JACK_DEFAULT_SERVER=jack_server.name),
@@ -635,6 +642,11 @@ def test_live_device_through_jack(jack_server, tmp_path):
             proc.kill()
             pytest.fail(f"the analyzer's JACK input port did not appear; its stderr: {proc.communicate()[1].decode()}")
         probe.connect(player.port, ours[0])
+        # steady state, whatever the load: 2 s of tone delivered by JACK (counted in its frames, not wall time)
+        start = player.phase
+        while player.phase - start < 2 * player.rate and time.monotonic() < deadline + 60 and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)  # the window stops and saves its last frame
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -645,4 +657,6 @@ def test_live_device_through_jack(jack_server, tmp_path):
     assert proc.returncode == 0, err
     assert "stopped:" in err and "window:" in err, err
     lit, octave_below = lit_in_screenshot(shot, 1000.0)
-    assert lit > 0.8 and octave_below == 0, (lit, octave_below)
+    # the tone's band stands high and dominates; the octave below stays low (an xrun under load is a click,
+    # which lights neighbouring bands for a moment, so "exactly dark" would depend on the machine's load)
+    assert lit > 0.8 and octave_below < lit / 2, (lit, octave_below)

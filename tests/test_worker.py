@@ -52,6 +52,7 @@ def test_a_dead_child_is_a_clear_error(sentence):
         proxy.phones(sentence)
 
 
+@pytest.mark.slow
 def test_stt_and_lid_give_the_same_events_in_a_child_process(sentence):
     def run(worker):
         cfg = {

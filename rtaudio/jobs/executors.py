@@ -26,7 +26,9 @@ from rtaudio.errors import ParameterError, require
 ENGINES = ("local", "ray")
 
 
-def make_executor(engine: str = "local", *, workers: int | None = None, address: str | None = None):
+def make_executor(
+    engine: str = "local", *, workers: int | None = None, address: str | None = None, threads: int | None = None
+):
     """An executor for ``engine`` (``local`` or ``ray``).
 
     Parameters
@@ -37,16 +39,21 @@ def make_executor(engine: str = "local", *, workers: int | None = None, address:
         Tasks at once; default the CPU count (local) or the cluster's CPUs (Ray).
     address : str or None
         Ray only: a running cluster (``ray://head:10001``, ``auto``); default a local one.
+    threads : int >= 1 or None
+        Math-library (BLAS, OpenMP) threads per task; default CPUs / workers (local), 1 (Ray, one CPU a task).
+        Float results depend on it (BLAS sums in another order), so equal ``threads`` give equal bits.
     """
     if engine not in ENGINES:
         raise ParameterError(f"--engine={engine!r} must be 'local' or 'ray'")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ParameterError(f"--workers={workers!r} must be a whole number >= 1")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ParameterError(f"threads={threads!r} must be a whole number >= 1")
     if address is not None and engine != "ray":
         raise ParameterError(f"--address={address!r} is for --engine ray (a Ray cluster); the local engine has none")
     if engine == "ray":
-        return RayExecutor(workers=workers, address=address)
-    return LocalExecutor(workers=workers)
+        return RayExecutor(workers=workers, address=address, threads=threads or 1)
+    return LocalExecutor(workers=workers, threads=threads)
 
 
 class LocalExecutor:
@@ -54,10 +61,10 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, workers: int | None = None):
+    def __init__(self, workers: int | None = None, threads: int | None = None):
         self.slots = workers or os.cpu_count() or 1
         self._ctx = multiprocessing.get_context("forkserver")
-        self._threads = max(1, (os.cpu_count() or 1) // self.slots)
+        self.threads = threads or max(1, (os.cpu_count() or 1) // self.slots)
         self._pool = self._new_pool()
         self._tmp: tempfile.TemporaryDirectory | None = None
 
@@ -66,7 +73,7 @@ class LocalExecutor:
             max_workers=self.slots,
             mp_context=self._ctx,
             initializer=init_worker,
-            initargs=(self._threads, os.getpid()),
+            initargs=(self.threads, os.getpid()),
         )
 
     def submit(self, fn, args=(), kwargs=None):
@@ -121,25 +128,26 @@ class RayExecutor:
 
     name = "ray"
 
-    def __init__(self, workers: int | None = None, address: str | None = None):
+    def __init__(self, workers: int | None = None, address: str | None = None, threads: int = 1):
         require("ray", "ray")
         import ray
 
         self._ray = ray
+        self.threads = threads
         self._started = False
         if not ray.is_initialized():
-            kw = {"address": address} if address else {"num_cpus": workers or os.cpu_count() or 1}
+            # "local": a new cluster of our own, never one a `ray start` left running on this machine
+            kw = {"address": address} if address else {"address": "local", "num_cpus": workers or os.cpu_count() or 1}
             ray.init(**kw, include_dashboard=False, log_to_driver=False, configure_logging=False)
             self._started = True
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.slots = min(workers, cpus) if workers else cpus
-        self._remote = {}
+        self._remote = None  # run_limited as a Ray remote function, made on first use
 
     def submit(self, fn, args=(), kwargs=None):
-        remote = self._remote.get(fn)
-        if remote is None:
-            remote = self._remote[fn] = self._ray.remote(num_cpus=1, max_retries=0)(fn)
-        return remote.remote(*args, **(kwargs or {}))
+        if self._remote is None:
+            self._remote = self._ray.remote(num_cpus=1, max_retries=0)(run_limited)
+        return self._remote.remote(self.threads, fn, *args, **(kwargs or {}))
 
     def wait(self, handles):
         done, _ = self._ray.wait(handles, num_returns=1)
@@ -220,17 +228,29 @@ def process_alive(pid: int) -> bool:
 
 
 def limit_threads(n: int) -> None:
-    """Cap a worker's math libraries at ``n`` threads (CPUs / workers), as Ray does for its tasks.
+    """Cap this process's math libraries at ``n`` threads (CPUs / workers), before and after they load.
 
     Without it each worker's BLAS uses every core and two workers fight over them.
+    The environment variables reach libraries loaded later; ``threadpoolctl`` caps
+    those already loaded (whatever the parent's environment said).
     """
+    from threadpoolctl import threadpool_limits
+
     for var in THREAD_VARS:
         os.environ[var] = str(n)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
     threadpool_limits(n)
+
+
+_limited_to: int | None = None  # the cap this worker process last applied (run_limited)
+
+
+def run_limited(threads: int, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with math libraries capped at ``threads`` (a Ray task's wrapper)."""
+    global _limited_to
+    if _limited_to != threads:
+        limit_threads(threads)
+        _limited_to = threads
+    return fn(*args, **kwargs)
 
 
 def fetch(stored):
