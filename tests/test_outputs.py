@@ -185,6 +185,7 @@ def _dead_pid_files(folder):
     return [n for n in os.listdir(folder) if ".part-" in n]
 
 
+@pytest.mark.slow
 def test_separate_killed_mid_write_leaves_no_stem_or_the_previous_one(tmp_path):
     """SIGKILL while the stems are written: the final names are absent, or the previous complete files."""
     src = tmp_path / "long.wav"
