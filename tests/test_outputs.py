@@ -323,3 +323,15 @@ def test_separate_and_soundtrack_name_the_file_and_time_of_a_nan(capsys, tmp_pat
     )  # fmt: skip
     assert code == 2
     assert f"rtaudio: error: '{nan_wav}': sample 16000 (t=1.000 s, channel 0) is nan; expected finite samples" in err
+
+
+def test_soundtrack_review_folder_may_not_hold_an_input_under_a_sheet_name(capsys, media):
+    d, wav, *_ = media
+    (d / "rev").mkdir()
+    cuts = d / "rev" / "index.html"
+    cuts.write_text("start,end\n0,1\n")
+    code, err = cli(capsys, "soundtrack", str(wav), "--cuts", str(cuts), "-o", str(d / "o.wav"), "--review",
+                    str(d / "rev"), "--no-progress")  # fmt: skip
+    assert code == 2
+    assert f"--cuts '{cuts}' lies in the --review folder '{d}/rev', where the review sheet writes" in err
+    assert cuts.read_text() == "start,end\n0,1\n"

@@ -554,7 +554,18 @@ def check_outputs(input, cuts, output, *, mux=None, mux_output=None, report=None
     if mux_output is not None:
         check_writable(mux_output, "the muxed video -o")
     inputs = {"the input": input, "--cuts": cuts if isinstance(cuts, (str, os.PathLike)) else None, "--mux": mux}
-    check_paths(inputs, {"-o": output, "the muxed video -o": mux_output, "--report": report, "--review": review})
+    outputs = {"-o": output, "the muxed video -o": mux_output, "--report": report, "--review": review}
+    if review is not None:  # the sheet's own files: index.html, NAME.png, NAME-before.wav, NAME-after.wav
+        outputs["the review sheet"] = os.path.join(os.fspath(review), "index.html")
+        for label, path in inputs.items():
+            if path is not None and os.path.dirname(os.path.realpath(path)) == os.path.realpath(review):
+                name = os.path.basename(os.fspath(path)).lower()
+                if name.endswith((".png", "-before.wav", "-after.wav", ".html")):
+                    raise ParameterError(
+                        f"{label} {os.fspath(path)!r} lies in the --review folder {os.fspath(review)!r}, where the "
+                        "review sheet writes its pictures and excerpts: choose another folder"
+                    )
+    check_paths(inputs, outputs)
 
 
 def decode_checked(path: str, stream: int, rate: int) -> np.ndarray:
