@@ -221,7 +221,8 @@ class _Staged:
                 with open(self.cut_file, "w") as f:
                     json.dump(rows, f)
                 self.cuts = self.cut_file
-                self.options["cuts_name"] = f"{job.get('where') or 'job ' + repr(job['name'])}: cuts"
+                who = job.get("where") or f"job {job.get('name') or os.path.basename(job['output'])!r}"
+                self.options["cuts_name"] = f"{who}: cuts"
         except BaseException:
             self.cleanup()
             raise
