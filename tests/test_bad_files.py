@@ -17,7 +17,9 @@ from rtaudio.jobs.soundtrack.cutlist import CutList, Segment, read_cut_list, wri
 
 EXTS = [".csv", ".json", ".edl", ".xml", ".otio"]
 NUMBERS = ["0", "-1", "-30", "NaN", "nan", "Infinity", "-Infinity", "1e-300", "1e400", "1e308", "abc", "", "29.97"]
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def _valid_texts() -> dict[str, str]:
