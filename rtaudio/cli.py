@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The program (``argv`` None: ``sys.argv``); exit status 0, 2 for an error the user can fix, 130 on Ctrl-C
+    (``analyze`` instead stops cleanly and exits 0)."""
+    from rtaudio.commands import common
+
+    common.AS_PROGRAM = argv is None
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rtaudio.errors import InputError, ParameterError
+from rtaudio.errors import ParameterError
 from rtaudio.events import EndOfInput, Event, Overflow, SourceInfo, event_time, retime
 from rtaudio.ring import Ring
 from rtaudio.sinks import Sink
-from rtaudio.sources.base import Source
+from rtaudio.sources.base import Source, check_finite, first_nonfinite
 from rtaudio.stages.base import Frame, Stage
 
 
@@ -244,6 +244,17 @@ class Engine:
 
     def _process(self, index: int, block: np.ndarray) -> None:
         if not np.isfinite(block).all():
+            if self.on_nonfinite == "error":  # the audio before the first bad sample is analysed first
+                good = first_nonfinite(block)
+                if good:
+                    self._process(index, block[:good])
+                check_finite(
+                    block[good:],
+                    index + good,
+                    self.source.rate,
+                    repr(self.source.description),
+                    " (replace them with silence: --nonfinite zero, or on_nonfinite='zero' in Python)",
+                )
             block = self._nonfinite(index, block)
         frames = {group.rate: group.frame(index, block) for group in self._groups}
         self._dispatch(self._run_stages(lambda stage, frame: stage.process(frame), frames))
@@ -266,16 +277,10 @@ class Engine:
         return events
 
     def _nonfinite(self, index: int, block: np.ndarray) -> np.ndarray:
+        """``block`` with NaN/Inf replaced by silence (``on_nonfinite='zero'``), counted."""
         bad = ~np.isfinite(block)
-        if self.on_nonfinite == "zero":
-            self.replaced_nonfinite += int(bad.sum())
-            return np.where(bad, np.float32(0), block)
-        i, c = np.argwhere(bad)[0]
-        at = index + int(i)
-        raise InputError(
-            f"{self.source.description!r}: sample {at} (t={at / self.source.rate:.3f} s, channel {c}) is "
-            f"{block[i, c]}; expected finite samples (use on_nonfinite='zero' to replace them with silence)"
-        )
+        self.replaced_nonfinite += int(bad.sum())
+        return np.where(bad, np.float32(0), block)
 
     def _finish(self, reason: str, sinks: list[Sink]) -> None:
         self._drain_reports()

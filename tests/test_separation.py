@@ -168,7 +168,7 @@ def test_bad_parameters_name_the_value():
     sep = Separator(SeparationParams(backend="dsp"), rate=16000, channels=2)
     with pytest.raises(InputError, match=r"block of shape \(10, 3\) must be \(n, 2\)"):
         sep.process(np.zeros((10, 3), np.float32))
-    with pytest.raises(InputError, match="NaN or Inf"):
+    with pytest.raises(InputError, match=r"the Separator's input: sample 0 \(t=0.000 s, channel 0\) is nan"):
         sep.process(np.full((10, 2), np.nan, np.float32))
 
 

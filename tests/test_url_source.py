@@ -46,6 +46,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._break()
             return
         body = srv.files.get(path)
+        if isinstance(body, list):  # a "broadcast" that differs on each request
+            body = body[(n - 1) % len(body)]
         if body is None:
             self.send_error(404)
             return
@@ -127,7 +129,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class Server(ThreadingHTTPServer):
-    """Serves ``files`` (path -> bytes) on 127.0.0.1, honouring ``Range`` with 206 answers.
+    """Serves ``files`` (path -> bytes, or a list of bytes: one per request in turn) on 127.0.0.1,
+    honouring ``Range`` with 206 answers.
 
     ``ranges``/``length``/``chunked`` choose how the body is announced (no ``Range`` support, no
     ``Content-Length``, chunked transfer encoding); ``close_header`` sends ``Connection: close``.
@@ -337,10 +340,12 @@ def test_live_stream_reconnects_and_the_clock_goes_on(serve):
     """Icecast-like radio (no length, no Range): a drop is reported, the stream is reopened and its audio
     continues the source clock from where it stopped (a live stream is not rewound).
 
-    This server restarts the "broadcast" on each request, serves two requests, then refuses."""
+    This server serves a new "broadcast" on the second request, then refuses (a reconnection that
+    starts the same audio over is a finished file: see test_http_file_without_length_ends)."""
     data = encode(signal(48000, 1, seconds=10.0), 48000, "OGG")
-    ref = ffmpeg_decode(data)
-    srv = serve({"/radio.ogg": data}, ranges=False, length=False, cut_at=int(0.6 * len(data)), max_requests=2)
+    data2 = encode(0.5 * signal(48000, 1, seconds=10.0)[::-1], 48000, "OGG")
+    ref = ffmpeg_decode(data2)
+    srv = serve({"/radio.ogg": [data, data2]}, ranges=False, length=False, cut_at=int(0.6 * len(data)), max_requests=2)
     src = UrlSource(srv.url("/radio.ogg"), max_retries=1, **FAST)
     srv.armed.set()
     assert src.live
@@ -353,8 +358,37 @@ def test_live_stream_reconnects_and_the_clock_goes_on(serve):
     assert faults[-1].retry_in_s == 0 and [(r.t, r.attempt) for r in recovered] == [(t1, 1)]
     assert isinstance(error, StreamError)  # the third request was refused and max_retries=1
     assert len(audio) == t1 + len(ref)  # Collect checked that frame indices never jump or repeat
-    np.testing.assert_array_equal(audio[:t1], ref[:t1])
+    np.testing.assert_array_equal(audio[:t1], ffmpeg_decode(data)[:t1])
     np.testing.assert_array_equal(audio[t1:], ref)
+
+
+def encode_mp3(x: np.ndarray, rate: int) -> bytes:
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp3") as c:
+        s = c.add_stream("libmp3lame", rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(x.reshape(1, -1).astype(np.float32), format="fltp", layout="mono")
+        frame.sample_rate = rate
+        for p in [*s.encode(frame), *s.encode(None)]:
+            c.mux(p)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["MP3", "OGG"])
+def test_http_file_without_length_ends(serve, fmt):
+    """A file served without Content-Length (so it looks live) that closes after its last byte ends once:
+    FFmpeg reports a read error, and the reconnection that starts the same audio over is taken as the end."""
+    x = signal(44100, 1, seconds=3.0)
+    data = encode_mp3(x[:, 0], 44100) if fmt == "MP3" else encode(x, 44100, "OGG")
+    srv = serve({"/a": data}, ranges=False, length=False)
+    src = UrlSource(srv.url("/a"), **FAST)
+    assert src.live
+    audio, events, error = run_engine(src)
+    assert error is None
+    ref = ffmpeg_decode(data)  # from memory FFmpeg also trims the MP3 encoder's end padding (< 2 frames)
+    assert 0 <= len(audio) - len(ref) < 2 * 1152
+    np.testing.assert_array_equal(audio[: len(ref)], ref)
+    end = next(e for e in events if isinstance(e, EndOfInput))
+    assert end.reason == "end" and len(srv.requests) <= 2
 
 
 def _wait_until_bound(port: int, limit_s: float = 5.0) -> None:

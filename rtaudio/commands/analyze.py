@@ -6,8 +6,10 @@ import sys
 
 from rtaudio.commands.common import (
     LoudnessCatcher,
+    StopOnSigint,
     add_input,
     add_stage_options,
+    check_outputs,
     make_stages,
     open_input,
     run_with_progress,
@@ -17,7 +19,11 @@ from rtaudio.commands.common import (
 NAME = "analyze"
 ORDER = 10
 HELP = "analyse an input as fast as possible and write events as JSON lines"
-DESCRIPTION = "Analyse an input and write its events as JSON lines (schema in the README)."
+DESCRIPTION = """Analyse an input and write its events as JSON lines (schema in the README).
+
+The events file grows as the analysis runs (one whole line at a time, so it can be followed live).
+Ctrl-C stops cleanly: the events so far are written, the file ends with an 'end' event
+(reason 'stopped') and the exit status is 0. -o may not be the input or the --config file."""
 EXAMPLES = """examples:
   rtaudio analyze talk.mp4 -o events.jsonl
   rtaudio analyze https://example.org/radio.mp3 -o radio.jsonl --spectrum-rate 0
@@ -43,11 +49,14 @@ def run(args) -> int:
     from rtaudio.engine import Engine
     from rtaudio.sinks.jsonl import JsonlSink
 
-    source = open_input(args)
-    stages = make_stages(args, source)
-    sink = JsonlSink(args.output, spectrum_rate=args.spectrum_rate)
-    catcher = LoudnessCatcher()
-    engine = Engine(source, stages, [sink, catcher], on_nonfinite=args.nonfinite)
-    result = run_with_progress(engine, source, show=not args.no_progress)
+    check_outputs(args, **{"-o": args.output})
+    with StopOnSigint() as stop:
+        source = open_input(args)
+        stages = make_stages(args, source)
+        sink = JsonlSink(args.output, spectrum_rate=args.spectrum_rate)
+        catcher = LoudnessCatcher()
+        engine = Engine(source, stages, [sink, catcher], on_nonfinite=args.nonfinite)
+        stop.attach(engine)
+        result = run_with_progress(engine, source, show=not args.no_progress)
     print(summary(result, source, args.output, catcher.value), file=sys.stderr)
     return 0

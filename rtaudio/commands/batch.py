@@ -58,9 +58,13 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from rtaudio.jobs.batch import read_jobs, run_batch
+    from rtaudio.jobs.batch import check_jobs, read_jobs, run_batch
+    from rtaudio.outputs import check_writable, write_text
 
     jobs = read_jobs(args.jobs)
+    check_jobs(jobs, args.jobs, {"--summary": args.summary})
+    if args.summary:
+        check_writable(args.summary, "--summary")
     kw = {
         "engine": args.engine,
         "workers": args.workers,
@@ -99,8 +103,7 @@ def run(args) -> int:
 
             result = run_batch(jobs, progress=progress, task_progress=task_progress if args.split_jobs else None, **kw)
     if args.summary:
-        with open(args.summary, "w") as f:
-            json.dump(result, f, indent=1)
+        write_text(args.summary, json.dumps(result, indent=1), "--summary")
     if args.json:
         json.dump(result, sys.stdout, indent=1)
         sys.stdout.write("\n")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import threading
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -133,3 +135,51 @@ class LoudnessCatcher:
 
     def close(self):
         pass
+
+
+def check_outputs(args, **outputs) -> None:
+    """Refuse outputs that are one of the run's inputs (``args.input``, ``--config``) or each other, before running."""
+    from rtaudio.outputs import check_paths
+
+    inputs = {"the input": getattr(args, "input", None), "--config": getattr(args, "config", None)}
+    check_paths(inputs, outputs)
+
+
+#: True when the process is the ``rtaudio`` program (``cli.main()`` without argv), not a caller of main(argv).
+AS_PROGRAM = False
+
+
+class StopOnSigint:
+    """Ctrl-C stops an engine cleanly, wherever the main thread is (no stray KeyboardInterrupt).
+
+    Before :meth:`attach`, SIGINT raises KeyboardInterrupt as usual (nothing is
+    written yet); after it, the first SIGINT asks the engine to stop (the output is
+    flushed and ends with an ``end`` event, reason ``stopped``) and a second one
+    raises KeyboardInterrupt.  In the ``rtaudio`` program a SIGINT after an attached
+    run is ignored (the work is done: the exit status stays 0); in a caller of
+    ``main(argv)`` the previous handler comes back.
+    """
+
+    def __init__(self):
+        self.engine = None
+        self.requested = False
+        self._old = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        if self.engine is None or self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        self.engine.stop()
+
+    def attach(self, engine) -> None:
+        self.engine = engine
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            done = self.engine is not None and exc[0] is None
+            signal.signal(signal.SIGINT, signal.SIG_IGN if done and AS_PROGRAM else self._old)

@@ -152,13 +152,14 @@ def select(markers, kinds: str, min_score: float, rank: bool, top: int):
 
 
 def run(args) -> int:
-    from rtaudio.commands.common import LoudnessCatcher, summary
+    from rtaudio.commands.common import LoudnessCatcher, check_outputs, summary
     from rtaudio.engine import Engine
     from rtaudio.events import KeyMoment
     from rtaudio.markers import Marker, format_of, parse_fps, write_markers
     from rtaudio.sinks import ListSink
 
     fmt = format_of(args.output)  # fail on a bad extension before analysing
+    check_outputs(args, **{"-o": args.output})
     if fmt in ("otio", "edl", "fcp7"):
         from rtaudio.errors import require
 
@@ -173,7 +174,10 @@ def run(args) -> int:
     rate = source.rate
     moments = [Marker(e.t / rate, e.kind, float(e.score), e.label) for e in sink.events if isinstance(e, KeyMoment)]
     chosen = select(moments, args.kinds, args.min_score, args.rank, args.top)
-    write_markers(args.output, chosen, fps=fps, duration_s=result.samples / rate, source=args.input)
+    from rtaudio.outputs import atomic
+
+    with atomic(args.output) as tmp:
+        write_markers(tmp, chosen, fps=fps, duration_s=result.samples / rate, source=args.input)
     for note in notes:
         print(f"rtaudio: note: {note}", file=sys.stderr)
     print(summary(result, source, None, catcher.value) + f"; {len(chosen)} markers in {args.output}", file=sys.stderr)

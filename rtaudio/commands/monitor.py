@@ -35,6 +35,9 @@ def run(args) -> int:
         raise ParameterError("monitor needs an input: a file, --device D (see: rtaudio devices) or --url U")
     if args.input not in (None, "-") and "://" not in (args.input or ""):
         args.realtime = True  # a monitored file plays at real time
+    from rtaudio.commands.common import check_outputs
+
+    check_outputs(args, **{"-o": args.output})
     source = open_input(args, device=args.device, url=args.url)
     sinks = [TerminalView()]
     if args.output:

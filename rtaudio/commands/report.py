@@ -31,7 +31,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from rtaudio.commands.common import summary
+    from rtaudio.commands.common import check_outputs, summary
     from rtaudio.engine import Engine
     from rtaudio.errors import ParameterError, require
     from rtaudio.report import Collector, Envelope, save
@@ -39,6 +39,7 @@ def run(args) -> int:
     ext = os.path.splitext(args.output)[1].lower()
     if ext not in (".png", ".html", ".htm"):
         raise ParameterError(f"output {args.output!r} has extension {ext or '(none)'!r}; expected .png or .html")
+    check_outputs(args, **{"-o": args.output})
     require("matplotlib", "report")
     source = open_input(args)
     stages, notes = key_stages(args, source, extra_first=("spectrum",))
@@ -50,7 +51,10 @@ def run(args) -> int:
     engine = Engine(source, stages + [envelope], [collector], on_nonfinite=args.nonfinite)
     result = run_with_progress(engine, source, show=not args.no_progress)
     title = args.title or os.path.basename(args.input or "input")
-    save(args.output, collector, envelope, rate=source.rate, duration_s=result.samples / source.rate, title=title)
+    from rtaudio.outputs import atomic
+
+    with atomic(args.output) as tmp:
+        save(tmp, collector, envelope, rate=source.rate, duration_s=result.samples / source.rate, title=title)
     for note in notes:
         print(f"rtaudio: note: {note}", file=sys.stderr)
     print(summary(result, source, None, None) + f"; report in {args.output}", file=sys.stderr)

@@ -10,6 +10,7 @@ HELP = "split a file into stems (vocals/accompaniment; drums/bass/other/piano wi
 DESCRIPTION = """Separate the audio of a file or video into stems, one file per stem written straight into DIR
 (spleeter's names: vocals.wav and accompaniment.wav for 2 stems; vocals, drums, bass, other (and piano)
 for 4 and 5), each as long as the input at its rate and channels, plus DIR/separation.json.
+The stems appear when complete (a killed run leaves none, or the previous ones); a stem may not be the input.
 
 Backends: spleeter (TensorFlow, the [spleeter] extra in its own venv), onnx (a spleeter model exported
 with 'rtaudio models export-spleeter', needs only onnxruntime), dsp (no weights: a repeating-pattern and

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from rtaudio.commands.common import add_input, run_with_progress, stage_config
+from rtaudio.commands.common import add_input, check_outputs, run_with_progress, stage_config
 
 NAME = "speech"
 ORDER = 20
@@ -106,6 +106,7 @@ def run(args) -> int:
     from rtaudio.stages import build_stages
 
     as_json = output_format(args.output, args.json)
+    check_outputs(args, **{"-o": args.output})
     config = stage_config(args)
     config.setdefault("vad", {}).setdefault("mode", args.vad)
     source = open_input(args)
@@ -123,8 +124,9 @@ def run(args) -> int:
         if args.output == "-":
             sys.stdout.write(text)
         else:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(text)
+            from rtaudio.outputs import write_text
+
+            write_text(args.output, text)
     speech_s = sum(s.end - s.start for s in segments) / source.rate
     print(
         f"{len(segments)} speech intervals, {speech_s:.1f} s of speech in {result.samples / source.rate:.1f} s "

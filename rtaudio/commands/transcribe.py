@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from rtaudio.commands.common import add_input, run_with_progress, stage_config
+from rtaudio.commands.common import add_input, check_outputs, run_with_progress, stage_config
 
 NAME = "transcribe"
 ORDER = 22
@@ -114,6 +114,7 @@ def run(args) -> int:
     from rtaudio.subtitles import CueRules
 
     fmt = output_format(args.output)
+    check_outputs(args, **{"-o": args.output})
     rules = CueRules(args.max_chars, args.max_lines, args.max_cue_s, args.min_cue_s)
     config = stage_config(args)
     stt = config.setdefault("stt", {})
@@ -151,8 +152,9 @@ def run(args) -> int:
         if args.output == "-":
             sys.stdout.write(text)
         else:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(text)
+            from rtaudio.outputs import write_text
+
+            write_text(args.output, text)
     stt_stage = stages[-1]
     words = sum(len(t.words) for t in transcripts)
     print(

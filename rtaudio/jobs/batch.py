@@ -11,7 +11,7 @@ written by the worker itself, so nothing large is pickled.  With ``split=True``
 
 Resuming: a job counts as finished when its output (and its report / muxed video
 when asked for) exists.  A worker writes every file under a temporary name in the
-same folder (``.NAME.part-<pid>.EXT``) and renames it when complete, so a job
+same folder (``.NAME.part-<pid>-<host>.EXT``, :mod:`rtaudio.outputs`) and renames it when complete, so a job
 killed mid-way leaves no file that looks finished, and the next run redoes it.
 """
 
@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, fields
 from rtaudio.errors import InputError, ParameterError
 from rtaudio.jobs.executors import make_executor
 from rtaudio.jobs.graph import Outcome, Task, _cause, is_transient, run_graph
+from rtaudio.outputs import part_name, remove_stale
 
 #: Per-job options besides input/cuts/output (render_soundtrack keywords).
 CALL_OPTIONS = (
@@ -61,6 +62,7 @@ class Job:
     output: str
     options: dict = field(default_factory=dict)
     name: str = ""
+    where: str = ""  # for messages: "jobs.jsonl line 3"
 
     def outputs(self) -> list[str]:
         """Every file the job writes; all present = finished."""
@@ -76,6 +78,7 @@ class Job:
             "output": self.output,
             "options": dict(self.options),
             "name": self.name,
+            "where": self.where,
         }
 
 
@@ -124,6 +127,7 @@ def make_job(row: dict, *, base: str = ".", where: str = "job") -> Job:
         resolve(row["output"]),
         options,
         str(row.get("name") or os.path.basename(row["output"])),
+        where,
     )
 
 
@@ -134,9 +138,15 @@ def read_jobs(path: str) -> list[Job]:
         raise InputError(f"job list {path!r} does not exist; expected a .jsonl file, one job a line")
     base = os.path.dirname(os.path.abspath(path))
     jobs = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            text = line.strip()
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                text = raw.decode("utf-8").strip()
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{path} line {n}: not UTF-8 text (byte {raw[exc.start]:#04x} at column {exc.start + 1}); "
+                    "expected a UTF-8 .jsonl file, one job a line"
+                ) from None
             if not text or text.startswith("#"):
                 continue
             try:
@@ -149,21 +159,41 @@ def read_jobs(path: str) -> list[Job]:
             jobs.append(make_job(row, base=base, where=f"{path} line {n}"))
     if not jobs:
         raise InputError(f"job list {path!r} holds no jobs; expected one JSON object a line")
-    outs = {}
-    for j in jobs:
-        if j.output in outs:
-            raise ParameterError(f"{path}: jobs {outs[j.output]!r} and {j.name!r} both write {j.output!r}")
-        outs[j.output] = j.name
+    check_jobs(jobs, path)
     return jobs
+
+
+def check_jobs(jobs: list[Job], jobs_file: str | None = None, outputs: dict | None = None) -> None:
+    """No job writes over an input of the batch (media, cut list, the job list) or over another job's output.
+
+    Real paths and inodes are compared (:class:`rtaudio.outputs.Claims`); the
+    :class:`ParameterError` names both paths and the lines (or jobs) they come from.
+    """
+    from rtaudio.outputs import Claims
+
+    claims = Claims()
+    if jobs_file is not None:
+        claims.read("the job list", jobs_file)
+    for j in jobs:
+        w = j.where or f"job {j.name!r}"
+        claims.read(f"{w}: input", j.input)
+        if isinstance(j.cuts, str):
+            claims.read(f"{w}: cuts", j.cuts)
+        claims.read(f"{w}: mux", j.options.get("mux"))
+    for j in jobs:
+        w = j.where or f"job {j.name!r}"
+        claims.write(f"{w}: output", j.output)
+        for k in ("report", "mux_output"):
+            claims.write(f"{w}: {k}", j.options.get(k))
+    for label, path in (outputs or {}).items():  # the run's own files (--summary)
+        claims.write(label, path)
 
 
 # ------------------------------------------------------------------------------------------- the task
 
 
 def _part(path: str) -> str:
-    folder, name = os.path.split(path)
-    stem, ext = os.path.splitext(name)
-    return os.path.join(folder, f".{stem}.part-{os.getpid()}{ext}")
+    return part_name(path)
 
 
 class _Staged:
@@ -179,7 +209,9 @@ class _Staged:
             if self.options.get(k):
                 self.finals[k] = self.options[k]
         for p in self.finals.values():  # a batch names output folders that may not exist yet
-            os.makedirs(os.path.dirname(os.path.abspath(p)), exist_ok=True)
+            folder = os.path.dirname(os.path.abspath(p))
+            os.makedirs(folder, exist_ok=True)
+            remove_stale(folder)  # temporary files of killed runs
         self.parts = {k: _part(p) for k, p in self.finals.items()}
         self.cut_file = None
         try:
@@ -189,6 +221,8 @@ class _Staged:
                 with open(self.cut_file, "w") as f:
                     json.dump(rows, f)
                 self.cuts = self.cut_file
+                who = job.get("where") or f"job {job.get('name') or os.path.basename(job['output'])!r}"
+                self.options["cuts_name"] = f"{who}: cuts"
         except BaseException:
             self.cleanup()
             raise
@@ -399,6 +433,7 @@ def run_batch(
         jobs = read_jobs(jobs)
     else:
         jobs = [j if isinstance(j, Job) else make_job(j, where=f"job {i + 1}") for i, j in enumerate(jobs)]
+        check_jobs(jobs)
     t0 = time.perf_counter()
     rows: dict[str, dict] = {}
     tasks = []
@@ -547,7 +582,9 @@ class Runner:
             "output": os.fspath(output),
             **{k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in options.items()},
         }
-        return Handle(self, make_job(row, base=os.getcwd(), where="submit()"), self.retries, split)
+        job = make_job(row, base=os.getcwd(), where="submit()")
+        check_jobs([job])
+        return Handle(self, job, self.retries, split)
 
     def run(self, jobs, **kw) -> dict:
         """:func:`run_batch` on this runner's engine."""
@@ -610,6 +647,7 @@ __all__ = [
     "Handle",
     "Job",
     "Runner",
+    "check_jobs",
     "make_job",
     "read_jobs",
     "run_batch",

@@ -70,7 +70,10 @@ class LocalExecutor:
 
     def _new_pool(self):
         return cf.ProcessPoolExecutor(
-            max_workers=self.slots, mp_context=self._ctx, initializer=limit_threads, initargs=(self.threads,)
+            max_workers=self.slots,
+            mp_context=self._ctx,
+            initializer=init_worker,
+            initargs=(self.threads, os.getpid()),
         )
 
     def submit(self, fn, args=(), kwargs=None):
@@ -175,6 +178,53 @@ class RayExecutor:
 
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def init_worker(threads: int, parent: int) -> None:
+    """A pool worker's set-up: :func:`limit_threads`, and exit when ``parent`` (the pool's owner) dies."""
+    limit_threads(threads)
+    watch_parent(parent)
+
+
+#: How often a worker checks that the process that owns its pool still runs (s).
+WATCH_INTERVAL_S = 0.5
+
+
+def watch_parent(pid: int, interval_s: float = WATCH_INTERVAL_S) -> None:
+    """Exit this process (status 1) within ``interval_s`` of process ``pid``'s death (a daemon thread).
+
+    A worker's parent is the forkserver, not the process that owns the pool, so
+    ``PR_SET_PDEATHSIG`` would not fire when the owner is killed; a watchdog on the
+    owner's pid does (a zombie counts as dead).
+    """
+    import threading
+    import time
+
+    def watch():
+        while process_alive(pid):
+            time.sleep(interval_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="rtaudio-parent-watch", daemon=True).start()
+
+
+def process_alive(pid: int) -> bool:
+    """True while ``pid`` runs (not a zombie); Linux reads /proc, elsewhere ``kill(pid, 0)``."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+        return state not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+    except (OSError, IndexError):
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def limit_threads(n: int) -> None:

@@ -41,6 +41,8 @@ import numpy as np
 
 from rtaudio.errors import InputError, ModelError, ParameterError
 from rtaudio.models.registry import ModelSpec, register
+from rtaudio.outputs import check_paths, part_name, remove_stale, write_text
+from rtaudio.sources.base import check_finite
 
 #: Stem names per stem count, as spleeter writes them.
 STEM_NAMES = {
@@ -419,8 +421,7 @@ class Separator:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != self.channels:
             raise InputError(f"block of shape {np.shape(block)} must be (n, {self.channels}) for this Separator")
-        if not np.isfinite(x).all():
-            raise InputError("block holds NaN or Inf samples; expected finite audio")
+        check_finite(x, self._in, self.rate, "the Separator's input")
         return x
 
     def _segment(self, seg: np.ndarray, *, last: bool) -> np.ndarray:
@@ -515,17 +516,31 @@ def separate_file(
         )
     subtype = "FLOAT" if fmt == "wav" else "PCM_24"
     files = {s: out / f"{s}.{fmt}" for s in sep.stems}
+    try:
+        check_paths(
+            {"the input": path},
+            {**{f"the {s} stem": str(f) for s, f in files.items()}, "the summary": str(out / "separation.json")},
+        )
+    except ParameterError:
+        source.close()
+        if separator is None:
+            sep.close()
+        raise
+    remove_stale(out)
+    parts = {s: part_name(f) for s, f in files.items()}  # stems appear under their names only when complete
     writers = {}
     written = 0
+    complete = False
     try:
         for s, f in files.items():
             try:
                 writers[s] = sf.SoundFile(
-                    f, "w", samplerate=source.rate, channels=source.channels, subtype=subtype, format=fmt.upper()
+                    parts[s], "w", samplerate=source.rate, channels=source.channels, subtype=subtype, format=fmt.upper()
                 )
             except (OSError, RuntimeError, sf.LibsndfileError) as exc:
                 raise InputError(f"cannot write {str(f)!r} ({exc}); expected a writable output folder") from None
         for block in source.blocks(lambda event: None):
+            check_finite(block, sep._in, source.rate, repr(path))
             ready = sep.process(block)
             for s, v in ready.items():
                 writers[s].write(v)
@@ -535,12 +550,24 @@ def separate_file(
         for s, v in sep.flush().items():
             writers[s].write(v)
         samples = sep._in
+        for w in writers.values():
+            w.close()
+        complete = True
+    except (OSError, sf.LibsndfileError) as exc:
+        raise ParameterError(
+            f"cannot write the stems into {str(out)!r}: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
     finally:
         for w in writers.values():
             w.close()
         source.close()
         if separator is None:
             sep.close()
+        for s, f in files.items():
+            if complete:
+                os.replace(parts[s], f)
+            elif os.path.exists(parts[s]):
+                os.remove(parts[s])
     seconds = time.perf_counter() - started
     duration = samples / source.rate
     summary = {
@@ -561,7 +588,7 @@ def separate_file(
         "speed_x_realtime": round(duration / seconds, 2) if seconds > 0 else None,
         "note": sep.note,
     }
-    (out / "separation.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_text(out / "separation.json", json.dumps(summary, indent=2) + "\n", "the summary")
     return summary
 
 

@@ -52,11 +52,19 @@ class JsonlSink(Sink):
     def emit(self, events: list[Event]) -> None:
         lines = [json.dumps(to_record(e, self.info.rate), ensure_ascii=False) for e in events if self._keep(e)]
         if lines:
-            self._file.write("\n".join(lines) + "\n")
-            self._file.flush()
+            try:
+                self._file.write("\n".join(lines) + "\n")
+                self._file.flush()
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                raise ParameterError(f"cannot write events to {self.path!r}: {exc.strerror or exc}") from None
             self.lines += len(lines)
 
     def close(self) -> None:
-        if self._file is not None and self._file is not sys.stdout:
-            self._file.close()
-        self._file = None
+        f, self._file = self._file, None
+        if f is not None and f is not sys.stdout:
+            try:
+                f.close()
+            except OSError as exc:
+                raise ParameterError(f"cannot write events to {self.path!r}: {exc.strerror or exc}") from None

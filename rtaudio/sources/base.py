@@ -13,6 +13,32 @@ from rtaudio.ring import Ring
 Report = Callable[[Event], None]
 
 
+def check_finite(block: np.ndarray, index: int, rate: int, what: str, hint: str = "") -> None:
+    """Raise :class:`InputError` naming ``what``, the first NaN/Inf sample's index, time and channel.
+
+    ``block`` is (n, channels) starting at sample ``index`` of ``what`` (at ``rate`` Hz);
+    ``hint`` ends the message (how to get past it).
+    """
+    bad = ~np.isfinite(block)
+    if not bad.any():
+        return
+    from rtaudio.errors import InputError
+
+    bad = bad.reshape(len(block), -1)
+    i, c = (int(v) for v in np.argwhere(bad)[0])
+    at = index + i
+    value = np.asarray(block).reshape(len(block), -1)[i, c]
+    raise InputError(
+        f"{what}: sample {at} (t={at / rate:.3f} s, channel {c}) is {value}; expected finite samples{hint}"
+    )
+
+
+def first_nonfinite(block: np.ndarray) -> int:
+    """Index of the first row of ``block`` holding a NaN or Inf (``len(block)`` when none)."""
+    rows = ~np.isfinite(block).reshape(len(block), -1).all(axis=1)
+    return int(np.argmax(rows)) if rows.any() else len(block)
+
+
 class Source:
     """An audio input.
 

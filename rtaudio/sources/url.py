@@ -17,6 +17,7 @@ additions:
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import socket
 import time
@@ -259,9 +260,19 @@ class UrlSource(AvSource):
         av = _av()
         produced = 0  # samples yielded: the source clock
         failures = 0  # reconnections in a row without new audio
+        head: list[np.ndarray] = []  # the stream's first second, to notice a reconnection that starts it over
+        reconnected = False
         while True:
             try:
-                for block in self._decode_from(produced):
+                blocks = self._decode_from(produced)
+                if reconnected and self.live:
+                    blocks = self._unless_started_over(blocks, head)
+                    if blocks is None:  # a finished file served again from its start: it has ended
+                        self.check_complete(produced)
+                        return
+                for block in blocks:
+                    if not reconnected and produced < self.rate:
+                        head.append(block[: self.rate - produced].copy())
                     if failures:
                         report(SourceRecovered(produced, failures))
                         failures = 0
@@ -290,9 +301,32 @@ class UrlSource(AvSource):
                     return
                 try:
                     self._reopen()
+                    reconnected = True
                     break
                 except (av.error.FFmpegError, RtaudioError) as exc:
                     error = str(exc)
+
+    def _unless_started_over(self, blocks: Iterator[np.ndarray], head: list[np.ndarray]) -> Iterator[np.ndarray] | None:
+        """``blocks`` of a reconnected live stream, or None when they begin with the stream's first second.
+
+        An HTTP file served without ``Content-Length`` looks live; when its server closes after the
+        last byte, FFmpeg reports a read error and the reconnection gets the file again from its start.
+        A real live stream goes on instead.  A silent first second proves nothing and is not compared.
+        """
+        ref = np.concatenate(head) if head else np.zeros((0, self.channels), np.float32)
+        if len(ref) == 0 or not np.any(np.abs(ref) > 1e-6):
+            return blocks
+        got, n = [], 0
+        for block in blocks:
+            got.append(block)
+            n += len(block)
+            if n >= len(ref):
+                break
+        new = np.concatenate(got) if got else ref[:0]
+        m = min(len(new), len(ref))
+        if m > 0 and np.array_equal(new[:m], ref[:m]):
+            return None
+        return itertools.chain(got, blocks)
 
     def _decode_from(self, start: int) -> Iterator[np.ndarray]:
         """Blocks of the open container from sample ``start`` on (a live stream: from wherever it is now).

@@ -112,6 +112,10 @@ def check_window_args(args, *, live: bool) -> None:
         raise ParameterError("--screenshot of live input needs --duration S (when to take it)")
     if args.screenshot and not str(args.screenshot).lower().endswith(".png"):
         raise ParameterError(f"--screenshot={args.screenshot!r} must be a .png file")
+    if args.screenshot:
+        from rtaudio.commands.common import check_outputs
+
+        check_outputs(args, **{"--screenshot": args.screenshot})
 
 
 def show(args, source, *, output=None, notice: str = "") -> int:

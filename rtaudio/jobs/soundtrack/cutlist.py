@@ -222,6 +222,8 @@ def read_cut_list(
     fps: FrameRate | str | float | None = None,
     duration: float | None = None,
     source_start: Fraction | float = 0,
+    name: str | None = None,
+    default_fps: FrameRate | str | float | None = None,
 ) -> CutList:
     """Read and validate a cut list.
 
@@ -238,6 +240,13 @@ def read_cut_list(
         Source time of the input's first sample (the timecode an EDL's source
         in/out points count from, e.g. 3600 for ``01:00:00:00``); subtracted from
         every time read.
+    default_fps : FrameRate, str, float or None
+        Frame rate when neither ``fps`` nor the file gives one (the input video's);
+        an EDL's ``FCM: DROP FRAME`` line wins over it (29.97 / 59.94 drop-frame).
+    name : str or None
+        What messages call the file (default its base name); a JSON cut list given
+        a name is not referred to by line (it was written for the caller, e.g. a
+        batch job's inline cuts).
 
     Raises
     ------
@@ -250,14 +259,16 @@ def read_cut_list(
     if os.path.isdir(path):
         raise InputError(f"cut list {path!r} is a directory; expected a .csv, .json, .edl, .xml or .otio file")
     rate = fps if isinstance(fps, FrameRate) or fps is None else parse_rate(fps)
+    default = default_fps if isinstance(default_fps, FrameRate) or default_fps is None else parse_rate(default_fps)
     ext = os.path.splitext(path)[1].lower()
-    name = os.path.basename(path)
+    own_name = name is None
+    name = os.path.basename(path) if own_name else name
     if ext == ".csv":
-        cuts = _read_csv(path, name, rate)
+        cuts = _read_csv(path, name, rate or default)
     elif ext == ".json":
-        cuts = _read_json(path, name, rate)
+        cuts = _read_json(path, name, rate or default, lines=own_name)
     elif ext in (".edl", ".xml", ".otio"):
-        cuts = _read_otio(path, name, ext, rate)
+        cuts = _read_otio(path, name, ext, rate, default)
     else:
         raise InputError(
             f"cut list {path!r} has an unknown extension {ext!r}; expected .csv, .json, .edl, "
@@ -267,7 +278,12 @@ def read_cut_list(
     if start:
         cuts.segments = [replace(s, start=s.start - start, end=s.end - start) for s in cuts.segments]
         cuts.notes.append(f"source times counted from {format_seconds(start)} s (the input's start timecode)")
-    validate(cuts.segments, duration)
+    try:
+        validate(cuts.segments, duration)
+    except InputError as exc:
+        if name not in str(exc):
+            raise InputError(f"{name}: {exc}") from None
+        raise
     return cuts
 
 
@@ -368,7 +384,7 @@ def _element_lines(text: str, array_start: int) -> list[int]:
     return lines
 
 
-def _read_json(path: str, name: str, rate: FrameRate | None) -> CutList:
+def _read_json(path: str, name: str, rate: FrameRate | None, lines: bool = True) -> CutList:
     text = _read_text(path)
     try:
         data = json.loads(text)
@@ -401,7 +417,7 @@ def _read_json(path: str, name: str, rate: FrameRate | None) -> CutList:
         array_start = m.end() - 1 if m else 0
     else:
         array_start = text.index("[") if "[" in text else 0
-    lines = _element_lines(text, array_start)
+    lines = _element_lines(text, array_start) if lines else []
     allowed = ("start", "end", *OVERRIDE_FIELDS, *INFO_FIELDS)
     segments = []
     for k, item in enumerate(items):
@@ -436,6 +452,15 @@ def _otio():
     return otio
 
 
+def _line_of(name: str, text: str, exc: Exception) -> str:
+    """``NAME line N`` when the adapter's message quotes a line of ``text`` (CMX 3600 does), else ``NAME``."""
+    said = str(exc)
+    for line_no, line in enumerate(text.splitlines(), 1):
+        if len(line.strip()) >= 8 and line.strip() in said:
+            return f"{name} line {line_no}"
+    return name
+
+
 def _edl_event_lines(text: str) -> list[tuple[str, int]]:
     """(event number, line) of each distinct CMX 3600 event, in file order."""
     seen, out = set(), []
@@ -447,13 +472,20 @@ def _edl_event_lines(text: str) -> list[tuple[str, int]]:
     return out
 
 
-def _rt_seconds(rt) -> Fraction:
-    """Exact seconds of an OTIO RationalTime (its rate snapped to the exact NTSC fraction)."""
+def _rt_seconds(rt, where: str, what: str) -> Fraction:
+    """Exact seconds of an OTIO RationalTime (its rate snapped to the exact NTSC fraction).
+
+    A rate outside (0, 1000] fps or a non-finite value is an :class:`InputError` naming ``where``.
+    """
+    if not (math.isfinite(rt.rate) and 0.5 <= rt.rate <= 1000):
+        raise InputError(f"{where}: the {what} has the frame rate {rt.rate!r}; expected 0.5 to 1000 frames per second")
+    if not math.isfinite(rt.value):
+        raise InputError(f"{where}: the {what} is {rt.value!r} frames; expected a finite number")
     rate = exact_rate(rt.rate)
     return Fraction(rt.value).limit_denominator(100000) / rate
 
 
-def _read_otio(path: str, name: str, ext: str, rate: FrameRate | None) -> CutList:
+def _read_otio(path: str, name: str, ext: str, rate: FrameRate | None, default: FrameRate | None = None) -> CutList:
     otio = _otio()
     notes: list[str] = []
     text = _read_text(path) if ext == ".edl" else ""
@@ -462,8 +494,11 @@ def _read_otio(path: str, name: str, ext: str, rate: FrameRate | None) -> CutLis
     if ext == ".edl":
         if rate is None:
             if re.search(r"^\s*FCM:\s*DROP FRAME", text, re.M | re.I):
-                rate = parse_rate("29.97df")
-                notes.append("EDL frame rate taken as 29.97 drop-frame from its 'FCM: DROP FRAME' line")
+                df = "59.94df" if default is not None and default.nominal == 60 else "29.97df"
+                rate = parse_rate(df)
+                notes.append(f"EDL frame rate taken as {df[:-2]} drop-frame from its 'FCM: DROP FRAME' line")
+            elif default is not None:
+                rate = default
             else:
                 raise InputError(
                     f"{name}: an EDL does not say its frame rate; give it with --fps (e.g. 25, 24, 29.97df)"
@@ -478,7 +513,9 @@ def _read_otio(path: str, name: str, ext: str, rate: FrameRate | None) -> CutLis
                 f"{name}: cannot read it as {adapter} ({exc}); the EDL and FCP XML readers come "
                 "with pip install 'rtaudio[soundtrack]'"
             ) from None
-        raise InputError(f"{name}: not a readable {adapter} file ({type(exc).__name__}: {exc})") from None
+        raise InputError(
+            f"{_line_of(name, text, exc)}: not a readable {adapter} file ({type(exc).__name__}: {exc})"
+        ) from None
     if isinstance(timeline, otio.schema.SerializableCollection):
         timelines = list(timeline.find_children(descended_from_type=otio.schema.Timeline))
         if not timelines:
@@ -524,14 +561,14 @@ def _read_otio(path: str, name: str, ext: str, rate: FrameRate | None) -> CutLis
         sr = item.source_range
         if sr is None:
             raise InputError(f"{where}: the clip has no source range; expected in and out points")
-        start = _rt_seconds(sr.start_time)
-        end = start + _rt_seconds(sr.duration)
+        start = _rt_seconds(sr.start_time, where, "clip's source start")
+        end = start + _rt_seconds(sr.duration, where, "clip's duration")
         media = item.media_reference
         available = getattr(media, "available_range", None)
         if available is not None and ext != ".edl":
-            offset = _rt_seconds(available.start_time)
+            offset = _rt_seconds(available.start_time, where, "media's available start")
             start, end = start - offset, end - offset
-        file_rate = file_rate or parse_rate(exact_rate(sr.start_time.rate))
+        file_rate = file_rate or parse_rate(exact_rate(sr.start_time.rate), what=f"{where}: rate")
         meta = item.metadata.get("rtaudio", {}) if hasattr(item.metadata, "get") else {}
         meta = dict(meta) if meta else {}
         if pending_transition is not None and "crossfade_ms" not in meta:
@@ -550,7 +587,7 @@ def _read_otio(path: str, name: str, ext: str, rate: FrameRate | None) -> CutLis
                 f"{where}: unknown rtaudio metadata field {unknown[0]!r}; accepted: {', '.join(OVERRIDE_FIELDS)}"
             )
         segments.append(Segment(start, end, where, check_overrides(meta, where), item.name or ""))
-    return CutList(segments, path, adapter, rate or file_rate, notes)
+    return CutList(segments, path, adapter, rate or file_rate or default, notes)
 
 
 # ---------------------------------------------------------------------------------------------- writers

@@ -532,6 +532,7 @@ def _setup(
     separation: str = "auto",
     cache: bool = True,
     cache_dir=None,
+    cuts_name=None,
     **settings,
 ):
     """The checked :class:`render.Setup` and the options the graph needs besides it."""
@@ -547,6 +548,8 @@ def _setup(
         output,
         mux=mux,
         mux_output=mux_output,
+        report=report,
+        review=review,
         rate=rate,
         stream=stream,
         fps=fps,
@@ -554,6 +557,7 @@ def _setup(
         params=params,
         separation=separation,
         settings=settings,
+        cuts_name=cuts_name,
     )
     return job, {
         "mux": mux,

@@ -204,16 +204,23 @@ def check_output_path(path: str | os.PathLike, what: str = "-o") -> str:
 
 
 def write_audio(path: str, x: np.ndarray, rate: int) -> None:
-    """Write (n, channels) float32 as WAV or FLAC (24-bit PCM) or AAC (256 kb/s; .m4a in MP4, .aac as ADTS)."""
+    """Write (n, channels) float32 as WAV or FLAC (24-bit PCM) or AAC (256 kb/s; .m4a in MP4, .aac as ADTS).
+
+    The file appears whole (a temporary name, then a rename: :func:`rtaudio.outputs.atomic`).
+    """
+    import av
+    import soundfile as sf
+
+    from rtaudio.outputs import atomic
+
     ext = os.path.splitext(path)[1].lower()
     fmt = AUDIO_FORMATS.get(ext)
-    if fmt in ("wav", "flac"):
-        import soundfile as sf
-
-        sf.write(path, np.clip(x, -1.0, 1.0), rate, subtype="PCM_24", format=fmt.upper())
-        return
-    if fmt == "aac":
-        write_aac(path, x, rate)
+    if fmt in ("wav", "flac", "aac"):
+        with atomic(path, "the soundtrack", (OSError, sf.LibsndfileError, av.error.FFmpegError)) as tmp:
+            if fmt == "aac":
+                write_aac(tmp, x, rate)
+            else:
+                sf.write(tmp, np.clip(x, -1.0, 1.0), rate, subtype="PCM_24", format=fmt.upper())
         return
     raise ParameterError(f"-o={path!r}: unknown audio format {ext!r}; expected .wav, .flac, .m4a or .aac")
 

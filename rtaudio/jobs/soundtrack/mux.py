@@ -34,8 +34,12 @@ def mux_audio(
     video, output = os.fspath(video), os.fspath(output)
     if not os.path.exists(video):
         raise InputError(f"--mux video {video!r} does not exist")
-    if os.path.abspath(video) == os.path.abspath(output):
-        raise ParameterError(f"the muxed video {output!r} would overwrite the --mux input; choose another path")
+    from rtaudio.outputs import atomic, same_file
+
+    if same_file(video, output):
+        raise ParameterError(
+            f"the muxed video {output!r} would overwrite the --mux input {video!r}; choose another path"
+        )
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
         raise ParameterError(
@@ -51,11 +55,7 @@ def mux_audio(
         vstreams = list(src.streams.video)
         if not vstreams:
             raise InputError(f"--mux video {video!r} has no video stream; expected the edited video")
-        try:
-            out = av.open(output, "w")
-        except av.error.FFmpegError as exc:
-            raise ParameterError(f"cannot write the muxed video {output!r}: {exc}") from None
-        with out:
+        with atomic(output, "the muxed video", (OSError, av.error.FFmpegError)) as tmp, av.open(tmp, "w") as out:
             mapping = {}
             for s in vstreams:
                 mapping[s.index] = out.add_stream_from_template(s)

@@ -109,10 +109,15 @@ def probe(path: str, stream: int = 0) -> dict:
 def decode(path: str, stream: int, rate: int | None) -> tuple[np.ndarray, int]:
     """The whole audio track as (n, channels) float32, resampled to ``rate`` if given."""
     from rtaudio.sources.av import FileSource
+    from rtaudio.sources.base import check_finite
 
     src = FileSource(path, stream=stream)
+    blocks, n = [], 0
     try:
-        blocks = list(src.blocks(lambda event: None))
+        for block in src.blocks(lambda event: None):
+            check_finite(block, n, src.rate, repr(path))
+            blocks.append(block)
+            n += len(block)
     finally:
         src.close()
     x = np.concatenate(blocks) if blocks else np.zeros((0, src.channels), np.float32)
@@ -284,6 +289,7 @@ def render_soundtrack(
     cache: bool = True,
     cache_dir=None,
     progress: Progress | None = None,
+    cuts_name: str | None = None,
     **settings,
 ) -> dict:
     """Render a soundtrack that follows a cut list; return the report.
@@ -326,6 +332,8 @@ def render_soundtrack(
         Cache root; default ``$RTAUDIO_CACHE/soundtrack``.
     progress : callable(step, fraction) or None
         Called as the steps advance (see :data:`STEPS`).
+    cuts_name : str or None
+        What messages call the cut list (a batch job's inline cuts); default its file name.
 
     Returns
     -------
@@ -341,6 +349,8 @@ def render_soundtrack(
         output,
         mux=mux,
         mux_output=mux_output,
+        report=report,
+        review=review,
         rate=rate,
         stream=stream,
         fps=fps,
@@ -348,6 +358,7 @@ def render_soundtrack(
         params=params,
         separation=separation,
         settings=settings,
+        cuts_name=cuts_name,
     )
     params, out_rate, cut_list = job.params, job.rate, job.cut_list
     # ---------------------------------------------------------------- decode, separate, analyse (cached)
@@ -470,6 +481,8 @@ def setup(
     *,
     mux=None,
     mux_output=None,
+    report=None,
+    review=None,
     rate=None,
     stream: int = 0,
     fps=None,
@@ -477,6 +490,7 @@ def setup(
     params: SoundtrackParams | None = None,
     separation: str = "auto",
     settings: dict | None = None,
+    cuts_name: str | None = None,
 ) -> Setup:
     """Check a render's options, probe the input and read the cut list (see :func:`render_soundtrack`)."""
     from rtaudio.jobs.soundtrack.timecode import parse_rate, parse_time
@@ -497,6 +511,7 @@ def setup(
         raise ParameterError("a muxed video path was given without --mux EDITED_VIDEO")
     if separation not in ("auto", "dsp", "spleeter", "onnx", "none"):
         raise ParameterError(f"separation={separation!r} must be auto, dsp, spleeter, onnx or none")
+    check_outputs(input, cuts, output, mux=mux, mux_output=mux_output, report=report, review=review)
     info = probe(input, stream)
     out_rate = check_rate(rate or info["rate"], "--rate")
     rate_obj = None
@@ -514,13 +529,43 @@ def setup(
     if isinstance(cuts, CutList):
         cut_list = cuts
     else:
-        cut_list = read_cut_list(cuts, fps=rate_obj, duration=info["duration"], source_start=start_s)
+        cut_list = read_cut_list(
+            cuts,
+            fps=rate_obj if fps is not None else None,
+            default_fps=None if fps is not None else rate_obj,
+            duration=info["duration"],
+            source_start=start_s,
+            name=cuts_name,
+        )
     if source_start is None and info.get("timecode") and cut_list.format in ("cmx_3600",):
         start_note = (
             f"the input carries the start timecode {info['timecode']}; EDL times were read from 0 "
             "(give --source-start to count from it)"
         )
     return Setup(input, output, params, separation, stream, out_rate, info, cut_list, start_note)
+
+
+def check_outputs(input, cuts, output, *, mux=None, mux_output=None, report=None, review=None) -> None:
+    """No output over an input or over another output; the report's folder writable (before rendering)."""
+    from rtaudio.outputs import check_paths, check_writable
+
+    if report is not None:
+        check_writable(report, "--report")
+    if mux_output is not None:
+        check_writable(mux_output, "the muxed video -o")
+    inputs = {"the input": input, "--cuts": cuts if isinstance(cuts, (str, os.PathLike)) else None, "--mux": mux}
+    outputs = {"-o": output, "the muxed video -o": mux_output, "--report": report, "--review": review}
+    if review is not None:  # the sheet's own files: index.html, NAME.png, NAME-before.wav, NAME-after.wav
+        outputs["the review sheet"] = os.path.join(os.fspath(review), "index.html")
+        for label, path in inputs.items():
+            if path is not None and os.path.dirname(os.path.realpath(path)) == os.path.realpath(review):
+                name = os.path.basename(os.fspath(path)).lower()
+                if name.endswith((".png", "-before.wav", "-after.wav", ".html")):
+                    raise ParameterError(
+                        f"{label} {os.fspath(path)!r} lies in the --review folder {os.fspath(review)!r}, where the "
+                        "review sheet writes its pictures and excerpts: choose another folder"
+                    )
+    check_paths(inputs, outputs)
 
 
 def decode_checked(path: str, stream: int, rate: int) -> np.ndarray:
@@ -775,9 +820,10 @@ def build_report(
 
 
 def write_report(path, result: dict) -> None:
-    """The report as JSON (numpy scalars as numbers, non-finite floats as null)."""
-    with open(path, "w") as f:
-        json.dump(result, f, indent=1, default=_json_default)
+    """The report as JSON (numpy scalars as numbers, non-finite floats as null), written atomically."""
+    from rtaudio.outputs import write_text
+
+    write_text(path, json.dumps(result, indent=1, default=_json_default), "--report")
 
 
 def review_reasons(m: dict, plan_reasons: list[str], params: SoundtrackParams) -> list[str]:

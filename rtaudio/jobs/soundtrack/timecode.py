@@ -133,6 +133,9 @@ _CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
 _SMPTE = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})([:;,])(\d{2,3})$")
 
 
+MAX_SECONDS = 366 * 86400  # times beyond a year are typing errors (1e400 would overflow a float)
+
+
 def parse_time(text, rate: FrameRate | None) -> Fraction:
     """Seconds (exact) from a number, a clock time or a SMPTE timecode; see the module docstring.
 
@@ -145,14 +148,17 @@ def parse_time(text, rate: FrameRate | None) -> Fraction:
     if isinstance(text, bool):
         raise ValueError(f"{text!r} is not a time")
     if isinstance(text, (int, float)):
-        if not math.isfinite(text):
-            raise ValueError(f"{text!r} is not a finite time")
+        if not math.isfinite(text) or abs(text) > MAX_SECONDS:
+            raise ValueError(f"{text!r} is not a finite time within a year")
         return Fraction(str(text)) if isinstance(text, float) else Fraction(text)
     if not isinstance(text, str):
         raise ValueError(f"{text!r} is not a time; expected seconds or a timecode")
     s = text.strip()
     if _NUMBER.match(s):
-        return Fraction(s)
+        value = Fraction(s)
+        if abs(value) > MAX_SECONDS:
+            raise ValueError(f"{s!r} is not a time: beyond {MAX_SECONDS} s (a year)")
+        return value
     m = _SMPTE.match(s)
     if m:
         hh, mm, ss, sep, ff = m.groups()
