@@ -173,4 +173,7 @@ def test_a_listening_stage_observes_earlier_stages_events_in_order():
     Engine(ArraySource(x, 16000, block=1000), [Marker(), listener], [ListSink()]).run()
     # marks at 8 kHz samples 0 and 4000 (source samples 0 and 8000), plus the flush mark at the end
     assert [e.t for e in listener.heard] == [0, 8000, 16000]
-    assert listener.order[:2] == ["observe", "process"]
+    # each block's events reach the listener just before its own process() of that block; how the reader
+    # splits the input into blocks depends on timing, so the pattern is checked, not a fixed prefix
+    observed = [i for i, what in enumerate(listener.order) if what == "observe"]
+    assert observed and all(listener.order[i + 1] == "process" for i in observed if i + 1 < len(listener.order))
