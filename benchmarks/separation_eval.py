@@ -5,6 +5,10 @@
     .venv/bin/python benchmarks/separation_eval.py memory --backend dsp --minutes 10
     .venv-spleeter/bin/python benchmarks/separation_eval.py speed --backend spleeter --model DIR
     .venv-spleeter/bin/python benchmarks/separation_eval.py speed --backend onnx --model DIR-onnx
+    PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py speed --backend onnx --threads 1
+    PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py latency --backend onnx --threads 1 --frames 64 --segment 1.39
+    PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py dialogue --speech lid_train   # choose the gate
+    PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py dialogue                     # report
 
 quality: every speech clip of the dev corpus (``speech_lid/`` 25 FLEURS clips in 5 languages,
 ``speech_asr/`` 8 English clips) over a music recording of ``music/`` (Vibe Ace (jazz), the snare
@@ -83,9 +87,48 @@ def sisdr(est: np.ndarray, ref: np.ndarray) -> float:
 def make_separator(args, rate, channels):
     from rtaudio.jobs.separation import SeparationParams, Separator
 
-    return Separator(
-        SeparationParams(backend=args.backend, model=args.model, frames=args.frames), rate=rate, channels=channels
+    params = SeparationParams(
+        backend=args.backend, model=args.model, frames=args.frames, segment_s=args.segment, overlap_s=args.overlap
     )
+    backend = None
+    if args.backend == "onnx" and args.threads:  # onnxruntime on a given number of threads (1 = one core)
+        from rtaudio.jobs.separation_onnx import OnnxBackend
+        from rtaudio.models.registry import resolve
+
+        backend = OnnxBackend(resolve("spleeter-2stems-onnx", args.model), frames=args.frames, threads=args.threads)
+    return Separator(params, rate=rate, channels=channels, backend=backend)
+
+
+def latency(args) -> dict:
+    """Near-live: a 30 s, 44.1 kHz stereo stream fed in 10 ms blocks; per block, the compute time, and the
+    age of the newest stem sample given out (how far the stems trail the input), in seconds."""
+    x = sixty_seconds()[: 30 * 44100]
+    sep = make_separator(args, 44100, 2)
+    sep.separate(x[: 3 * 44100])  # warm-up
+    sep = _reset(sep)
+    block = 441
+    lag, cost, out = [], [], 0
+    for i in range(0, len(x), block):
+        t = time.perf_counter()
+        ready = sep.process(x[i : i + block])
+        cost.append(time.perf_counter() - t)
+        out += len(ready["vocals"])
+        lag.append((i + block - out) / 44100 + cost[-1])
+    lag = np.array(lag[len(lag) // 4 :])  # after the start-up
+    result = {
+        "backend": args.backend,
+        "model": sep.backend.model,
+        "segment_s": round(sep.segment / sep.work_rate, 3),
+        "overlap_s": round(sep.overlap / sep.work_rate, 3),
+        "threads": args.threads,
+        "stem_lag_s_mean": round(float(lag.mean()), 3),
+        "stem_lag_s_max": round(float(lag.max()), 3),
+        "block_compute_s_max": round(max(cost), 3),
+        "compute_s_per_s": round(sum(cost) / 30.0, 4),
+        "load_avg": os.getloadavg(),
+    }
+    print(json.dumps(result), flush=True)
+    return result
 
 
 def quality(args) -> dict:
@@ -354,10 +397,13 @@ def memory(args) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=["quality", "speed", "memory", "dialogue"])
+    p.add_argument("what", choices=["quality", "speed", "memory", "dialogue", "latency"])
     p.add_argument("--backend", default="dsp", choices=["dsp", "spleeter", "onnx"])
     p.add_argument("--model")
     p.add_argument("--frames", type=int)
+    p.add_argument("--segment", type=float, help="segment length, s (default: the backend's)")
+    p.add_argument("--overlap", type=float, help="cross-fade between segments, s (default: the backend's)")
+    p.add_argument("--threads", type=int, help="onnx: onnxruntime threads (1 = one core)")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--fresh", action="store_true", help="quality: a new Separator per clip")
@@ -366,7 +412,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if not CORPUS.is_dir():
         raise SystemExit(f"corpus not found at {CORPUS} (set RTAUDIO_CORPUS)")
-    result = {"quality": quality, "speed": speed, "memory": memory, "dialogue": dialogue}[args.what](args)
+    result = {"quality": quality, "speed": speed, "memory": memory, "dialogue": dialogue, "latency": latency}[
+        args.what
+    ](args)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     return 0
