@@ -52,7 +52,8 @@ def gate(n: int, spans: list[tuple[int, int]], rate: int, fade_s: float = 0.05) 
     k = int(round(fade_s * rate))
     if k > 1:  # smoothed with a Hann kernel of k samples: each edge becomes a monotone ramp of k samples
         kernel = np.hanning(k + 2)[1:-1].astype(np.float32)
-        g = np.convolve(g, kernel / kernel.sum(), mode="same").astype(np.float32)
+        start = (k - 1) // 2  # 'full' then cut: 'same' returns max(n, k) samples
+        g = np.convolve(g, kernel / kernel.sum())[start : start + n].astype(np.float32)
     return np.clip(g, 0.0, 1.0)
 
 

@@ -305,9 +305,15 @@ def build(folder: Path, out: Path) -> Path:
             "model_sha256": sha256(tmp / "model.onnx"),
         }
         (tmp / ONNX_META).write_text(json.dumps(meta, indent=2) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        if out.exists() and not (out / "model.onnx").is_file():
+            shutil.rmtree(out)  # a broken earlier build
+        try:
+            os.replace(tmp, out)
+        except OSError:
+            if not (out / "model.onnx").is_file():
+                raise
+            shutil.rmtree(tmp)  # another process finished the same build first
+            check_built(out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
