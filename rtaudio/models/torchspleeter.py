@@ -203,7 +203,9 @@ def unet_onnx(weights: dict[str, dict[str, np.ndarray]], opset: int = 13):
         Input ``mix_spectrogram`` (chunks, frames, 1024, 2) float32 magnitudes (frames a multiple of 64);
         outputs ``<stem>_spectrogram`` of the same shape.
     """
-    import onnx
+    from rtaudio.errors import require
+
+    onnx = require("onnx", "stems-onnx")
     from onnx import TensorProto, helper, numpy_helper
 
     nodes, inits = [], []
