@@ -5,6 +5,10 @@
     .venv/bin/python benchmarks/separation_eval.py memory --backend dsp --minutes 10
     .venv-spleeter/bin/python benchmarks/separation_eval.py speed --backend spleeter --model DIR
     .venv-spleeter/bin/python benchmarks/separation_eval.py speed --backend onnx --model DIR-onnx
+    PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py speed --backend onnx --threads 1
+    PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py latency --backend onnx --threads 1 --frames 64 --segment 1.39
+    PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py dialogue --speech lid_train   # choose the gate
+    PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py dialogue                     # report
 
 quality: every speech clip of the dev corpus (``speech_lid/`` 25 FLEURS clips in 5 languages,
 ``speech_asr/`` 8 English clips) over a music recording of ``music/`` (Vibe Ace (jazz), the snare
@@ -83,9 +87,48 @@ def sisdr(est: np.ndarray, ref: np.ndarray) -> float:
 def make_separator(args, rate, channels):
     from rtaudio.jobs.separation import SeparationParams, Separator
 
-    return Separator(
-        SeparationParams(backend=args.backend, model=args.model, frames=args.frames), rate=rate, channels=channels
+    params = SeparationParams(
+        backend=args.backend, model=args.model, frames=args.frames, segment_s=args.segment, overlap_s=args.overlap
     )
+    backend = None
+    if args.backend == "onnx" and args.threads:  # onnxruntime on a given number of threads (1 = one core)
+        from rtaudio.jobs.separation_onnx import OnnxBackend
+        from rtaudio.models.registry import resolve
+
+        backend = OnnxBackend(resolve("spleeter-2stems-onnx", args.model), frames=args.frames, threads=args.threads)
+    return Separator(params, rate=rate, channels=channels, backend=backend)
+
+
+def latency(args) -> dict:
+    """Near-live: a 30 s, 44.1 kHz stereo stream fed in 10 ms blocks; per block, the compute time, and the
+    age of the newest stem sample given out (how far the stems trail the input), in seconds."""
+    x = sixty_seconds()[: 30 * 44100]
+    sep = make_separator(args, 44100, 2)
+    sep.separate(x[: 3 * 44100])  # warm-up
+    sep = _reset(sep)
+    block = 441
+    lag, cost, out = [], [], 0
+    for i in range(0, len(x), block):
+        t = time.perf_counter()
+        ready = sep.process(x[i : i + block])
+        cost.append(time.perf_counter() - t)
+        out += len(ready["vocals"])
+        lag.append((i + block - out) / 44100 + cost[-1])
+    lag = np.array(lag[len(lag) // 4 :])  # after the start-up
+    result = {
+        "backend": args.backend,
+        "model": sep.backend.model,
+        "segment_s": round(sep.segment / sep.work_rate, 3),
+        "overlap_s": round(sep.overlap / sep.work_rate, 3),
+        "threads": args.threads,
+        "stem_lag_s_mean": round(float(lag.mean()), 3),
+        "stem_lag_s_max": round(float(lag.max()), 3),
+        "block_compute_s_max": round(max(cost), 3),
+        "compute_s_per_s": round(sum(cost) / 30.0, 4),
+        "load_avg": os.getloadavg(),
+    }
+    print(json.dumps(result), flush=True)
+    return result
 
 
 def quality(args) -> dict:
@@ -128,6 +171,118 @@ def quality(args) -> dict:
             flush=True,
         )
     return result
+
+
+#: music with singing: spleeter's own example (a sung song), and a medley of the 1-second song clips
+#: of ``classes_1s/music`` (pop/rock/metal with vocals, 8 kHz originals)
+SUNG = ["music/spleeter-audio_example.mp3", "classes_1s/music (medley)"]
+#: the variants of the dialogue gate (what the speech detector listens to, cross-fade in seconds);
+#: one is chosen on lid_train mixtures (``--speech lid_train``), never on the corpus mixtures reported
+GATES = [("vocals", 0.05), ("vocals", 0.2), ("mix", 0.05)]
+
+
+def medley(rate: int) -> np.ndarray:
+    """The 1-second song clips of ``classes_1s/music`` one after another (10 ms fades), at ``rate``."""
+    clips = sorted((CORPUS / "classes_1s" / "music").glob("*.wav"))
+    fade = np.sin(0.5 * np.pi * np.arange(int(0.01 * rate)) / int(0.01 * rate)) ** 2
+    parts = []
+    for c in clips:
+        x = load(str(c.relative_to(CORPUS)), rate)
+        x[: len(fade)] *= fade
+        x[-len(fade) :] *= fade[::-1]
+        parts.append(x / max(np.sqrt(np.mean(x**2)), 1e-6))
+    return np.concatenate(parts).astype(np.float32)
+
+
+def speech_clips(which: str, rate: int) -> list[tuple[str, np.ndarray]]:
+    """corpus: every clip of speech_lid/ and speech_asr/; lid_train: 5 Common Voice clips per language."""
+    if which == "corpus":
+        rows = list(csv.DictReader(open(CORPUS / "MANIFEST.csv")))
+        return [(r["file"], load(r["file"], rate)) for r in rows if r["kind"] in ("speech_lid", "speech_asr")]
+    import soundfile as sf
+    import soxr
+
+    root = ROOT / ".." / "shared" / "lid_train"
+    out = []
+    for lang in ("en", "de", "es", "fr", "ja", "ru"):
+        for f in sorted((root / lang).glob("*common_voice*"))[:5]:
+            x, sr = sf.read(f, dtype="float32", always_2d=True)
+            out.append((f"lid_train/{lang}/{f.name}", soxr.resample(x.mean(axis=1), sr, rate).astype(np.float32)))
+    return out
+
+
+def dialogue_pairs(which: str, rate: int = RATE, max_s: float = 20.0):
+    """(category, speech file, music name, speech, music): each speech clip over instrumental and over sung music."""
+    speech = speech_clips(which, rate)
+    music = {m: load(m, rate) for m in MUSIC}
+    music[SUNG[0]] = load(SUNG[0], rate)
+    music[SUNG[1]] = medley(rate)
+    out = []
+    for i, (s, sp) in enumerate(speech):
+        for category, m in (("instrumental", MUSIC[i % len(MUSIC)]), ("sung", SUNG[i % len(SUNG)])):
+            mu = music[m]
+            n = min(len(sp), len(mu), int(max_s * rate))
+            off = (i * 7919 * rate // 100) % max(1, len(mu) - n + 1)
+            out.append((category, s, m, sp[:n], mu[off : off + n]))
+    return out
+
+
+def dialogue(args) -> dict:
+    """SI-SDR improvement of dialogue (speech) over real music: dsp, spleeter's vocals, vocals gated by the VAD."""
+    from rtaudio.jobs.separation import SeparationParams, Separator
+    from rtaudio.jobs.separation_dialogue import gate, speech_spans
+    from rtaudio.jobs.separation_onnx import OnnxBackend
+    from rtaudio.models.registry import resolve
+
+    model = resolve("spleeter-2stems-onnx", args.model)
+    onnx = OnnxBackend(model)
+    print(f"spleeter model: {model} ({onnx.model.get('source')})", file=sys.stderr, flush=True)
+    data = dialogue_pairs(args.speech)
+    rows = []
+    for snr in (-5, 0, 5):
+        for category, s, m, sp, mu in data:
+            music = mu * np.sqrt(np.mean(sp**2) / (np.mean(mu**2) * 10 ** (snr / 10)))
+            mix = sp + music
+            base = sisdr(mix, sp)
+            row = {"snr_db": snr, "category": category, "speech": s, "music": m, "seconds": round(len(sp) / RATE, 2)}
+            dsp = Separator(SeparationParams(backend="dsp"), rate=RATE, channels=1).separate(mix)
+            row["dsp"] = sisdr(dsp["vocals"], sp) - base
+            t = time.perf_counter()
+            out = Separator(SeparationParams(backend="onnx"), rate=RATE, channels=1, backend=onnx).separate(mix)
+            row["spleeter_s"] = round(time.perf_counter() - t, 3)
+            row["spleeter_vocals"] = sisdr(out["vocals"], sp) - base
+            spans = {"vocals": speech_spans(out["vocals"], RATE), "mix": speech_spans(mix, RATE)}
+            for listen, fade in GATES:
+                g = gate(len(mix), spans[listen], RATE, fade)
+                row[f"gated_{listen}_{int(fade * 1000)}ms"] = sisdr(out["vocals"] * g, sp) - base
+            # the dsp model (repetition, steady notes) on the vocals stem: sung notes are steady, speech is not
+            cascade = Separator(SeparationParams(backend="dsp"), rate=RATE, channels=1).separate(out["vocals"])
+            row["cascade_dsp"] = sisdr(cascade["vocals"], sp) - base
+            g = gate(len(mix), spans["vocals"], RATE, 0.05)
+            row["cascade_dsp_gated"] = sisdr(cascade["vocals"] * g, sp) - base
+            rows.append(row)
+            print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
+    methods = ["dsp", "spleeter_vocals"] + [f"gated_{a}_{int(f * 1000)}ms" for a, f in GATES]
+    methods += ["cascade_dsp", "cascade_dsp_gated"]
+    summary = {}
+    for snr in (-5, 0, 5):
+        for category in ("instrumental", "sung", "all"):
+            sel = [r for r in rows if r["snr_db"] == snr and category in ("all", r["category"])]
+            summary[f"{snr:+d} dB {category}"] = {
+                "mixtures": len(sel),
+                **{m: round(float(np.mean([r[m] for r in sel])), 2) for m in methods},
+                **{f"{m}_median": round(float(np.median([r[m] for r in sel])), 2) for m in methods},
+            }
+    for k, v in summary.items():
+        print(k, json.dumps(v), flush=True)
+    audio = sum(r["seconds"] for r in rows)
+    return {
+        "speech": args.speech,
+        "model": str(model),
+        "spleeter_x_realtime": round(audio / sum(r["spleeter_s"] for r in rows), 1),
+        "summary": summary,
+        "rows": rows,
+    }
 
 
 def sixty_seconds() -> np.ndarray:
@@ -242,18 +397,24 @@ def memory(args) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=["quality", "speed", "memory"])
+    p.add_argument("what", choices=["quality", "speed", "memory", "dialogue", "latency"])
     p.add_argument("--backend", default="dsp", choices=["dsp", "spleeter", "onnx"])
     p.add_argument("--model")
     p.add_argument("--frames", type=int)
+    p.add_argument("--segment", type=float, help="segment length, s (default: the backend's)")
+    p.add_argument("--overlap", type=float, help="cross-fade between segments, s (default: the backend's)")
+    p.add_argument("--threads", type=int, help="onnx: onnxruntime threads (1 = one core)")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--fresh", action="store_true", help="quality: a new Separator per clip")
     p.add_argument("--json", help="also write the result here")
+    p.add_argument("--speech", default="corpus", choices=["corpus", "lid_train"], help="dialogue: which speech")
     args = p.parse_args(argv)
     if not CORPUS.is_dir():
         raise SystemExit(f"corpus not found at {CORPUS} (set RTAUDIO_CORPUS)")
-    result = {"quality": quality, "speed": speed, "memory": memory}[args.what](args)
+    result = {"quality": quality, "speed": speed, "memory": memory, "dialogue": dialogue, "latency": latency}[
+        args.what
+    ](args)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     return 0

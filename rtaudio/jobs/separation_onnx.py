@@ -103,6 +103,7 @@ class OnnxBackend:
 
     name = "onnx"
     overlap_s = 1.0
+    level_normalize = True  # the Separator raises quiet segments to a mastered level (see separation.level_gain)
 
     def __init__(self, path: Path, *, stems: int = 2, frames: int | None = None, threads: int | None = None):
         from rtaudio.jobs.separation import ONNX_META, STEM_NAMES, is_test_model

@@ -80,6 +80,7 @@ class SpleeterBackend:
 
     name = "spleeter"
     overlap_s = 1.0
+    level_normalize = True  # the Separator raises quiet segments to a mastered level (see separation.level_gain)
 
     def __init__(self, path: Path, *, stems: int = 2):
         from rtaudio.jobs.separation import STEM_NAMES, checkpoint_files, is_test_model

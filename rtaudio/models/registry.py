@@ -52,6 +52,8 @@ class ModelSpec:
         Raises :class:`ModelError` naming what is wrong with a candidate path.
     fetch : callable (Path) -> Path
         Downloads the model into the given cache folder and returns its path (needs the network).
+    info : callable (Path) -> str
+        One line on a found model for ``rtaudio models list``: its source, licence, verification.
     """
 
     name: str
@@ -61,6 +63,7 @@ class ModelSpec:
     packaged: Callable[[], Path | None] | None = None
     check: Callable[[Path], None] | None = None
     fetch: Callable[[Path], Path] | None = None
+    info: Callable[[Path], str] | None = None
 
 
 _SPECS: dict[str, ModelSpec] = {}
