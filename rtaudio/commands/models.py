@@ -70,6 +70,8 @@ def _where(spec) -> tuple[str, str]:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     from rtaudio.models import registry
 
     if args.action == "export-spleeter":
@@ -98,6 +100,11 @@ def run(args) -> int:
                 line += f"\n{'':<{width}}             {spec.fix}"
         else:
             line = f"{spec.name:<{width}}  {place:<9}  {where}"
+            extra = [spec.status(Path(where))] if spec.status else []
+            if spec.licence:
+                extra.append(f"licence: {spec.licence}")
+            if extra:
+                line += f"\n{'':<{width}}             " + "; ".join(extra)
         print(line)
     print(f"cache: {registry.cache_dir()}", file=sys.stderr)
     return 0
