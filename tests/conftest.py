@@ -194,3 +194,13 @@ def corpus() -> Path:
     if not path.is_dir():
         pytest.skip(f"real-audio corpus not found at {path} (set RTAUDIO_CORPUS to its folder)")
     return path.resolve()
+
+
+@pytest.fixture(autouse=True)
+def _whisper_only_when_marked_slow(request, monkeypatch):
+    """Whisper is the default lid backend and stt engine wherever its model is installed. Tests not marked
+    ``slow`` run the light models instead (they were written for them, and a Whisper load costs seconds):
+    ``$RTAUDIO_WHISPER_MODEL`` names a folder that does not exist, so the registry finds no Whisper
+    model and ``auto`` falls back as it does for a user without one."""
+    if request.node.get_closest_marker("slow") is None:
+        monkeypatch.setenv("RTAUDIO_WHISPER_MODEL", "/nonexistent/rtaudio-tests-run-without-whisper")
