@@ -39,22 +39,27 @@ def _spell(n: int) -> str:
         return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
     if n < 1000:
         return _ONES[n // 100] + " hundred" + ("" if n % 100 == 0 else " " + _spell(n % 100))
-    if n < 10000 and n % 1000 == 0:
-        return _ONES[n // 1000] + " thousand"
-    if 1000 < n < 10000:  # years read as pairs: 1995 -> nineteen ninety five
+    if 1000 < n < 10000 and (n // 100) % 10 != 0:  # read as pairs (years): 1995 -> nineteen ninety five
         return _spell(n // 100) + " " + (_spell(n % 100) if n % 100 >= 10 else "oh " + _ONES[n % 100])
+    if n < 10000:
+        return _ONES[n // 1000] + " thousand" + ("" if n % 1000 == 0 else " " + _spell(n % 1000))
     return " ".join(_ONES[int(d)] for d in str(n))
 
 
 def normalise_numbers(text: str, english: bool = True) -> list[str]:
     """:func:`speech_eval.normalise` words, digits spelled out in English ("one" = "1"; "oh" = "zero")."""
-    words = normalise(text)
+    words = normalise(re.sub(r"(?<=\d),(?=\d{3})", "", text))  # 1,001 -> 1001
     if not english:
         return words
     out = []
     for w in words:
-        if w.isdigit():
-            out += (_spell(int(w)) if len(w) <= 4 else " ".join(_ONES[int(d)] for d in w)).split()
+        if w.isdigit():  # digit strings (leading zero, 5+ digits) are read digit by digit
+            spelled = (
+                _spell(int(w))
+                if len(w) <= 4 and not (w.startswith("0") and len(w) > 1)
+                else " ".join(_ONES[int(d)] for d in w)
+            )
+            out += spelled.split()
         elif w == "oh":
             out.append("zero")
         else:

@@ -196,11 +196,34 @@ def corpus() -> Path:
     return path.resolve()
 
 
-@pytest.fixture(autouse=True)
-def _whisper_only_when_marked_slow(request, monkeypatch):
+WHISPER_ENV = "RTAUDIO_WHISPER_MODEL"
+NO_WHISPER = "/nonexistent/rtaudio-tests-run-without-whisper"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def whisper_env():
     """Whisper is the default lid backend and stt engine wherever its model is installed. Tests not marked
     ``slow`` run the light models instead (they were written for them, and a Whisper load costs seconds):
-    ``$RTAUDIO_WHISPER_MODEL`` names a folder that does not exist, so the registry finds no Whisper
-    model and ``auto`` falls back as it does for a user without one."""
+    ``$RTAUDIO_WHISPER_MODEL`` names a folder that does not exist, so the registry finds no Whisper model
+    and ``auto`` falls back as it does for a user without one. Yields the variable's own value (or None)."""
+    old = os.environ.get(WHISPER_ENV)
+    os.environ[WHISPER_ENV] = NO_WHISPER
+    yield old
+    if old is None:
+        os.environ.pop(WHISPER_ENV, None)
+    else:
+        os.environ[WHISPER_ENV] = old
+
+
+@pytest.fixture(autouse=True)
+def _whisper_for_slow_tests(request, whisper_env):
+    """Tests marked ``slow`` see the user's own ``$RTAUDIO_WHISPER_MODEL`` (or none): the real lookup."""
     if request.node.get_closest_marker("slow") is None:
-        monkeypatch.setenv("RTAUDIO_WHISPER_MODEL", "/nonexistent/rtaudio-tests-run-without-whisper")
+        yield
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        if whisper_env is None:
+            mp.delenv(WHISPER_ENV, raising=False)
+        else:
+            mp.setenv(WHISPER_ENV, whisper_env)
+        yield

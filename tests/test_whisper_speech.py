@@ -16,14 +16,19 @@ LANGS = ("de", "en", "es", "fr", "pt")
 
 
 @pytest.fixture(scope="module")
-def whisper_path():
+def whisper_path(whisper_env):
     pytest.importorskip("faster_whisper", reason="faster-whisper is not installed: pip install 'rtaudio[models]'")
     from rtaudio.models.whisper import load, resolve_whisper
 
-    try:
-        path = resolve_whisper()
-    except ModelError as exc:
-        pytest.skip(f"no whisper model installed: {exc}")
+    with pytest.MonkeyPatch.context() as mp:  # the real lookup (see tests/conftest.py)
+        if whisper_env is None:
+            mp.delenv("RTAUDIO_WHISPER_MODEL", raising=False)
+        else:
+            mp.setenv("RTAUDIO_WHISPER_MODEL", whisper_env)
+        try:
+            path = resolve_whisper()
+        except ModelError as exc:
+            pytest.skip(f"no whisper model installed: {exc}")
     load(path)  # once for the module: the stages below find it loaded
     return path
 
