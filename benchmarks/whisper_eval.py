@@ -6,6 +6,7 @@ Run it as a script (prints the tables of docs/langid.md and docs/speech.md)::
     .venv/bin/python benchmarks/whisper_eval.py wer       # speech_asr + FLEURS WER, whisper and pocketsphinx
     .venv/bin/python benchmarks/whisper_eval.py cpu       # CPU s per s of speech, whisper vs pocketsphinx
     .venv/bin/python benchmarks/whisper_eval.py partials  # live-caption stability
+    .venv/bin/python benchmarks/whisper_eval.py stall     # reader-thread time per block, live, worker processes
 
 Everything runs through rtaudio's own stages (vad + lid, vad + stt) on 16 kHz mono audio, the way
 ``rtaudio langid`` and ``rtaudio transcribe`` run them. Numbers in the WER are normalised to words
@@ -241,13 +242,69 @@ def print_partials(corpus: Path) -> None:
         print(f"| {Path(name).name} | {n} | {shown} | {changed} | {first if first is None else round(first, 2)} |")
 
 
+def print_stall(corpus: Path) -> None:
+    """Live: vad + lid + stt with Whisper in worker processes (the window commands' setting), the input paced
+    at real time in 1024-sample blocks. Reports the longest time the reader thread spent in one block's
+    stage calls, and when captions and language decisions came (wall clock after the audio they cover)."""
+    from rtaudio.engine import Engine
+    from rtaudio.events import Language, PartialTranscript, Transcript
+    from rtaudio.sinks import ListSink
+    from rtaudio.sources.array import ArraySource
+    from rtaudio.stages import build_stages
+
+    names = ["speech_asr/jfk.flac", "speech_lid/fleurs-en-000.ogg", "speech_lid/fleurs-en-002.ogg"]
+    gap = np.zeros(16000, np.float32)
+    x = np.concatenate([np.concatenate([read_mono(corpus / n), gap]) for n in names])
+    config = {
+        "vad": {"min_silence_s": 0.5},
+        "lid": {"backend": "whisper", "worker": "process"},
+        "stt": {"engine": "whisper", "worker": "process", "language": "auto"},
+    }
+    stages = build_stages(["vad", "lid", "stt"], sample_rate=16000, channels=1, config=config)
+    times: list[float] = []
+    arrivals: list[tuple[float, object]] = []
+    t0 = [0.0]
+    for stage in stages:
+        original = stage.process
+
+        def timed(frame, _original=original):
+            t = time.perf_counter()
+            out = _original(frame)
+            times.append(time.perf_counter() - t)
+            arrivals.extend((time.perf_counter() - t0[0], e) for e in out)
+            return out
+
+        stage.process = timed
+    t0[0] = time.perf_counter()
+    Engine(ArraySource(x, 16000, block=1024, realtime=True), stages, [ListSink()]).run()
+    per_block = np.add.reduceat(np.array(times), np.arange(0, len(times), len(stages)))
+    print(f"input: {len(x) / 16000:.1f} s ({', '.join(names)}), paced at real time, 1024-sample blocks")
+    print(
+        f"reader thread per block (vad+lid+stt): max {per_block.max() * 1000:.1f} ms, "
+        f"p99 {np.percentile(per_block, 99) * 1000:.2f} ms, mean {per_block.mean() * 1000:.2f} ms"
+    )
+    lat = {"language": [], "partial": [], "transcript": []}
+    for wall, e in arrivals:
+        t = (e.t if hasattr(e, "t") else e.end) / 16000
+        key = {Language: "language", PartialTranscript: "partial", Transcript: "transcript"}.get(type(e))
+        if key:
+            lat[key].append(wall - t)
+    for key, values in lat.items():
+        if values:
+            print(
+                f"{key}: {len(values)} events, delay after the audio they cover: median {np.median(values):.2f} s, max {max(values):.2f} s"
+            )
+
+
 def main(argv: list[str]) -> int:
     corpus = corpus_dir()
     if corpus is None:
         print("no corpus: set RTAUDIO_CORPUS (default ../shared/corpus)", file=sys.stderr)
         return 1
     what = argv[1] if len(argv) > 1 else "lid"
-    {"lid": print_lid, "wer": print_wer, "cpu": print_cpu, "partials": print_partials}[what](corpus)
+    {"lid": print_lid, "wer": print_wer, "cpu": print_cpu, "partials": print_partials, "stall": print_stall}[what](
+        corpus
+    )
     return 0
 
 
