@@ -131,3 +131,18 @@ def test_stable_prefix():
     assert stable_prefix([], ["ask", "not", "what"], ["Ask", "not,", "why"]) == ["Ask", "not,"]
     assert stable_prefix(["ask", "not"], ["ask", "now"], ["ask", "now", "what"]) == ["ask", "not"]  # never retracted
     assert stable_prefix(["ask"], ["ask", "not", "what"], ["ask", "not", "what", "your"]) == ["ask", "not", "what"]
+
+
+def test_stt_in_a_worker_process_gives_the_same_finals(whisper_path, corpus):
+    from rtaudio.api import analyze
+    from rtaudio.events import Transcript
+
+    x = _read(corpus / "speech_asr" / "librispeech-1995-1837-0001.wav")
+
+    def finals(worker):
+        cfg = {"stt": {"engine": "whisper", "partials": False, "worker": worker}, "vad": {"min_silence_s": 0.5}}
+        events = analyze(x, rate=16000, stages=["vad", "stt"], config=cfg)
+        return [(e.start, e.end, e.text, e.language, e.words) for e in events if isinstance(e, Transcript)]
+
+    in_thread = finals("thread")
+    assert in_thread and finals("process") == in_thread

@@ -699,6 +699,8 @@ class STTStage(Stage):
         if (self.language, self.engine, self.model_path) != self._initial:  # language="auto" switched
             self.language, self.engine, self.model_path = self._initial
             self._rec = self._recognizer(self.engine, self.model_path)
+        if self.engine == "whisper":  # forget pending decodes and the lid stage's language
+            self._rec.reset(None if self.language == AUTO else self.language)
         self._audio = _History()
         self._runs: list[list] = []  # [start, end or None] (stage clock), in order; the first is being fed
         self._fed = 0  # stage-clock index up to which the current run was fed

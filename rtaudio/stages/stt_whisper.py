@@ -138,6 +138,15 @@ class WhisperRecognizer:
         self._last_partial_at = 0
         self.decodes = {"final": 0, "partial": 0}
 
+    def reset(self, language: str | None) -> None:
+        """Forget every run and pending decode (answers still on their way are awaited and dropped)."""
+        if self._inflight:
+            self.worker.results(wait=True)
+        self._queue, self._inflight, self._finished = [], [], []
+        self._pcm, self._n, self._base, self._open = [], 0, 0, False
+        self._shown, self._previous, self._last_partial_at = [], None, 0
+        self.language = language
+
     def set_language(self, language: str | None) -> None:
         """Transcribe the next runs in ``language`` (None: Whisper detects it)."""
         self.language = language
