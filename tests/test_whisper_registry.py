@@ -210,3 +210,26 @@ def test_real_packages_join_and_load_offline(tmp_path, corpus):
     assert lines["language"].startswith("en ")
     assert lines["attempts"] == "0"
     assert not (tmp_path / "hf").exists() or not any((tmp_path / "hf").rglob("*.bin"))  # nothing downloaded
+
+
+def test_models_list_shows_source_licence_and_verification(tmp_path, monkeypatch, capsys):
+    from rtaudio.cli import main
+
+    folder = tmp_path / "my-whisper"
+    folder.mkdir()
+    (folder / "model.bin").write_bytes(b"x")
+    (folder / "config.json").write_text("{}")
+    monkeypatch.setenv("RTAUDIO_WHISPER_MODEL", str(folder))
+    assert main(["models", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    i = next(n for n, line in enumerate(lines) if line.startswith("whisper-base"))
+    assert "$RTAUDIO_WHISPER_MODEL" in lines[i] and str(folder) in lines[i]
+    assert "a model folder; no known hashes (not verified)" in lines[i + 1]
+    assert "licence: MIT" in lines[i + 1]
+    # a folder that says it is the joined whisper-base but whose files are not: listed as unusable, with why
+    (folder / whisper.SOURCE).write_text("joined from the PyPI packages\n")
+    assert main(["models", "list", "--missing"]) == 0
+    out = capsys.readouterr().out
+    lines = out[out.index("whisper-base") :].splitlines()
+    assert "missing" in lines[0]
+    assert f"whisper model file {str(folder / 'model.bin')!r} has SHA-256" in lines[1]

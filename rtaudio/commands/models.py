@@ -96,8 +96,8 @@ def run(args) -> int:
         place, where = _where(spec)
         if place == "missing":
             line = f"{spec.name:<{width}}  missing    {spec.description}"
-            if args.missing:
-                line += f"\n{'':<{width}}             {spec.fix}"
+            if args.missing:  # why: not found (with the fix), or found but failing its check (hashes)
+                line += f"\n{'':<{width}}             {where}"
         else:
             line = f"{spec.name:<{width}}  {place:<9}  {where}"
             extra = [spec.status(Path(where))] if spec.status else []
