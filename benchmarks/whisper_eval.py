@@ -209,12 +209,14 @@ def print_cpu(corpus: Path) -> None:
 
 
 def print_partials(corpus: Path) -> None:
-    """Live captions: how many partials, how often a shown word changed later (flicker), caption delay."""
+    """Live captions (``worker=thread``: every partial decode is made): how many, how many shown words a later
+    partial or the run's final transcript changed (case and punctuation aside), when the first came."""
     from rtaudio.events import PartialTranscript, Transcript
 
     names = list(asr_truths(corpus)) + [r["file"] for r in manifest(corpus, "speech_lid")[::5]]
     print(
-        "| clip | partials | words shown in partials | shown words later changed | first partial after speech start (s) |"
+        "| clip | partials | words shown in partials | shown words a later partial or the final changed "
+        "| first partial at (s, source clock) |"
     )
     print("|---|---|---|---|---|")
     for name in names:
