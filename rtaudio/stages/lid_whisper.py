@@ -2,8 +2,8 @@
 
 The lid stage hands over the audio its gate (the VAD, or an energy gate) calls speech; here it is
 concatenated across segments, and Whisper decides on the latest 30 s of it (its input length) each
-time the speech heard reaches a checkpoint (:data:`CHECKPOINTS_S`, then every :data:`EVERY_S`), and at the
-end of a segment while no decision was asked yet (speech shorter than the first checkpoint). Each
+time the speech heard (across segments) reaches a checkpoint (:data:`CHECKPOINTS_S`, then every
+:data:`EVERY_S`), and at the end of input. The first decision comes at 2 s of speech. Each
 decision is one encoder pass over a 30 s window (about 1.4 s of CPU on the 2 shared dev cores), so
 they double in spacing. Posteriors of earlier, complete 30 s blocks are averaged in, weighted by their speech. The
 model runs through :func:`rtaudio.worker.make_worker`: in the engine's thread (results at once, in stream
@@ -25,7 +25,6 @@ BLOCK_S = 30.0  # Whisper's input: 30 s of audio
 #: Speech heard (s) at which a decision is made while speech accumulates; after the last, every 10 s.
 CHECKPOINTS_S = (2.0, 4.0, 8.0, 16.0, 30.0)
 EVERY_S = 30.0
-MIN_SPEECH_S = 1.0  # a segment end decides on no less speech
 
 
 def whisper_languages() -> list[str]:
@@ -144,10 +143,7 @@ class WhisperTracker:
         return self._next_check + round(EVERY_S * RATE)
 
     def segment_end(self) -> list[dict]:
-        """A speech segment ended: with live updates and no decision asked yet, decide on the speech so far
-        (at least :data:`MIN_SPEECH_S`), so that short utterances get one."""
-        if self.live and self._asked == 0 and self.speech >= round(MIN_SPEECH_S * RATE):
-            self._request()
+        """A speech segment ended: decisions that arrived (the checkpoints count speech across segments)."""
         return self.poll()
 
     def _request(self, force: bool = False) -> None:
