@@ -6,6 +6,7 @@ Run it as a script (prints the tables of docs/langid.md and docs/speech.md)::
     .venv/bin/python benchmarks/whisper_eval.py wer       # speech_asr + FLEURS WER, whisper and pocketsphinx
     .venv/bin/python benchmarks/whisper_eval.py cpu       # CPU s per s of speech, whisper vs pocketsphinx
     .venv/bin/python benchmarks/whisper_eval.py partials  # live-caption stability
+    .venv/bin/python benchmarks/whisper_eval.py fleurs-gate  # FLEURS WER: VAD runs vs the whole clip as one run
     .venv/bin/python benchmarks/whisper_eval.py stall     # reader-thread time per block, live, worker processes
 
 Everything runs through rtaudio's own stages (vad + lid, vad + stt) on 16 kHz mono audio, the way
@@ -177,6 +178,39 @@ def print_wer(corpus: Path) -> None:
         print(f"| {lang} | {e / n:.3f} |")
 
 
+def print_fleurs_gate(corpus: Path) -> None:
+    """FLEURS WER, language given: the VAD's runs (as above) against the whole clip as one run (``gate=False``)."""
+    print("| FLEURS clip | language | words | WER, VAD runs | transcribed span (s) | WER, whole clip one run | clip (s) |")
+    print("|---|---|---|---|---|---|---|")
+    per: dict[str, list[int]] = {}
+    for row in manifest(corpus, "speech_lid"):
+        x = read_mono(corpus / row["file"])
+        lang = row["language"]
+        ref = normalise_numbers(row["truth"], english=lang == "en")
+        cells = []
+        for gate in (True, False):
+            from rtaudio.events import Transcript
+
+            text, events = transcript(x, "whisper", language=lang, gate=gate)
+            e, n = wer(ref, normalise_numbers(text, english=lang == "en"))
+            cells.append(f"{e / n:.3f}")
+            per.setdefault((lang, gate), [0, 0])
+            per[(lang, gate)][0] += e
+            per[(lang, gate)][1] += n
+            if gate:
+                fed = sum((t.end - t.start) for t in events if isinstance(t, Transcript)) / 16000
+                cells.append(f"{fed:.1f}")
+        print(
+            f"| {Path(row['file']).name} | {lang} | {len(ref)} | {cells[0]} | {cells[1]} | {cells[2]} | {len(x) / 16000:.1f} |"
+        )
+    print()
+    print("| language | WER, VAD runs | WER, whole clip one run |")
+    print("|---|---|---|")
+    for lang in dict.fromkeys(k[0] for k in per):
+        g, u = per[(lang, True)], per[(lang, False)]
+        print(f"| {lang} | {g[0] / g[1]:.3f} | {u[0] / u[1]:.3f} |")
+
+
 def print_cpu(corpus: Path) -> None:
     """CPU seconds per second of speech fed to the recogniser, whisper and pocketsphinx in the same run."""
     from rtaudio.engine import Engine
@@ -304,9 +338,14 @@ def main(argv: list[str]) -> int:
         print("no corpus: set RTAUDIO_CORPUS (default ../shared/corpus)", file=sys.stderr)
         return 1
     what = argv[1] if len(argv) > 1 else "lid"
-    {"lid": print_lid, "wer": print_wer, "cpu": print_cpu, "partials": print_partials, "stall": print_stall}[what](
-        corpus
-    )
+    {
+        "lid": print_lid,
+        "wer": print_wer,
+        "cpu": print_cpu,
+        "partials": print_partials,
+        "stall": print_stall,
+        "fleurs-gate": print_fleurs_gate,
+    }[what](corpus)
     return 0
 
 
