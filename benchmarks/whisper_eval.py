@@ -180,7 +180,9 @@ def print_wer(corpus: Path) -> None:
 
 def print_fleurs_gate(corpus: Path) -> None:
     """FLEURS WER, language given: the VAD's runs (as above) against the whole clip as one run (``gate=False``)."""
-    print("| FLEURS clip | language | words | WER, VAD runs | transcribed span (s) | WER, whole clip one run | clip (s) |")
+    print(
+        "| FLEURS clip | language | words | WER, VAD runs | transcribed span (s) | WER, whole clip one run | clip (s) |"
+    )
     print("|---|---|---|---|---|---|---|")
     per: dict[str, list[int]] = {}
     for row in manifest(corpus, "speech_lid"):
