@@ -61,7 +61,7 @@ def _with_ticker(fn):
 def test_ticker_during_recognition(benchmark, talk, worker):
     cfg = {
         "stt": {"gate": "false", "engine": "pocketsphinx", "worker": worker},
-        "lid": {"gate": "energy", "worker": worker},
+        "lid": {"gate": "energy", "worker": worker, "backend": "onnx"},
     }
     result = {}
 
