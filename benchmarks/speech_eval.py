@@ -393,8 +393,11 @@ def print_cpu(corpus: Path) -> None:
         from rtaudio.models.registry import resolve
 
         resolve("vosk-ko")
-        runs["vosk-ko + partials, ungated"] = (["stt"], {"stt": {"language": "ko", "gate": False}})
-        runs["vosk-ko + partials, gated"] = (["vad", "stt"], {"vad": {"min_silence_s": 0.5}, "stt": {"language": "ko"}})
+        runs["vosk-ko + partials, ungated"] = (["stt"], {"stt": {"language": "ko", "engine": "vosk", "gate": False}})
+        runs["vosk-ko + partials, gated"] = (
+            ["vad", "stt"],
+            {"vad": {"min_silence_s": 0.5}, "stt": {"language": "ko", "engine": "vosk"}},
+        )
     except Exception as exc:  # noqa: BLE001 - no vosk or no model: pocketsphinx rows only
         print(f"(no vosk rows: {exc})")
     print(f"talking-with-pauses.mp4: {len(x) / 16000:.1f} s")
@@ -454,7 +457,7 @@ def print_korean() -> None:
         ("silence = digital zero", clean),
         ("silence = noise at -50 dBFS", clean + rng.normal(0, 0.003, len(clean)).astype(np.float32)),
     ):
-        cfg = {"vad": {"min_silence_s": 0.5}, "stt": {"language": "ko", "partials": False}}
+        cfg = {"vad": {"min_silence_s": 0.5}, "stt": {"language": "ko", "engine": "vosk", "partials": False}}
         g1 = [
             w.word
             for e in analyze(x, rate=16000, stages=["vad", "stt"], config=cfg)

@@ -61,7 +61,7 @@ def _with_ticker(fn):
 def test_ticker_during_recognition(benchmark, talk, worker):
     cfg = {
         "stt": {"gate": "false", "engine": "pocketsphinx", "worker": worker},
-        "lid": {"gate": "energy", "worker": worker},
+        "lid": {"gate": "energy", "worker": worker, "backend": "onnx"},
     }
     result = {}
 
@@ -81,3 +81,34 @@ def test_ticker_during_recognition(benchmark, talk, worker):
     if worker == "process" and "thread" in _WALL:
         benchmark.extra_info["overhead"] = round(_WALL["process"] / _WALL["thread"], 2)
     print(f"\n{worker}: {benchmark.extra_info}")
+
+
+def test_ticker_during_whisper(benchmark, talk):
+    """Whisper lid + stt (the window commands' setting: worker=process, asynchronous), with live captions."""
+    pytest.importorskip("faster_whisper")
+    from rtaudio.errors import ModelError
+    from rtaudio.models.whisper import resolve_whisper
+
+    try:
+        resolve_whisper()
+    except ModelError as exc:
+        pytest.skip(str(exc))
+    cfg = {
+        "stt": {"engine": "whisper", "worker": "process"},
+        "lid": {"backend": "whisper", "worker": "process"},
+    }
+    result = {}
+
+    def run():
+        result["wall"], result["gaps"] = _with_ticker(
+            lambda: analyze(talk, rate=16000, stages=["vad", "lid", "stt"], config=cfg)
+        )
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    gaps = result["gaps"]
+    benchmark.extra_info.update(
+        max_stall_ms=round(float(gaps.max()), 1),
+        p99_gap_ms=round(float(np.percentile(gaps, 99)), 2),
+        wall_s=round(result["wall"], 2),
+    )
+    print(f"\nwhisper process: {benchmark.extra_info}")

@@ -198,6 +198,7 @@ class Transcript(Event):
     text: str
     words: tuple[Word, ...] = ()
     engine: str = ""
+    language: str = ""  # ISO 639-1 code of the transcript ("" where the recogniser does not say)
 
 
 # -- language (stages/lid.py) ----------------------------------------------------------------

@@ -135,13 +135,14 @@ def to_vtt(items: Sequence[Cue]) -> str:
 
 
 def to_json(transcripts: Sequence[Transcript], rate: int) -> str:
-    """The utterances with their words, times in seconds: ``[{"start", "end", "text", "engine", "words": [...]}]``."""
+    """The utterances with their words, times in seconds: ``[{"start", "end", "text", "engine", "language", "words": [...]}]``."""
     rows = [
         {
             "start": round(t.start / rate, 3),
             "end": round(t.end / rate, 3),
             "text": t.text,
             "engine": t.engine,
+            "language": t.language,
             "words": [
                 {
                     "start": round(w.start / rate, 3),

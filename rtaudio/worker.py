@@ -55,10 +55,45 @@ class ProcessProxy:
         self._proc.start()
         child.close()
         self._finalizer = weakref.finalize(self, _stop, self._conn, self._proc)
+        self._pending = 0  # calls sent by submit() whose answers were not read yet
         self._answer()  # the construction's outcome
+
+    def submit(self, name: str, *args, **kwargs) -> None:
+        """Start ``obj.name(*args, **kwargs)`` in the child and return at once; :meth:`results` collects it.
+
+        The child runs calls one after another: send a large argument only while :attr:`busy` is False,
+        or the send waits until the child reads it.
+        """
+        try:
+            self._conn.send((name, args, kwargs))
+        except (OSError, ValueError) as exc:
+            raise self._died() from exc
+        self._pending += 1
+
+    @property
+    def busy(self) -> int:
+        """Number of submitted calls whose answers were not collected yet."""
+        return self._pending
+
+    def results(self, wait: bool = False) -> list:
+        """Answers of submitted calls that have arrived (all of them with ``wait``), in order.
+
+        An exception raised by a call in the child is raised here (the answers collected before it
+        in the same call are lost with it).
+        """
+        out = []
+        while self._pending and (wait or self._conn.poll()):
+            self._pending -= 1
+            out.append(self._answer())
+        return out
 
     def call(self, name: str, *args, **kwargs):
         """``obj.name(*args, **kwargs)`` in the child; its result, or its exception raised here."""
+        if self._pending:
+            raise WorkerError(
+                f"{self._name} worker: call({name!r}) while {self._pending} submitted calls are unanswered; "
+                "collect them with results(wait=True) first"
+            )
         try:
             self._conn.send((name, args, kwargs))
         except (OSError, ValueError) as exc:
@@ -89,6 +124,41 @@ class ProcessProxy:
             f"the {self._name} worker process ended (exit code {self._proc.exitcode}); "
             "expected it to answer; run with worker=thread to see the error in this process"
         )
+
+
+class InThread:
+    """:class:`ProcessProxy`'s ``submit``/``results`` interface for an object in this thread.
+
+    ``submit`` runs the call at once (so results come in the same order and at the same point of
+    the stream as they were asked for: deterministic); ``results`` returns them.
+    """
+
+    def __init__(self, factory, *args, **kwargs):
+        self.obj = factory(*args, **kwargs)
+        self._done: list = []
+
+    def submit(self, name: str, *args, **kwargs) -> None:
+        self._done.append(getattr(self.obj, name)(*args, **kwargs))
+
+    @property
+    def busy(self) -> int:
+        return len(self._done)
+
+    def results(self, wait: bool = False) -> list:
+        out, self._done = self._done, []
+        return out
+
+    def call(self, name: str, *args, **kwargs):
+        return getattr(self.obj, name)(*args, **kwargs)
+
+    def close(self) -> None:
+        pass
+
+
+def make_worker(where: str, factory, *args, **kwargs):
+    """``factory(*args, **kwargs)`` in this thread (``"thread"``: :class:`InThread`) or in a child process
+    (``"process"``: :class:`ProcessProxy`), both with ``submit``/``results``/``call``."""
+    return ProcessProxy(factory, *args, **kwargs) if where == "process" else InThread(factory, *args, **kwargs)
 
 
 def _serve(conn, factory, args, kwargs) -> None:

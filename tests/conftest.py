@@ -224,3 +224,36 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.ray)
         if "onnx_model" in fixtures:  # an ONNX export of a spleeter test model, built with TensorFlow
             item.add_marker(pytest.mark.spleeter)
+
+
+WHISPER_ENV = "RTAUDIO_WHISPER_MODEL"
+NO_WHISPER = "/nonexistent/rtaudio-tests-run-without-whisper"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def whisper_env():
+    """Whisper is the default lid backend and stt engine wherever its model is installed. Tests not marked
+    ``whisper`` run the light models instead (they were written for them, and a Whisper load costs seconds):
+    ``$RTAUDIO_WHISPER_MODEL`` names a folder that does not exist, so the registry finds no Whisper model
+    and ``auto`` falls back as it does for a user without one. Yields the variable's own value (or None)."""
+    old = os.environ.get(WHISPER_ENV)
+    os.environ[WHISPER_ENV] = NO_WHISPER
+    yield old
+    if old is None:
+        os.environ.pop(WHISPER_ENV, None)
+    else:
+        os.environ[WHISPER_ENV] = old
+
+
+@pytest.fixture(autouse=True)
+def _whisper_for_whisper_tests(request, whisper_env):
+    """Tests marked ``whisper`` see the user's own ``$RTAUDIO_WHISPER_MODEL`` (or none): the real lookup."""
+    if request.node.get_closest_marker("whisper") is None:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        if whisper_env is None:
+            mp.delenv(WHISPER_ENV, raising=False)
+        else:
+            mp.setenv(WHISPER_ENV, whisper_env)
+        yield

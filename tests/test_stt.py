@@ -290,7 +290,7 @@ def test_missing_extras_are_named(monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     "values, message",
     [
-        ({"engine": "whisper"}, "stt.engine='whisper' must be one of auto, vosk, pocketsphinx"),
+        ({"engine": "kaldi"}, "stt.engine='kaldi' must be one of auto, whisper, vosk, pocketsphinx"),
         ({"language": "English"}, "stt.language='English' must be an ISO 639-1 code like 'en' or 'ko', or 'auto'"),
         ({"pre_roll_s": -1}, "stt.pre_roll_s=-1 must be a number of seconds in [0, 60]"),
         ({"chunk_s": 0}, "stt.chunk_s=0 must be in [0.01, 5] seconds"),

@@ -101,7 +101,7 @@ def test_transcribe_writes_srt_vtt_and_json(clip, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "pocketsphinx" in err and "recogniser fed" in err
     rows = json.loads(out["json"].read_text())
-    assert len(rows) >= 1 and all(set(r) == {"start", "end", "text", "engine", "words"} for r in rows)
+    assert len(rows) >= 1 and all(set(r) == {"start", "end", "text", "engine", "language", "words"} for r in rows)
     words = [w for r in rows for w in r["words"]]
     assert all(any(a - 0.1 <= w["start"] < b + 0.3 for a, b in spans) for w in words)
     subs = list(srt.parse(out["srt"].read_text()))

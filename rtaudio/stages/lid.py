@@ -7,6 +7,10 @@ Its input is chosen from its metadata (``rtaudio.input``) or, failing that, its 
 gets the 16 kHz window itself (the VoxLingua107 export, :mod:`rtaudio.models.voxlingua`). Labels
 like ``"en: English"`` mean ``"en"``. Runtime needs onnxruntime and numpy.
 
+Two backends: ``whisper`` (:mod:`rtaudio.stages.lid_whisper`: Whisper's own language decision on the
+speech heard so far; the default where a Whisper model is found, see :mod:`rtaudio.models.whisper`) and
+``onnx`` (the model above; rtaudio's phonotactic model is the light fallback).
+
 Speech comes from the VAD stage when one runs before this one (``SpeechStart``/``SpeechEnd``/
 ``SpeechSegment`` events); otherwise a simple energy gate finds it (``gate="energy"``, or
 ``gate="auto"`` until the first VAD event arrives).
@@ -21,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rtaudio.errors import ModelError, ParameterError, require
+from rtaudio.errors import MissingDependencyError, ModelError, ParameterError, require
 from rtaudio.events import Event, Language, SpeechEnd, SpeechSegment, SpeechStart
 from rtaudio.models.registry import ModelSpec, register, resolve
 from rtaudio.models.voxlingua import META_INPUT, META_RATE, META_UNTRAINED, iso_code
@@ -387,7 +391,17 @@ class LidParams:
     worker : str
         Phonotactic models: where the phone recogniser runs, ``"thread"`` (the engine's reader
         thread) or ``"process"`` (a child process, so its decoding cannot stall other threads; the
-        window commands use it). Same results either way.
+        window commands use it). Same results either way. Whisper: ``"process"`` runs it asynchronously
+        (decisions arrive when ready; the reader thread never waits), ``"thread"`` in stream order.
+    backend : str
+        ``"auto"`` (Whisper where its model is found and ``model`` is the default, else ``onnx``),
+        ``"whisper"`` or ``"onnx"`` (the ``model`` above).
+    whisper_model : str
+        Whisper backend: registry name (``"whisper-base"``), a size in the Hugging Face cache, or a
+        faster-whisper model folder.
+    live : bool
+        Whisper backend: decide as speech accumulates (2, 3, 4, 6, 8, ... s of speech, and at segment
+        ends); False: once, at the end of input or when ``max_speech_s`` is reached.
     """
 
     model: str = "langid"
@@ -403,6 +417,29 @@ class LidParams:
     max_speech_s: float = 0.0
     combine: str = "mean"
     worker: str = "thread"
+    backend: str = "auto"
+    whisper_model: str = "whisper-base"
+    live: bool = True
+
+
+BACKENDS = ("auto", "whisper", "onnx")
+
+
+def choose_backend(params: LidParams) -> tuple[str, Path | None]:
+    """(``"whisper"``, model folder) or (``"onnx"``, None) for ``params`` (see :class:`LidParams`.backend)."""
+    if params.backend not in BACKENDS:
+        raise ParameterError(f"lid.backend={params.backend!r} must be one of {', '.join(BACKENDS)}")
+    if params.backend == "onnx" or (params.backend == "auto" and params.model != "langid"):
+        return "onnx", None
+    from rtaudio.models.whisper import resolve_whisper
+
+    try:
+        require("faster_whisper", "models")
+        return "whisper", resolve_whisper(params.whisper_model)
+    except (ModelError, MissingDependencyError):
+        if params.backend == "whisper":
+            raise
+        return "onnx", None
 
 
 class LidStage(Stage):
@@ -432,7 +469,24 @@ class LidStage(Stage):
         check_worker("lid", params.worker)
         self.params = params
         self.source_rate = sample_rate
+        self.backend, whisper_path = ("onnx", None) if model is not None else choose_backend(params)
+        #: The whisper backend's state (:class:`~rtaudio.stages.lid_whisper.WhisperTracker`), or None.
+        self.whisper = None
+        if self.backend == "whisper":
+            from rtaudio.stages.lid_whisper import WhisperTracker
+
+            self.whisper = WhisperTracker(
+                whisper_path, params.languages, params.threshold, params.max_speech_s, params.live, params.worker
+            )
+            self.model = None
+            self.model_path = whisper_path
+            self.languages = self.whisper.languages
+            self.win = self.hop = int(round(params.window_s * RATE))
+            self.gate_frame = int(0.02 * RATE)
+            self.reset()
+            return
         self.model = model or LangidModel(resolve_model(params.model))
+        self.model_path = self.model.path
         if params.worker == "process":
             self.model.run_recognizer_in("process")
         if self.model.untrained:
@@ -461,11 +515,21 @@ class LidStage(Stage):
         self._gate_pos = 0  # energy gate: next 20 ms frame to look at
         self._last: dict | None = None
         self._pending: list[tuple[str, int]] = []  # VAD events not yet applied: ("start"/"end", stage index)
+        if self.whisper is not None:
+            self.whisper.reset()
+            return
         self.segment.reset()
         self.total.reset()
 
+    @property
+    def description(self) -> str:
+        """Which model decides, for the user: ``"whisper (PATH)"`` or ``"onnx (PATH)"``."""
+        return f"{self.backend} ({self.model_path})"
+
     def decision(self) -> dict:
         """Decision over all speech seen so far (every segment), as :meth:`Evidence.decision`."""
+        if self.whisper is not None:
+            return self.whisper.decision()
         return self.total.decision()
 
     # -- VAD events --------------------------------------------------------------------------
@@ -479,7 +543,8 @@ class LidStage(Stage):
             if self._mode == "auto":  # the VAD is there: drop whatever the energy gate started
                 self._mode = "vad"
                 self._seg_start = self._seg_end = None
-                self.segment.reset()
+                if self.whisper is None:
+                    self.segment.reset()
             if isinstance(e, SpeechStart):
                 self._pending.append(("start", self._to_stage(e.t)))
                 self._saw_start = True
@@ -500,6 +565,8 @@ class LidStage(Stage):
         self._buf = np.concatenate([self._buf, x.astype(np.float32, copy=False)])
         self._end = frame.index + len(x)
         out += self._run(final=False)
+        if self.whisper is not None:
+            out += self._emit_whisper(self.whisper.poll())
         self._trim()
         return out
 
@@ -507,6 +574,8 @@ class LidStage(Stage):
         out = self._run(final=True)
         if self._seg_start is not None:
             out += self._close(self._end)
+        if self.whisper is not None:
+            out += self._emit_whisper(self.whisper.finish())
         return out
 
     def _trim(self) -> None:
@@ -567,7 +636,8 @@ class LidStage(Stage):
     def _open(self, t: int) -> None:
         self._seg_start, self._seg_end = t, None
         self._next = t
-        self.segment.reset()
+        if self.whisper is None:
+            self.segment.reset()
 
     def _windows(self, limit: int | None = None) -> list[Event]:
         """Classify every full window of the open segment that the audio seen so far covers."""
@@ -576,6 +646,11 @@ class LidStage(Stage):
         stop = self._end if limit is None else min(limit, self._end)
         if self._seg_end is not None:
             stop = min(stop, self._seg_end)
+        if self.whisper is not None:  # all of the speech, as it comes
+            if stop <= self._next:
+                return []
+            x, self._next = self._audio(self._next, stop), stop
+            return self._emit_whisper(self.whisper.add(x, stop))
         out = []
         while self._next + self.win <= stop:
             first = self.segment.n == 0
@@ -607,6 +682,13 @@ class LidStage(Stage):
 
     def _close(self, end: int) -> list[Event]:
         out = []
+        if self.whisper is not None:
+            if end > self._next:
+                out += self._emit_whisper(self.whisper.add(self._audio(self._next, end), end))
+                self._next = end
+            self._seg_start = self._seg_end = None
+            self._quiet = 0
+            return out + self._emit_whisper(self.whisper.segment_end())
         if self.model.phonotactic and self.segment.n > 0 and not self._full():
             n = self._capped(end - self._next)  # phones are counted once: the segment's last part counts too
             if n >= max(int(self.params.min_speech_s * RATE), 400):
@@ -646,3 +728,20 @@ class LidStage(Stage):
                 float(d["speech_s"]),
             )
         ]
+
+    def _emit_whisper(self, decisions: list[dict]) -> list[Event]:
+        """``Language`` events for the whisper backend's decisions (over all speech so far): each one that
+        changes the language or moves its probability by ``min_change``."""
+        out = []
+        for d in decisions:
+            last = self._last
+            if (
+                last is not None
+                and last["language"] == d["language"]
+                and abs(last["probability"] - d["probability"]) < self.params.min_change
+            ):
+                continue
+            self._last = d
+            top = tuple((a, float(b)) for a, b in d["top"])
+            out.append(Language(d["t"], d["language"], float(d["probability"]), top, float(d["speech_s"])))
+        return out

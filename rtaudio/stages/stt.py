@@ -1,4 +1,4 @@
-"""Speech-to-text on gated speech: vosk (any Kaldi model) or pocketsphinx (English, offline), same events.
+"""Speech-to-text on gated speech: Whisper (faster-whisper), vosk (any Kaldi model) or pocketsphinx (English), same events.
 
 ::
 
@@ -23,15 +23,18 @@ stage keeps the recent audio itself and feeds the recogniser from it:
 
 With ``gate=False`` the whole input is one run (the baseline the gate is measured against).
 
-Backends: ``vosk`` (``KaldiRecognizer`` with ``SetWords(True)``; the model is the registry's
+Backends: ``whisper`` (:mod:`rtaudio.stages.stt_whisper`: one decode per run, word timestamps,
+stable live captions; the registry's ``whisper-base`` or any faster-whisper model folder), ``vosk`` (``KaldiRecognizer`` with ``SetWords(True)``; the model is the registry's
 ``vosk-<language>``) and ``pocketsphinx`` (its English model ships in its wheel: registry
 name ``pocketsphinx-en``). ``engine="auto"`` takes vosk when a model for the language is
 found and falls back to pocketsphinx for English.
+``engine="auto"`` takes whisper first, wherever its model is found (it knows 99 languages).
 
 ``language="auto"`` follows a ``lid`` stage placed before this one: the stage starts in English and,
 when a :class:`~rtaudio.events.Language` event names a language whose vosk model is installed (at
 the model rate the stage runs at), switches to that model at the next run boundary (never inside a
-run). :attr:`STTStage.switches` records each switch.
+run). :attr:`STTStage.switches` records each switch. With whisper, ``language="auto"`` transcribes each
+run in the lid stage's latest language (Whisper's own detection while there is none).
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ from rtaudio.models.registry import ModelSpec, register, resolve
 from rtaudio.stages.base import Frame, Stage
 from rtaudio.worker import ProcessProxy, check_worker
 
-ENGINES = ("auto", "vosk", "pocketsphinx")
+ENGINES = ("auto", "whisper", "vosk", "pocketsphinx")
 #: ``stt.language`` that follows the lid stage; the language it starts in.
 AUTO, AUTO_START = "auto", "en"
 
@@ -270,8 +273,9 @@ class STTParams:
 
     Attributes
     ----------
-    engine : {"auto", "vosk", "pocketsphinx"}, default "auto"
-        ``auto``: vosk when a model for ``language`` is found, else pocketsphinx for English.
+    engine : {"auto", "whisper", "vosk", "pocketsphinx"}, default "auto"
+        ``auto``: whisper when its model is found, else vosk when a model for ``language`` is found,
+        else pocketsphinx for English.
     language : str, default "en"
         ISO 639-1 code; picks the registry model ``vosk-<language>``. ``"auto"``: start in English and
         follow the ``language`` events of a ``lid`` stage earlier in the pipeline (see the module docstring).
@@ -311,7 +315,15 @@ class STTParams:
     worker : {"thread", "process"}, default "thread"
         Where the recogniser runs: in the engine's reader thread, or in a child process
         (:mod:`rtaudio.worker`), so that its decoding (which holds the GIL) cannot stall other
-        threads; the window commands use ``process``. Same results either way.
+        threads; the window commands use ``process``. Same results either way (whisper: in a child
+        process its decodes are asynchronous, so live captions depend on its speed; finals do not).
+    whisper_model : str, default "whisper-base"
+        whisper: registry name, a size in the Hugging Face cache, or a faster-whisper model folder
+        (``model_path`` overrides it).
+    partial_s : float > 0, default 1.0, seconds
+        whisper: audio between two live-caption decodes of an open run.
+    beam_size : int >= 1, default 5
+        whisper: beam of the final decode of each run (live captions are greedy).
     """
 
     engine: str = "auto"
@@ -329,6 +341,9 @@ class STTParams:
     sample_rate: int | None = None
     history_s: float = 20.0
     worker: str = "thread"
+    whisper_model: str = "whisper-base"
+    partial_s: float = 1.0
+    beam_size: int = 5
 
     def __post_init__(self):
         check_worker("stt", self.worker)
@@ -348,6 +363,12 @@ class STTParams:
             raise ParameterError(f"stt.group_s={self.group_s!r} must be > 0 seconds")
         if not (isinstance(self.group_gap_s, (int, float)) and self.group_gap_s >= 0):
             raise ParameterError(f"stt.group_gap_s={self.group_gap_s!r} must be >= 0 seconds")
+        if not (
+            isinstance(self.partial_s, (int, float)) and not isinstance(self.partial_s, bool) and self.partial_s > 0
+        ):
+            raise ParameterError(f"stt.partial_s={self.partial_s!r} must be > 0 seconds")
+        if not (isinstance(self.beam_size, int) and not isinstance(self.beam_size, bool) and 1 <= self.beam_size <= 20):
+            raise ParameterError(f"stt.beam_size={self.beam_size!r} must be an integer in [1, 20]")
         if not (isinstance(self.chunk_s, (int, float)) and 0.01 <= self.chunk_s <= 5):
             raise ParameterError(f"stt.chunk_s={self.chunk_s!r} must be in [0.01, 5] seconds")
         if not (isinstance(self.history_s, (int, float)) and self.history_s >= 2 * self.lag_s + 1):
@@ -535,8 +556,28 @@ class PocketsphinxRecognizer:
     words = staticmethod(VoskRecognizer.words)
 
 
+def _whisper_backend(params: STTParams):
+    """(``"whisper"``, model folder, 16000, True), or None where ``engine="auto"`` finds no Whisper model."""
+    from rtaudio.models.whisper import resolve_whisper
+
+    path = params.model_path if params.model_path and (Path(params.model_path) / "model.bin").is_file() else None
+    if params.engine == "auto" and params.model_path and path is None:
+        return None  # a vosk or pocketsphinx folder
+    try:
+        require("faster_whisper", "models")
+        return "whisper", resolve_whisper(path or params.whisper_model), 16000, True
+    except (ModelError, MissingDependencyError):
+        if params.engine == "whisper":
+            raise
+        return None
+
+
 def choose_backend(params: STTParams):
     """(engine name, model path, model rate, upsampling allowed) for ``params``; clear errors when nothing fits."""
+    if params.engine in ("auto", "whisper"):
+        found = _whisper_backend(params)
+        if found is not None:
+            return found
     lang = AUTO_START if params.language == AUTO else params.language
     if lang not in VOSK_LANGUAGES and params.engine != "pocketsphinx":
         raise ParameterError(
@@ -608,7 +649,7 @@ class STTStage(Stage):
     Attributes
     ----------
     engine : str
-        ``"vosk"`` or ``"pocketsphinx"``.
+        ``"whisper"``, ``"vosk"`` or ``"pocketsphinx"``.
     model_path : Path
     fed_s : float
         Seconds of audio the recogniser has been given (the cost of transcription).
@@ -643,6 +684,8 @@ class STTStage(Stage):
             )
         self.rate = model_rate
         self.language = AUTO_START if p.language == AUTO else p.language
+        if self.engine == "whisper" and p.language == AUTO:
+            self.language = AUTO  # Whisper detects it until the lid stage decides
         self._initial = (self.language, self.engine, self.model_path)
         self._rec = self._recognizer(self.engine, self.model_path)
         self._chunk = max(1, round(p.chunk_s * model_rate))
@@ -656,6 +699,8 @@ class STTStage(Stage):
         if (self.language, self.engine, self.model_path) != self._initial:  # language="auto" switched
             self.language, self.engine, self.model_path = self._initial
             self._rec = self._recognizer(self.engine, self.model_path)
+        if self.engine == "whisper":  # forget pending decodes and the lid stage's language
+            self._rec.reset(None if self.language == AUTO else self.language)
         self._audio = _History()
         self._runs: list[list] = []  # [start, end or None] (stage clock), in order; the first is being fed
         self._fed = 0  # stage-clock index up to which the current run was fed
@@ -679,6 +724,18 @@ class STTStage(Stage):
 
     def _recognizer(self, engine: str, path: Path):
         p = self.params
+        if engine == "whisper":
+            from rtaudio.stages.stt_whisper import WhisperRecognizer
+
+            return WhisperRecognizer(
+                path,
+                self.rate,
+                partials=p.partials,
+                language=None if self.language == AUTO else self.language,
+                worker=p.worker,
+                partial_s=p.partial_s,
+                beam_size=p.beam_size,
+            )
         if engine == "vosk":
             factory, args, kwargs = VoskRecognizer, (path, self.rate), {}
         else:
@@ -720,7 +777,10 @@ class STTStage(Stage):
     def observe(self, events: list[Event]) -> None:
         for e in events:
             if isinstance(e, Language):
-                if self.params.language == AUTO:
+                if self.params.language == AUTO and self.engine == "whisper":
+                    if e.language != "unknown":  # the next runs are transcribed in it
+                        self._rec.set_language(e.language)
+                elif self.params.language == AUTO:
                     self._follow(e)
             elif not self.params.gate:
                 continue
@@ -831,7 +891,8 @@ class STTStage(Stage):
             if not text or not words:
                 continue
             words = tuple(words)
-            events.append(Transcript(words[0].start, words[-1].end, text, words, self.engine))
+            language = result.get("language") or ("" if self.language == AUTO else self.language)
+            events.append(Transcript(words[0].start, words[-1].end, text, words, self.engine, language))
             if self.params.word_events:
                 events.extend(words)
         return events

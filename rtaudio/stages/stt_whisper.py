@@ -1,0 +1,241 @@
+"""Whisper transcripts for the stt stage: one decode per speech run, stable live captions.
+
+:class:`WhisperRecognizer` has the interface of the stt stage's other recognisers (``begin``, ``feed``,
+``partial``, ``end``, ``idle``, ``words``). Each run (a speech segment with its margins) is decoded
+once, whole, when it ends (never Whisper's long-form decoding, which drops words across unrelated
+utterances); a run longer than ``max_run_s`` is cut into pieces of that length. Word times come from
+Whisper's word timestamps, counted in the audio fed, so the stage maps them onto the source clock.
+
+Live captions: while a run is open, its audio so far is decoded every ``partial_s`` seconds (greedy,
+no word times); a word is shown once two consecutive decodes agree on it and on every word before it,
+and shown words are never taken back (a later disagreement only stops the caption growing until the
+final). Decodes run in :func:`rtaudio.worker.make_worker`'s worker: in this thread, in stream order,
+or in a child process, asynchronously (one decode in flight; a partial is dropped when a newer one or
+the run's final is waiting), so the engine's reader thread never waits for Whisper.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from rtaudio.worker import make_worker
+
+RATE = 16000
+
+
+class WhisperDecoder:
+    """faster-whisper decoding of one stretch of 16 kHz audio (the object the worker holds).
+
+    Parameters
+    ----------
+    path : path-like
+        A faster-whisper model folder.
+    cpu_threads : int >= 0
+        CTranslate2 threads; 0: its default.
+    """
+
+    def __init__(self, path, cpu_threads: int = 0):
+        from rtaudio.models.whisper import load
+
+        self.model = load(Path(path), cpu_threads=cpu_threads)
+
+    def decode(self, pcm16: np.ndarray, language: str | None, words: bool, beam_size: int) -> dict:
+        """``{"text", "language", "words": [[start s, end s, word, probability], ...]}`` for ``pcm16``
+        (int16, at most 30 s); ``language`` None: Whisper detects it."""
+        x = np.asarray(pcm16, dtype=np.float32) / 32768.0
+        segments, info = self.model.transcribe(
+            x,
+            language=language,
+            beam_size=beam_size,
+            word_timestamps=words,
+            condition_on_previous_text=False,
+            vad_filter=False,
+            without_timestamps=not words,
+        )
+        out_words, texts = [], []
+        for seg in segments:
+            texts.append(seg.text.strip())
+            for w in seg.words or ():
+                out_words.append([float(w.start), float(w.end), w.word.strip(), float(w.probability)])
+        return {"text": " ".join(t for t in texts if t), "language": info.language, "words": out_words}
+
+
+def _key(word: str) -> str:
+    return re.sub(r"[^\w']", "", word.lower())
+
+
+def stable_prefix(shown: list[str], previous: list[str] | None, current: list[str]) -> list[str]:
+    """The caption after a new decode: ``shown`` extended by the words ``previous`` and ``current`` agree on.
+
+    Words are compared without case and punctuation; shown words are never removed or changed.
+    """
+    if previous is None:
+        return shown
+    n = 0
+    while n < min(len(previous), len(current)) and _key(previous[n]) == _key(current[n]):
+        n += 1
+    agreed = current[:n]
+    if len(agreed) <= len(shown) or [_key(w) for w in agreed[: len(shown)]] != [_key(w) for w in shown]:
+        return shown
+    return shown + agreed[len(shown) :]
+
+
+class WhisperRecognizer:
+    """Whisper behind the stt stage's recogniser interface (see the module docstring).
+
+    Parameters
+    ----------
+    path : Path
+        A faster-whisper model folder.
+    rate : int
+        Must be 16000 (Whisper's rate).
+    partials : bool
+        Decode open runs for live captions.
+    language : str or None
+        ISO 639-1 code to transcribe in; None: Whisper detects it per run (see :meth:`set_language`).
+    worker : {"thread", "process"}
+        Where decodes run.
+    partial_s : float > 0, seconds
+        Audio between two live decodes of an open run.
+    beam_size : int >= 1
+        Beam of the final decodes (partials are greedy).
+    max_run_s : float in (1, 30], seconds
+        Longest piece decoded at once.
+    """
+
+    name = "whisper"
+
+    def __init__(
+        self,
+        path: Path,
+        rate: int,
+        partials: bool = True,
+        language: str | None = None,
+        worker: str = "thread",
+        partial_s: float = 1.0,
+        beam_size: int = 5,
+        max_run_s: float = 28.0,
+    ):
+        if rate != RATE:
+            raise ValueError(f"rate={rate} must be {RATE} Hz for Whisper")
+        self.rate, self.live, self.language = rate, partials, language
+        self.partial_s, self.beam_size = partial_s, beam_size
+        self._max = int(max_run_s * RATE)
+        self.worker = make_worker(worker, WhisperDecoder, str(path))
+        self._queue: list[tuple] = []  # unsent jobs: (kind, run, base sample, pcm, language)
+        self._inflight: list[tuple] = []  # sent jobs: (kind, run, base sample)
+        self._finished: list[dict] = []  # final results not handed over yet
+        self._run_id = 0
+        self._pcm: list[np.ndarray] = []
+        self._n = 0
+        self._base = 0
+        self._open = False
+        self._shown: list[str] = []
+        self._previous: list[str] | None = None
+        self._last_partial_at = 0
+        self.decodes = {"final": 0, "partial": 0}
+
+    def reset(self, language: str | None) -> None:
+        """Forget every run and pending decode (answers still on their way are awaited and dropped)."""
+        if self._inflight:
+            self.worker.results(wait=True)
+        self._queue, self._inflight, self._finished = [], [], []
+        self._pcm, self._n, self._base, self._open = [], 0, 0, False
+        self._shown, self._previous, self._last_partial_at = [], None, 0
+        self.language = language
+
+    def set_language(self, language: str | None) -> None:
+        """Transcribe the next runs in ``language`` (None: Whisper detects it)."""
+        self.language = language
+
+    # -- the recogniser interface -------------------------------------------------------------------
+    def begin(self, fed: int, gap_s: float | None) -> list[dict]:
+        self._run_id += 1
+        self._pcm, self._n, self._base, self._open = [], 0, fed, True
+        self._shown, self._previous, self._last_partial_at = [], None, 0
+        return self._collect()
+
+    def feed(self, pcm16: bytes) -> list[dict]:
+        x = np.frombuffer(pcm16, dtype="<i2")
+        self._pcm.append(x)
+        self._n += len(x)
+        if self._n >= self._max:  # a piece as long as Whisper takes: decode it, go on with a new one
+            self._final()
+            self._base += self._n
+            self._pcm, self._n = [], 0
+            self._shown, self._previous, self._last_partial_at = [], None, 0
+        elif self.live and self._n - self._last_partial_at >= self.partial_s * RATE and self._n >= RATE:
+            self._last_partial_at = self._n
+            self._enqueue("partial", self.language, self._audio())
+        return self._collect()
+
+    def partial(self) -> str:
+        return " ".join(self._shown) if self._open else ""
+
+    def end(self, last: bool) -> list[dict]:
+        self._final()
+        self._open = False
+        self._pcm, self._n = [], 0
+        return self._collect(wait=last)
+
+    def idle(self, silence_s: float) -> list[dict]:
+        return self._collect(wait=silence_s == float("inf"))
+
+    @staticmethod
+    def words(result: dict) -> list[tuple[float, float, str, float]]:
+        return [(w["start"], w["end"], w["word"], float(w.get("conf", 1.0))) for w in result.get("result", [])]
+
+    # -- jobs ----------------------------------------------------------------------------------------
+    def _audio(self) -> np.ndarray:
+        return np.concatenate(self._pcm) if self._pcm else np.zeros(0, np.int16)
+
+    def _final(self) -> None:
+        if self._n >= RATE // 10:
+            self._queue = [j for j in self._queue if not (j[0] == "partial" and j[1] == self._run_id)]
+            self._enqueue("final", self.language, self._audio())
+
+    def _enqueue(self, kind: str, language: str | None, pcm: np.ndarray) -> None:
+        job = (kind, self._run_id, self._base, pcm, language)
+        if kind == "partial":  # only the newest partial is worth decoding
+            self._queue = [j for j in self._queue if j[0] != "partial"]
+        self._queue.append(job)
+
+    def _pump(self) -> None:
+        if self._queue and not self.worker.busy:
+            kind, run, base, pcm, language = self._queue.pop(0)
+            self._inflight.append((kind, run, base))
+            self.decodes[kind] += 1
+            final = kind == "final"
+            self.worker.submit("decode", pcm, language, final, self.beam_size if final else 1)
+
+    def _collect(self, wait: bool = False) -> list[dict]:
+        while True:
+            self._pump()
+            got = self.worker.results(wait=wait)
+            for answer in got:
+                kind, run, base = self._inflight.pop(0)
+                if kind == "final":
+                    t0 = base / RATE
+                    self._finished.append(
+                        {
+                            "text": answer["text"],
+                            "language": answer["language"],
+                            "result": [
+                                {"start": t0 + s, "end": t0 + e, "word": w, "conf": p} for s, e, w, p in answer["words"]
+                            ],
+                        }
+                    )
+                elif run == self._run_id and self._open:
+                    current = answer["text"].split()
+                    self._shown = stable_prefix(self._shown, self._previous, current)
+                    self._previous = current
+            if not got:
+                break
+        out, self._finished = self._finished, []
+        return out
+
+    def close(self) -> None:
+        self.worker.close()
