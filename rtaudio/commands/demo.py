@@ -30,7 +30,7 @@ def steps(video: str, out: str) -> list[tuple[str, list[str]]]:
         ),
         ("speech intervals", ["speech", video, "-o", j("speech.csv")]),
         ("subtitles", ["transcribe", video, "-o", j("demo.srt")]),
-        ("spoken language (experimental model, see models/langid/MODEL_CARD.md)", ["langid", video]),
+        ("spoken language (Whisper where installed, else the light phonotactic model)", ["langid", video]),
         ("markers for editors", ["markers", video, "-o", j("markers.otio")]),
         ("report picture", ["report", video, "-o", j("report.png")]),
         ("stems", ["separate", video, "-o", j("stems")]),
