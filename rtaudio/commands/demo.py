@@ -42,7 +42,20 @@ def steps(video: str, out: str) -> list[tuple[str, list[str]]]:
             "a batch of two edits on a local process pool (run it again: both are skipped as finished)",
             ["batch", j("jobs.jsonl"), "--no-progress"],
         ),
-        ("window screenshot", ["play", video, "--no-audio", "--screenshot", j("window.png"), "--duration", "6"]),
+        (
+            "window screenshot (with speech, language and captions)",
+            [
+                "play",
+                video,
+                "--no-audio",
+                "--stages",
+                "spectrum,levels,vad,lid,stt",
+                "--screenshot",
+                j("window.png"),
+                "--duration",
+                "11.5",
+            ],
+        ),
     ]
 
 
