@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/keys_eval.py --quick    # synthetic signals only
     .venv/bin/python benchmarks/keys_eval.py --lock     # click tracks 60-200 BPM and changes: lock-in (issue 14)
     .venv/bin/python benchmarks/keys_eval.py --forward-backward   # an offline sketch, measured (not used)
+    .venv/bin/python benchmarks/keys_eval.py --offline  # the offline beats (markers, report) on click tracks and music
 
 Beat F-measure (mir_eval, +-70 ms) of the ``beats`` stage (causal, run through the
 engine at the file's own rate) against ``librosa.beat.beat_track`` called two ways:
@@ -56,11 +57,11 @@ def decode(path: str, rate: int | None = None) -> tuple[np.ndarray, int]:
     return np.concatenate(out).astype(np.float32), rate
 
 
-def ours(x: np.ndarray, rate: int):
+def ours(x: np.ndarray, rate: int, mode: str = "online"):
     from rtaudio.api import analyze
     from rtaudio.events import KeyMoment, Tempo
 
-    events = analyze(x, rate=rate, stages=["onsets", "beats"])
+    events = analyze(x, rate=rate, stages=["onsets", "beats"], config={"beats": {"mode": mode}})
     beats = np.array([e.t / rate for e in events if isinstance(e, KeyMoment) and e.kind == "beat"])
     onsets = np.array([e.t / rate for e in events if isinstance(e, KeyMoment) and e.kind == "onset"])
     tempi = [(e.t / rate, e.bpm) for e in events if isinstance(e, Tempo)]
@@ -314,6 +315,69 @@ def print_forward_backward() -> int:
     return 0
 
 
+def precision_recall(ref, est, trim=True, window=0.07) -> tuple[float, float]:
+    """Precision and recall of beats ``est`` against ``ref`` (s), each reference matched at most once within ``window``."""
+    import mir_eval
+
+    ref, est = np.asarray(ref, float), np.asarray(est, float)
+    if trim:
+        ref, est = mir_eval.beat.trim_beats(ref), mir_eval.beat.trim_beats(est)
+    if not len(ref) or not len(est):
+        return 0.0, 0.0
+    hits = len(mir_eval.util.match_events(ref, est, window))
+    return hits / len(est), hits / len(ref)
+
+
+def print_offline() -> int:
+    """Beat F (mir_eval, 70 ms) of the offline beats (``beats.mode = "offline"``, what markers and report use)
+    against the causal stage, librosa and the soundtrack's DP tracker, in the same run."""
+    from rtaudio.testing import clicks
+
+    rate = 22050
+    print("| track | offline F | offline lock-in start / change | causal F | librosa F | soundtrack DP F |")
+    print("|---|---|---|---|---|---|")
+    rows = []
+    for name, parts in lock_tracks():
+        ref, spans = click_track(parts)
+        x = clicks(ref, spans[-1][1], rate)
+        off, _, _ = ours(x, rate, "offline")
+        on, _, _ = ours(x, rate)
+        _, lb_mean, _, _ = librosa_beats(x, rate)
+        dp = soundtrack_dp_beats(x, rate)
+        row = [f_beats(ref, z, False) for z in (off, on, lb_mean, dp)]
+        locks = " / ".join("never" if k is None else str(k) for k in lock_in(ref, off, spans))
+        if not name.endswith("(the issue's)"):
+            rows.append(row)
+        print(f"| {name} | {row[0]:.3f} | {locks} | {row[1]:.3f} | {row[2]:.3f} | {row[3]:.3f} |", flush=True)
+    rows = np.array(rows)
+    print(
+        "| 36 tracks: min / median / >= 0.95 | "
+        + " | ".join(
+            f"{rows[:, i].min():.3f} / {np.median(rows[:, i]):.3f} / {(rows[:, i] >= 0.95).sum()}"
+            + (" | " if i == 0 else "")
+            for i in range(4)
+        )
+        + " |"
+    )
+    if not CORPUS.is_dir():
+        return 0
+    print(
+        "\n| signal | offline F trimmed / all | offline P / R trimmed | causal F trimmed / all "
+        "| librosa default F trimmed / all | librosa mean-env F trimmed / all |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, x, r, ref, _ in signals(False):
+        if name.startswith("clicks"):
+            continue
+        off, _, _ = ours(x, r, "offline")
+        on, _, _ = ours(x, r)
+        lb_def, lb_mean, _, _ = librosa_beats(x, r)
+        p, rc = precision_recall(ref, off)
+        cells = [f"{f_beats(ref, z):.3f} / {f_beats(ref, z, False):.3f}" for z in (off, on, lb_def, lb_mean)]
+        print(f"| {name} | {cells[0]} | {p:.3f} / {rc:.3f} | {cells[1]} | {cells[2]} | {cells[3]} |", flush=True)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="synthetic signals only")
@@ -321,7 +385,10 @@ def main() -> int:
     ap.add_argument(
         "--forward-backward", action="store_true", help="the tracker forwards and backwards: an offline sketch"
     )
+    ap.add_argument("--offline", action="store_true", help="the offline beats (markers, report): click tracks, music")
     args = ap.parse_args()
+    if args.offline:
+        return print_offline()
     if args.lock:
         return print_lock()
     if args.forward_backward:
