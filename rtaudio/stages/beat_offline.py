@@ -51,6 +51,10 @@ class OfflineBeatParams:
         Beat intervals in the running median that gives the DP its local period (default 5).
     tightness : float > 0
         Ellis' cost of an interval off the local period (default 100, librosa's).
+    level_s : float >= 0, s
+        Half-width of the window whose majority metrical level (time-weighted median interval)
+        overrides a stretch at a simple ratio of it (2, 3, 3/2 or their inverses): a causal run
+        that halves or doubles its tempo for less than this is put back (default 8; 0: off).
     cover_s : float > 0, s
         Beats further than this (or one beat) from every beat of the forward run are dropped
         (default 2: after a speed-up to 3x, that run may hit only every third second).
@@ -61,12 +65,15 @@ class OfflineBeatParams:
     median_beats: int = 5
     tightness: float = 100.0
     cover_s: float = 2.0
+    level_s: float = 8.0
 
     def __post_init__(self):
         for name, lo in (("agree_s", 0.0), ("tightness", 0.0), ("cover_s", 0.0)):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v <= lo:
                 raise ParameterError(f"{name}={v!r} must be a number > {lo}")
+        if not isinstance(self.level_s, (int, float)) or isinstance(self.level_s, bool) or not self.level_s >= 0:
+            raise ParameterError(f"level_s={self.level_s!r} must be a number >= 0")
         if not isinstance(self.margin, (int, float)) or isinstance(self.margin, bool) or not self.margin >= 1.0:
             raise ParameterError(f"margin={self.margin!r} must be a number >= 1")
         if (
@@ -141,7 +148,27 @@ def stitch(odf: np.ndarray, fps: float, fwd: np.ndarray, bwd: np.ndarray, params
     return np.array(sorted(out))
 
 
-def dp_grid(odf: np.ndarray, grid: np.ndarray, params: OfflineBeatParams) -> np.ndarray:
+#: Tempo ratios between two metrical levels of one beat.
+LEVELS = (2.0, 0.5, 1.5, 2.0 / 3.0, 3.0, 1.0 / 3.0)
+
+
+def _level(iv: np.ndarray, mids: np.ndarray, half: float) -> np.ndarray:
+    """Intervals ``iv`` (frames, at ``mids``) with the stretches at another metrical level than most of the
+    ``2 * half`` frames around them (a ratio in :data:`LEVELS`, within 6 %) set to that majority's interval."""
+    out = iv.copy()
+    log = np.log(iv)
+    for i, m in enumerate(mids):
+        sel = np.abs(mids - m) <= half
+        order = np.argsort(log[sel])
+        w = iv[sel][order]
+        major = float(np.exp(log[sel][order][np.searchsorted(np.cumsum(w), 0.5 * w.sum())]))
+        r = iv[i] / major
+        if any(abs(math.log(r / k)) < 0.06 for k in LEVELS):
+            out[i] = major
+    return out
+
+
+def dp_grid(odf: np.ndarray, grid: np.ndarray, params: OfflineBeatParams, fps: float = 100.0) -> np.ndarray:
     """Ellis' DP over ``odf`` with the local period of ``grid`` (frames): beat frames (fractional) from
     the grid's first to its last beat."""
     from rtaudio.jobs.soundtrack.beats import _dynamic_programme
@@ -153,7 +180,10 @@ def dp_grid(odf: np.ndarray, grid: np.ndarray, params: OfflineBeatParams) -> np.
     iv = np.diff(grid)
     h = params.median_beats // 2
     iv = np.array([np.median(iv[max(0, i - h) : i + h + 1]) for i in range(len(iv))])
-    period = np.interp(np.arange(n), (grid[1:] + grid[:-1]) / 2, iv)
+    mids = (grid[1:] + grid[:-1]) / 2
+    if params.level_s > 0:
+        iv = _level(iv, mids, params.level_s * fps)
+    period = np.interp(np.arange(n), mids, iv)
     p0 = float(np.median(iv))
     half = max(1, int(round(p0)))
     k = np.arange(-half, half + 1)
@@ -200,7 +230,7 @@ def offline_beats(
     if not fwd:
         return []
     grid = stitch(odf, fps, np.array([b.frame for b in fwd]), np.array([b.frame for b in bwd]), params)
-    frames = dp_grid(odf, grid, params)
+    frames = dp_grid(odf, grid, params, fps)
     if not len(frames):
         return []
     at = np.array([b.frame for b in fwd])
