@@ -17,7 +17,7 @@ the live ``beats`` stage stays causal.  Given the whole onset-detection function
    only at agreed points keeps one grid (no mixing of two metrical levels or phases).
 3. **DP.** Ellis' dynamic programme (:func:`rtaudio.jobs.soundtrack.beats._dynamic_programme`)
    over the ODF with the local beat period of that grid (running median of ``median_beats``
-   intervals) chooses the final beats between the grid's first and last beat; beats further
+   intervals, then the time-weighted median over ``+-level_s``) chooses the final beats between the grid's first and last beat; beats further
    than ``cover_s`` from every beat of the forward run are dropped (where the causal stage
    reports nothing, silence, noise, the offline beats are silent too), and each beat takes
    the confidence of the nearest forward beat.
@@ -52,9 +52,9 @@ class OfflineBeatParams:
     tightness : float > 0
         Ellis' cost of an interval off the local period (default 100, librosa's).
     level_s : float >= 0, s
-        Half-width of the window whose majority metrical level (time-weighted median interval)
-        overrides a stretch at a simple ratio of it (2, 3, 3/2 or their inverses): a causal run
-        that halves or doubles its tempo for less than this is put back (default 8; 0: off).
+        Half-width of the window whose time-weighted median interval is the DP's local period: a
+        causal run that halves, doubles or drifts for less than this does not move it, a tempo
+        change that lasts longer does (default 8; 0: the running median of ``median_beats`` alone).
     cover_s : float > 0, s
         Beats further than this (or one beat) from every beat of the forward run are dropped
         (default 2: after a speed-up to 3x, that run may hit only every third second).
@@ -148,23 +148,16 @@ def stitch(odf: np.ndarray, fps: float, fwd: np.ndarray, bwd: np.ndarray, params
     return np.array(sorted(out))
 
 
-#: Tempo ratios between two metrical levels of one beat.
-LEVELS = (2.0, 0.5, 1.5, 2.0 / 3.0, 3.0, 1.0 / 3.0)
-
-
-def _level(iv: np.ndarray, mids: np.ndarray, half: float) -> np.ndarray:
-    """Intervals ``iv`` (frames, at ``mids``) with the stretches at another metrical level than most of the
-    ``2 * half`` frames around them (a ratio in :data:`LEVELS`, within 6 %) set to that majority's interval."""
+def _majority(iv: np.ndarray, mids: np.ndarray, half: float) -> np.ndarray:
+    """Time-weighted running median of the intervals ``iv`` (frames, at ``mids``) over ``+-half`` frames: the
+    interval most of that time is beaten at (a step in tempo stays a step where both sides last ``half``)."""
     out = iv.copy()
     log = np.log(iv)
     for i, m in enumerate(mids):
         sel = np.abs(mids - m) <= half
         order = np.argsort(log[sel])
         w = iv[sel][order]
-        major = float(np.exp(log[sel][order][np.searchsorted(np.cumsum(w), 0.5 * w.sum())]))
-        r = iv[i] / major
-        if any(abs(math.log(r / k)) < 0.06 for k in LEVELS):
-            out[i] = major
+        out[i] = float(np.exp(log[sel][order][np.searchsorted(np.cumsum(w), 0.5 * w.sum())]))
     return out
 
 
@@ -182,7 +175,7 @@ def dp_grid(odf: np.ndarray, grid: np.ndarray, params: OfflineBeatParams, fps: f
     iv = np.array([np.median(iv[max(0, i - h) : i + h + 1]) for i in range(len(iv))])
     mids = (grid[1:] + grid[:-1]) / 2
     if params.level_s > 0:
-        iv = _level(iv, mids, params.level_s * fps)
+        iv = _majority(iv, mids, params.level_s * fps)
     period = np.interp(np.arange(n), mids, iv)
     p0 = float(np.median(iv))
     half = max(1, int(round(p0)))
