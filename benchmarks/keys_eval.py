@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/keys_eval.py --quick    # synthetic signals only
     .venv/bin/python benchmarks/keys_eval.py --lock     # click tracks 60-200 BPM and changes: lock-in (issue 14)
     .venv/bin/python benchmarks/keys_eval.py --forward-backward   # an offline sketch, measured (not used)
+    .venv/bin/python benchmarks/keys_eval.py --synth    # the same on synthesized music only
+    .venv/bin/python benchmarks/keys_eval.py --offline  # the offline beats (markers, report) on click tracks and music
 
 Beat F-measure (mir_eval, +-70 ms) of the ``beats`` stage (causal, run through the
 engine at the file's own rate) against ``librosa.beat.beat_track`` called two ways:
@@ -56,11 +58,11 @@ def decode(path: str, rate: int | None = None) -> tuple[np.ndarray, int]:
     return np.concatenate(out).astype(np.float32), rate
 
 
-def ours(x: np.ndarray, rate: int):
+def ours(x: np.ndarray, rate: int, mode: str = "online"):
     from rtaudio.api import analyze
     from rtaudio.events import KeyMoment, Tempo
 
-    events = analyze(x, rate=rate, stages=["onsets", "beats"])
+    events = analyze(x, rate=rate, stages=["onsets", "beats"], config={"beats": {"mode": mode}})
     beats = np.array([e.t / rate for e in events if isinstance(e, KeyMoment) and e.kind == "beat"])
     onsets = np.array([e.t / rate for e in events if isinstance(e, KeyMoment) and e.kind == "onset"])
     tempi = [(e.t / rate, e.bpm) for e in events if isinstance(e, Tempo)]
@@ -314,6 +316,141 @@ def print_forward_backward() -> int:
     return 0
 
 
+def syncopated(bpm: float, seconds: float, rate: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic syncopated drums (signal, beat times in s): kick on beat 1, snare on 2 and 4; beat 3 moved to
+    its "and" or a 16th early 60 % of the time; off-beat hats and random ghost notes (tuning material for the
+    offline beats, like real music whose beat 3 is often syncopated)."""
+    from rtaudio.testing import clicks
+
+    rng = np.random.default_rng(seed)
+    b = 60.0 / bpm
+    beats = np.arange(0.2, seconds - 0.3, b)
+    x = np.zeros(int(seconds * rate), np.float32)
+    t = np.arange(int(0.15 * rate)) / rate
+    kick = (0.7 * np.exp(-t / 0.05) * np.sin(2 * np.pi * (55 + 90 * np.exp(-t / 0.02)) * t)).astype(np.float32)
+    n = int(0.1 * rate)
+    snare = (0.25 * np.exp(-np.arange(n) / rate / 0.03) * rng.standard_normal(n)).astype(np.float32)
+    hat = clicks([0.0], 0.01, rate, amplitude=0.15)
+
+    def put(at, sound, gain=1.0):
+        i = int(round(at * rate))
+        if 0 <= i < len(x):
+            m = min(len(sound), len(x) - i)
+            x[i : i + m] += gain * sound[:m]
+
+    for k, tb in enumerate(beats):
+        if k % 4 == 0:
+            put(tb, kick)
+        elif k % 4 in (1, 3):
+            put(tb, snare)
+        else:
+            r = rng.random()
+            if r < 0.3:
+                put(tb + b / 2, kick, 0.8)
+            elif r < 0.6:
+                put(tb - b / 4, snare, 0.8)
+            else:
+                put(tb, kick, 0.6)
+        put(tb + b / 2, hat)
+        if rng.random() < 0.3:
+            put(tb + 0.75 * b, snare, 0.4)
+    return x, beats
+
+
+def synth_music(rate: int = 22050):
+    """Synthesized music with known beats: ``beat_and_chords`` steady and across a tempo change, syncopated drums."""
+    from rtaudio.testing import beat_and_chords
+
+    for bpm in (90, 100, 120, 140, 160):
+        yield f"beat_and_chords {bpm} BPM", beat_and_chords(20.0, rate, bpm=bpm, seed=1), np.arange(0, 20.0, 60 / bpm)
+    for a, b in ((100, 140), (140, 100), (90, 160), (160, 90), (120, 150), (150, 120), (100, 150)):
+        x = np.concatenate([beat_and_chords(12.0, rate, bpm=a, seed=2), beat_and_chords(12.0, rate, bpm=b, seed=3)])
+        ref = np.concatenate([np.arange(0, 12.0 - 1e-9, 60 / a), 12.0 + np.arange(0, 12.0 - 1e-9, 60 / b)])
+        yield f"beat_and_chords {a} -> {b} BPM", x, ref
+    for bpm, seed in ((96, 1), (110, 2), (124, 3), (130, 4), (140, 5), (150, 6)):
+        x, ref = syncopated(bpm, 40.0, rate, seed)
+        yield f"syncopated drums {bpm} BPM", x, ref
+
+
+def precision_recall(ref, est, trim=True, window=0.07) -> tuple[float, float]:
+    """Precision and recall of beats ``est`` against ``ref`` (s), each reference matched at most once within ``window``."""
+    import mir_eval
+
+    ref, est = np.asarray(ref, float), np.asarray(est, float)
+    if trim:
+        ref, est = mir_eval.beat.trim_beats(ref), mir_eval.beat.trim_beats(est)
+    if not len(ref) or not len(est):
+        return 0.0, 0.0
+    hits = len(mir_eval.util.match_events(ref, est, window))
+    return hits / len(est), hits / len(ref)
+
+
+def print_synth_offline(rate: int = 22050) -> None:
+    """Beat F (trimmed) of the offline beats, the causal stage and librosa on :func:`synth_music`."""
+    print("\n| synthesized music (trimmed) | offline F | causal F | librosa mean-env F |")
+    print("|---|---|---|---|")
+    rows = []
+    for name, x, ref in synth_music(rate):
+        off, _, _ = ours(x, rate, "offline")
+        on, _, _ = ours(x, rate)
+        _, lb_mean, _, _ = librosa_beats(x, rate)
+        rows.append([f_beats(ref, z) for z in (off, on, lb_mean)])
+        print(f"| {name} | {rows[-1][0]:.3f} | {rows[-1][1]:.3f} | {rows[-1][2]:.3f} |", flush=True)
+    rows = np.array(rows)
+    print("| min / mean | " + " | ".join(f"{rows[:, i].min():.3f} / {rows[:, i].mean():.3f}" for i in range(3)) + " |")
+
+
+def print_offline() -> int:
+    """Beat F (mir_eval, 70 ms) of the offline beats (``beats.mode = "offline"``, what markers and report use)
+    against the causal stage, librosa and the soundtrack's DP tracker, in the same run."""
+    from rtaudio.testing import clicks
+
+    rate = 22050
+    print("| track | offline F | offline lock-in start / change | causal F | librosa F | soundtrack DP F |")
+    print("|---|---|---|---|---|---|")
+    rows = []
+    for name, parts in lock_tracks():
+        ref, spans = click_track(parts)
+        x = clicks(ref, spans[-1][1], rate)
+        off, _, _ = ours(x, rate, "offline")
+        on, _, _ = ours(x, rate)
+        _, lb_mean, _, _ = librosa_beats(x, rate)
+        dp = soundtrack_dp_beats(x, rate)
+        row = [f_beats(ref, z, False) for z in (off, on, lb_mean, dp)]
+        locks = " / ".join("never" if k is None else str(k) for k in lock_in(ref, off, spans))
+        if not name.endswith("(the issue's)"):
+            rows.append(row)
+        print(f"| {name} | {row[0]:.3f} | {locks} | {row[1]:.3f} | {row[2]:.3f} | {row[3]:.3f} |", flush=True)
+    rows = np.array(rows)
+    print(
+        "| 36 tracks: min / median / >= 0.95 | "
+        + " | ".join(
+            f"{rows[:, i].min():.3f} / {np.median(rows[:, i]):.3f} / {(rows[:, i] >= 0.95).sum()}"
+            + (" | " if i == 0 else "")
+            for i in range(4)
+        )
+        + " |"
+    )
+    print_synth_offline(rate)
+    if not CORPUS.is_dir():
+        return 0
+    print(
+        "\n| signal | offline F trimmed / all | offline P / R trimmed | causal F trimmed / all "
+        "| librosa default F trimmed / all | librosa mean-env F trimmed / all |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, x, r, ref, _ in signals(False):
+        if name.startswith("clicks"):
+            continue
+        off, _, _ = ours(x, r, "offline")
+        on, _, _ = ours(x, r)
+        lb_def, lb_mean, _, _ = librosa_beats(x, r)
+        p, rc = precision_recall(ref, off)
+        cells = [f"{f_beats(ref, z):.3f} / {f_beats(ref, z, False):.3f}" for z in (off, on, lb_def, lb_mean)]
+        print(f"| {name} | {cells[0]} | {p:.3f} / {rc:.3f} | {cells[1]} | {cells[2]} | {cells[3]} |", flush=True)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="synthetic signals only")
@@ -321,7 +458,14 @@ def main() -> int:
     ap.add_argument(
         "--forward-backward", action="store_true", help="the tracker forwards and backwards: an offline sketch"
     )
+    ap.add_argument("--synth", action="store_true", help="the offline beats on synthesized music only")
+    ap.add_argument("--offline", action="store_true", help="the offline beats (markers, report): click tracks, music")
     args = ap.parse_args()
+    if args.offline:
+        return print_offline()
+    if args.synth:
+        print_synth_offline()
+        return 0
     if args.lock:
         return print_lock()
     if args.forward_backward:

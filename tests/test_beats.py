@@ -161,3 +161,54 @@ def test_bad_onsets_parameter_and_rate():
 
     with pytest.raises(ParameterError, match="frame rate 8000 Hz does not match the beats stage's rate 16000 Hz"):
         BeatsStage().process(Frame(0, np.zeros((100, 1), np.float32), 8000))
+
+
+# -- offline mode (what markers and report use on files) ---------------------------------------------
+def test_offline_beats_follow_a_big_speed_up_at_once():
+    """150 -> 200 BPM, where the causal stage needs about 24 clicks: offline, every click within 35 ms."""
+    first = np.arange(0.3, 12.0, 60.0 / 150)
+    second = np.arange(first[-1] + 60.0 / 200, 24.0, 60.0 / 200)  # the new tempo from the last old click on
+    times = np.concatenate([first, second])
+    beats, tempi, events = _beats(clicks(times, 24.0, RATE), mode="offline")
+    start, change = _lock_in(times, beats, changes=(12.0,))
+    assert start == 0 and change == 0, (start, change)
+    late = [bpm for t, bpm in tempi if t > 13.0]
+    assert late and all(abs(bpm / 200 - 1) < 0.03 for bpm in late)
+    kinds = [e.kind for e in events if isinstance(e, KeyMoment)]
+    assert kinds.count("beat") == len(beats) == len(tempi)
+
+
+@pytest.mark.parametrize("signal", ["silence", "noise"])
+def test_offline_no_beats_without_music(signal):
+    x = np.zeros(RATE * 8, np.float32) if signal == "silence" else noise(8.0, RATE, 0.05)
+    beats, tempi, _ = _beats(x, mode="offline")
+    assert len(beats) == 0 and not tempi
+
+
+def test_offline_beats_come_at_the_end_and_stream_equals_batch():
+    from rtaudio.stages.base import Frame
+
+    times = np.arange(0.3, 8.0, 0.5)
+    x = clicks(times, 8.5, RATE)
+    stage = BeatsStage(BeatsParams(mode="offline"))
+    early = []
+    for i in range(0, len(x), 1023):
+        early += stage.process(Frame(i, x[i : i + 1023, None], RATE))
+    late = stage.flush()
+    assert not early and late
+    whole, _, events = _beats(x, mode="offline")
+    assert sorted(e.t for e in late if isinstance(e, KeyMoment)) == sorted(
+        e.t for e in events if isinstance(e, KeyMoment)
+    )
+    assert np.max(np.abs([np.min(np.abs(times - b)) for b in whole])) < 0.02
+
+
+def test_bad_offline_parameters():
+    from rtaudio.stages.beat_offline import OfflineBeatParams
+
+    with pytest.raises(ParameterError, match="mode='live' must be 'online' or 'offline'"):
+        BeatsParams(mode="live")
+    with pytest.raises(ParameterError, match="median_beats=4 must be an odd integer >= 1"):
+        OfflineBeatParams(median_beats=4)
+    with pytest.raises(ParameterError, match="margin=0.5 must be a number >= 1"):
+        OfflineBeatParams(margin=0.5)

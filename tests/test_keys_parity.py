@@ -81,3 +81,14 @@ def test_same_input_same_moments_every_time():
     x = np.concatenate([noise(6.0, RATE, 0.3, seed=1), _signal(8.0)])
     runs = [_moments(analyze(x, rate=RATE, stages=STAGES, config=CONFIG)) for _ in range(3)]
     assert runs[0] == runs[1] == runs[2]
+
+
+@pytest.mark.parametrize("block", [160, 4096])
+def test_offline_beats_and_moments_stream_equals_batch(long_batch, block):
+    """What markers and report run: offline sections, beats and moments, all reported at the end of input."""
+    x, _ = long_batch
+    config = {**CONFIG, "sections": {**CONFIG["sections"], "mode": "offline"}}
+    config.update(beats={"mode": "offline"}, moments={"mode": "offline"})
+    whole = _moments(analyze(x, rate=RATE, stages=STAGES, config=config, block=len(x), max_block=len(x)))
+    got = _moments(analyze(x, rate=RATE, stages=STAGES, config=config, block=block, max_block=block))
+    assert got == whole and any(e.kind == "beat" for e in whole if isinstance(e, KeyMoment))

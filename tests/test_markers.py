@@ -161,3 +161,23 @@ def test_moments_needs_the_levels_stage():
     with pytest.raises(ParameterError, match="the moments stage needs the levels stage before it"):
         for i in range(20):
             stage.process(Frame(i * 1600, np.zeros((1600, 1), np.float32), RATE))
+
+
+def test_offline_moments_decide_cuts_on_beats_that_come_at_the_end():
+    """Offline beats arrive only at the end of input: offline moments still put the pause's cut on its beat."""
+    beat = KeyMoment(int(2.5 * RATE), "beat", 0.9, "120 BPM")
+    events = {
+        0.5: [SpeechStart(int(0.4 * RATE), 0.9)],
+        2.0: [SpeechEnd(int(2.0 * RATE))],
+        2.8: [SpeechStart(int(2.8 * RATE), 0.9)],
+        6.0: [SpeechEnd(int(6.0 * RATE))],
+        15.0: [beat],  # long after the pause (online moments decide 6 s after it)
+    }
+    cuts = {}
+    for mode in ("online", "offline"):
+        out = _drive(MomentsStage(MomentsParams(mode=mode), sample_rate=RATE), events)
+        cuts[mode] = [e for e in out if e.kind == "cut_suggestion" and abs(e.t / RATE - 2.4) < 0.2]
+    assert cuts["offline"] and cuts["offline"][0].label.startswith("pause on beat"), cuts
+    assert cuts["online"] and cuts["online"][0].label.startswith("speech pause"), cuts
+    with pytest.raises(ParameterError, match="mode='later' must be 'online' or 'offline'"):
+        MomentsParams(mode="later")

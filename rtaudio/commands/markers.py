@@ -53,6 +53,12 @@ def add_key_options(p) -> None:
         default="offline",
         help="section changes from the whole file (steadier) or as the input goes",
     )
+    g.add_argument(
+        "--beats",
+        choices=["offline", "online"],
+        default="offline",
+        help="beats from the whole file (the causal tracker forwards and backwards, one grid) or as the input goes",
+    )
     g.add_argument("--config", metavar="FILE.toml", help="stage parameters, one [stage] table each")
     g.add_argument(
         "-p",
@@ -73,6 +79,9 @@ def key_stages(args, source, extra_first: tuple[str, ...] = ()) -> tuple[list, l
 
     config = stage_config(args)
     config.setdefault("sections", {}).setdefault("mode", args.sections)
+    config.setdefault("beats", {}).setdefault("mode", args.beats)
+    if config["beats"]["mode"] == "offline":  # offline beats come at the end: decide the cuts on them there
+        config.setdefault("moments", {}).setdefault("mode", "offline")
     if "spectrum" in extra_first:  # the report's spectrogram: mel bands, no smoothing
         for k, v in (("scale", "mel"), ("n_mels", 64), ("attack_s", 0.0), ("release_s", 0.0)):
             config.setdefault("spectrum", {}).setdefault(k, v)

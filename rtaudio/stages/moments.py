@@ -38,7 +38,8 @@ when they run) and turns them into :class:`~rtaudio.events.KeyMoment` events:
     Candidates inside speech (between a speech start and its end) are dropped; of
     two candidates closer than ``min_cut_gap_s`` the better one stays.  A candidate
     is decided ``decide_after_s`` after its time (beats arrive up to 4 s late), the
-    rest at the end of input.
+    rest at the end of input; with ``mode="offline"`` every candidate is decided at the
+    end of input (for beats and sections that come only then: their offline modes).
 
 Times are on the source clock (the stage runs at the source rate and reads the
 time from its frames).
@@ -81,6 +82,8 @@ class MomentsParams:
     beat_min_score : float in [0, 1]
         Beats scoring below this (the tracker's confidence: speech and noise give low ones)
         do not count for "on a beat" (default 0.3).
+    mode : {"online", "offline"}
+        Decide cut candidates ``decide_after_s`` late, or all at the end of input (default "online").
     """
 
     peak_lu: float = 6.0
@@ -92,8 +95,11 @@ class MomentsParams:
     min_cut_gap_s: float = 1.0
     decide_after_s: float = 6.0
     beat_min_score: float = 0.3
+    mode: str = "online"
 
     def __post_init__(self):
+        if self.mode not in ("online", "offline"):
+            raise ParameterError(f"mode={self.mode!r} must be 'online' or 'offline'")
         _number(self.peak_lu, "peak_lu", 0.0)
         _number(self.peak_window_s, "peak_window_s", 0.1, 30.0)
         _number(self.drop_lu, "drop_lu", 1.0)
@@ -319,7 +325,8 @@ class MomentsStage(Stage):
                 "(e.g. --stages levels,beats,moments); no levels event arrived in the first second"
             )
         out, self._out = self._out, []
-        out += self._flush_cands(self._now - int(self.params.decide_after_s * self.sample_rate))
+        if self.params.mode == "online":
+            out += self._flush_cands(self._now - int(self.params.decide_after_s * self.sample_rate))
         return out
 
     def flush(self) -> list[Event]:
