@@ -71,16 +71,45 @@ def check_interrupted(run: dict) -> None:
     assert end["reason"] == "stopped" and run["signalled"] or end["reason"] == "end" and end["t"] == 60.0, end
 
 
+def analysis_seconds(wav: str, out: str) -> float:
+    """Seconds from the JSONL's appearance to the exit of an uninterrupted ``rtaudio analyze`` (this machine's speed)."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rtaudio.cli",
+            "analyze",
+            wav,
+            "-o",
+            out,
+            "--no-progress",
+            "--stages",
+            "spectrum,levels,vad",
+        ],
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+    )
+    while not os.path.exists(out) and proc.poll() is None:
+        time.sleep(0.002)
+    t0 = time.monotonic()
+    proc.wait(timeout=120)
+    return time.monotonic() - t0
+
+
 @pytest.mark.slow
 def test_ctrl_c_at_random_times_always_leaves_a_jsonl_ending_with_end(tmp_path):
-    """20 SIGINTs at random times of a ~1.5 s analysis (benchmarks/ctrl_c_analyze.py runs 100)."""
+    """10 SIGINTs at random times of an analysis (benchmarks/ctrl_c_analyze.py runs 100).
+
+    The times are drawn within this machine's own analysis time, so on a fast or a loaded machine
+    alike most signals land while the analysis runs."""
     wav = str(tmp_path / "noise.wav")
     sf.write(wav, noise(60.0, 16000, 0.1, seed=1), 16000)
+    span = 0.8 * analysis_seconds(wav, str(tmp_path / "full.jsonl"))
     rng = random.Random(13)
-    runs = [interrupted_run(wav, str(tmp_path / "e.jsonl"), rng.uniform(0.0, 2.0)) for _ in range(20)]
+    runs = [interrupted_run(wav, str(tmp_path / "e.jsonl"), rng.uniform(0.0, span)) for _ in range(10)]
     for run in runs:
         check_interrupted(run)
-    assert sum(r["records"][-1]["reason"] == "stopped" for r in runs) >= 10  # most stopped the analysis
+    assert sum(r["records"][-1]["reason"] == "stopped" for r in runs) >= 5  # most stopped the analysis
 
 
 def _descendants(pid: int) -> list[int]:
