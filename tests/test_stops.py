@@ -20,6 +20,22 @@ from rtaudio.testing import noise
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def analyze_argv(wav: str, out: str) -> list[str]:
+    """``rtaudio analyze WAV -o OUT`` with the speech detector, as a subprocess's argv."""
+    return [
+        sys.executable,
+        "-m",
+        "rtaudio.cli",
+        "analyze",
+        wav,
+        "-o",
+        out,
+        "--no-progress",
+        "--stages",
+        "spectrum,levels,vad",
+    ]
+
+
 def interrupted_run(wav: str, out: str, delay_s: float) -> dict:
     """``rtaudio analyze WAV -o OUT``, SIGINT ``delay_s`` after OUT appears; what was left.
 
@@ -28,22 +44,7 @@ def interrupted_run(wav: str, out: str, delay_s: float) -> dict:
     """
     if os.path.exists(out):
         os.remove(out)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rtaudio.cli",
-            "analyze",
-            wav,
-            "-o",
-            out,
-            "--no-progress",
-            "--stages",
-            "spectrum,levels,vad",
-        ],
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-    )
+    proc = subprocess.Popen(analyze_argv(wav, out), cwd=ROOT, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while not os.path.exists(out) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.002)
@@ -73,22 +74,7 @@ def check_interrupted(run: dict) -> None:
 
 def analysis_seconds(wav: str, out: str) -> float:
     """Seconds from the JSONL's appearance to the exit of an uninterrupted ``rtaudio analyze`` (this machine's speed)."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rtaudio.cli",
-            "analyze",
-            wav,
-            "-o",
-            out,
-            "--no-progress",
-            "--stages",
-            "spectrum,levels,vad",
-        ],
-        cwd=ROOT,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = subprocess.Popen(analyze_argv(wav, out), cwd=ROOT, stderr=subprocess.DEVNULL)
     while not os.path.exists(out) and proc.poll() is None:
         time.sleep(0.002)
     t0 = time.monotonic()
