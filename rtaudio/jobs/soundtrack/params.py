@@ -65,7 +65,8 @@ class SoundtrackParams:
         Distance a dialogue cut keeps from the speech around its pause.
     words : bool, default False
         Also snap dialogue cuts to word boundaries, found by rtaudio's ``stt`` stage
-        (pocketsphinx for English, vosk for other languages with a model): a cut in
+        (Whisper's word timestamps where its model is found, else pocketsphinx for English,
+        vosk for other languages with a model; the report's ``analysis.words_engine``): a cut in
         connected speech, with no pause within the tolerance, then lands between two
         words instead of inside one.  Costs a speech recognition pass over the dialogue
         (cached with the analysis).

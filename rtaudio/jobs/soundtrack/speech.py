@@ -40,6 +40,8 @@ class Speech:
         Why the preferred detector was not used (empty when it was).
     words : ndarray (k, 2) float64 or None, seconds
         Word intervals from the STT stage (:func:`detect_words`), when asked for.
+    words_engine : str
+        The STT engine that gave ``words`` (``whisper``, ``vosk``, ``pocketsphinx``; empty without words).
     """
 
     segments: np.ndarray
@@ -47,6 +49,7 @@ class Speech:
     method: str
     note: str = ""
     words: np.ndarray | None = None
+    words_engine: str = ""
 
     def pauses(self, min_pause: float) -> np.ndarray:
         """Non-speech intervals (s) at least ``min_pause`` long, (k, 2); before the first and after the last too."""
@@ -85,6 +88,7 @@ class Speech:
             f"{prefix}meta": np.array([self.duration]),
             f"{prefix}method": np.array(self.method),
             f"{prefix}note": np.array(self.note),
+            f"{prefix}words_engine": np.array(self.words_engine),
         }
 
     @classmethod
@@ -100,6 +104,7 @@ class Speech:
             str(arrays[f"{prefix}method"]),
             str(arrays[f"{prefix}note"]),
             words,
+            str(arrays[f"{prefix}words_engine"]) if f"{prefix}words_engine" in arrays else "",
         )
 
 
@@ -185,8 +190,21 @@ def intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.array(out, dtype=np.float64).reshape(-1, 2)
 
 
-def detect_words(x: np.ndarray, rate: int, language: str = "en") -> np.ndarray:
+def words_engine(language: str = "en") -> str:
+    """The STT engine :func:`detect_words` runs for ``language``: ``whisper`` where its model is found
+    (``engine="auto"`` of the ``stt`` stage), else ``vosk`` or ``pocketsphinx``."""
+    from rtaudio.stages.stt import STTParams, choose_backend
+
+    return choose_backend(STTParams(language=language, partials=False))[0]
+
+
+def detect_words(x: np.ndarray, rate: int, language: str = "en", *, with_engine: bool = False):
     """Word intervals (s), (k, 2), from rtaudio's ``vad`` and ``stt`` stages run over ``x``.
+
+    The ``stt`` stage's ``engine="auto"`` picks Whisper (word timestamps, one decode per
+    speech run) where its model is found, else vosk / pocketsphinx.  With ``with_engine``
+    returns ``(words, engine)``, the engine named by the transcripts (:func:`words_engine`
+    when there were none).
 
     Raises whatever the stages raise when they cannot run (missing extra or model):
     the caller decides whether that is an error.
@@ -199,8 +217,13 @@ def detect_words(x: np.ndarray, rate: int, language: str = "en") -> np.ndarray:
         stages=["vad", "stt"],
         config={"stt": {"language": language, "partials": False}},
     )
-    words = []
+    words, engines = [], set()
     for e in events:
         if e.TYPE == "transcript":
             words += [(w.start / rate, w.end / rate) for w in e.words]
-    return np.array(sorted(words), dtype=np.float64).reshape(-1, 2)
+            engines.add(e.engine)
+    out = np.array(sorted(words), dtype=np.float64).reshape(-1, 2)
+    if not with_engine:
+        return out
+    engines.discard("")
+    return out, ("+".join(sorted(engines)) if engines else words_engine(language))
