@@ -120,7 +120,7 @@ def evaluate_dialogue(args):
     from rtaudio.jobs.soundtrack import render_soundtrack
     from rtaudio.jobs.soundtrack.speech import detect_words
 
-    rows = []
+    rows, truth = [], {}
     tmp = tempfile.mkdtemp(prefix="st-dialogue-")
     musics = {"synth": "synth"} if args.dialogue == "train" else MUSIC_UNDER
     for label, music in musics.items():
@@ -129,6 +129,7 @@ def evaluate_dialogue(args):
             path = os.path.join(tmp, f"{label}-{mix_seed}.wav")
             sf.write(path, mix, DIALOGUE_RATE, subtype="FLOAT")
             words, engine = detect_words(speech, DIALOGUE_RATE, with_engine=True)
+            truth[f"{args.dialogue}:{label}:{mix_seed}"] = words.round(3).tolist()
             duration = len(speech) / DIALOGUE_RATE
             rng = np.random.default_rng(1000 + mix_seed)
             mids = (words[:, 0] + words[:, 1]) / 2
@@ -142,6 +143,7 @@ def evaluate_dialogue(args):
                     path,
                     cuts,
                     os.path.join(tmp, "out.wav"),
+                    report=os.path.join(tmp, f"report-{label}-{mix_seed}-{seed}.json"),
                     separation=args.separation,
                     cache_dir=os.path.join(tmp, "cache"),
                     words=args.words,
@@ -151,6 +153,10 @@ def evaluate_dialogue(args):
 
                 def inside(t, words=words):
                     return bool(np.any((words[:, 0] + 0.02 < t) & (t < words[:, 1] - 0.02)))
+
+                def depth_ms(t, words=words):
+                    d = np.minimum(t - words[:, 0], words[:, 1] - t)
+                    return round(1000 * max(0.0, float(d.max(initial=0.0))), 1)
 
                 cut_joins = [j for j in r["joins"] if j["kind"] == "cut"]
                 for j in cut_joins:
@@ -165,6 +171,8 @@ def evaluate_dialogue(args):
                             "join": j["index"],
                             "word_cut": word_cut,
                             "word_cut_naive": inside(segs[k][1]) or inside(segs[k + 1][0]),
+                            "depth_ms": max(depth_ms(segs[k][1] + a), depth_ms(segs[k + 1][0] + b)),
+                            "switch_s": [round(segs[k][1] + a, 4), round(segs[k + 1][0] + b, 4)],
                             "click": j["click"],
                             "needs_review": j["needs_review"],
                             "reasons": j["reasons"],
@@ -180,6 +188,7 @@ def evaluate_dialogue(args):
                     f"{sum(x['word_cut'] for x in rows[-len(cut_joins) :])}, review {r['summary']['needs_review']}",
                     file=sys.stderr,
                 )
+    evaluate_dialogue.truth = truth
     return rows
 
 
@@ -460,7 +469,9 @@ def main():
     print(json.dumps(s, indent=1))
     if args.out:
         with open(args.out, "w") as f:
-            json.dump({"summary": s, "rows": rows}, f, indent=1)
+            json.dump(
+                {"summary": s, "rows": rows, "truth_words": getattr(evaluate_dialogue, "truth", None)}, f, indent=1
+            )
 
 
 if __name__ == "__main__":
