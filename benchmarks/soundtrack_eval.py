@@ -139,55 +139,58 @@ def evaluate_dialogue(args):
                 cuts = os.path.join(tmp, f"cuts-{label}-{mix_seed}-{seed}.csv")
                 with open(cuts, "w") as f:
                     f.write("start,end\n" + "".join(f"{a:.4f},{b:.4f}\n" for a, b in segs))
-                r = render_soundtrack(
-                    path,
-                    cuts,
-                    os.path.join(tmp, "out.wav"),
-                    report=os.path.join(tmp, f"report-{label}-{mix_seed}-{seed}.json"),
-                    separation=args.separation,
-                    cache_dir=os.path.join(tmp, "cache"),
-                    words=args.words,
-                    **({"review_spectral": args.review_spectral} if args.review_spectral else {}),
-                    **({"review_loudness_db": args.review_loudness} if args.review_loudness else {}),
-                )
-
-                def inside(t, words=words):
-                    return bool(np.any((words[:, 0] + 0.02 < t) & (t < words[:, 1] - 0.02)))
-
-                def depth_ms(t, words=words):
-                    d = np.minimum(t - words[:, 0], words[:, 1] - t)
-                    return round(1000 * max(0.0, float(d.max(initial=0.0))), 1)
-
-                cut_joins = [j for j in r["joins"] if j["kind"] == "cut"]
-                for j in cut_joins:
-                    k = j["index"] - 1
-                    a = (j["snap_dialogue_ms"] or 0.0) / 1000
-                    b = a if j["snap_dialogue_in_ms"] is None else j["snap_dialogue_in_ms"] / 1000
-                    word_cut = inside(segs[k][1] + a) or inside(segs[k + 1][0] + b)
-                    rows.append(
-                        {
-                            "file": f"{args.dialogue}:{label}:{mix_seed}",
-                            "seed": seed,
-                            "join": j["index"],
-                            "word_cut": word_cut,
-                            "word_cut_naive": inside(segs[k][1]) or inside(segs[k + 1][0]),
-                            "depth_ms": max(depth_ms(segs[k][1] + a), depth_ms(segs[k + 1][0] + b)),
-                            "switch_s": [round(segs[k][1] + a, 4), round(segs[k + 1][0] + b, 4)],
-                            "click": j["click"],
-                            "needs_review": j["needs_review"],
-                            "reasons": j["reasons"],
-                            "spectral": j["spectral_discontinuity"],
-                            "loudness_step_db": j["loudness_step_db"],
-                            "truth_engine": engine,
-                            "words_engine": r["analysis"].get("words_engine"),
-                            "separation": r["stems"].get("backend"),
-                        }
+                for refine in args.word_refine_ms:
+                    r = render_soundtrack(
+                        path,
+                        cuts,
+                        os.path.join(tmp, "out.wav"),
+                        report=os.path.join(tmp, f"report-{label}-{mix_seed}-{seed}-{refine}.json"),
+                        word_refine_ms=refine,
+                        separation=args.separation,
+                        cache_dir=os.path.join(tmp, "cache"),
+                        words=args.words,
+                        **({"review_spectral": args.review_spectral} if args.review_spectral else {}),
+                        **({"review_loudness_db": args.review_loudness} if args.review_loudness else {}),
                     )
-                print(
-                    f"{label} mix {mix_seed} seed {seed}: {len(cut_joins)} joins, word cuts "
-                    f"{sum(x['word_cut'] for x in rows[-len(cut_joins) :])}, review {r['summary']['needs_review']}",
-                    file=sys.stderr,
-                )
+
+                    def inside(t, words=words):
+                        return bool(np.any((words[:, 0] + 0.02 < t) & (t < words[:, 1] - 0.02)))
+
+                    def depth_ms(t, words=words):
+                        d = np.minimum(t - words[:, 0], words[:, 1] - t)
+                        return round(1000 * max(0.0, float(d.max(initial=0.0))), 1)
+
+                    cut_joins = [j for j in r["joins"] if j["kind"] == "cut"]
+                    for j in cut_joins:
+                        k = j["index"] - 1
+                        a = (j["snap_dialogue_ms"] or 0.0) / 1000
+                        b = a if j["snap_dialogue_in_ms"] is None else j["snap_dialogue_in_ms"] / 1000
+                        word_cut = inside(segs[k][1] + a) or inside(segs[k + 1][0] + b)
+                        rows.append(
+                            {
+                                "file": f"{args.dialogue}:{label}:{mix_seed}",
+                                "seed": seed,
+                                "word_refine_ms": refine,
+                                "join": j["index"],
+                                "word_cut": word_cut,
+                                "word_cut_naive": inside(segs[k][1]) or inside(segs[k + 1][0]),
+                                "depth_ms": max(depth_ms(segs[k][1] + a), depth_ms(segs[k + 1][0] + b)),
+                                "switch_s": [round(segs[k][1] + a, 4), round(segs[k + 1][0] + b, 4)],
+                                "click": j["click"],
+                                "needs_review": j["needs_review"],
+                                "reasons": j["reasons"],
+                                "spectral": j["spectral_discontinuity"],
+                                "loudness_step_db": j["loudness_step_db"],
+                                "truth_engine": engine,
+                                "words_engine": r["analysis"].get("words_engine"),
+                                "separation": r["stems"].get("backend"),
+                            }
+                        )
+                    print(
+                        f"{label} mix {mix_seed} seed {seed}: {len(cut_joins)} joins, word cuts "
+                        f"{sum(x['word_cut'] for x in rows[-len(cut_joins) :])}, review {r['summary']['needs_review']}",
+                        file=sys.stderr,
+                    )
     evaluate_dialogue.truth = truth
     return rows
 
@@ -233,10 +236,36 @@ def dialogue_summary(rows):
 
     files = {}
     for r in rows:
-        files.setdefault(r["file"], []).append(r)
+        files.setdefault(f"{r['file']} refine {r['word_refine_ms']:g} ms", []).append(r)
     out = stats(rows)
     out["engines"] = sorted({f"{r['words_engine']} (truth {r['truth_engine']}), {r['separation']}" for r in rows})
     out["per_file"] = {f: stats(rs) for f, rs in files.items()}
+    variants = sorted({r["word_refine_ms"] for r in rows})
+    out["per_refine"] = {f"{v:g} ms": stats([r for r in rows if r["word_refine_ms"] == v]) for v in variants}
+    return out
+
+
+def tune(rows, spectral=(1.5, 1.75, 2.0, 2.25, 2.5, 3.0, 1e9), loudness=(6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 1e9)):
+    """Flags again with other review thresholds (spectral jump, loudness step), from the rows' metrics:
+    per pair the share of joins flagged, precision and recall (a flag is right on a word cut or a click)."""
+    out = []
+    for ts in spectral:
+        for tl in loudness:
+            flag, right, bad = 0, 0, 0
+            for r in rows:
+                other = [x for x in r["reasons"] if not x.startswith(("spectral jump", "loudness steps"))]
+                f = bool(other) or (r["spectral"] or 0) > ts or abs(r["loudness_step_db"] or 0) > tl
+                b = r["word_cut"] or r["click"]
+                flag, right, bad = flag + f, right + (f and b), bad + b
+            out.append(
+                {
+                    "review_spectral": ts,
+                    "review_loudness_db": tl,
+                    "flagged_share": round(flag / max(1, len(rows)), 3),
+                    "precision": round(right / flag, 3) if flag else None,
+                    "recall": round(right / bad, 3) if bad else None,
+                }
+            )
     return out
 
 
@@ -463,7 +492,16 @@ def main():
     p.add_argument("--snr", type=float, default=6.0, help="--dialogue: speech over music, dB (RMS)")
     p.add_argument("--review-spectral", type=float, help="SoundtrackParams.review_spectral (tuning)")
     p.add_argument("--review-loudness", type=float, help="SoundtrackParams.review_loudness_db (tuning)")
+    p.add_argument(
+        "--word-refine-ms", type=float, nargs="+", default=[60.0], help="--dialogue: SoundtrackParams.word_refine_ms"
+    )
+    p.add_argument("--tune", help="a --dialogue --out JSON: flags again over a grid of review thresholds")
     args = p.parse_args()
+    if args.tune:
+        with open(args.tune) as f:
+            for row in tune(json.load(f)["rows"]):
+                print(json.dumps(row))
+        return
     rows = evaluate_dialogue(args) if args.dialogue else evaluate(args)
     s = dialogue_summary(rows) if args.dialogue else summary(rows)
     print(json.dumps(s, indent=1))

@@ -558,7 +558,7 @@ def test_flag_rule_a_join_inside_a_word_is_flagged_a_clean_join_is_not(tmp_path)
     quiet = {"click": False, "click_excess_db": -20.0, "spectral_discontinuity": 1.0, "beat_phase_error_ms": None}
     quiet["loudness_step_db"] = 0.0
     for snap in (True, False):
-        params = SoundtrackParams(words=True, snap=snap)
+        params = SoundtrackParams(words=True, snap=snap, word_refine_ms=0.0)
         plan = Planner(cut_list, analysis, params, 16000).plan()
         clean, inside = plan.joins
         assert review_reasons(quiet, clean.reasons, params) == [], clean.reasons
@@ -602,3 +602,18 @@ def test_outside_words_removes_the_inside_of_words():
     words = np.array([[0.2, 0.5], [0.5, 0.7], [2.5, 4.0]])
     np.testing.assert_allclose(outside(pauses, words), [[0.0, 0.2], [0.7, 1.0], [2.0, 2.5]])
     np.testing.assert_allclose(outside(pauses, words, 0.02), [[0.0, 0.22], [0.48, 0.52], [0.68, 1.0], [2.0, 2.52]])
+
+
+def test_refine_words_moves_a_touching_boundary_to_the_dip_of_the_voice():
+    from rtaudio.jobs.soundtrack.features import ANALYSIS_RATE, HOP
+    from rtaudio.jobs.soundtrack.speech import refine_words
+
+    dt = HOP / ANALYSIS_RATE
+    rms = np.full(int(3.0 / dt), -20.0)
+    dip = int(round(1.04 / dt))
+    rms[dip] = -50.0  # the voice dips 40 ms after the recogniser's boundary
+    words = np.array([[0.5, 1.0], [1.0, 1.6], [2.0, 2.5]])
+    out = refine_words(words, rms, 0.06)
+    assert out[0, 1] == out[1, 0] == pytest.approx(dip * dt)
+    np.testing.assert_array_equal(out[2], words[2])  # a real gap (0.4 s) is left alone
+    assert refine_words(words, rms, 0.02)[0, 1] == 1.0  # the dip is out of reach

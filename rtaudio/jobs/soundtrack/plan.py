@@ -37,7 +37,7 @@ from rtaudio.jobs.soundtrack.beats import Beats
 from rtaudio.jobs.soundtrack.cutlist import CutList
 from rtaudio.jobs.soundtrack.features import Features
 from rtaudio.jobs.soundtrack.params import SoundtrackParams
-from rtaudio.jobs.soundtrack.speech import Speech
+from rtaudio.jobs.soundtrack.speech import Speech, refine_words
 
 #: Edge fade (s) at the very start and end of the output.
 EDGE_FADE_S = 0.005
@@ -264,13 +264,16 @@ class Planner:
         self.duration = float(self.starts[-1])
         margin = params.pause_margin_ms / 1000.0
         pauses = analysis.speech.pauses(params.min_pause_ms / 1000.0)
-        words = analysis.speech.words if params.words else None
-        if words is not None and len(words):
+        self.words = analysis.speech.words if params.words else None
+        if self.words is not None and params.word_refine_ms > 0:
+            self.words = refine_words(self.words, analysis.dialogue_rms_db, params.word_refine_ms / 1000.0)
+        rows = []
+        if self.words is not None and len(self.words):
             # a pause of the detectors inside a word (a stop closure, a dip of the voice) is no place to cut
-            pauses = outside(pauses, words, WORD_SLACK_S)
-        rows = [(p0, p1, margin) for p0, p1 in pauses]
-        if params.words:
-            rows += [(g0, g1, 0.0) for g0, g1 in analysis.speech.word_gaps()]
+            pauses = outside(pauses, self.words, WORD_SLACK_S)
+            w = self.words
+            rows = [(g0, g1, 0.0) for g0, g1 in zip(w[:-1, 1], np.maximum(w[:-1, 1], w[1:, 0]), strict=True)]
+        rows += [(p0, p1, margin) for p0, p1 in pauses]
         self.pauses = np.array(sorted(rows), dtype=np.float64).reshape(-1, 3)
 
     def picture_offset(self, k: int) -> float:
@@ -375,7 +378,7 @@ class Planner:
     ) -> tuple[float, float]:
         """:meth:`dialogue_switch`, and with ``words`` a review reason wherever a switch point is left inside a word."""
         a, b = self.dialogue_switch(j, snap, base, separated, jp)
-        if self.p.words and self.an.speech.words is not None and not any("inside speech" in r for r in jp.reasons):
+        if self.words is not None and not any("inside speech" in r for r in jp.reasons):
             e, s = self.src[j][1], self.src[j + 1][0]
             if self.inside_speech(e + a) or self.inside_speech(s + b):
                 jp.reasons.append("dialogue cut inside speech: a switch point falls inside a word")
@@ -384,8 +387,9 @@ class Planner:
     def inside_speech(self, t: float) -> bool:
         """Whether a dialogue cut at source time ``t`` falls inside speech (inside a word, with words)."""
         speech = self.an.speech
-        if self.p.words and speech.words is not None:
-            return speech.in_word(t, slack=WORD_SLACK_S)
+        if self.words is not None:
+            w = self.words
+            return bool(np.any((w[:, 0] + WORD_SLACK_S < t) & (t < w[:, 1] - WORD_SLACK_S)))
         return speech.speaking(t - 0.01, t + 0.01)
 
     # ------------------------------------------------------------------ music

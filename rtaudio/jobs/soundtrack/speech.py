@@ -190,6 +190,46 @@ def intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.array(out, dtype=np.float64).reshape(-1, 2)
 
 
+#: How much quieter (dB) than at the recogniser's boundary the dip must be for :func:`refine_words` to move it.
+DIP_DB = 3.0
+#: How far (s) :func:`refine_words` may move a boundary between two touching words.
+REFINE_REACH_S = 0.06
+
+
+def refine_words(words: np.ndarray, rms_db: np.ndarray, reach: float = REFINE_REACH_S) -> np.ndarray:
+    """Word intervals (k, 2) s with each boundary between two words less than 2 x ``reach`` apart
+    moved to the quietest frame of the dialogue (``rms_db``, one value per HOP at ANALYSIS_RATE)
+    within ``reach`` s of it, when that frame is at least ``DIP_DB`` quieter than the boundary:
+    where the voice actually dips between them.
+
+    Whisper's word times come from its attention, good to about a frame of 20 ms at best and
+    often 50-200 ms off; the dip between two words is where a cut is least likely to take
+    a piece of either.  Words never shrink below 20 ms.
+    """
+    w = np.array(words, dtype=np.float64).reshape(-1, 2)
+    if len(w) < 2 or len(rms_db) == 0:
+        return w
+    dt = HOP / ANALYSIS_RATE
+    for i in range(len(w) - 1):
+        g0, g1 = w[i, 1], w[i + 1, 0]
+        if g1 - g0 >= 2 * reach:
+            continue
+        lo = max(g0 - reach, w[i, 0] + 0.02)
+        hi = min(g1 + reach, w[i + 1, 1] - 0.02)
+        f0, f1 = int(np.ceil(lo / dt)), int(np.floor(hi / dt))
+        f1 = min(f1, len(rms_db) - 1)
+        if f1 < f0:
+            continue
+        k = f0 + int(np.argmin(rms_db[f0 : f1 + 1]))
+        here = rms_db[min(len(rms_db) - 1, int(round(g0 / dt))) : min(len(rms_db), int(round(g1 / dt)) + 1)]
+        if len(here) and rms_db[k] > np.min(here) - DIP_DB:
+            continue  # no clear dip nearby: the recogniser's boundary stays
+        t = k * dt
+        if not g0 <= t <= g1:  # the dip is inside one of the words: the boundary moves there
+            w[i, 1] = w[i + 1, 0] = t
+    return w
+
+
 def words_engine(language: str = "en") -> str:
     """The STT engine :func:`detect_words` runs for ``language``: ``whisper`` where its model is found
     (``engine="auto"`` of the ``stt`` stage), else ``vosk`` or ``pocketsphinx``."""
