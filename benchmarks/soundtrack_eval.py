@@ -493,7 +493,7 @@ def main():
     p.add_argument("--review-spectral", type=float, help="SoundtrackParams.review_spectral (tuning)")
     p.add_argument("--review-loudness", type=float, help="SoundtrackParams.review_loudness_db (tuning)")
     p.add_argument(
-        "--word-refine-ms", type=float, nargs="+", default=[60.0], help="--dialogue: SoundtrackParams.word_refine_ms"
+        "--word-refine-ms", type=float, nargs="+", default=[0.0], help="--dialogue: SoundtrackParams.word_refine_ms"
     )
     p.add_argument("--tune", help="a --dialogue --out JSON: flags again over a grid of review thresholds")
     args = p.parse_args()

@@ -70,7 +70,7 @@ class SoundtrackParams:
         connected speech, with no pause within the tolerance, then lands between two
         words instead of inside one.  Costs a speech recognition pass over the dialogue
         (cached with the analysis).
-    word_refine_ms : float >= 0, ms, default 60
+    word_refine_ms : float >= 0, ms, default 0 (off)
         With ``words``: each boundary between two touching words moves to the quietest
         point of the dialogue within this distance (Whisper's word times are often 50-200 ms
         off); 0 uses the recogniser's times as they are.
@@ -96,7 +96,7 @@ class SoundtrackParams:
     min_pause_ms: float = 80.0
     pause_margin_ms: float = 25.0
     words: bool = False
-    word_refine_ms: float = 60.0
+    word_refine_ms: float = 0.0
     language: str = "en"
     loudness_lufs: float | None = -23.0
     max_peak_dbfs: float = -1.0
