@@ -327,7 +327,9 @@ class STTParams:
     window_s : float in [0, 30], default 30.0, seconds
         whisper: shortest encoder window. Each decode pads its audio to its length plus 1 s, at
         least ``window_s``; 30 pads every decode to Whisper's full window (faster-whisper's way).
-        Shorter windows cost less CPU for short runs and live captions (see docs/speech.md).
+        A shorter window costs less per encoder pass, but Whisper loops more often on it (a
+        broken decode is redone on the full window): not faster overall as measured, see
+        docs/speech.md.
     """
 
     engine: str = "auto"

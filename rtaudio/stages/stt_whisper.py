@@ -55,7 +55,9 @@ class WhisperDecoder:
     """faster-whisper decoding of one stretch of 16 kHz audio (the object the worker holds).
 
     One encoder pass per call, shared by the language detection (``language=None``) and the decode;
-    the encoder sees the audio padded to :func:`window_frames` (``window_s``), not always 30 s.
+    the encoder sees the audio padded to :func:`window_frames` (``window_s``), not always 30 s. A
+    short-window decode that looks broken (:func:`_broken`: a repetition loop, a sampling fallback)
+    is redone on the full 30 s window.
 
     Parameters
     ----------
@@ -70,6 +72,7 @@ class WhisperDecoder:
 
         self.model = load(Path(path), cpu_threads=cpu_threads)
         self._options: dict = {}
+        self.full_redecodes = 0  # short-window decodes redone on the full window (:func:`_broken`)
 
     def _transcription_options(self, beam_size: int, words: bool):
         """faster-whisper's options for :meth:`decode` (built once by a ``transcribe`` call that decodes nothing)."""
@@ -101,17 +104,30 @@ class WhisperDecoder:
         x = np.asarray(pcm16, dtype=np.float32) / 32768.0
         features = m.feature_extractor(x)
         n = features.shape[-1] - 1
-        encoder_output = m.encode(pad_or_trim(features, window_frames(n, window_s)))
+        frames = window_frames(n, window_s)
+        encoder_output = m.encode(pad_or_trim(features, frames))
         if language is None:
             language = m.model.detect_language(encoder_output)[0][0][0][2:-2]
         tokenizer = Tokenizer(m.hf_tokenizer, m.model.is_multilingual, task="transcribe", language=language)
         options = self._transcription_options(beam_size, words)
+        segments = list(m.generate_segments(features, tokenizer, options, False, encoder_output))
+        if frames < MAX_FRAMES and _broken(segments, n / FRAMES_PER_S):  # a short window misled it: the full one
+            self.full_redecodes += 1
+            encoder_output = m.encode(pad_or_trim(features, MAX_FRAMES))
+            segments = list(m.generate_segments(features, tokenizer, options, False, encoder_output))
         out_words, texts = [], []
-        for seg in m.generate_segments(features, tokenizer, options, False, encoder_output):
+        for seg in segments:
             texts.append(seg.text.strip())
             for w in seg.words or ():
                 out_words.append([float(w.start), float(w.end), w.word.strip(), float(w.probability)])
         return {"text": " ".join(t for t in texts if t), "language": language, "words": out_words}
+
+
+def _broken(segments: list, duration_s: float) -> bool:
+    """True when a decode looks like a failure: faster-whisper fell back to sampling (temperature > 0:
+    a repetition loop or a low log-probability), or more than 6 words per second of audio."""
+    n_words = sum(len(seg.text.split()) for seg in segments)
+    return any(seg.temperature > 0 for seg in segments) or n_words > 6 * duration_s + 3
 
 
 def _key(word: str) -> str:
