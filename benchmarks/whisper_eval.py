@@ -4,7 +4,9 @@ Run it as a script (prints the tables of docs/langid.md and docs/speech.md)::
 
     .venv/bin/python benchmarks/whisper_eval.py lid       # 25 FLEURS clips: all speech, first 4 s, first 2 s; music
     .venv/bin/python benchmarks/whisper_eval.py wer       # speech_asr + FLEURS WER, whisper and pocketsphinx
-    .venv/bin/python benchmarks/whisper_eval.py cpu       # CPU s per s of speech, whisper vs pocketsphinx
+    .venv/bin/python benchmarks/whisper_eval.py cpu       # CPU s per s of speech, whisper settings vs pocketsphinx
+    .venv/bin/python benchmarks/whisper_eval.py variants  # WER of whisper settings and pocketsphinx in one run
+    .venv/bin/python benchmarks/whisper_eval.py cpu fast=window_s:0.0,beam_size:1 full=window_s:30.0
     .venv/bin/python benchmarks/whisper_eval.py partials  # live-caption stability
     .venv/bin/python benchmarks/whisper_eval.py fleurs-gate  # FLEURS WER: VAD runs vs the whole clip as one run
     .venv/bin/python benchmarks/whisper_eval.py stall     # reader-thread time per block, live, worker processes
@@ -213,8 +215,26 @@ def print_fleurs_gate(corpus: Path) -> None:
         print(f"| {lang} | {g[0] / g[1]:.3f} | {u[0] / u[1]:.3f} |")
 
 
-def print_cpu(corpus: Path) -> None:
-    """CPU seconds per second of speech fed to the recogniser, whisper and pocketsphinx in the same run."""
+#: Whisper settings compared by ``cpu`` and ``variants`` (stt parameters; ``{}``: the defaults).
+VARIANTS = {
+    "w30 b5 (faster-whisper's 30 s window)": {"window_s": 30.0, "beam_size": 5},
+    "w10 b5": {"window_s": 10.0, "beam_size": 5},
+}
+
+
+def _variants(argv: list[str]) -> dict[str, dict]:
+    """``name=k:v,k:v`` arguments (e.g. ``fast=window_s:0,beam_size:1``), else :data:`VARIANTS`."""
+    if not argv:
+        return VARIANTS
+    out = {}
+    for arg in argv:
+        name, _, spec = arg.partition("=")
+        out[name] = {k: float(v) if "." in v else int(v) for k, v in (kv.split(":") for kv in spec.split(",") if kv)}
+    return out
+
+
+def print_cpu(corpus: Path, argv: list[str] = ()) -> None:
+    """CPU seconds per second of speech fed to the recogniser, whisper settings and pocketsphinx in the same run."""
     from rtaudio.engine import Engine
     from rtaudio.sinks import ListSink
     from rtaudio.sources.array import ArraySource
@@ -222,9 +242,16 @@ def print_cpu(corpus: Path) -> None:
 
     files = [corpus / n for n in asr_truths(corpus)] + [corpus / r["file"] for r in manifest(corpus, "speech_lid")[::5]]
     audio = {p.name: read_mono(p) for p in files}
+    runs = []
+    argv = list(argv)
+    live = (False,) if "nopartials" in argv else (False, True)
+    argv = [a for a in argv if a != "nopartials"]
+    for partials in live:
+        runs.append(("pocketsphinx", partials, {}))
+        runs += [(f"whisper {name}", partials, params) for name, params in _variants(list(argv)).items()]
     print("| engine | partials | CPU s | audio fed (s) | CPU s per s of speech | wall s |")
     print("|---|---|---|---|---|---|")
-    for engine, partials in (("pocketsphinx", False), ("whisper", False), ("pocketsphinx", True), ("whisper", True)):
+    for engine, partials, params in runs:
         cpu = wall = fed = 0.0
         for x in audio.values():
             built = build_stages(
@@ -233,7 +260,7 @@ def print_cpu(corpus: Path) -> None:
                 channels=1,
                 config={
                     "vad": {"min_silence_s": 0.5},
-                    "stt": {"engine": engine, "partials": partials, "language": "auto"},
+                    "stt": {"engine": engine.split()[0], "partials": partials, "language": "auto", **params},
                 },
             )
             c, w = time.process_time(), time.perf_counter()
@@ -241,7 +268,50 @@ def print_cpu(corpus: Path) -> None:
             cpu += time.process_time() - c
             wall += time.perf_counter() - w
             fed += built[-1].fed_s
-        print(f"| {engine} | {partials} | {cpu:.1f} | {fed:.1f} | {cpu / fed:.3f} | {wall:.1f} |")
+        print(f"| {engine} | {partials} | {cpu:.1f} | {fed:.1f} | {cpu / fed:.3f} | {wall:.1f} |", flush=True)
+
+
+def print_variants(corpus: Path, argv: list[str] = ()) -> None:
+    """WER of whisper settings (:data:`VARIANTS` or ``name=k:v,...`` arguments) and pocketsphinx in one run:
+    ``speech_asr`` per clip and all (English), FLEURS per language (language given)."""
+    variants = _variants(list(argv))
+    truths = asr_truths(corpus)
+    names = list(variants) + ["pocketsphinx"]
+    print("| speech_asr clip | words | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
+    tot = {n: [0, 0] for n in names}
+    for clip, truth in truths.items():
+        x = read_mono(corpus / clip)
+        ref = normalise_numbers(truth)
+        cells = []
+        for n in names:
+            text, _ = transcript(x, "pocketsphinx") if n == "pocketsphinx" else transcript(x, "whisper", **variants[n])
+            e, k = wer(ref, normalise_numbers(text))
+            tot[n][0] += e
+            tot[n][1] += k
+            cells.append(f"{e / k:.3f}")
+        print(f"| {Path(clip).name} | {len(ref)} | " + " | ".join(cells) + " |", flush=True)
+    print(f"| **all** | {tot[names[0]][1]} | " + " | ".join(f"**{e / k:.3f}**" for e, k in tot.values()) + " |")
+    print()
+    per: dict[str, dict[str, list[int]]] = {}
+    for row in manifest(corpus, "speech_lid"):
+        x = read_mono(corpus / row["file"])
+        lang = row["language"]
+        ref = normalise_numbers(row["truth"], english=lang == "en")
+        for n in names[:-1]:
+            text, _ = transcript(x, "whisper", language=lang, **variants[n])
+            e, k = wer(ref, normalise_numbers(text, english=lang == "en"))
+            acc = per.setdefault(n, {}).setdefault(lang, [0, 0])
+            acc[0] += e
+            acc[1] += k
+    langs = list(dict.fromkeys(r["language"] for r in manifest(corpus, "speech_lid")))
+    print("| FLEURS WER (5 clips each, language given) | " + " | ".join(langs) + " | all |")
+    print("|---|" + "---|" * (len(langs) + 1))
+    for n in names[:-1]:
+        e_all = sum(per[n][lang][0] for lang in langs)
+        k_all = sum(per[n][lang][1] for lang in langs)
+        cells = [f"{per[n][lang][0] / per[n][lang][1]:.3f}" for lang in langs]
+        print(f"| {n} | " + " | ".join(cells) + f" | {e_all / k_all:.3f} |")
 
 
 def print_partials(corpus: Path) -> None:
@@ -340,6 +410,9 @@ def main(argv: list[str]) -> int:
         print("no corpus: set RTAUDIO_CORPUS (default ../shared/corpus)", file=sys.stderr)
         return 1
     what = argv[1] if len(argv) > 1 else "lid"
+    if what in ("cpu", "variants"):
+        {"cpu": print_cpu, "variants": print_variants}[what](corpus, argv[2:])
+        return 0
     {
         "lid": print_lid,
         "wer": print_wer,

@@ -146,3 +146,29 @@ def test_stt_in_a_worker_process_gives_the_same_finals(whisper_path, corpus):
 
     in_thread = finals("thread")
     assert in_thread and finals("process") == in_thread
+
+
+def test_window_frames():
+    from rtaudio.stages.stt_whisper import window_frames
+
+    assert window_frames(300, 30.0) == 3000  # faster-whisper's way: always the full window
+    assert window_frames(300, 10.0) == 1000  # 3 s of audio: the 10 s shortest window
+    assert window_frames(1234, 10.0) == 1400  # 12.34 s + 1 s margin, rounded up to a second
+    assert window_frames(2950, 10.0) == 3000  # never past Whisper's 30 s
+    assert window_frames(300, 0.0) == 400
+
+
+def test_one_encoder_pass_per_decode_and_short_window(whisper_path, corpus, monkeypatch):
+    """language=None detects on the decode's own encoder pass; a 10 s window gives the jfk sentence."""
+    from rtaudio.stages.stt_whisper import WhisperDecoder
+
+    decoder = WhisperDecoder(whisper_path)
+    shapes = []
+    encode = decoder.model.encode
+    monkeypatch.setattr(decoder.model, "encode", lambda f: shapes.append(f.shape) or encode(f))
+    x = (_read(corpus / "speech_asr" / "jfk.flac") * 32767).astype(np.int16)
+    out = decoder.decode(x, None, True, 5, window_s=10.0)
+    assert out["language"] == "en" and len(shapes) == 1 and shapes[0][-1] == 1200, shapes  # 11 s + 1 s margin
+    text = " ".join(re.sub(r"[^\w\s]", " ", out["text"].lower()).split())
+    assert "ask not what your country can do for you" in text
+    assert out["words"] and out["words"][-1][1] <= len(x) / 16000 + 0.5

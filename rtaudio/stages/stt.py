@@ -324,6 +324,12 @@ class STTParams:
         whisper: audio between two live-caption decodes of an open run.
     beam_size : int >= 1, default 5
         whisper: beam of the final decode of each run (live captions are greedy).
+    window_s : float in [0, 30], default 30.0, seconds
+        whisper: shortest encoder window. Each decode pads its audio to its length plus 1 s, at
+        least ``window_s``; 30 pads every decode to Whisper's full window (faster-whisper's way).
+        A shorter window costs less per encoder pass, but Whisper loops more often on it (a
+        broken decode is redone on the full window): not faster overall as measured, see
+        docs/speech.md.
     """
 
     engine: str = "auto"
@@ -344,6 +350,7 @@ class STTParams:
     whisper_model: str = "whisper-base"
     partial_s: float = 1.0
     beam_size: int = 5
+    window_s: float = 30.0
 
     def __post_init__(self):
         check_worker("stt", self.worker)
@@ -369,6 +376,10 @@ class STTParams:
             raise ParameterError(f"stt.partial_s={self.partial_s!r} must be > 0 seconds")
         if not (isinstance(self.beam_size, int) and not isinstance(self.beam_size, bool) and 1 <= self.beam_size <= 20):
             raise ParameterError(f"stt.beam_size={self.beam_size!r} must be an integer in [1, 20]")
+        if not (
+            isinstance(self.window_s, (int, float)) and not isinstance(self.window_s, bool) and 0 <= self.window_s <= 30
+        ):
+            raise ParameterError(f"stt.window_s={self.window_s!r} must be a number of seconds in [0, 30]")
         if not (isinstance(self.chunk_s, (int, float)) and 0.01 <= self.chunk_s <= 5):
             raise ParameterError(f"stt.chunk_s={self.chunk_s!r} must be in [0.01, 5] seconds")
         if not (isinstance(self.history_s, (int, float)) and self.history_s >= 2 * self.lag_s + 1):
@@ -735,6 +746,7 @@ class STTStage(Stage):
                 worker=p.worker,
                 partial_s=p.partial_s,
                 beam_size=p.beam_size,
+                window_s=p.window_s,
             )
         if engine == "vosk":
             factory, args, kwargs = VoskRecognizer, (path, self.rate), {}

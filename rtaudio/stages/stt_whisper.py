@@ -26,8 +26,38 @@ from rtaudio.worker import make_worker
 RATE = 16000
 
 
+#: Mel frames per second of Whisper's features (10 ms hop).
+FRAMES_PER_S = 100
+#: Whisper's encoder window: 30 s, 3000 mel frames.
+MAX_FRAMES = 3000
+#: Default shortest encoder window, seconds (see :func:`window_frames`).
+WINDOW_S = 30.0
+
+
+def window_frames(n_frames: int, window_s: float, margin_s: float = 1.0) -> int:
+    """Mel frames the encoder sees for ``n_frames`` of audio: the audio plus ``margin_s`` of padding,
+    at least ``window_s`` worth, at most 30 s, rounded up to a whole second.
+
+    Parameters
+    ----------
+    n_frames : int >= 0
+        Mel frames of the audio (100 per second).
+    window_s : float in [0, 30], seconds
+        Shortest encoder window; 30: always the full window (Whisper's training, faster-whisper's way).
+    margin_s : float >= 0, seconds
+        Padding kept after the audio (Whisper learned to see the end of speech followed by padding).
+    """
+    want = max(n_frames + margin_s * FRAMES_PER_S, window_s * FRAMES_PER_S)
+    return int(min(MAX_FRAMES, -(-want // FRAMES_PER_S) * FRAMES_PER_S))
+
+
 class WhisperDecoder:
     """faster-whisper decoding of one stretch of 16 kHz audio (the object the worker holds).
+
+    One encoder pass per call, shared by the language detection (``language=None``) and the decode;
+    the encoder sees the audio padded to :func:`window_frames` (``window_s``), not always 30 s. A
+    short-window decode that looks broken (:func:`_broken`: a repetition loop, a sampling fallback)
+    is redone on the full 30 s window.
 
     Parameters
     ----------
@@ -41,26 +71,63 @@ class WhisperDecoder:
         from rtaudio.models.whisper import load
 
         self.model = load(Path(path), cpu_threads=cpu_threads)
+        self._options: dict = {}
+        self.full_redecodes = 0  # short-window decodes redone on the full window (:func:`_broken`)
 
-    def decode(self, pcm16: np.ndarray, language: str | None, words: bool, beam_size: int) -> dict:
+    def _transcription_options(self, beam_size: int, words: bool):
+        """faster-whisper's options for :meth:`decode` (built once by a ``transcribe`` call that decodes nothing)."""
+        key = (beam_size, words)
+        if key not in self._options:
+            _, info = self.model.transcribe(
+                np.zeros(RATE // 10, np.float32),
+                language="en",
+                beam_size=beam_size,
+                word_timestamps=words,
+                condition_on_previous_text=False,
+                vad_filter=False,
+                without_timestamps=not words,
+            )  # the segments generator is never iterated: no decode
+            self._options[key] = info.transcription_options
+        return self._options[key]
+
+    def decode(
+        self, pcm16: np.ndarray, language: str | None, words: bool, beam_size: int, window_s: float = 30.0
+    ) -> dict:
         """``{"text", "language", "words": [[start s, end s, word, probability], ...]}`` for ``pcm16``
-        (int16, at most 30 s); ``language`` None: Whisper detects it."""
+        (int16, at most 30 s); ``language`` None: Whisper detects it (on the same encoder pass).
+
+        ``window_s`` (seconds, 0-30): shortest encoder window (see :func:`window_frames`)."""
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        m = self.model
         x = np.asarray(pcm16, dtype=np.float32) / 32768.0
-        segments, info = self.model.transcribe(
-            x,
-            language=language,
-            beam_size=beam_size,
-            word_timestamps=words,
-            condition_on_previous_text=False,
-            vad_filter=False,
-            without_timestamps=not words,
-        )
+        features = m.feature_extractor(x)
+        n = features.shape[-1] - 1
+        frames = window_frames(n, window_s)
+        encoder_output = m.encode(pad_or_trim(features, frames))
+        if language is None:
+            language = m.model.detect_language(encoder_output)[0][0][0][2:-2]
+        tokenizer = Tokenizer(m.hf_tokenizer, m.model.is_multilingual, task="transcribe", language=language)
+        options = self._transcription_options(beam_size, words)
+        segments = list(m.generate_segments(features, tokenizer, options, False, encoder_output))
+        if frames < MAX_FRAMES and _broken(segments, n / FRAMES_PER_S):  # a short window misled it: the full one
+            self.full_redecodes += 1
+            encoder_output = m.encode(pad_or_trim(features, MAX_FRAMES))
+            segments = list(m.generate_segments(features, tokenizer, options, False, encoder_output))
         out_words, texts = [], []
         for seg in segments:
             texts.append(seg.text.strip())
             for w in seg.words or ():
                 out_words.append([float(w.start), float(w.end), w.word.strip(), float(w.probability)])
-        return {"text": " ".join(t for t in texts if t), "language": info.language, "words": out_words}
+        return {"text": " ".join(t for t in texts if t), "language": language, "words": out_words}
+
+
+def _broken(segments: list, duration_s: float) -> bool:
+    """True when a decode looks like a failure: faster-whisper fell back to sampling (temperature > 0:
+    a repetition loop or a low log-probability), or more than 6 words per second of audio."""
+    n_words = sum(len(seg.text.split()) for seg in segments)
+    return any(seg.temperature > 0 for seg in segments) or n_words > 6 * duration_s + 3
 
 
 def _key(word: str) -> str:
@@ -104,6 +171,9 @@ class WhisperRecognizer:
         Beam of the final decodes (partials are greedy).
     max_run_s : float in (1, 30], seconds
         Longest piece decoded at once.
+    window_s : float in [0, 30], seconds
+        Shortest encoder window (:func:`window_frames`): a run is padded to its length plus 1 s, at
+        least this; 30: every decode pays a full 30 s encoder pass, as faster-whisper's ``transcribe``.
     """
 
     name = "whisper"
@@ -118,11 +188,12 @@ class WhisperRecognizer:
         partial_s: float = 1.0,
         beam_size: int = 5,
         max_run_s: float = 28.0,
+        window_s: float = WINDOW_S,
     ):
         if rate != RATE:
             raise ValueError(f"rate={rate} must be {RATE} Hz for Whisper")
         self.rate, self.live, self.language = rate, partials, language
-        self.partial_s, self.beam_size = partial_s, beam_size
+        self.partial_s, self.beam_size, self.window_s = partial_s, beam_size, window_s
         self._max = int(max_run_s * RATE)
         self.worker = make_worker(worker, WhisperDecoder, str(path))
         self._queue: list[tuple] = []  # unsent jobs: (kind, run, base sample, pcm, language)
@@ -209,7 +280,7 @@ class WhisperRecognizer:
             self._inflight.append((kind, run, base))
             self.decodes[kind] += 1
             final = kind == "final"
-            self.worker.submit("decode", pcm, language, final, self.beam_size if final else 1)
+            self.worker.submit("decode", pcm, language, final, self.beam_size if final else 1, self.window_s)
 
     def _collect(self, wait: bool = False) -> list[dict]:
         while True:
