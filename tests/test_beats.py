@@ -1,5 +1,7 @@
 """Beats, tempo and onsets: click tracks at known tempos, a tempo change, an accelerating track, silence, parity."""
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -56,7 +58,7 @@ def _lock_in(times, beats, changes=(), tol=0.035):
     has a beat within ``tol`` and no beat of the part is further than ``tol`` from a click (None: never)."""
     edges = [-np.inf, *changes, np.inf]
     out, prev_last = [], -np.inf
-    for a, b in zip(edges, edges[1:], strict=False):
+    for a, b in pairwise(edges):
         r = times[(times >= a) & (times < b)]
         e = beats[(beats > prev_last + tol) & (beats <= r[-1] + tol)]
         prev_last = r[-1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -105,7 +106,7 @@ def test_pauses_between_words_are_reported_and_the_stt_hears_the_same():
     found = _segments(events)
     # one interval per word: every 150 ms pause between words shows (at least two 32 ms chunks of it)
     assert len(found) == len(spans), (found, spans)
-    gaps = [c - b for (_, b), (c, _) in zip(found, found[1:], strict=False)]
+    gaps = [c - b for (_, b), (c, _) in pairwise(found)]
     assert min(gaps) >= 0.06, gaps
     for (a, b), (ta, tb) in zip(found, spans, strict=True):
         assert abs(a - ta) < 0.1 and abs(b - tb) < 0.1, (found, spans)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -78,7 +79,7 @@ def test_live_decisions_come_early_and_accumulate(whisper_path, corpus):
     events = analyze(x, rate=16000, stages=["vad", "lid"], config={"lid": {"backend": "whisper"}})
     langs = [e for e in events if isinstance(e, Language)]
     assert langs and 2.0 <= langs[0].speech_s <= 4.0
-    assert all(a.speech_s < b.speech_s for a, b in zip(langs, langs[1:], strict=False))
+    assert all(a.speech_s < b.speech_s for a, b in pairwise(langs))
     assert langs[-1].language == "es"
 
 
@@ -110,7 +111,7 @@ def test_jfk_transcript_words_and_stable_captions(whisper_path, corpus):
     assert all(e.engine == "whisper" and e.language == "en" for e in finals)
     words = [w for e in finals for w in e.words]
     assert all(0 <= w.start <= w.end <= len(x) for w in words)
-    assert all(a.start <= b.start for a, b in zip(words, words[1:], strict=False))
+    assert all(a.start <= b.start for a, b in pairwise(words))
     # "country" is said twice, at ~5.8 s and ~9.9 s of the recording (run-relative times would be < 2 s)
     country = [w.start / 16000 for w in words if "country" in w.word.lower()]
     assert len(country) == 2 and 5.0 < country[0] < 6.5 and 9.3 < country[1] < 10.6, country

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from numba import njit
@@ -769,7 +770,7 @@ class BeatTracker:
         ag.hitrate = ag.hits / max(len(recent), 1)
         r = max(self.peak_level, 1e-12)
         ev, mid = [], []
-        for (p1, _), (p2, hit) in zip(ag.hist, ag.hist[1:], strict=False):
+        for (p1, _), (p2, hit) in pairwise(ag.hist):
             j = int(round(p2 - base))
             w = x[max(j - SCORE_TOL, 0) : max(j + SCORE_TOL + 1, 0)]
             v = float(w.max()) if len(w) else 0.0

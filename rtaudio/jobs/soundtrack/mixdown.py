@@ -17,10 +17,8 @@ AUDIO_FORMATS = {".wav": "wav", ".flac": "flac", ".m4a": "aac", ".aac": "aac", "
 
 
 def picture_offsets(src: list[tuple[float, float]], starts: list[float], rate: int) -> list[int]:
-    """Source minus output index (samples) of each segment in sync with its picture."""
-    return [
-        int(round(s * rate)) - int(round(o * rate)) for (s, _), o in zip(src, starts, strict=False)
-    ]  # starts may hold the end too
+    """Source minus output index (samples) of each segment in sync with its picture (``starts``: output start, s)."""
+    return [int(round(s * rate)) - int(round(o * rate)) for (s, _), o in zip(src, starts, strict=True)]
 
 
 def zero_crossing(mono: np.ndarray, index: int, reach: int) -> int:

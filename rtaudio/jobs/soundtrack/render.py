@@ -658,7 +658,12 @@ def plan_layout(cut_list: CutList, analysis: Analysis, params: SoundtrackParams,
     plan = planner.plan(reference)
     n_out = int(round(plan.duration * rate))
     return Layout(
-        plan, list(planner.src), list(planner.starts), picture_offsets(planner.src, planner.starts, rate), n_out, rate
+        plan,
+        list(planner.src),
+        list(planner.starts),
+        picture_offsets(planner.src, planner.starts[:-1], rate),
+        n_out,
+        rate,
     )
 
 
