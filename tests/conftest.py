@@ -22,6 +22,7 @@ see ``test_device_source.py``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -196,6 +197,20 @@ def corpus() -> Path:
     return path.resolve()
 
 
+@contextlib.contextmanager
+def _session_env(name: str, value: str):
+    """Set ``os.environ[name]`` (seen by subprocesses too) for the block; yield the old value, then restore it."""
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield old
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory):
     """A fresh ``RTAUDIO_CACHE`` for the session: no test reads or writes the user's ``~/.cache/rtaudio``.
@@ -203,13 +218,8 @@ def private_cache(tmp_path_factory):
     Set in ``os.environ`` (not monkeypatched) so subprocesses of the tests use it too; a test
     that needs an empty cache of its own still sets ``RTAUDIO_CACHE`` itself.
     """
-    old = os.environ.get("RTAUDIO_CACHE")
-    os.environ["RTAUDIO_CACHE"] = str(tmp_path_factory.mktemp("rtaudio-cache"))
-    yield
-    if old is None:
-        os.environ.pop("RTAUDIO_CACHE", None)
-    else:
-        os.environ["RTAUDIO_CACHE"] = old
+    with _session_env("RTAUDIO_CACHE", str(tmp_path_factory.mktemp("rtaudio-cache"))):
+        yield
 
 
 def pytest_collection_modifyitems(config, items):
@@ -236,13 +246,8 @@ def whisper_env():
     ``whisper`` run the light models instead (they were written for them, and a Whisper load costs seconds):
     ``$RTAUDIO_WHISPER_MODEL`` names a folder that does not exist, so the registry finds no Whisper model
     and ``auto`` falls back as it does for a user without one. Yields the variable's own value (or None)."""
-    old = os.environ.get(WHISPER_ENV)
-    os.environ[WHISPER_ENV] = NO_WHISPER
-    yield old
-    if old is None:
-        os.environ.pop(WHISPER_ENV, None)
-    else:
-        os.environ[WHISPER_ENV] = old
+    with _session_env(WHISPER_ENV, NO_WHISPER) as old:
+        yield old
 
 
 @pytest.fixture(autouse=True)
