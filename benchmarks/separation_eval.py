@@ -92,7 +92,7 @@ def make_separator(args, rate, channels):
     )
     backend = None
     if args.backend == "onnx" and args.threads:  # onnxruntime on a given number of threads (1 = one core)
-        from rtaudio.jobs.separation_onnx import OnnxBackend
+        from rtaudio.jobs.separation.onnx import OnnxBackend
         from rtaudio.models.registry import resolve
 
         backend = OnnxBackend(resolve("spleeter-2stems-onnx", args.model), frames=args.frames, threads=args.threads)
@@ -230,8 +230,8 @@ def dialogue_pairs(which: str, rate: int = RATE, max_s: float = 20.0):
 def dialogue(args) -> dict:
     """SI-SDR improvement of dialogue (speech) over real music: dsp, spleeter's vocals, vocals gated by the VAD."""
     from rtaudio.jobs.separation import SeparationParams, Separator
-    from rtaudio.jobs.separation_dialogue import gate, speech_spans
-    from rtaudio.jobs.separation_onnx import OnnxBackend
+    from rtaudio.jobs.separation.dialogue import gate, speech_spans
+    from rtaudio.jobs.separation.onnx import OnnxBackend
     from rtaudio.models.registry import resolve
 
     model = resolve("spleeter-2stems-onnx", args.model)
@@ -297,7 +297,7 @@ def sixty_seconds() -> np.ndarray:
 
 
 def speed(args) -> dict:
-    from rtaudio.jobs.separation_dsp import istft, stft
+    from rtaudio.jobs.separation.dsp import istft, stft
 
     x = sixty_seconds()
     seconds = len(x) / 44100

@@ -19,15 +19,17 @@ from __future__ import annotations
 import importlib.util
 import time
 import warnings
+from pathlib import Path
 
 import pytest
 
-from rtaudio.stages.lid import SHIPPED, LangidModel
+from rtaudio.models.langid import SHIPPED
+from rtaudio.stages.lid import LangidModel
 from rtaudio.stages.lid_features import RATE, log_mel
 from rtaudio.testing import noise, speech
 
-pytestmark = pytest.mark.skipif(not SHIPPED.exists(), reason="models/langid/langid.onnx is not built")
-ACOUSTIC = SHIPPED.parent / "acoustic" / "langid.onnx"
+pytestmark = pytest.mark.skipif(not SHIPPED.exists(), reason="rtaudio/models/data/langid/langid.onnx is not built")
+ACOUSTIC = Path(__file__).resolve().parents[1] / "models" / "langid" / "acoustic" / "langid.onnx"
 _BASE: dict[float, float] = {}
 _OWN: dict[float, float] = {}
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from rtaudio.jobs.separation import SeparationParams, Separator
-from rtaudio.jobs.separation_dsp import istft, stft
+from rtaudio.jobs.separation.dsp import istft, stft
 from rtaudio.testing import beat_and_chords, noise
 
 RATE = 44100
@@ -55,7 +55,7 @@ def test_dsp_separation(benchmark, audio):
 
 @pytest.mark.skipif(not ONNX_TEST_MODEL.exists(), reason="no exported test model (run tests/test_separation_onnx.py)")
 def test_onnx_separation(benchmark, audio):
-    from rtaudio.jobs.separation_onnx import OnnxBackend
+    from rtaudio.jobs.separation.onnx import OnnxBackend
 
     backend = OnnxBackend(ONNX_TEST_MODEL)
     benchmark.pedantic(

@@ -126,7 +126,7 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     build_test_model(args.folder, args.stems)
     if args.onnx:
-        from rtaudio.jobs.separation_onnx import export_spleeter
+        from rtaudio.jobs.separation.onnx import export_spleeter
 
         export_spleeter(args.folder, args.onnx, stems=args.stems)
     return 0

@@ -17,8 +17,9 @@ from rtaudio.api import analyze
 from rtaudio.errors import ModelError, ParameterError
 from rtaudio.events import Language
 from rtaudio.models import registry
+from rtaudio.models.langid import SHIPPED, resolve_model
 from rtaudio.stages import lid_features
-from rtaudio.stages.lid import SHIPPED, LangidModel, LidParams, LidStage, resolve_model
+from rtaudio.stages.lid import LangidModel, LidParams, LidStage
 from rtaudio.testing import beat_and_chords, noise, speech
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +67,7 @@ def test_model_loads_from_the_registry(model, monkeypatch, tmp_path):
 def test_features_are_the_training_features():
     """train.py (the acoustic model's recipe) computes features with the runtime's function, and the model
     sees exactly those numbers (the phonotactic model's equivalent is in test_lid_phonotactic.py)."""
-    model = LangidModel(SHIPPED.parent / "acoustic" / "langid.onnx")
+    model = LangidModel(ROOT / "models" / "langid" / "acoustic" / "langid.onnx")
     assert model.kind == "log_mel"
     train = _train_module()
     assert train.log_mel is lid_features.log_mel

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rtaudio.models.langid import SHIPPED
 from rtaudio.stages import lid_phones
 from rtaudio.stages.lid import LangidModel, LidParams, LidStage
 from rtaudio.testing import speech
@@ -54,7 +55,7 @@ def test_recipe_and_runtime_features_are_equal():
     """The recipe's counts for a clip equal what the runtime model observes in the same audio."""
     x = speech("the quick brown fox jumps over the lazy dog", 16000, voice="en-us")
     recipe = _recipe()
-    shipped = LangidModel(ROOT / "models" / "langid" / "langid.onnx")
+    shipped = LangidModel(SHIPPED)
     assert shipped.phonotactic and shipped.order == recipe.ORDER
     train_counts = recipe.recognise([{"audio": x}], workers=1)[0][: lid_phones.n_features(shipped.order)]
     runtime_counts = shipped.observe(x)

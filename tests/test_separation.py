@@ -28,7 +28,7 @@ from rtaudio.jobs.separation import (
     Separator,
     separate_file,
 )
-from rtaudio.jobs.separation_dsp import DspBackend, DspParams
+from rtaudio.jobs.separation.dsp import DspBackend, DspParams
 
 DSP_SUM_TOL = DspBackend.sum_tolerance
 

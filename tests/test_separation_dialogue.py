@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rtaudio.errors import ParameterError
-from rtaudio.jobs.separation_dialogue import dialogue_and_music, gate, speech_spans
+from rtaudio.jobs.separation.dialogue import dialogue_and_music, gate, speech_spans
 
 RATE = 16000
 

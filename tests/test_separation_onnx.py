@@ -23,7 +23,7 @@ pytest.importorskip("onnxruntime")
 from _separation_fixtures import cached_test_models, models_root
 
 from rtaudio.jobs.separation import SeparationParams, Separator
-from rtaudio.jobs.separation_onnx import OnnxBackend, spleeter_istft, spleeter_stft
+from rtaudio.jobs.separation.onnx import OnnxBackend, spleeter_istft, spleeter_stft
 
 
 @pytest.fixture(scope="session")

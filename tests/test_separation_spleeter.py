@@ -21,8 +21,8 @@ from _separation_fixtures import cached_test_models, models_root
 
 from rtaudio.errors import ModelError
 from rtaudio.jobs.separation import SeparationParams, Separator
-from rtaudio.jobs.separation_onnx import OnnxBackend
-from rtaudio.jobs.separation_tf import SpleeterBackend
+from rtaudio.jobs.separation.onnx import OnnxBackend
+from rtaudio.jobs.separation.tf import SpleeterBackend
 
 PARITY_TOL = 2e-3
 

