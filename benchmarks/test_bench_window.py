@@ -48,10 +48,12 @@ from rtaudio.stages.levels import LevelsParams, LevelsStage  # noqa: E402
 from rtaudio.stages.spectrum import SpectrumParams  # noqa: E402
 from rtaudio.testing import beat_and_chords, clicks, noise  # noqa: E402
 from rtaudio.viz import render  # noqa: E402
-from rtaudio.viz.app import WINDOW_DEFAULTS  # noqa: E402
 from rtaudio.viz.sink import VizSink  # noqa: E402
 from rtaudio.viz.switch import ScaleSwitchStage  # noqa: E402
-from rtaudio.viz.window import Window  # noqa: E402
+from rtaudio.viz.window import (
+    WINDOW_DEFAULTS,  # noqa: E402
+    Window,  # noqa: E402
+)
 
 # The session JACK server fixture lives in tests/conftest.py (outside this folder): load it here.
 _spec = importlib.util.spec_from_file_location(

@@ -32,10 +32,12 @@ from rtaudio.stages import build_stages  # noqa: E402
 from rtaudio.stages.levels import LevelsParams, LevelsStage  # noqa: E402
 from rtaudio.stages.spectrum import SpectrumParams  # noqa: E402
 from rtaudio.testing import beat_and_chords, noise, speech  # noqa: E402
-from rtaudio.viz.app import WINDOW_DEFAULTS  # noqa: E402
 from rtaudio.viz.sink import VizSink  # noqa: E402
 from rtaudio.viz.switch import ScaleSwitchStage  # noqa: E402
-from rtaudio.viz.window import Window  # noqa: E402
+from rtaudio.viz.window import (
+    WINDOW_DEFAULTS,  # noqa: E402
+    Window,  # noqa: E402
+)
 
 RATE = 48000
 SECONDS = 14.0

@@ -29,7 +29,7 @@ def command_modules() -> list:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from rtaudio.commands.common import Formatter
+    from rtaudio.commands.common import Formatter, option_flags
 
     parser = argparse.ArgumentParser(
         prog="rtaudio",
@@ -50,13 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=Formatter,
         )
         module.add_arguments(p)
-        p.set_defaults(func=module.run)
+        p.set_defaults(func=module.run, _flags=option_flags(p))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """The program (``argv`` None: ``sys.argv``); exit status 0, 2 for an error the user can fix, 130 on Ctrl-C
-    (``analyze`` instead stops cleanly and exits 0)."""
+    (``analyze`` instead stops cleanly and exits 0). A library error's parameters are shown as their flags."""
     from rtaudio.commands import common
 
     common.AS_PROGRAM = argv is None
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except RtaudioError as exc:
-        print(f"rtaudio: error: {exc}", file=sys.stderr)
+        print(f"rtaudio: error: {common.name_flags(str(exc), exc.params, args._flags)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("rtaudio: stopped", file=sys.stderr)

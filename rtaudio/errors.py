@@ -7,7 +7,15 @@ in one line, without a traceback.
 
 
 class RtaudioError(Exception):
-    """Root of all errors rtaudio raises on purpose."""
+    """Root of all errors rtaudio raises on purpose.
+
+    ``params`` names the library parameters the message writes as ``name=value`` (e.g. ``("stems",)``):
+    the library speaks of its own parameters, and the CLI shows each as the flag that sets it (``--stems=4``).
+    """
+
+    def __init__(self, *args, params: tuple[str, ...] = ()):
+        super().__init__(*args)
+        self.params = tuple(params)  # kept through pickling (BaseException.__reduce__ carries __dict__)
 
 
 class InputError(RtaudioError):

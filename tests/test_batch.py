@@ -232,11 +232,11 @@ def test_bad_job_lists_and_options_are_named(tmp_path):
         read_jobs(p)
     with pytest.raises(InputError, match="does not exist"):
         read_jobs(tmp_path / "missing.jsonl")
-    with pytest.raises(ParameterError, match="--engine='spark' must be 'local' or 'ray'"):
+    with pytest.raises(ParameterError, match="engine='spark' must be 'local' or 'ray'"):
         make_executor("spark")
-    with pytest.raises(ParameterError, match="--workers=0"):
+    with pytest.raises(ParameterError, match="workers=0"):
         make_executor("local", workers=0)
-    with pytest.raises(ParameterError, match="--address='auto' is for --engine ray"):
+    with pytest.raises(ParameterError, match="address='auto' is for engine='ray'"):
         make_executor("local", address="auto")
     with pytest.raises(ParameterError, match="cycle"):
         run_graph([Task("a", probes.noop, (Ref("b"),)), Task("b", probes.noop, (Ref("a"),))], None)

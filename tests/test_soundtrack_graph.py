@@ -149,7 +149,7 @@ def test_bad_options_are_named(source, tmp_path):
         render_soundtrack_graph(path, cuts, out, groups=0)
     with pytest.raises(ParameterError, match="unknown soundtrack setting.*'loudnes'"):
         render_soundtrack_graph(path, cuts, out, loudnes=-14)
-    with pytest.raises(ParameterError, match="--engine='spark' must be 'local' or 'ray'"):
+    with pytest.raises(ParameterError, match="engine='spark' must be 'local' or 'ray'"):
         render_soundtrack_graph(path, cuts, out, engine="spark")
     bad = subprocess.run(
         [RTAUDIO, "soundtrack", path, "--cuts", cuts, "-o", out, "--workers", "0"],

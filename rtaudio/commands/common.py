@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import threading
 
@@ -135,6 +136,19 @@ class LoudnessCatcher:
 
     def close(self):
         pass
+
+
+def option_flags(p: argparse.ArgumentParser) -> dict[str, str]:
+    """Each option's destination -> its long flag (``{"fmt": "--format", "stems": "--stems"}``)."""
+    return {a.dest: max(a.option_strings, key=len) for a in p._actions if a.option_strings}
+
+
+def name_flags(message: str, params, flags: dict[str, str]) -> str:
+    """``message`` with each ``name=`` of the library parameters ``params`` written as the flag that sets it."""
+    for name in params:
+        if name in flags:
+            message = re.sub(rf"(?<![\w.-]){re.escape(name)}=", f"{flags[name]}=", message)
+    return message
 
 
 def check_outputs(args, **outputs) -> None:

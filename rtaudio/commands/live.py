@@ -19,7 +19,7 @@ EXAMPLES = """examples:
 
 def add_arguments(p) -> None:
     from rtaudio.commands.common import add_input, add_stage_options
-    from rtaudio.viz.app import add_window_options
+    from rtaudio.commands.window import add_window_options
 
     add_input(p, optional=True)
     p.add_argument("--device", help="input device index or name substring (see: rtaudio devices)")
@@ -30,8 +30,8 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from rtaudio.commands.common import open_input
+    from rtaudio.commands.window import check_window_args, show
     from rtaudio.errors import ParameterError
-    from rtaudio.viz.app import check_window_args, show
 
     if args.input is None and args.device is None and args.url is None:
         raise ParameterError("live needs an input: --device D (see: rtaudio devices), --url U, or a file")

@@ -20,7 +20,7 @@ EXAMPLES = """examples:
 
 def add_arguments(p) -> None:
     from rtaudio.commands.common import add_stage_options
-    from rtaudio.viz.app import add_window_options
+    from rtaudio.commands.window import add_window_options
 
     p.add_argument("input", help="audio or video file")
     p.add_argument("--stream", type=int, default=0, metavar="N", help="audio stream of a video/container (0 = first)")
@@ -34,9 +34,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from rtaudio.commands.window import check_window_args, show
     from rtaudio.errors import ParameterError
     from rtaudio.sources.av import FileSource
-    from rtaudio.viz.app import check_window_args, show
     from rtaudio.viz.playback import PlaybackSource, WallClock, open_output
 
     check_window_args(args, live=False)

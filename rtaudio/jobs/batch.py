@@ -428,7 +428,7 @@ def run_batch(
         ``engine``, ``workers``, ``wall_s``.
     """
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ParameterError(f"--retries={retries!r} must be a whole number >= 0")
+        raise ParameterError(f"retries={retries!r} must be a whole number >= 0", params=("retries",))
     if isinstance(jobs, (str, os.PathLike)):
         jobs = read_jobs(jobs)
     else:

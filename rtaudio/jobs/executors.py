@@ -44,13 +44,16 @@ def make_executor(
         Float results depend on it (BLAS sums in another order), so equal ``threads`` give equal bits.
     """
     if engine not in ENGINES:
-        raise ParameterError(f"--engine={engine!r} must be 'local' or 'ray'")
+        raise ParameterError(f"engine={engine!r} must be 'local' or 'ray'", params=("engine",))
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ParameterError(f"--workers={workers!r} must be a whole number >= 1")
+        raise ParameterError(f"workers={workers!r} must be a whole number >= 1", params=("workers",))
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ParameterError(f"threads={threads!r} must be a whole number >= 1")
+        raise ParameterError(f"threads={threads!r} must be a whole number >= 1", params=("threads",))
     if address is not None and engine != "ray":
-        raise ParameterError(f"--address={address!r} is for --engine ray (a Ray cluster); the local engine has none")
+        raise ParameterError(
+            f"address={address!r} is for engine='ray' (a Ray cluster); the local engine has none",
+            params=("address", "engine"),
+        )
     if engine == "ray":
         return RayExecutor(workers=workers, address=address, threads=threads or 1)
     return LocalExecutor(workers=workers, threads=threads)

@@ -92,7 +92,8 @@ def spleeter_config(path: Path, stems: int) -> dict:
     if len(params.get("instrument_list", [])) != stems:
         raise ModelError(
             f"model {str(path)!r} separates {params.get('instrument_list')}, not {stems} stems; "
-            f"pass stems={len(params.get('instrument_list', []))} or another model"
+            f"pass stems={len(params.get('instrument_list', []))} or another model",
+            params=("stems",),
         )
     return dict(params)
 

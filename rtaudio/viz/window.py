@@ -35,6 +35,19 @@ from rtaudio.viz.sink import VizSink
 HEADLESS_DRIVERS = ("dummy", "offscreen")
 
 
+#: Stage parameters the window uses unless the config or ``-p`` says otherwise: a crisper
+#: waterfall (short release), a frame every 256 samples (low latency), meters 50 times a second,
+#: speech recognisers in child processes.
+WINDOW_DEFAULTS: dict[str, dict] = {
+    "spectrum": {"hop": 256, "release_s": 0.05},
+    "levels": {"hop_s": 0.02},
+    # recognisers decode in a child process: in the reader thread they hold the GIL for up to seconds,
+    # and the window (and JACK's callback) would stall meanwhile
+    "stt": {"worker": "process"},
+    "lid": {"worker": "process"},
+}
+
+
 def import_pygame():
     """Import pygame (pygame-ce) quietly, or raise :class:`MissingDependencyError`."""
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")

@@ -260,9 +260,10 @@ class DspBackend:
     def __init__(self, params: DspParams | None = None, *, stems: int = 2):
         if stems != 2:
             raise ParameterError(
-                f"--stems={stems}: the dsp backend separates 2 stems only (vocals, accompaniment); it has no model "
-                "of drums, bass or piano. 4 and 5 stems need a pretrained spleeter model (--backend spleeter or "
-                "onnx; see 'rtaudio models list')"
+                f"stems={stems}: the dsp backend separates 2 stems only (vocals, accompaniment); it has no model "
+                "of drums, bass or piano. 4 and 5 stems need a pretrained spleeter model (backend='spleeter' or "
+                "'onnx'; see 'rtaudio models list')",
+                params=("stems", "backend"),
             )
         self.params = params or DspParams()
         self.stems = STEMS

@@ -83,9 +83,9 @@ class SeparationParams:
 
     def __post_init__(self):
         if isinstance(self.stems, bool) or self.stems not in STEM_NAMES:
-            raise ParameterError(f"--stems={self.stems!r} must be 2, 4 or 5")
+            raise ParameterError(f"stems={self.stems!r} must be 2, 4 or 5", params=("stems",))
         if self.backend not in BACKENDS:
-            raise ParameterError(f"--backend={self.backend!r} must be one of {', '.join(BACKENDS)}")
+            raise ParameterError(f"backend={self.backend!r} must be one of {', '.join(BACKENDS)}", params=("backend",))
         if self.segment_s is not None and not (
             isinstance(self.segment_s, (int, float)) and math.isfinite(self.segment_s) and self.segment_s > 0
         ):
@@ -153,8 +153,9 @@ def open_backend(params: SeparationParams):
     why = "; ".join(([f"no pretrained model installed ({', '.join(missing)})"] if missing else []) + reasons)
     if stems != 2:
         raise ModelError(
-            f"--stems={stems} needs a pretrained spleeter model and none is usable: {why}; get one "
-            f"with 'rtaudio models fetch spleeter-{stems}stems' (see 'rtaudio models list')"
+            f"stems={stems} needs a pretrained spleeter model and none is usable: {why}; get one "
+            f"with 'rtaudio models fetch spleeter-{stems}stems' (see 'rtaudio models list')",
+            params=("stems",),
         )
     from rtaudio.jobs.separation.dsp import DspBackend
 
@@ -384,7 +385,7 @@ def separate_file(
     from rtaudio.sources.av import FileSource
 
     if fmt not in ("wav", "flac"):
-        raise ParameterError(f"--format={fmt!r} must be wav or flac")
+        raise ParameterError(f"fmt={fmt!r} must be wav or flac", params=("fmt",))
     params = params or SeparationParams()
     source = FileSource(path, stream=stream)
     out = Path(out_dir)

@@ -541,9 +541,9 @@ def _setup(
     from rtaudio.jobs.soundtrack.render import setup
 
     if groups is not None and (isinstance(groups, bool) or not isinstance(groups, int) or groups < 1):
-        raise ParameterError(f"groups={groups!r} must be a whole number >= 1 (render tasks)")
+        raise ParameterError(f"groups={groups!r} must be a whole number >= 1 (render tasks)", params=("groups",))
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ParameterError(f"--retries={retries!r} must be a whole number >= 0")
+        raise ParameterError(f"retries={retries!r} must be a whole number >= 0", params=("retries",))
     job = setup(
         input,
         cuts,

@@ -1,20 +1,14 @@
-"""What ``rtaudio play`` and ``rtaudio live`` share: window options, window stage defaults, the run itself."""
+"""What ``rtaudio play`` and ``rtaudio live`` share: window options, the window's stages, the run itself.
+
+CLI plumbing around :mod:`rtaudio.viz` (which knows nothing of the command line); not a verb.
+"""
 
 from __future__ import annotations
 
 import sys
 
-#: Stage parameters the window uses unless the config or ``-p`` says otherwise: a crisper
-#: waterfall (short release), a frame every 256 samples (low latency), meters 50 times a second,
-#: speech recognisers in child processes.
-WINDOW_DEFAULTS: dict[str, dict] = {
-    "spectrum": {"hop": 256, "release_s": 0.05},
-    "levels": {"hop_s": 0.02},
-    # recognisers decode in a child process: in the reader thread they hold the GIL for up to seconds,
-    # and the window (and JACK's callback) would stall meanwhile
-    "stt": {"worker": "process"},
-    "lid": {"worker": "process"},
-}
+from rtaudio.commands.common import check_outputs, stage_config, summary
+from rtaudio.viz.window import WINDOW_DEFAULTS
 
 
 def add_window_options(p) -> None:
@@ -47,7 +41,6 @@ def window_stages(args, source):
     The spectrum stage is a :class:`~rtaudio.viz.switch.ScaleSwitchStage` (the ``M`` key).
     Returns ``(stages, switch or None, spectrum_lead in samples)``.
     """
-    from rtaudio.commands.common import stage_config
     from rtaudio.config import make_params
     from rtaudio.stages import build_stages
     from rtaudio.stages.spectrum import SpectrumParams
@@ -113,8 +106,6 @@ def check_window_args(args, *, live: bool) -> None:
     if args.screenshot and not str(args.screenshot).lower().endswith(".png"):
         raise ParameterError(f"--screenshot={args.screenshot!r} must be a .png file")
     if args.screenshot:
-        from rtaudio.commands.common import check_outputs
-
         check_outputs(args, **{"--screenshot": args.screenshot})
 
 
@@ -125,7 +116,6 @@ def show(args, source, *, output=None, notice: str = "") -> int:
     :class:`~rtaudio.viz.playback.WallClock` for ``play`` (the window follows its clock),
     None for live input (the window shows events as they come).
     """
-    from rtaudio.commands.common import summary
     from rtaudio.engine import Engine
     from rtaudio.viz.model import ViewParams
     from rtaudio.viz.sink import VizSink
