@@ -95,26 +95,38 @@ class Ring:
         Frames overwritten before or while they were copied are skipped and
         added to :attr:`dropped`; the returned index accounts for them.
         """
+        n = min(self._written - self._read, self.capacity)
+        if max_frames is not None:
+            n = min(n, max_frames)
+        out = np.empty((n, self.channels), dtype=np.float32)
+        index, n = self.read_into(out)
+        return index, out[:n]
+
+    def read_into(self, out: np.ndarray) -> tuple[int, int]:
+        """Copy up to ``len(out)`` frames into ``out`` ((frames, channels) float32) without allocating.
+
+        Returns (index of the first frame, frames copied): ``out[:n]`` holds them, the rest of ``out``
+        is left as it was. Lost frames are skipped and counted in :attr:`dropped`, as in :meth:`read`.
+        """
         written = self._written
         lost = max(0, written - self._read - self.capacity)
         if lost:
             self.dropped += lost
             self._read += lost
-        n = written - self._read
-        if max_frames is not None:
-            n = min(n, max_frames)
+        n = min(written - self._read, len(out))
         start = self._read % self.capacity
         first = min(n, self.capacity - start)
-        out = np.empty((n, self.channels), dtype=np.float32)
         out[:first] = self._buf[start : start + first]
-        out[first:] = self._buf[: n - first]
+        if n > first:
+            out[first:n] = self._buf[: n - first]
         # The writer may have lapped us during the copy: frames it (over)wrote meanwhile are invalid.
         overrun = max(0, self._claimed - self.capacity - self._read)
         index = self._read
+        self._read += n
         if overrun:
             bad = min(overrun, n)
-            out = out[bad:]
+            out[: n - bad] = out[bad:n].copy()  # only after a lap (live input falling behind), never in playback
             index += bad
             self.dropped += bad
-        self._read += n
-        return index, out
+            n -= bad
+        return index, n

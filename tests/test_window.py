@@ -13,6 +13,7 @@ import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pygame  # noqa: E402
@@ -30,6 +31,7 @@ from rtaudio.events import (  # noqa: E402
     Tempo,
     Transcript,
 )
+from rtaudio.ring import Ring  # noqa: E402
 from rtaudio.stages.base import Frame  # noqa: E402
 from rtaudio.stages.levels import LevelsParams, LevelsStage  # noqa: E402
 from rtaudio.stages.spectrum import SpectrumParams  # noqa: E402
@@ -37,7 +39,7 @@ from rtaudio.testing import tone  # noqa: E402
 from rtaudio.viz import render  # noqa: E402
 from rtaudio.viz.colormap import lightness, lut  # noqa: E402
 from rtaudio.viz.model import DisplayModel, ViewParams  # noqa: E402
-from rtaudio.viz.playback import OutputBuffer, WallClock, resolve_output_device  # noqa: E402
+from rtaudio.viz.playback import WallClock, _Playout, resolve_output_device  # noqa: E402
 from rtaudio.viz.sink import VizSink  # noqa: E402
 from rtaudio.viz.switch import ScaleSwitchStage  # noqa: E402
 from rtaudio.viz.window import Window  # noqa: E402
@@ -327,19 +329,24 @@ def test_colormap_is_perceptual():
         lut("jet")
 
 
-def test_output_buffer_copies_and_counts_underruns():
-    buf = OutputBuffer(8, 2)
+def test_playout_copies_from_the_ring_and_counts_underruns():
+    """The output callback fills PortAudio's buffer from the engine's Ring type, zeros where it ran dry."""
+    ring = Ring(8, 2)
+    play = _Playout(ring)
+    when = SimpleNamespace(outputBufferDacTime=2.0, currentTime=1.9)
     block = np.arange(12, dtype=np.float32).reshape(6, 2)
-    buf.write(block)
+    ring.write(block)
     out = np.full((4, 2), 9.0, np.float32)
-    assert buf.read_into(out) == (0, 4) and np.array_equal(out, block[:4])
-    buf.write(block)  # wraps around the end
-    out = np.empty((10, 2), np.float32)
-    assert buf.read_into(out) == (4, 8)
+    play(out, 4, when, None)
+    assert play.mark == (0, 4, 2.0, 1.9) and np.array_equal(out, block[:4]) and play.underruns == 0
+    ring.write(block)  # wraps around the end
+    out = np.full((10, 2), 9.0, np.float32)
+    play(out, 10, when, None)
+    assert play.mark[:2] == (4, 8) and play.underruns == 1
     assert np.array_equal(out[:2], block[4:]) and np.array_equal(out[2:8], block) and not out[8:].any()
-    assert buf.underruns == 1
-    with pytest.raises(ParameterError, match="block of 9 frames does not fit the 8 free frames"):
-        buf.write(np.zeros((9, 2), np.float32))
+    ring.close()  # the end of the audio: a dry callback is not an underrun, and keeps the last mark
+    play(out, 10, when, None)
+    assert play.underruns == 1 and play.mark[:2] == (4, 8) and not out.any()
 
 
 def test_wall_clock_paces_and_tells_the_time():

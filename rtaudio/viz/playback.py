@@ -3,11 +3,11 @@
 ::
 
     file (PyAV) ──> PlaybackSource.run (pump thread) ──┬──> engine ring ──> stages ──> VizSink
-                                                       └──> OutputBuffer ──> PortAudio callback ──> speakers
+                                                       └──> output ring ──> PortAudio callback ──> speakers
                                                              (back-pressure: paces the whole chain)
 
 The pump writes each decoded block into the engine's ring and into the
-:class:`OutputBuffer`; when the output buffer is full it waits, so decoding and
+:class:`~rtaudio.ring.Ring` of the output; when that is full it waits, so decoding and
 analysis run at most ``buffer_s`` ahead of what is heard.  The PortAudio output
 callback only copies from the buffer into PortAudio's (zeros where the buffer
 ran dry, counted) and notes which sample it handed over and the time PortAudio
@@ -29,95 +29,35 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rtaudio.errors import DeviceError, MissingDependencyError, ParameterError
+from rtaudio.errors import DeviceError, MissingDependencyError
+from rtaudio.ring import Ring
 from rtaudio.sources.base import PullSource, Report, Source
 
 #: How long the pump sleeps while it waits for room (seconds).
 WAIT_S = 0.002
 
 
-class OutputBuffer:
-    """Single-producer single-consumer float32 ring feeding an output callback, which never allocates.
+class _Playout:
+    """The output callback: copy from the ring into PortAudio's buffer, zeros after its last frame; no allocation.
 
-    Parameters
-    ----------
-    capacity : int > 0, frames
-    channels : int > 0
-
-    Attributes
-    ----------
-    underruns : int
-        Callbacks that found fewer frames than they needed before :meth:`close` (silence was played).
+    Notes (first index, frames, DAC time, callback time) of the last audio played in :attr:`mark`, and
+    counts in :attr:`underruns` the callbacks that found fewer frames than they needed before the ring
+    was closed (silence was played).
     """
 
-    def __init__(self, capacity: int, channels: int):
-        if capacity <= 0 or channels <= 0:
-            raise ParameterError(f"capacity={capacity} and channels={channels} must be > 0")
-        self.capacity, self.channels = int(capacity), int(channels)
-        self._buf = np.zeros((self.capacity, self.channels), np.float32)
-        self._written = 0  # only the writer changes it
-        self._read = 0  # only the reader changes it
-        self.closed = False  # no more frames will be written
+    __slots__ = ("ring", "mark", "underruns")
+
+    def __init__(self, ring: Ring):
+        self.ring = ring
+        self.mark = None
         self.underruns = 0
 
-    @property
-    def free(self) -> int:
-        """Frames the writer may write now."""
-        return self.capacity - (self._written - self._read)
-
-    @property
-    def written(self) -> int:
-        return self._written
-
-    @property
-    def read_position(self) -> int:
-        return self._read
-
-    def write(self, block: np.ndarray) -> None:
-        """Copy ``block`` (n, channels) in; the caller makes sure ``n <= free``."""
-        n = len(block)
-        if n > self.free:
-            raise ParameterError(f"block of {n} frames does not fit the {self.free} free frames")
-        start = self._written % self.capacity
-        first = min(n, self.capacity - start)
-        self._buf[start : start + first] = block[:first]
-        self._buf[: n - first] = block[first:]
-        self._written += n  # publish after the copy
-
-    def read_into(self, out: np.ndarray) -> tuple[int, int]:
-        """Fill ``out`` (frames, channels) from the buffer, zeros after its last frame.
-
-        Returns (index of the first frame copied, frames copied).
-        """
-        r = self._read
-        n = min(len(out), self._written - r)
-        start = r % self.capacity
-        first = min(n, self.capacity - start)
-        out[:first] = self._buf[start : start + first]
-        if n > first:
-            out[first:n] = self._buf[: n - first]
-        if n < len(out):
-            out[n:] = 0.0
-            if not self.closed:
-                self.underruns += 1
-        self._read = r + n
-        return r, n
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class _Playout:
-    """The output callback: copy from the buffer, note (first index, frames, DAC time, callback time)."""
-
-    __slots__ = ("buffer", "mark")
-
-    def __init__(self, buffer: OutputBuffer):
-        self.buffer = buffer
-        self.mark = None
-
     def __call__(self, outdata, frames, time_info, status) -> None:
-        pos, n = self.buffer.read_into(outdata)
+        pos, n = self.ring.read_into(outdata)
+        if n < len(outdata):
+            outdata[n:] = 0.0
+            if not self.ring.closed:
+                self.underruns += 1
         if n:  # a dry callback keeps the mark of the last audio played
             self.mark = (pos, n, time_info.outputBufferDacTime, time_info.currentTime)
 
@@ -211,7 +151,7 @@ class Player:
             self._resampler = soxr.ResampleStream(
                 self.rate, self.out_rate, self.out_channels, dtype="float32", quality="HQ"
             )
-        self.buffer = OutputBuffer(max(4096, int(buffer_s * self.out_rate)), self.out_channels)
+        self.buffer = Ring(max(4096, int(buffer_s * self.out_rate)), self.out_channels)  # written only when free
         self._playout = _Playout(self.buffer)
         try:
             self.stream = sd.OutputStream(
@@ -236,8 +176,8 @@ class Player:
     def status(self) -> str:
         """A short note for the window's header."""
         text = f"audio out {self.latency * 1e3:.1f} ms"
-        if self.buffer.underruns:
-            text += f", {self.buffer.underruns} underruns"
+        if self._playout.underruns:
+            text += f", {self._playout.underruns} underruns"
         return text
 
     def convert(self, block: np.ndarray) -> np.ndarray:
@@ -320,7 +260,7 @@ class Player:
     @property
     def drained(self) -> bool:
         """Everything queued has been handed over and should have been heard."""
-        if not self.buffer.closed or self.buffer.read_position < self.buffer.written:
+        if not self.buffer.closed or self.buffer.position < self.buffer.written:
             return False
         heard = self.heard()
         return heard is None or heard * self.out_rate / self.rate >= self.buffer.written - 1
