@@ -231,8 +231,8 @@ def test_too_many_channels(jack_server):
 @pytest.mark.parametrize(
     "kwargs, text",
     [
-        (dict(rate=0), "--rate=0 must be a sample rate"),
-        (dict(channels=0), "--channels=0 must be an integer number of channels"),
+        (dict(rate=0), "rate=0 must be a sample rate"),
+        (dict(channels=0), "channels=0 must be an integer number of channels"),
         (dict(blocksize=-1), "blocksize=-1 must be an integer >= 0"),
         (dict(latency="fast"), "latency='fast' must be 'low', 'high'"),
     ],

@@ -134,7 +134,7 @@ BAD_CUT_LISTS = [
     (
         "edl",
         "TITLE: x\n\n001  AX  V  C  00:00:01:00 00:00:02:00 01:00:00:00 01:00:01:00\n",
-        "an EDL does not say its frame rate; give it with --fps",
+        "an EDL does not say its frame rate; give it with fps=",
     ),
     (
         "edl",
@@ -165,6 +165,23 @@ def test_cli_reports_a_bad_cut_list_in_one_line(tmp_path, click_wav):
     assert code == 2, err
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("rtaudio: error: cuts.csv line 3: segment 4-7 s overlaps")
+
+
+@pytest.mark.parametrize(
+    "cuts, extra, message",
+    [
+        ("start,end\n00:00:01:00,5\n", [], "needs a frame rate: give --fps= (e.g. 25, 29.97df)"),
+        ("start,end\n0,1\n", ["--loudness", "loud"], "--loudness='loud' must be a target in LUFS"),
+    ],
+)
+def test_cli_names_the_flags_where_the_library_names_its_parameters(tmp_path, click_wav, cuts, extra, message):
+    """The library says fps= and loudness_lufs=; the user of the CLI reads the flags that set them."""
+    path = tmp_path / "cuts.csv"
+    path.write_text(cuts)
+    code, _, err = cli(
+        "soundtrack", click_wav, "--cuts", str(path), "-o", str(tmp_path / "out.wav"), "--no-progress", *extra
+    )
+    assert code == 2 and message in err.strip().splitlines()[-1], err
 
 
 # ---------------------------------------------------------------------------------------------- joins

@@ -113,6 +113,7 @@ def add_arguments(p) -> None:
     g.add_argument("--stream", type=int, default=0, metavar="N", help="audio stream of the input (0 = first)")
     g.add_argument(
         "--loudness",
+        dest="loudness_lufs",
         default="-23",
         metavar="LUFS",
         help="integrated loudness target: -23 (broadcast), -14 (web), a number, or off",
@@ -177,7 +178,7 @@ def run(args) -> int:
         music=args.music,
         crossfade_ms=args.crossfade_ms,
         snap=not args.no_snap,
-        loudness_lufs=args.loudness,
+        loudness_lufs=args.loudness_lufs,
         max_peak_dbfs=args.max_peak,
         words=args.words,
         language=args.language,

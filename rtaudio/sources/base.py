@@ -109,18 +109,22 @@ class PullSource(Source):
                 pos += len(piece)
 
 
-def check_rate(rate, what: str = "--rate") -> int:
+def check_rate(rate, what: str = "rate") -> int:
     """Validate a sample rate in Hz."""
     from rtaudio.errors import ParameterError
 
     if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or not 1000 <= rate <= 768000:
-        raise ParameterError(f"{what}={rate!r} must be a sample rate in Hz between 1000 and 768000 (e.g. 48000)")
+        raise ParameterError(
+            f"{what}={rate!r} must be a sample rate in Hz between 1000 and 768000 (e.g. 48000)", params=(what,)
+        )
     return int(rate)
 
 
-def check_channels(channels, what: str = "--channels") -> int:
+def check_channels(channels, what: str = "channels") -> int:
     from rtaudio.errors import ParameterError
 
     if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or not 1 <= channels <= 64:
-        raise ParameterError(f"{what}={channels!r} must be an integer number of channels between 1 and 64")
+        raise ParameterError(
+            f"{what}={channels!r} must be an integer number of channels between 1 and 64", params=(what,)
+        )
     return int(channels)

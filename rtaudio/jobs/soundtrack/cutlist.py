@@ -299,7 +299,7 @@ def _time(value, rate: FrameRate | None, where: str, column: str) -> Fraction:
     try:
         return parse_time(value, rate)
     except ValueError as exc:
-        raise InputError(f"{where}: {column}: {exc}") from None
+        raise InputError(f"{where}: {column}: {exc}", params=("fps",)) from None  # a timecode may need fps=
 
 
 def _read_csv(path: str, name: str, rate: FrameRate | None) -> CutList:
@@ -501,7 +501,8 @@ def _read_otio(path: str, name: str, ext: str, rate: FrameRate | None, default: 
                 rate = default
             else:
                 raise InputError(
-                    f"{name}: an EDL does not say its frame rate; give it with --fps (e.g. 25, 24, 29.97df)"
+                    f"{name}: an EDL does not say its frame rate; give it with fps= (e.g. 25, 24, 29.97df)",
+                    params=("fps",),
                 )
         # the CMX reader needs the exact NTSC fraction, not 29.97
         kwargs["rate"] = float(rate.fps)

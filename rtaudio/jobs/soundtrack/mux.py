@@ -33,12 +33,13 @@ def mux_audio(
 
     video, output = os.fspath(video), os.fspath(output)
     if not os.path.exists(video):
-        raise InputError(f"--mux video {video!r} does not exist")
+        raise InputError(f"mux={video!r} does not exist; expected the edited video", params=("mux",))
     from rtaudio.outputs import atomic, same_file
 
     if same_file(video, output):
         raise ParameterError(
-            f"the muxed video {output!r} would overwrite the --mux input {video!r}; choose another path"
+            f"the muxed video {output!r} would overwrite the edited video mux={video!r}; choose another path",
+            params=("mux",),
         )
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
@@ -50,11 +51,13 @@ def mux_audio(
     try:
         src = av.open(video)
     except av.error.FFmpegError as exc:
-        raise InputError(f"--mux video {video!r} is not readable ({exc}); expected an edited video file") from None
+        raise InputError(
+            f"mux={video!r} is not readable ({exc}); expected an edited video file", params=("mux",)
+        ) from None
     with src:
         vstreams = list(src.streams.video)
         if not vstreams:
-            raise InputError(f"--mux video {video!r} has no video stream; expected the edited video")
+            raise InputError(f"mux={video!r} has no video stream; expected the edited video", params=("mux",))
         with atomic(output, "the muxed video", (OSError, av.error.FFmpegError)) as tmp, av.open(tmp, "w") as out:
             mapping = {}
             for s in vstreams:

@@ -26,8 +26,9 @@ def parse_loudness(value) -> float | None:
             value = float(text)
         except ValueError:
             raise ParameterError(
-                f"--loudness={value!r} must be a target in LUFS (e.g. -23, -14), "
-                "'broadcast' (-23), 'web' (-14) or 'off'"
+                f"loudness_lufs={value!r} must be a target in LUFS (e.g. -23, -14), "
+                "'broadcast' (-23), 'web' (-14) or 'off'",
+                params=("loudness_lufs",),
             ) from None
     if (
         isinstance(value, bool)
@@ -35,7 +36,10 @@ def parse_loudness(value) -> float | None:
         or not math.isfinite(value)
         or not -70.0 <= value <= 0.0
     ):
-        raise ParameterError(f"--loudness={value!r} must be a target between -70 and 0 LUFS (e.g. -23, -14)")
+        raise ParameterError(
+            f"loudness_lufs={value!r} must be a target between -70 and 0 LUFS (e.g. -23, -14)",
+            params=("loudness_lufs",),
+        )
     return float(value)
 
 

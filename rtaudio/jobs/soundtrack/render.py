@@ -530,14 +530,14 @@ def setup(
     if output is not None:
         output = check_output_path(output)
     if mux is not None and mux_output is None:
-        raise ParameterError("--mux needs the muxed video's path (mux_output, or -o OUT.mp4 next to the audio -o)")
+        raise ParameterError(f"mux={mux!r} needs mux_output, the muxed video's path", params=("mux",))
     if mux_output is not None and mux is None:
-        raise ParameterError("a muxed video path was given without --mux EDITED_VIDEO")
+        raise ParameterError(f"mux_output={mux_output!r} was given without mux, the edited video")
     if separation not in ("auto", "dsp", "spleeter", "onnx", "none"):
         raise ParameterError(f"separation={separation!r} must be auto, dsp, spleeter, onnx or none")
     check_outputs(input, cuts, output, mux=mux, mux_output=mux_output, report=report, review=review)
     info = probe(input, stream)
-    out_rate = check_rate(rate or info["rate"], "--rate")
+    out_rate = check_rate(rate or info["rate"], "rate")
     rate_obj = None
     if fps is not None:
         rate_obj = parse_rate(fps)
@@ -549,7 +549,7 @@ def setup(
         try:
             start_s = parse_time(source_start, rate_obj)
         except ValueError as exc:
-            raise ParameterError(f"--source-start: {exc}") from None
+            raise ParameterError(f"source_start={source_start!r}: {exc}", params=("source_start", "fps")) from None
     if isinstance(cuts, CutList):
         cut_list = cuts
     else:

@@ -98,9 +98,11 @@ def write_review(folder: str | os.PathLike, report: dict, after: np.ndarray, bef
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
-        raise ParameterError(f"--review={folder!r}: cannot create the folder ({exc.strerror})") from None
+        raise ParameterError(
+            f"review={folder!r}: cannot create the folder ({exc.strerror})", params=("review",)
+        ) from None
     if not os.access(folder, os.W_OK):
-        raise ParameterError(f"--review={folder!r} is not writable")
+        raise ParameterError(f"review={folder!r} is not writable", params=("review",))
     rows = report["joins"]
     flagged, others = [], []
     for k, row in enumerate(rows):

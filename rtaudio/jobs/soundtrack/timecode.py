@@ -163,7 +163,7 @@ def parse_time(text, rate: FrameRate | None) -> Fraction:
     if m:
         hh, mm, ss, sep, ff = m.groups()
         if rate is None:
-            raise ValueError(f"timecode {s!r} needs a frame rate: give --fps (e.g. 25, 29.97df) or 'fps' in the file")
+            raise ValueError(f"timecode {s!r} needs a frame rate: give fps= (e.g. 25, 29.97df) or 'fps' in the file")
         drop = sep in ";," or rate.drop_frame
         if drop and rate.fps not in (_NTSC[30], _NTSC[60]):
             raise ValueError(
