@@ -32,11 +32,13 @@ def window(name: str, n: int, *, periodic: bool = True, dtype=np.float64) -> np.
         raise ParameterError(f"n={n!r} must be a positive integer (samples)")
     if name == "rect" or n == 1:
         return np.ones(n, dtype)
-    phase = 2.0 * np.pi * np.arange(n) / (n if periodic else n - 1)
-    if name == "hann":
-        w = 0.5 - 0.5 * np.cos(phase)
-    elif name == "hamming":
-        w = 0.54 - 0.46 * np.cos(phase)
-    else:
-        w = 0.42 - 0.5 * np.cos(phase) + 0.08 * np.cos(2.0 * phase)
+    if periodic:
+        phase = 2.0 * np.pi * np.arange(n) / n
+        c0, c1, c2 = {"hann": (0.5, -0.5, 0.0), "hamming": (0.54, -0.46, 0.0), "blackman": (0.42, -0.5, 0.08)}[name]
+    else:  # numpy's own form (np.hanning, np.hamming, np.blackman), to the last bit
+        phase = np.pi * np.arange(1 - n, n, 2) / (n - 1)
+        c0, c1, c2 = {"hann": (0.5, 0.5, 0.0), "hamming": (0.54, 0.46, 0.0), "blackman": (0.42, 0.5, 0.08)}[name]
+    w = c0 + c1 * np.cos(phase)
+    if c2:
+        w = w + c2 * np.cos(2.0 * phase)
     return w.astype(dtype, copy=False)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rtaudio.dsp.windows import window
 from rtaudio.errors import ParameterError
 from rtaudio.events import Event, KeyMoment
 from rtaudio.stages.base import Frame, HopFramer, Stage, check_params, check_sample_rate
@@ -144,7 +145,7 @@ class SectionsStage(Stage):
     def __init__(self, params: SectionsParams | None = None, *, sample_rate: int = RATE):
         self.params = check_params(params, SectionsParams)
         check_sample_rate(sample_rate)
-        self._window = np.hanning(FFT)
+        self._window = window("hann", FFT, periodic=False)
         self._chroma = chroma_matrix(FFT, RATE)
         _, mel = mel_weights(FFT, RATE, 40, 40.0, 7600.0)
         self._mel = mel
