@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from rtaudio.dsp.chroma import chroma_filterbank
+from rtaudio.dsp.dct import dct_matrix
 from rtaudio.dsp.filterbanks import (
     fft_frequencies,
     fill_empty_bands,
@@ -206,3 +207,18 @@ def test_istft_plain_overlap_add_is_one_and_a_half_times_the_signal():
     np.testing.assert_allclose(y * (2 / 3), x, atol=1e-5)
     with pytest.raises(ParameterError, match=r"hop=1000 must divide n_fft=4096 \(samples\)"):
         istft(spec, n_fft, 1000, length=n)
+
+
+# ---------------------------------------------------------------- DCT
+
+
+def test_dct_matrix_matches_scipy():
+    import scipy.fft
+
+    eye = np.eye(40)
+    np.testing.assert_allclose(dct_matrix(13, 40), scipy.fft.dct(eye, type=2, axis=0)[:13] / 2, atol=1e-13)
+    np.testing.assert_allclose(
+        dct_matrix(13, 40, norm="ortho"), scipy.fft.dct(eye, type=2, norm="ortho", axis=0)[:13], atol=1e-13
+    )
+    with pytest.raises(ParameterError, match=r"norm='backward' must be None or 'ortho'"):
+        dct_matrix(13, 40, norm="backward")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rtaudio.dsp.chroma import chroma_filterbank
+from rtaudio.dsp.dct import dct_matrix
 from rtaudio.dsp.filterbanks import mel_filterbank
 from rtaudio.dsp.frames import frames as dsp_frames
 from rtaudio.dsp.frames import spectra
@@ -87,17 +88,14 @@ def filter_banks() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mel bank (N_MELS, bins), chroma bank (12, bins), DCT matrix (N_MFCC, N_MELS)), float32, cached.
 
     Mel: HTK scale, 30 Hz to 0.95 Nyquist, Slaney area norm; chroma: 60 Hz to 5 kHz, each bin
-    spread linearly over its two nearest pitch classes.
+    spread linearly over its two nearest pitch classes; DCT: orthonormal DCT-II.
     """
     if "banks" in _BANKS:
         return _BANKS["banks"]
     mel = mel_filterbank(ANALYSIS_RATE, N_FFT, N_MELS, 30.0, ANALYSIS_RATE / 2 * 0.95, htk=True, norm="slaney")
     chroma = chroma_filterbank(ANALYSIS_RATE, N_FFT, 60.0, 5000.0, spread="linear")
-    n = np.arange(N_MELS)
-    dct = np.cos(np.pi / N_MELS * (n[None, :] + 0.5) * np.arange(N_MFCC)[:, None]).astype(np.float32)
-    dct *= np.sqrt(2.0 / N_MELS)
-    dct[0] /= np.sqrt(2.0)
-    _BANKS["banks"] = (mel.astype(np.float32), chroma.astype(np.float32), dct)
+    dct = dct_matrix(N_MFCC, N_MELS, norm="ortho")
+    _BANKS["banks"] = (mel.astype(np.float32), chroma.astype(np.float32), dct.astype(np.float32))
     return _BANKS["banks"]
 
 
