@@ -3,7 +3,7 @@
 Loudness follows ITU-R BS.1770-4 / EBU R128:
 
 * every channel is K-weighted (a high-shelf pre-filter and the RLB high-pass),
-  see :func:`k_weighting_sos`;
+  see :func:`rtaudio.dsp.kweighting.k_weighting_sos`;
 * the loudness of an interval is ``-0.691 + 10 log10(sum_ch G_ch * mean_square_ch)`` LUFS,
   with the channel weights ``G`` of :class:`LevelsParams`;
 * momentary loudness covers the last 400 ms, short-term the last 3 s;
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from rtaudio.dsp.kweighting import k_weighting_sos
 from rtaudio.errors import InputError, ParameterError
 from rtaudio.events import Event, Levels, Loudness
 from rtaudio.stages.base import Frame, Stage, check_sample_rate
@@ -137,46 +138,6 @@ class LevelsParams:
         if channels <= 2:
             return (1.0,) * channels
         return tuple(1.0 if c < 3 else 0.0 if c == 3 else SURROUND_WEIGHT for c in range(channels))
-
-
-def k_weighting_sos(sample_rate: float) -> np.ndarray:
-    """BS.1770 K-weighting filter for ``sample_rate`` as two biquads.
-
-    The coefficients are pyloudnorm's (0.2, ``Meter(rate).integrated_loudness``):
-    the BS.1770 high shelf (+4 dB, 1500 Hz, Q = 1/sqrt 2) and the RLB high-pass
-    (38 Hz, Q = 0.5), each designed from its analog prototype with the RBJ
-    cookbook bilinear formulas, so they exist for any sample rate.  At 48 kHz they
-    are within 1e-4 of the BS.1770-4 table for the shelf; the high-pass is
-    normalised to unit gain at Nyquist where the table (and libebur128) use
-    ``b = [1, -2, 1]``: on a 1 kHz tone this meter (like pyloudnorm) reads about
-    0.04 LU below libebur128 at 44.1 / 48 kHz and about 0.11 LU below at 16 kHz.
-
-    Parameters
-    ----------
-    sample_rate : float > 0, Hz
-
-    Returns
-    -------
-    sos : ndarray (2, 6) float64
-        ``[b0, b1, b2, 1, a1, a2]`` per section (scipy's ``sos`` layout): shelf, then high-pass.
-    """
-    sos = np.zeros((2, 6))
-    # High shelf: G = 4 dB, fc = 1500 Hz, Q = 1/sqrt(2).
-    A = 10 ** (4.0 / 40.0)
-    w0 = 2.0 * math.pi * 1500.0 / sample_rate
-    alpha = math.sin(w0) / (2.0 * (1 / math.sqrt(2)))
-    c, sa = math.cos(w0), 2 * math.sqrt(A) * alpha
-    b = [A * ((A + 1) + (A - 1) * c + sa), -2 * A * ((A - 1) + (A + 1) * c), A * ((A + 1) + (A - 1) * c - sa)]
-    a = [(A + 1) - (A - 1) * c + sa, 2 * ((A - 1) - (A + 1) * c), (A + 1) - (A - 1) * c - sa]
-    sos[0] = [b[0] / a[0], b[1] / a[0], b[2] / a[0], 1.0, a[1] / a[0], a[2] / a[0]]
-    # High-pass: fc = 38 Hz, Q = 0.5.
-    w0 = 2.0 * math.pi * 38.0 / sample_rate
-    alpha = math.sin(w0) / (2.0 * 0.5)
-    c = math.cos(w0)
-    b = [(1 + c) / 2, -(1 + c), (1 + c) / 2]
-    a = [1 + alpha, -2 * c, 1 - alpha]
-    sos[1] = [b[0] / a[0], b[1] / a[0], b[2] / a[0], 1.0, a[1] / a[0], a[2] / a[0]]
-    return sos
 
 
 @numba.njit(cache=True, nogil=True)

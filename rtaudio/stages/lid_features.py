@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from rtaudio.dsp.filterbanks import mel_filterbank
+from rtaudio.dsp.frames import frames as framed
+from rtaudio.dsp.windows import window
+
 #: Sample rate the features are defined at, Hz.
 RATE = 16000
 #: Analysis window, samples (25 ms).
@@ -16,7 +20,7 @@ WIN = 400
 NFFT = 512
 #: Hop between feature frames, samples (10 ms).
 HOP = 160
-#: Mel bands.
+#: Mel bands (triangles on the HTK mel scale, peak weight 1).
 N_MELS = 40
 #: Band edges of the filterbank, Hz.
 FMIN, FMAX = 60.0, 7600.0
@@ -24,29 +28,8 @@ FMIN, FMAX = 60.0, 7600.0
 FLOOR = 1e-6
 
 
-def _mel(f):
-    return 2595.0 * np.log10(1.0 + np.asarray(f, dtype=np.float64) / 700.0)
-
-
-def _hz(m):
-    return 700.0 * (10.0 ** (np.asarray(m, dtype=np.float64) / 2595.0) - 1.0)
-
-
-def _filterbank() -> np.ndarray:
-    """Triangular HTK-mel filterbank, (NFFT // 2 + 1, N_MELS) float32."""
-    freqs = np.arange(NFFT // 2 + 1) * RATE / NFFT
-    edges = _hz(np.linspace(_mel(FMIN), _mel(FMAX), N_MELS + 2))
-    fb = np.zeros((len(freqs), N_MELS))
-    for k in range(N_MELS):
-        lo, mid, hi = edges[k], edges[k + 1], edges[k + 2]
-        up = (freqs - lo) / (mid - lo)
-        down = (hi - freqs) / (hi - mid)
-        fb[:, k] = np.maximum(0.0, np.minimum(up, down))
-    return fb.astype(np.float32)
-
-
-_FB = _filterbank()
-_WINDOW = np.hanning(WIN + 1)[:WIN].astype(np.float32)
+_FB = mel_filterbank(RATE, NFFT, N_MELS, FMIN, FMAX, htk=True).T.astype(np.float32)  # (NFFT // 2 + 1, N_MELS)
+_WINDOW = window("hann", WIN, dtype=np.float32)
 
 
 def n_frames(n_samples: int) -> int:
@@ -77,7 +60,7 @@ def log_mel(x: np.ndarray, normalize: bool = True) -> np.ndarray:
     t = n_frames(len(x))
     if t == 0:
         raise ValueError(f"log_mel needs at least {WIN} samples ({WIN / RATE * 1000:.0f} ms), got {len(x)}")
-    frames = np.lib.stride_tricks.sliding_window_view(x, WIN)[::HOP][:t]
+    frames = framed(x, WIN, HOP, count=t)
     frames = frames - frames.mean(axis=1, keepdims=True)  # remove DC per frame
     spec = np.fft.rfft(frames * _WINDOW, n=NFFT, axis=1)
     power = (spec.real**2 + spec.imag**2).astype(np.float32)

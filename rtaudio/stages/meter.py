@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from rtaudio.dsp.chroma import chroma_filterbank
+from rtaudio.dsp.windows import window
+
 #: Weight of a beat in the per-position averages.
 ALPHA = 0.15
 #: Frequency range (Hz) the chroma uses.
@@ -28,18 +31,14 @@ CHROMA_FMIN, CHROMA_FMAX = 60.0, 2000.0
 
 
 def chroma_matrix(n_fft: int, sample_rate: int) -> np.ndarray:
-    """(12, n_fft // 2 + 1) weights mapping FFT power to pitch classes (C = 0), each bin to its nearest class."""
-    freqs = np.arange(n_fft // 2 + 1) * sample_rate / n_fft
-    m = np.zeros((12, len(freqs)))
-    ok = (freqs >= CHROMA_FMIN) & (freqs <= CHROMA_FMAX)
-    pc = np.round(12 * np.log2(freqs[ok] / 261.6256)).astype(int) % 12
-    m[pc, np.flatnonzero(ok)] = 1.0
-    return m
+    """(12, n_fft // 2 + 1) weights mapping FFT power to pitch classes (C = 0), each bin in
+    [CHROMA_FMIN, CHROMA_FMAX] to its nearest class (:func:`rtaudio.dsp.chroma.chroma_filterbank`)."""
+    return chroma_filterbank(sample_rate, n_fft, CHROMA_FMIN, CHROMA_FMAX, spread="nearest")
 
 
 def chroma(x: np.ndarray, matrix: np.ndarray, n_fft: int, frames: int = 4) -> np.ndarray:
     """Mean chroma (12,) of mono ``x`` from up to ``frames`` Hann windows of ``n_fft`` samples, L2-normalised (zeros if silent)."""
-    win = np.hanning(n_fft)
+    win = window("hann", n_fft, periodic=False)
     if len(x) < n_fft:
         x = np.concatenate([x, np.zeros(n_fft - len(x), x.dtype)])
     starts = np.unique(np.linspace(0, len(x) - n_fft, frames).astype(int))

@@ -24,16 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from rtaudio.dsp.filterbanks import fill_empty_bands, mel_filterbank, mel_frequencies
+from rtaudio.dsp.windows import window
 from rtaudio.errors import ParameterError
 from rtaudio.stages.base import HopFramer
-from rtaudio.stages.spectrum import (
-    _fft_tables,
-    _rfft_power,
-    hz_to_mel,
-    make_window,
-    mel_to_hz,
-    sparse_bands,
-)
+from rtaudio.stages.spectrum import _fft_tables, _rfft_power, sparse_bands
 
 
 @dataclass(frozen=True)
@@ -92,15 +87,9 @@ def mel_weights(n_fft: int, sample_rate: int, n_mels: int, fmin: float, fmax: fl
     weights : ndarray (n_mels, n_fft // 2 + 1) float64
     """
     fmax = min(fmax, sample_rate / 2)
-    freqs = np.arange(n_fft // 2 + 1) * sample_rate / n_fft
-    pts = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
-    lower = (freqs - pts[:-2, None]) / (pts[1:-1] - pts[:-2])[:, None]
-    upper = (pts[2:, None] - freqs) / (pts[2:] - pts[1:-1])[:, None]
-    w = np.maximum(0.0, np.minimum(lower, upper))
-    w[:, 0] = 0.0
-    for b in np.flatnonzero(~w.any(axis=1)):
-        w[b, max(1, min(len(freqs) - 1, int(round(pts[b + 1] * n_fft / sample_rate))))] = 1.0
-    return pts[1:-1], w
+    centers = mel_frequencies(n_mels + 2, fmin, fmax)[1:-1]
+    w = mel_filterbank(sample_rate, n_fft, n_mels, fmin, fmax)
+    return centers, fill_empty_bands(w, centers, sample_rate, n_fft, how="nearest")
 
 
 @njit(cache=True, nogil=True)
@@ -179,7 +168,7 @@ class OnsetEnvelope:
         self.sample_rate = int(sample_rate)
         n = params.n_fft
         self.fps = self.sample_rate / params.hop
-        self._window = make_window("hann", n)
+        self._window = window("hann", n)
         self._tables = _fft_tables(n)
         self._re = np.zeros(n // 2)
         self._im = np.zeros(n // 2)

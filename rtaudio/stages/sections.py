@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rtaudio.dsp.dct import dct_matrix
+from rtaudio.dsp.windows import window
 from rtaudio.errors import ParameterError
 from rtaudio.events import Event, KeyMoment
 from rtaudio.stages.base import Frame, HopFramer, Stage, check_params, check_sample_rate
@@ -72,12 +74,6 @@ class SectionsParams:
         _number(self.min_gap_s, "min_gap_s", 1.0, 120.0)
         _number(self.threshold, "threshold", 0.0, 1.0)
         _number(self.repeat_similarity, "repeat_similarity", 0.0, 1.0)
-
-
-def _dct_matrix(n_out: int, n_in: int) -> np.ndarray:
-    k = np.arange(n_out)[:, None]
-    i = np.arange(n_in)[None, :]
-    return np.cos(np.pi * k * (2 * i + 1) / (2 * n_in))
 
 
 def _kernel(half: int) -> np.ndarray:
@@ -144,11 +140,11 @@ class SectionsStage(Stage):
     def __init__(self, params: SectionsParams | None = None, *, sample_rate: int = RATE):
         self.params = check_params(params, SectionsParams)
         check_sample_rate(sample_rate)
-        self._window = np.hanning(FFT)
+        self._window = window("hann", FFT, periodic=False)
         self._chroma = chroma_matrix(FFT, RATE)
         _, mel = mel_weights(FFT, RATE, 40, 40.0, 7600.0)
         self._mel = mel
-        self._dct = _dct_matrix(13, 40)
+        self._dct = dct_matrix(13, 40)
         self._half = max(2, int(round(self.params.kernel_s / BLOCK_S)))
         self._gap = max(2, int(round(self.params.min_gap_s / BLOCK_S)))
         self._framer = HopFramer(FFT, HOP)

@@ -34,11 +34,13 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from rtaudio.dsp import windows
+from rtaudio.dsp.filterbanks import fill_empty_bands, mel_filterbank, mel_frequencies, octave_bands
+from rtaudio.dsp.windows import WINDOWS
 from rtaudio.errors import ParameterError
 from rtaudio.events import Event, SpectrumBands, SpectrumFrame
 from rtaudio.stages.base import Frame, HopFramer, Stage, check_params, check_sample_rate
 
-WINDOWS = ("hann", "hamming", "blackman", "rect")
 SCALES = ("octave", "mel")
 
 
@@ -141,35 +143,6 @@ class SpectrumParams:
 # ---------------------------------------------------------------------------
 
 
-def make_window(name: str, n: int) -> np.ndarray:
-    """The periodic (DFT-even) window ``name`` of length ``n``, float64."""
-    phase = 2.0 * np.pi * np.arange(n) / n
-    if name == "hann":
-        return 0.5 - 0.5 * np.cos(phase)
-    if name == "hamming":
-        return 0.54 - 0.46 * np.cos(phase)
-    if name == "blackman":
-        return 0.42 - 0.5 * np.cos(phase) + 0.08 * np.cos(2.0 * phase)
-    if name == "rect":
-        return np.ones(n)
-    raise ParameterError(f"window={name!r} must be one of {', '.join(WINDOWS)}")
-
-
-def hz_to_mel(f):
-    """Slaney mel scale (librosa ``htk=False``): 1 mel per 200/3 Hz below 1 kHz (15 mel at 1 kHz), logarithmic above."""
-    f = np.asarray(f, dtype=np.float64)
-    logstep = np.log(6.4) / 27.0
-    lin = f / (200.0 / 3)
-    return np.where(f >= 1000.0, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / logstep, lin)
-
-
-def mel_to_hz(m):
-    """Inverse of :func:`hz_to_mel`."""
-    m = np.asarray(m, dtype=np.float64)
-    logstep = np.log(6.4) / 27.0
-    return np.where(m >= 15.0, 1000.0 * np.exp(logstep * (m - 15.0)), m * (200.0 / 3))
-
-
 def _resolve_fmax(params: SpectrumParams, sample_rate: int) -> float:
     nyquist = sample_rate / 2
     fmax = min(20000.0, nyquist) if params.fmax is None else min(float(params.fmax), nyquist)
@@ -196,36 +169,13 @@ def band_weights(params: SpectrumParams, sample_rate: int) -> tuple[np.ndarray, 
         interpolates linearly between the two bins around its centre, so no band is empty and
         neighbouring narrow bands still differ.  Bin 0 (DC) is never used.
     """
-    n_fft = params.n_fft
-    n_bins = n_fft // 2 + 1
     fmax = _resolve_fmax(params, sample_rate)
-    freqs = np.arange(n_bins) * (sample_rate / n_fft)
     if params.scale == "octave":
-        bpo = params.bands_per_octave
-        n_bands = int(np.floor(bpo * np.log2(fmax / params.fmin) + 1e-9)) + 1
-        k = np.arange(n_bands + 1)
-        centers = params.fmin * 2.0 ** (k[:-1] / bpo)
-        edges = params.fmin * 2.0 ** ((k - 0.5) / bpo)
-        weights = ((freqs >= edges[:-1, None]) & (freqs < edges[1:, None])).astype(np.float64)
+        centers, weights = octave_bands(sample_rate, params.n_fft, params.fmin, fmax, params.bands_per_octave)
     else:
-        mels = np.linspace(hz_to_mel(params.fmin), hz_to_mel(fmax), params.n_mels + 2)
-        pts = mel_to_hz(mels)
-        centers = pts[1:-1]
-        lower = (freqs - pts[:-2, None]) / (pts[1:-1] - pts[:-2])[:, None]
-        upper = (pts[2:, None] - freqs) / (pts[2:] - pts[1:-1])[:, None]
-        weights = np.maximum(0.0, np.minimum(lower, upper))
-    weights[:, 0] = 0.0
-    df = sample_rate / n_fft
-    for b in np.flatnonzero(~weights.any(axis=1)):
-        pos = max(centers[b] / df, 1.0)
-        j0 = min(int(np.floor(pos)), n_bins - 1)
-        frac = pos - j0
-        weights[b] = 0.0
-        if j0 + 1 < n_bins and frac > 0:
-            weights[b, j0] = 1.0 - frac
-            weights[b, j0 + 1] = frac
-        else:
-            weights[b, j0] = 1.0
+        centers = mel_frequencies(params.n_mels + 2, params.fmin, fmax)[1:-1]
+        weights = mel_filterbank(sample_rate, params.n_fft, params.n_mels, params.fmin, fmax)
+    fill_empty_bands(weights, centers, sample_rate, params.n_fft, how="interpolate")
     return centers, weights
 
 
@@ -254,7 +204,7 @@ def _coefficients(params: SpectrumParams, sample_rate: int) -> dict:
     def coef(tau: float) -> float:
         return 0.0 if tau == 0 else math.exp(-params.hop / (sample_rate * tau))
 
-    window = make_window(params.window, params.n_fft)
+    window = windows.window(params.window, params.n_fft)
     pref = params.n_fft * float(np.sum(window**2)) / 4.0
     return dict(
         window=window,

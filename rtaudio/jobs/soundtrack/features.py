@@ -13,6 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rtaudio.dsp.chroma import chroma_filterbank
+from rtaudio.dsp.dct import dct_matrix
+from rtaudio.dsp.filterbanks import mel_filterbank
+from rtaudio.dsp.frames import frames as dsp_frames
+from rtaudio.dsp.frames import spectra
+from rtaudio.dsp.windows import window
+
 #: Rate (Hz) the analysis runs at.
 ANALYSIS_RATE = 22050
 #: Hop (samples at ANALYSIS_RATE) between frames: 11.6 ms.
@@ -77,42 +84,18 @@ class Features:
 _BANKS: dict = {}
 
 
-def _hz_to_mel(f):
-    return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
-
-
-def _mel_to_hz(m):
-    return 700.0 * (10.0 ** (np.asarray(m) / 2595.0) - 1.0)
-
-
 def filter_banks() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mel bank (N_MELS, bins), chroma bank (12, bins), DCT matrix (N_MFCC, N_MELS)), cached."""
+    """(mel bank (N_MELS, bins), chroma bank (12, bins), DCT matrix (N_MFCC, N_MELS)), float32, cached.
+
+    Mel: HTK scale, 30 Hz to 0.95 Nyquist, Slaney area norm; chroma: 60 Hz to 5 kHz, each bin
+    spread linearly over its two nearest pitch classes; DCT: orthonormal DCT-II.
+    """
     if "banks" in _BANKS:
         return _BANKS["banks"]
-    bins = N_FFT // 2 + 1
-    freqs = np.arange(bins) * ANALYSIS_RATE / N_FFT
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(30.0), _hz_to_mel(ANALYSIS_RATE / 2 * 0.95), N_MELS + 2))
-    mel = np.zeros((N_MELS, bins), np.float32)
-    for m in range(N_MELS):
-        lo, mid, hi = edges[m : m + 3]
-        up = (freqs - lo) / max(mid - lo, 1e-9)
-        down = (hi - freqs) / max(hi - mid, 1e-9)
-        mel[m] = np.maximum(0.0, np.minimum(up, down)) * (2.0 / (hi - lo))
-    chroma = np.zeros((12, bins), np.float32)
-    valid = (freqs >= 60.0) & (freqs <= 5000.0)
-    pitch = 12.0 * np.log2(np.maximum(freqs, 1e-9) / 440.0) + 69.0  # MIDI number
-    for b in np.nonzero(valid)[0]:
-        # spread each bin over its nearest pitch class with a triangular weight
-        p = pitch[b]
-        k = int(np.floor(p))
-        frac = p - k
-        chroma[k % 12, b] += 1.0 - frac
-        chroma[(k + 1) % 12, b] += frac
-    n = np.arange(N_MELS)
-    dct = np.cos(np.pi / N_MELS * (n[None, :] + 0.5) * np.arange(N_MFCC)[:, None]).astype(np.float32)
-    dct *= np.sqrt(2.0 / N_MELS)
-    dct[0] /= np.sqrt(2.0)
-    _BANKS["banks"] = (mel, chroma, dct)
+    mel = mel_filterbank(ANALYSIS_RATE, N_FFT, N_MELS, 30.0, ANALYSIS_RATE / 2 * 0.95, htk=True, norm="slaney")
+    chroma = chroma_filterbank(ANALYSIS_RATE, N_FFT, 60.0, 5000.0, spread="linear")
+    dct = dct_matrix(N_MFCC, N_MELS, norm="ortho")
+    _BANKS["banks"] = (mel.astype(np.float32), chroma.astype(np.float32), dct.astype(np.float32))
     return _BANKS["banks"]
 
 
@@ -136,19 +119,17 @@ def compute(x: np.ndarray, rate: int, *, chunk_frames: int = 4096, top_db: float
     """
     y = to_analysis_rate(x, rate)
     mel_bank, chroma_bank, dct = filter_banks()
-    window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
     pad = N_FFT // 2
-    padded = np.concatenate([np.zeros(pad, np.float32), y, np.zeros(pad + N_FFT, np.float32)])
     frames = len(y) // HOP + 1
+    framed = dsp_frames(y, N_FFT, HOP, pad_start=pad, count=frames)
     mel_pow = np.empty((frames, N_MELS), np.float32)
     chroma = np.empty((frames, 12), np.float32)
     rms = np.empty(frames, np.float32)
-    win_norm = float(np.sum(window**2))
+    win_norm = float(np.sum(window("hann", N_FFT, dtype=np.float32) ** 2))
     for f0 in range(0, frames, chunk_frames):
         f1 = min(frames, f0 + chunk_frames)
-        idx = (np.arange(f0, f1) * HOP)[:, None] + np.arange(N_FFT)[None, :]
-        block = padded[idx]
-        spec = np.fft.rfft(block * window, axis=1)
+        block = framed[f0:f1]
+        spec = spectra(block, "hann")
         power = (spec.real**2 + spec.imag**2).astype(np.float32)
         mel_pow[f0:f1] = power @ mel_bank.T
         c = np.sqrt(power) @ chroma_bank.T

@@ -178,7 +178,7 @@ def k_weighted_power(out: np.ndarray, rate: int) -> np.ndarray:
     """Per-sample K-weighted power summed over channels (BS.1770 channel weights 1)."""
     from scipy.signal import sosfilt
 
-    from rtaudio.stages.levels import k_weighting_sos
+    from rtaudio.dsp.kweighting import k_weighting_sos
 
     sos = k_weighting_sos(rate)
     x = out if out.ndim == 2 else out[:, None]
