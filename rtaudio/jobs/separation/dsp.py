@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rtaudio.dsp.frames import istft, stft
 from rtaudio.errors import ParameterError
 
 #: What the dsp backend separates.
@@ -97,38 +98,6 @@ class DspParams:
 def window_length(rate: int, window_s: float) -> int:
     """STFT length in samples: ``window_s`` rounded to the nearest power of two (at least 64)."""
     return max(64, 2 ** int(round(math.log2(max(window_s * rate, 1.0)))))
-
-
-def _hann(n: int) -> np.ndarray:
-    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)  # periodic
-
-
-def stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """STFT of ``x`` ((n,) float32), (frames, n_fft // 2 + 1) complex64; padded by ``n_fft`` each side."""
-    import scipy.fft
-
-    w = _hann(n_fft)
-    tail = (-(len(x) + 2 * n_fft - n_fft)) % hop
-    xp = np.pad(np.asarray(x, np.float32), (n_fft, n_fft + tail))
-    frames = np.lib.stride_tricks.sliding_window_view(xp, n_fft)[::hop]
-    return scipy.fft.rfft(frames * w, axis=-1).astype(np.complex64, copy=False)
-
-
-def istft(spec: np.ndarray, n_fft: int, hop: int, length: int) -> np.ndarray:
-    """Inverse of :func:`stft` (weighted overlap-add), (length,) float32."""
-    import scipy.fft
-
-    w = _hann(n_fft)
-    frames = scipy.fft.irfft(spec, n=n_fft, axis=-1).astype(np.float32, copy=False) * w
-    count, k = frames.shape[0], n_fft // hop
-    out = np.zeros((count + k - 1) * hop, np.float32)
-    norm = np.zeros_like(out)
-    w2 = w * w
-    for j in range(k):
-        out[j * hop : (j + count) * hop] += frames[:, j * hop : (j + 1) * hop].reshape(-1)
-        norm[j * hop : (j + count) * hop] += np.tile(w2[j * hop : (j + 1) * hop], count)
-    out /= np.maximum(norm, 1e-8)
-    return out[n_fft : n_fft + length]
 
 
 def _kernels():
@@ -278,14 +247,15 @@ class DspBackend:
         n, channels = x.shape
         n_fft = window_length(rate, self.params.window_s)
         hop = n_fft // 4
-        specs = [stft(x[:, c], n_fft, hop) for c in range(channels)]
+        count = -(-(n + n_fft) // hop) + 1  # n_fft zeros in front, at least n_fft behind
+        specs = [stft(x[:, c], n_fft, hop, pad_start=n_fft, count=count) for c in range(channels)]
         bins = min(n_fft // 2 + 1, int(math.ceil(self.params.max_hz * n_fft / rate)) + 1)
         mono = sum(np.abs(s[:, :bins]) for s in specs) / channels if channels > 1 else np.abs(specs[0][:, :bins])
         mask = np.zeros(specs[0].shape, np.float32)  # vocals: nothing above max_hz
         mask[:, :bins] = vocals_mask(np.ascontiguousarray(mono, np.float32), rate, hop, n_fft, self.params)
         out = np.empty((2, n, channels), np.float32)
         for c, spec in enumerate(specs):
-            out[0, :, c] = istft(spec * mask, n_fft, hop, n)
+            out[0, :, c] = istft(spec * mask, n_fft, hop, length=n, offset=n_fft)
             out[1, :, c] = x[:, c] - out[0, :, c]  # the complement: exactly what the mask left
         return out
 

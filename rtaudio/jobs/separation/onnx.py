@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rtaudio.dsp.frames import istft, stft
 from rtaudio.errors import ModelError, ParameterError, require
 from rtaudio.jobs.separation.base import from_pairs, to_pairs
 from rtaudio.models.spleeter import (
@@ -41,38 +42,18 @@ EPSILON = 1e-10  # spleeter's EstimatorSpecBuilder.EPSILON
 WINDOW_COMPENSATION_FACTOR = 2.0 / 3.0
 
 
-def _hann(n: int) -> np.ndarray:
-    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)  # periodic, as tf.signal.hann_window(periodic=True)
-
-
 def spleeter_stft(x: np.ndarray, frame_length: int = 4096, frame_step: int = 1024) -> np.ndarray:
     """spleeter's STFT of ``x`` ((n, channels) float): (frames, frame_length // 2 + 1, channels) complex64."""
-    import scipy.fft
-
-    n, channels = x.shape
-    count = -(-(n + frame_length) // frame_step)  # tf.signal.frame(pad_end=True) after the frame of zeros
-    padded = np.zeros((channels, (count - 1) * frame_step + frame_length), np.float32)
-    padded[:, frame_length : frame_length + n] = x.T
-    frames = np.lib.stride_tricks.sliding_window_view(padded, frame_length, axis=1)[:, ::frame_step][:, :count]
-    spec = scipy.fft.rfft(frames * _hann(frame_length).astype(np.float32), axis=-1, workers=-1)
-    return np.ascontiguousarray(spec.transpose(1, 2, 0)).astype(np.complex64, copy=False)
+    count = -(-(len(x) + frame_length) // frame_step)  # tf.signal.frame(pad_end=True) after the frame of zeros
+    spec = stft(np.asarray(x, np.float32).T, frame_length, frame_step, pad_start=frame_length, count=count)
+    return np.ascontiguousarray(spec.transpose(1, 2, 0))
 
 
 def spleeter_istft(spec: np.ndarray, n: int, frame_length: int = 4096, frame_step: int = 1024) -> np.ndarray:
     """spleeter's inverse of :func:`spleeter_stft`: (n, channels) float32."""
-    import scipy.fft
-
-    count, bins, channels = spec.shape
-    frames = scipy.fft.irfft(spec.transpose(2, 0, 1), n=frame_length, axis=-1, workers=-1)
-    frames *= _hann(frame_length).astype(np.float32)
-    out = np.zeros((channels, (count - 1) * frame_step + frame_length), np.float32)
-    k = frame_length // frame_step
-    for j in range(k):  # overlap-add, one hop-sized slice of every frame at a time
-        out[:, j * frame_step : j * frame_step + count * frame_step] += frames[
-            :, :, j * frame_step : (j + 1) * frame_step
-        ].reshape(channels, -1)
+    out = istft(spec.transpose(2, 0, 1), frame_length, frame_step, length=n, offset=frame_length, normalize=False)
     out *= np.float32(WINDOW_COMPENSATION_FACTOR)
-    return np.ascontiguousarray(out[:, frame_length : frame_length + n].T)
+    return np.ascontiguousarray(out.T)
 
 
 def spleeter_masks(outputs: list[np.ndarray], exponent: float, bins: int, extension: str) -> list[np.ndarray]:
