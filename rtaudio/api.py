@@ -17,21 +17,28 @@ def analyze(
     block: int = 4096,
     max_block: int = 16384,
     on_nonfinite: str = "error",
+    placement: dict[str, str] | None = None,
 ) -> list[Event]:
     """Run ``stages`` over ``input`` and return every event, times as source sample indices.
 
     Parameters
     ----------
     input : str or array_like
-        A path or URL, or samples ((n,) or (n, channels), float in [-1, 1]) with ``rate``.
+        A path or URL (read by the threaded :class:`~rtaudio.engine.Engine`), or samples ((n,) or
+        (n, channels), float in [-1, 1]) with ``rate`` (run through a :class:`~rtaudio.pipeline.Pipeline`
+        in this thread).
     rate : int, Hz
         Sample rate of an array input.
-    stages : names of stages (see ``rtaudio.stages.STAGES``)
+    stages : names of stages (see ``rtaudio.stages.STAGES``), run in dependency order
     config : ``{stage: {param: value}}`` overriding the stages' defaults
     block, max_block : int > 0, samples
-        Size of the blocks an array is written in, and most samples a stage gets at once.
+        Size of the blocks an array is fed in, and the pipeline's quantum (the events depend on it,
+        never on ``block``).
+    placement : ``{stage: "inline" | "thread" | "process"}``, where the slow stages run (same events)
     """
     from rtaudio.engine import Engine
+    from rtaudio.events import EndOfInput, SourceInfo
+    from rtaudio.pipeline import Pipeline, run_array
     from rtaudio.sinks import ListSink
     from rtaudio.sources import open_source
     from rtaudio.sources.array import ArraySource
@@ -41,7 +48,15 @@ def analyze(
         source = open_source(input, stream=stream)
     else:
         source = ArraySource(input, rate, block=block)
-    sink = ListSink()
-    built = build_stages(stages, sample_rate=source.rate, channels=source.channels, config=config)
-    Engine(source, built, [sink], max_block=max_block, on_nonfinite=on_nonfinite).run()
-    return sink.events
+    built = build_stages(stages, sample_rate=source.rate, channels=source.channels, config=config, placement=placement)
+    if isinstance(input, str):
+        sink = ListSink()
+        Engine(source, built, [sink], max_block=max_block, on_nonfinite=on_nonfinite).run()
+        return sink.events
+    src = source
+    info = SourceInfo(0, src.description, src.rate, src.channels, src.layout, src.duration_s, src.live)
+    pipeline = Pipeline(
+        built, src.rate, src.channels, quantum=max_block, on_nonfinite=on_nonfinite, description=src.description
+    )
+    events = run_array(pipeline, src.samples, block=src.block)
+    return [info, *events, EndOfInput(len(src.samples), "end", 0)]

@@ -6,15 +6,14 @@ import sys
 
 #: Stage parameters the window uses unless the config or ``-p`` says otherwise: a crisper
 #: waterfall (short release), a frame every 256 samples (low latency), meters 50 times a second,
-#: speech recognisers in child processes.
 WINDOW_DEFAULTS: dict[str, dict] = {
     "spectrum": {"hop": 256, "release_s": 0.05},
     "levels": {"hop_s": 0.02},
-    # recognisers decode in a child process: in the reader thread they hold the GIL for up to seconds,
-    # and the window (and JACK's callback) would stall meanwhile
-    "stt": {"worker": "process"},
-    "lid": {"worker": "process"},
 }
+#: Where the window runs the slow stages unless ``--place`` says otherwise: in the pipeline's lane with
+#: the recogniser in a child process (in the reader thread it holds the GIL for up to seconds, and the
+#: window, and JACK's callback, would stall meanwhile).
+WINDOW_PLACEMENT: dict[str, str] = {"stt": "process", "lid": "process"}
 
 
 def add_window_options(p) -> None:
@@ -47,7 +46,7 @@ def window_stages(args, source):
     The spectrum stage is a :class:`~rtaudio.viz.switch.ScaleSwitchStage` (the ``M`` key).
     Returns ``(stages, switch or None, spectrum_lead in samples)``.
     """
-    from rtaudio.commands.common import stage_config
+    from rtaudio.commands.common import placement, stage_config
     from rtaudio.config import make_params
     from rtaudio.stages import build_stages
     from rtaudio.stages.spectrum import SpectrumParams
@@ -69,6 +68,7 @@ def window_stages(args, source):
                 sample_rate=source.rate,
                 channels=source.channels,
                 config={k: v for k, v in config.items() if k != "spectrum"},
+                placement={**{k: v for k, v in WINDOW_PLACEMENT.items() if k in others}, **placement(args)},
             ),
             strict=True,
         )
