@@ -240,10 +240,19 @@ class Engine:
 
     def _finish(self, reason: str, sinks: list[Sink]) -> None:
         end = self.ring.position
-        try:
+        events: list[Event] = []
+        try:  # a stage failing at the end still leaves the sinks the end event and closed
             events = self.pipeline.finish()
+        except BaseException as exc:
+            if self._error is None:
+                self._error = exc
+            reason = "error"
         finally:
-            self.pipeline.close()
+            try:
+                self.pipeline.close()
+            except BaseException as exc:
+                if self._error is None:
+                    self._error = exc
         self._drain_reports()
         events.append(EndOfInput(end, reason, self.ring.dropped))
         self.result = RunResult(end, self.ring.dropped, reason, time.perf_counter() - self._t0)

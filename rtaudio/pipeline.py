@@ -56,9 +56,10 @@ def _types(types) -> str:
 
 
 def order_stages(stages: Sequence[Stage]) -> list[Stage]:
-    """``stages`` with each listener after every stage emitting what it listens to; otherwise in the given order.
+    """``stages`` with each listener after every stage emitting what it listens to.
 
-    A stage's ``emits`` names the event types it produces, its ``listens`` those it observes and its
+    Each place goes to the first stage in the given order whose producers have all been placed, so
+    an order that is already valid is kept. A stage's ``emits`` names the event types it produces, its ``listens`` those it observes and its
     :meth:`~rtaudio.stages.base.Stage.requires` those it cannot work without. Raises
     :class:`ParameterError` naming the stages when no order satisfies them (a cycle), or when a stage
     requires events no stage produces.
@@ -154,17 +155,26 @@ class _Lane:
         self._thread.start()
 
     def put(self, step) -> None:
-        self._in.put(step)  # waits when the lane is `depth` steps behind: back pressure, never unbounded
+        """Queue a step; waits while the lane is ``depth`` steps behind (back pressure, never unbounded)."""
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                self._in.put(step, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def get(self, wait: bool):
         """The next step's result, or None when none is ready (``wait``: block until one is)."""
-        try:
-            result = self._out.get(block=wait)
-        except queue.Empty:
-            return None
-        if isinstance(result, BaseException):
-            raise result
-        return result
+        while True:
+            try:
+                return self._out.get(timeout=0.1) if wait else self._out.get_nowait()
+            except queue.Empty:
+                if self.error is not None:
+                    raise self.error from None
+                if not wait:
+                    return None
 
     def _loop(self) -> None:
         while True:
@@ -173,8 +183,8 @@ class _Lane:
                 return
             try:
                 self._out.put(self._run(*step))
-            except BaseException as exc:  # raised in the caller's thread by get()
-                self._out.put(exc)
+            except BaseException as exc:  # raised in the caller's thread by put() and get()
+                self.error = exc
                 return
 
     def stop(self) -> None:
