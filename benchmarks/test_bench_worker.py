@@ -100,7 +100,11 @@ def test_ticker_during_whisper(benchmark, talk):
     def run():
         result["wall"], result["gaps"] = _with_ticker(
             lambda: analyze(
-                talk, rate=16000, stages=["vad", "lid", "stt"], config=cfg, placement={"stt": "process", "lid": "process"}
+                talk,
+                rate=16000,
+                stages=["vad", "lid", "stt"],
+                config=cfg,
+                placement={"stt": "process", "lid": "process"},
             )
         )
 

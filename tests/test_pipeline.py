@@ -77,7 +77,9 @@ def test_slow_lane_gives_the_events_of_the_inline_run_in_the_same_order():
     config = {"stt": {"engine": "pocketsphinx"}, "lid": {"backend": "onnx"}}
     stages = ["spectrum", "levels", "vad", "lid", "stt"]
     inline = analyze(x, rate=48000, stages=stages, config=config, max_block=2048)
-    laned = analyze(x, rate=48000, stages=stages, config=config, max_block=2048, placement={"stt": "thread", "lid": "thread"})
+    laned = analyze(
+        x, rate=48000, stages=stages, config=config, max_block=2048, placement={"stt": "thread", "lid": "thread"}
+    )
     assert laned == inline
     assert any(isinstance(e, Transcript) for e in inline)
 
