@@ -6,6 +6,9 @@ from collections.abc import Sequence
 
 from rtaudio.events import Event
 
+#: Most audio (s) the stages get at once from an array, as from the engine's ring (``ring_seconds``).
+RING_S = 4.0
+
 
 def analyze(
     input,
@@ -32,8 +35,8 @@ def analyze(
     stages : names of stages (see ``rtaudio.stages.STAGES``), run in dependency order
     config : ``{stage: {param: value}}`` overriding the stages' defaults
     block, max_block : int > 0, samples
-        Size of the blocks an array is fed in, and the pipeline's quantum (the events depend on it,
-        never on ``block``).
+        Size of the blocks an array is fed in, and the pipeline's quantum (at most :data:`RING_S` of
+        audio; the events depend on it, never on ``block``).
     placement : ``{stage: "inline" | "thread" | "process"}``, where the slow stages run (same events)
     """
     from rtaudio.engine import Engine
@@ -55,8 +58,11 @@ def analyze(
         return sink.events
     src = source
     info = SourceInfo(0, src.description, src.rate, src.channels, src.layout, src.duration_s, src.live)
+    # at most RING_S of audio per step, as the engine's ring allows a file (the beats stage's downbeats
+    # differ when it gets far longer blocks: not yet block-size invariant beyond that)
+    quantum = min(max_block, max(int(RING_S * src.rate), 1024))
     pipeline = Pipeline(
-        built, src.rate, src.channels, quantum=max_block, on_nonfinite=on_nonfinite, description=src.description
+        built, src.rate, src.channels, quantum=quantum, on_nonfinite=on_nonfinite, description=src.description
     )
     events = run_array(pipeline, src.samples, block=src.block)
     return [info, *events, EndOfInput(len(src.samples), "end", 0)]
