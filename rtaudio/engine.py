@@ -231,7 +231,9 @@ class Engine:
                 if self.progress is not None:
                     self.progress(index + len(block))
                 continue
-            self._drain_reports(pipeline.released_to)
+            # nothing to read: the source may be stalled (a reconnect backoff), so its reports go out now,
+            # ahead of the events of the part quantum the pipeline holds (at most one quantum early)
+            self._drain_reports(ring.position)
             if self._producer_done.is_set() and ring.available == 0:
                 return "error" if self._error is not None else ("stopped" if self._user_stopped else "end")
             if self._user_stopped and ring.available == 0:  # don't wait for a producer blocked on I/O
