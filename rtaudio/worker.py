@@ -49,7 +49,8 @@ class ProcessProxy:
     The child is stopped by :meth:`close`, or when the proxy is garbage-collected.
 
     :attr:`timeout` (s, default :data:`TIMEOUT_S`; None: no limit) bounds the wait for one answer
-    (the construction's included): past it, :class:`WorkerError`. A child that dies is noticed
+    (the construction's included): past it, the child is stopped and :class:`WorkerError` raised. A child
+    that dies is noticed
     within :data:`POLL_S` whatever the timeout.
     """
 
@@ -128,9 +129,10 @@ class ProcessProxy:
                 if not self._proc.is_alive() and not self._conn.poll():
                     raise self._died()
                 if self.timeout is not None and waited >= self.timeout:
+                    self.close()  # its answer would come to the next call: stop it
                     raise WorkerError(
-                        f"the {self._name} worker process gave no answer within timeout={self.timeout} s; "
-                        "expected one (raise the proxy's timeout for slower calls)"
+                        f"the {self._name} worker process gave no answer within timeout={self.timeout} s, "
+                        "so it was stopped; expected one (raise the proxy's timeout for slower calls)"
                     )
             ok, value = self._conn.recv()
         except (EOFError, OSError) as exc:

@@ -90,3 +90,17 @@ def test_bad_worker_is_named():
         analyze(np.zeros(16000, np.float32), rate=16000, stages=["stt"], config={"stt": {"worker": "gpu"}})
     with pytest.raises(ParameterError, match="lid.worker='x' must be one of thread, process"):
         analyze(np.zeros(16000, np.float32), rate=16000, stages=["lid"], config={"lid": {"worker": "x"}})
+
+
+def test_a_call_past_the_timeout_is_an_error_naming_it():
+    import threading
+
+    proxy = ProcessProxy(threading.Event)  # a real object whose wait() outlasts the timeout
+    proxy.timeout = 1.0
+    try:
+        with pytest.raises(
+            WorkerError, match=r"the Event worker process gave no answer within timeout=1.0 s, so it was stopped"
+        ):
+            proxy.wait(60)
+    finally:
+        proxy.close()
