@@ -27,6 +27,10 @@ from rtaudio.sinks import Sink
 from rtaudio.sources.base import Source
 from rtaudio.stages.base import Stage
 
+#: The pipeline's quantum (s) for live and real-time-paced input: the most its events wait for the rest of
+#: their quantum.
+LIVE_QUANTUM_S = 0.005
+
 
 @dataclass
 class RunResult:
@@ -60,7 +64,8 @@ class Engine:
         Where the slow stages run, see :class:`~rtaudio.pipeline.Pipeline`.
     quantum : int > 0, samples, or None
         The pipeline's block grid (events depend on it, not on the ring's timing); None: ``max_block``
-        for a file, 5 ms for live input (each quantum's events wait for its end).
+        for a file, :data:`LIVE_QUANTUM_S` for live or real-time-paced input (each quantum's events
+        wait for its end).
     """
 
     def __init__(
@@ -82,7 +87,8 @@ class Engine:
         if not (isinstance(max_block, int) and max_block > 0):
             raise ParameterError(f"max_block={max_block!r} must be a positive integer (samples)")
         if quantum is None:
-            quantum = max(1, round(0.005 * source.rate)) if source.live else max_block
+            paced = source.live or getattr(source, "realtime", False)
+            quantum = max(1, round(LIVE_QUANTUM_S * source.rate)) if paced else max_block
         self.source = source
         self.pipeline = Pipeline(
             stages,

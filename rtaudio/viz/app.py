@@ -126,7 +126,7 @@ def show(args, source, *, output=None, notice: str = "") -> int:
     None for live input (the window shows events as they come).
     """
     from rtaudio.commands.common import summary
-    from rtaudio.engine import Engine
+    from rtaudio.engine import LIVE_QUANTUM_S, Engine
     from rtaudio.viz.model import ViewParams
     from rtaudio.viz.sink import VizSink
     from rtaudio.viz.window import Window, parse_size
@@ -153,7 +153,9 @@ def show(args, source, *, output=None, notice: str = "") -> int:
     )
     if notice:
         print(f"rtaudio: {notice}", file=sys.stderr)
-    engine = Engine(source, stages, sinks, on_nonfinite=args.nonfinite)
+    # a window wants each frame as soon as it is computed: a small quantum whatever the source's pace
+    quantum = max(1, round(LIVE_QUANTUM_S * source.rate))
+    engine = Engine(source, stages, sinks, on_nonfinite=args.nonfinite, quantum=quantum)
     if output is not None:
         window.on_frame = lambda w, _t: w.renderer.hud.__setitem__("audio", output.status)
     try:
