@@ -271,6 +271,9 @@ class Pipeline:
             if any(laned[j] and set(o.emits) & set(s.listens) for j, o in enumerate(self.stages[:i])):
                 laned[i] = True
         self._laned = laned
+        self._inline = [not on for on in laned]
+        self._any_slow = any(slow)
+        self._lane_rates = {s.rate or rate for s, on in zip(self.stages, laned, strict=True) if on}
         self._delay = max(1, math.ceil(lane_delay_s * rate / quantum)) if any(slow) else 0
         groups = {s.rate or rate for s in self.stages}
         self._groups = {r: _RateGroup(r, rate, channels) for r in sorted(groups)}
@@ -375,11 +378,14 @@ class Pipeline:
         self._cell += 1
 
     def _do(self, cell: int, call, frames) -> None:
-        inline = [not laned for laned in self._laned]
-        outs = self._run(inline, call, frames)
+        outs = self._run(self._inline, call, frames)
+        if not self._any_slow:
+            self._fast[cell] = [e for out in outs for e in out]
+            self._slow_out[cell] = []
+            return
         self._fast[cell] = [e for out, slow in zip(outs, self._slow, strict=True) if not slow for e in out]
         if self._lane is not None:
-            rates = {self.stages[i].rate or self.rate for i, on in enumerate(self._laned) if on}
+            rates = self._lane_rates
             self._lane.put((call, {r: f for r, f in frames.items() if r in rates}, outs))
             self._lane_sent += 1
             self._slow_out.setdefault(cell, None)
