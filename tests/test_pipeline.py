@@ -119,3 +119,24 @@ def test_bad_arguments_are_named():
         Pipeline([], 16000, 1).process(0, np.zeros((10, 2), np.float32))
     with pytest.raises(ParameterError, match=r"placement for 'stt': no such stage in this run \(levels\)"):
         build_stages(["levels"], sample_rate=16000, channels=1, placement={"stt": "thread"})
+
+
+def test_cli_place_option(tmp_path, capsys):
+    import json
+
+    import soundfile as sf
+
+    from rtaudio.cli import main
+
+    x, _ = spoken_with_pauses()
+    wav = tmp_path / "talk.wav"
+    sf.write(wav, x, 16000)
+    base = ["analyze", str(wav), "--no-progress", "--stages", "vad,stt", "-p", "stt.engine=pocketsphinx"]
+    assert main([*base, "--place", "stt=gpu", "-o", str(tmp_path / "x.jsonl")]) == 2
+    assert "placement stt='gpu' must be one of inline, thread, process" in capsys.readouterr().err
+    outs = []
+    for where in ("inline", "thread"):
+        out = tmp_path / f"{where}.jsonl"
+        assert main([*base, "--place", f"stt={where}", "-o", str(out)]) == 0
+        outs.append([json.loads(line) for line in out.read_text().splitlines()])
+    assert outs[0] == outs[1] and any(e["type"] == "transcript" for e in outs[0])
