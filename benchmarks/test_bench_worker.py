@@ -3,8 +3,8 @@
 Run: ``python -m pytest benchmarks/test_bench_worker.py --benchmark-only -s``.
 A 1 ms ticker thread (standing in for the window's frame loop) runs while ``rtaudio.api.analyze``
 transcribes 20 s of espeak-ng speech with pocketsphinx (``stt``) and identifies its language
-(``lid``), with the recognisers in the reader thread (``worker=thread``) or in child processes
-(``worker=process``). ``extra_info``: the ticker's longest stall and 99th-percentile gap (ms), and the
+(``lid``), with the recognisers in the reader thread (placement ``inline``) or in child processes
+(placement ``process``, the pipeline's lane). ``extra_info``: the ticker's longest stall and 99th-percentile gap (ms), and the
 run's wall time; ``overhead`` is the process run's time over the thread run's in the same session.
 """
 
@@ -60,14 +60,15 @@ def _with_ticker(fn):
 @pytest.mark.parametrize("worker", ["thread", "process"])
 def test_ticker_during_recognition(benchmark, talk, worker):
     cfg = {
-        "stt": {"gate": "false", "engine": "pocketsphinx", "worker": worker},
-        "lid": {"gate": "energy", "worker": worker, "backend": "onnx"},
+        "stt": {"gate": "false", "engine": "pocketsphinx"},
+        "lid": {"gate": "energy", "backend": "onnx"},
     }
+    where = "inline" if worker == "thread" else "process"
     result = {}
 
     def run():
         result["wall"], result["gaps"] = _with_ticker(
-            lambda: analyze(talk, rate=16000, stages=["lid", "stt"], config=cfg)
+            lambda: analyze(talk, rate=16000, stages=["lid", "stt"], config=cfg, placement={"stt": where, "lid": where})
         )
 
     benchmark.pedantic(run, rounds=1, iterations=1)
@@ -93,15 +94,18 @@ def test_ticker_during_whisper(benchmark, talk):
         resolve_whisper()
     except ModelError as exc:
         pytest.skip(str(exc))
-    cfg = {
-        "stt": {"engine": "whisper", "worker": "process"},
-        "lid": {"backend": "whisper", "worker": "process"},
-    }
+    cfg = {"stt": {"engine": "whisper"}, "lid": {"backend": "whisper"}}
     result = {}
 
     def run():
         result["wall"], result["gaps"] = _with_ticker(
-            lambda: analyze(talk, rate=16000, stages=["vad", "lid", "stt"], config=cfg)
+            lambda: analyze(
+                talk,
+                rate=16000,
+                stages=["vad", "lid", "stt"],
+                config=cfg,
+                placement={"stt": "process", "lid": "process"},
+            )
         )
 
     benchmark.pedantic(run, rounds=1, iterations=1)

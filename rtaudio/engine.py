@@ -1,11 +1,12 @@
-"""The engine: a producer fills the ring, one reader thread drains it through the stages into the sinks.
+"""The engine: a producer fills the ring, one reader thread drains it through a pipeline into the sinks.
 
 ::
 
-    source.run ──> Ring ──> reader thread: mono mix / resample per rate ──> stages ──> sinks
+    source.run ──> Ring ──> reader thread: Pipeline (resample per rate, stages, slow lane) ──> sinks
 
 The producer is a pull source's pump thread or a device callback; the reader
-is the only thread that touches stages and sinks.  Faults become events;
+is the only thread that touches the pipeline and the sinks (the pipeline's slow
+lane, when placed, runs its stages in a thread of its own).  Faults become events;
 a fatal error (corrupt file, NaN samples) stops the run after the partial
 results have been flushed and written, then is raised from :meth:`Engine.run`.
 """
@@ -18,14 +19,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from rtaudio.errors import ParameterError
-from rtaudio.events import EndOfInput, Event, Overflow, SourceInfo, event_time, retime
+from rtaudio.events import EndOfInput, Event, Overflow, SourceInfo, event_time
+from rtaudio.pipeline import Pipeline
 from rtaudio.ring import Ring
 from rtaudio.sinks import Sink
-from rtaudio.sources.base import Source, check_finite, first_nonfinite
-from rtaudio.stages.base import Frame, Stage
+from rtaudio.sources.base import Source
+from rtaudio.stages.base import Stage
+
+#: The pipeline's quantum (s) for live and real-time-paced input: the most its events wait for the rest of
+#: their quantum.
+LIVE_QUANTUM_S = 0.005
 
 
 @dataclass
@@ -38,28 +42,6 @@ class RunResult:
     seconds: float
 
 
-class _RateGroup:
-    """Stages sharing one sample rate, with the streaming resampler that feeds them (None at source rate)."""
-
-    def __init__(self, rate: int, source_rate: int, channels: int, stages: list[Stage]):
-        self.rate = rate
-        self.stages = stages
-        self.index = 0
-        self.resampler = None
-        if rate != source_rate:
-            import soxr
-
-            self.resampler = soxr.ResampleStream(source_rate, rate, channels, dtype="float32", quality="HQ")
-
-    def frame(self, index: int, block: np.ndarray, last: bool = False) -> Frame:
-        if self.resampler is None:
-            return Frame(index, block, self.rate)
-        out = self.resampler.resample_chunk(block, last=last)
-        frame = Frame(self.index, out.reshape(-1, block.shape[1]), self.rate)
-        self.index += len(out)
-        return frame
-
-
 class Engine:
     """Run ``stages`` over ``source`` and hand their events to ``sinks``.
 
@@ -67,7 +49,7 @@ class Engine:
     ----------
     source : Source
     stages : sequence of Stage
-        Run in order on every block; each sees its own rate (``stage.rate``, None: the source rate).
+        Run by a :class:`~rtaudio.pipeline.Pipeline` (in dependency order, each at its own rate).
     sinks : sequence of Sink
     ring_seconds : float > 0, s
         Ring capacity. Live input older than this is dropped (and reported) when the reader falls behind.
@@ -78,6 +60,12 @@ class Engine:
         (the count is reported in the end event's reason).
     progress : callable(samples_done) or None
         Called from the reader thread after each block.
+    placement, lane_delay_s
+        Where the slow stages run, see :class:`~rtaudio.pipeline.Pipeline`.
+    quantum : int > 0, samples, or None
+        The pipeline's block grid (events depend on it, not on the ring's timing); None: ``max_block``
+        for a file, :data:`LIVE_QUANTUM_S` for live or real-time-paced input (each quantum's events
+        wait for its end).
     """
 
     def __init__(
@@ -90,22 +78,33 @@ class Engine:
         max_block: int = 16384,
         on_nonfinite: str = "error",
         progress: Callable[[int], None] | None = None,
+        placement: dict[str, str] | None = None,
+        lane_delay_s: float = 2.0,
+        quantum: int | None = None,
     ):
         if not ring_seconds > 0:
             raise ParameterError(f"ring_seconds={ring_seconds} must be > 0 seconds")
-        if on_nonfinite not in ("error", "zero"):
-            raise ParameterError(f"on_nonfinite={on_nonfinite!r} must be 'error' or 'zero'")
+        if not (isinstance(max_block, int) and max_block > 0):
+            raise ParameterError(f"max_block={max_block!r} must be a positive integer (samples)")
+        if quantum is None:
+            paced = source.live or getattr(source, "realtime", False)
+            quantum = max(1, round(LIVE_QUANTUM_S * source.rate)) if paced else max_block
         self.source = source
-        self.stages = list(stages)
+        self.pipeline = Pipeline(
+            stages,
+            source.rate,
+            source.channels,
+            quantum=quantum,
+            placement=placement,
+            lane_delay_s=lane_delay_s,
+            on_nonfinite=on_nonfinite,
+            description=source.description,
+        )
+        self.stages = self.pipeline.stages
         self.sinks = list(sinks)
         self.ring = Ring(max(int(ring_seconds * source.rate), 1024), source.channels)
         self.max_block = max_block
-        self.on_nonfinite = on_nonfinite
         self.progress = progress
-        groups: dict[int, list[Stage]] = {}
-        for stage in self.stages:
-            groups.setdefault(stage.rate or source.rate, []).append(stage)
-        self._groups = [_RateGroup(r, source.rate, source.channels, s) for r, s in groups.items()]
         self._stop = threading.Event()
         self._user_stopped = False
         self._reports: queue.SimpleQueue[Event] = queue.SimpleQueue()
@@ -116,7 +115,11 @@ class Engine:
         self._producer_done = threading.Event()
         self._done = threading.Event()
         self.result: RunResult | None = None
-        self.replaced_nonfinite = 0
+
+    @property
+    def replaced_nonfinite(self) -> int:
+        """NaN/Inf samples replaced by silence (``on_nonfinite='zero'``)."""
+        return self.pipeline.replaced_nonfinite
 
     # -- control -----------------------------------------------------------------
     def start(self) -> None:
@@ -221,76 +224,44 @@ class Engine:
                 self._done.set()
 
     def _pump(self) -> str:
-        ring = self.ring
+        ring, pipeline = self.ring, self.pipeline
         dropped = 0
         while True:
-            index, block = ring.read(self.max_block)
-            if ring.dropped != dropped:
-                self._dispatch([Overflow(index, ring.dropped - dropped)])
+            index, block = ring.read(min(self.max_block, pipeline.room))
+            if ring.dropped != dropped:  # in time order with the events, like the source's reports
+                self._reports.put(Overflow(index, ring.dropped - dropped))
                 dropped = ring.dropped
             if len(block):
-                self._process(index, block)
-                self._drain_reports(index + len(block))
+                self._dispatch(pipeline.process(index, block))
+                self._drain_reports(pipeline.released_to)
                 if self.progress is not None:
                     self.progress(index + len(block))
                 continue
+            # nothing to read: the source may be stalled (a reconnect backoff), so its reports go out now,
+            # ahead of the events of the part quantum the pipeline holds (at most one quantum early)
             self._drain_reports(ring.position)
             if self._producer_done.is_set() and ring.available == 0:
-                self._drain_reports()
                 return "error" if self._error is not None else ("stopped" if self._user_stopped else "end")
             if self._user_stopped and ring.available == 0:  # don't wait for a producer blocked on I/O
                 return "stopped"
             time.sleep(0.0005)
 
-    def _process(self, index: int, block: np.ndarray) -> None:
-        if not np.isfinite(block).all():
-            if self.on_nonfinite == "error":  # the audio before the first bad sample is analysed first
-                good = first_nonfinite(block)
-                if good:
-                    self._process(index, block[:good])
-                check_finite(
-                    block[good:],
-                    index + good,
-                    self.source.rate,
-                    repr(self.source.description),
-                    " (replace them with silence: --nonfinite zero, or on_nonfinite='zero' in Python)",
-                )
-            block = self._nonfinite(index, block)
-        frames = {group.rate: group.frame(index, block) for group in self._groups}
-        self._dispatch(self._run_stages(lambda stage, frame: stage.process(frame), frames))
-
-    def _run_stages(self, call, frames: dict[int, Frame]) -> list[Event]:
-        """``call(stage, frame)`` for each stage in order; a stage that ``listens`` first observes
-        the matching events the stages before it produced for the same block. Returns all events, time-ordered."""
-        events: list[Event] = []
-        for stage in self.stages:
-            rate = stage.rate or self.source.rate
-            if stage.listens and events:
-                heard = [e for e in events if isinstance(e, stage.listens)]
-                if heard:
-                    stage.observe(heard)
-            if rate not in frames:
-                continue
-            events.extend(retime(e, self.source.rate, rate) for e in call(stage, frames[rate]))
-        if len(self.stages) > 1:  # interleave the stages' events in time, whatever the block size
-            events.sort(key=event_time)
-        return events
-
-    def _nonfinite(self, index: int, block: np.ndarray) -> np.ndarray:
-        """``block`` with NaN/Inf replaced by silence (``on_nonfinite='zero'``), counted."""
-        bad = ~np.isfinite(block)
-        self.replaced_nonfinite += int(bad.sum())
-        return np.where(bad, np.float32(0), block)
-
     def _finish(self, reason: str, sinks: list[Sink]) -> None:
-        self._drain_reports()
         end = self.ring.position
-        empty = np.zeros((0, self.source.channels), np.float32)
-        tails = {g.rate: g.frame(end, empty, last=True) for g in self._groups if g.resampler is not None}
-        tails = {rate: frame for rate, frame in tails.items() if len(frame.samples)}
-        events = self._run_stages(lambda stage, frame: stage.process(frame), tails) if tails else []
-        # flush every stage; the frame argument is unused, a placeholder keeps one code path
-        events += self._run_stages(lambda stage, frame: stage.flush(), {g.rate: None for g in self._groups})
+        events: list[Event] = []
+        try:  # a stage failing at the end still leaves the sinks the end event and closed
+            events = self.pipeline.finish()
+        except BaseException as exc:
+            if self._error is None:
+                self._error = exc
+            reason = "error"
+        finally:
+            try:
+                self.pipeline.close()
+            except BaseException as exc:
+                if self._error is None:
+                    self._error = exc
+        self._drain_reports()
         events.append(EndOfInput(end, reason, self.ring.dropped))
         self.result = RunResult(end, self.ring.dropped, reason, time.perf_counter() - self._t0)
         for sink in sinks:

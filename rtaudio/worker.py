@@ -7,8 +7,8 @@ sends its arguments through a pipe and waits for the answer, and while this proc
 no GIL. The answers are the same as in-process (the same code runs); each call costs a pipe round
 trip (about 0.1 ms) plus pickling its arguments and result.
 
-Stages expose it as ``worker="process"`` (``stt``, ``lid``); the window commands (``play``,
-``live``) use it by default.
+The pipeline places a stage there with placement ``"process"`` (``stt``, ``lid``, see
+:mod:`rtaudio.pipeline`); the window commands (``play``, ``live``) do by default.
 """
 
 from __future__ import annotations
@@ -19,8 +19,12 @@ import weakref
 
 from rtaudio.errors import ParameterError, RtaudioError
 
-#: Values of the stages' ``worker`` parameter.
+#: Values of the stages' ``worker`` argument (set from the pipeline's placement).
 WORKERS = ("thread", "process")
+#: Longest wait for one answer of a child process (s): a model load or a long decode takes seconds.
+TIMEOUT_S = 600.0
+#: How often a waiting call checks that the child is still alive (s).
+POLL_S = 0.5
 
 
 def check_worker(stage: str, value) -> None:
@@ -28,7 +32,7 @@ def check_worker(stage: str, value) -> None:
     if value not in WORKERS:
         raise ParameterError(
             f"{stage}.worker={value!r} must be one of {', '.join(WORKERS)} (thread: in the "
-            "engine's reader thread; process: a child process, so the decoder cannot stall "
+            "caller's thread; process: a child process, so the decoder cannot stall "
             "other threads)"
         )
 
@@ -43,9 +47,17 @@ class ProcessProxy:
     ``factory`` and the arguments must be picklable (a class importable by name, paths, numbers);
     so must the methods' arguments and results. An exception in the child is raised here again.
     The child is stopped by :meth:`close`, or when the proxy is garbage-collected.
+
+    :attr:`timeout` (s, default :data:`TIMEOUT_S`; None: no limit) bounds the wait for one answer
+    (the construction's included): past it, the child is stopped and :class:`WorkerError` raised. A child
+    that dies is noticed
+    within :data:`POLL_S` whatever the timeout.
     """
 
+    timeout: float | None = None
+
     def __init__(self, factory, *args, **kwargs):
+        self.timeout = TIMEOUT_S
         ctx = multiprocessing.get_context("spawn")  # no fork of a process whose threads hold locks
         self._conn, child = ctx.Pipe()
         self._name = getattr(factory, "__name__", str(factory))
@@ -110,7 +122,18 @@ class ProcessProxy:
         self._finalizer()
 
     def _answer(self):
+        waited = 0.0
         try:
+            while not self._conn.poll(POLL_S):
+                waited += POLL_S
+                if not self._proc.is_alive() and not self._conn.poll():
+                    raise self._died()
+                if self.timeout is not None and waited >= self.timeout:
+                    self.close()  # its answer would come to the next call: stop it
+                    raise WorkerError(
+                        f"the {self._name} worker process gave no answer within timeout={self.timeout} s, "
+                        "so it was stopped; expected one (raise the proxy's timeout for slower calls)"
+                    )
             ok, value = self._conn.recv()
         except (EOFError, OSError) as exc:
             raise self._died() from exc

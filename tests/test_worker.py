@@ -54,20 +54,35 @@ def test_a_dead_child_is_a_clear_error(sentence):
 
 @pytest.mark.slow
 def test_stt_and_lid_give_the_same_events_in_a_child_process(sentence):
-    def run(worker):
-        cfg = {
-            "stt": {"gate": "false", "worker": worker, "engine": "pocketsphinx"},
-            "lid": {"gate": "energy", "worker": worker, "threshold": "0"},
-        }
-        events = analyze(sentence, rate=16000, stages=["lid", "stt"], config=cfg)
+    def run(where):
+        cfg = {"stt": {"gate": "false", "engine": "pocketsphinx"}, "lid": {"gate": "energy", "threshold": "0"}}
+        placement = {"stt": where, "lid": where}
+        events = analyze(sentence, rate=16000, stages=["lid", "stt"], config=cfg, placement=placement)
         return (
             [(e.start, e.end, e.text) for e in events if isinstance(e, Transcript)],
             [(e.t, e.language, round(e.probability, 5)) for e in events if isinstance(e, Language)],
         )
 
-    in_thread, in_process = run("thread"), run("process")
+    in_thread, in_process = run("inline"), run("process")
     assert in_thread == in_process
     assert in_thread[0] and in_thread[1]  # it did transcribe and decide
+
+
+def test_old_worker_key_still_works_with_a_deprecation_warning():
+    x = np.zeros(16000, np.float32)
+    with pytest.warns(
+        DeprecationWarning, match=r"lid.worker='process' is deprecated: .* placement \{'lid': 'process'\}"
+    ):
+        events = analyze(x, rate=16000, stages=["lid"], config={"lid": {"worker": "process", "gate": "energy"}})
+    assert events[-1].TYPE == "end"
+
+
+def test_bad_placement_is_named():
+    x = np.zeros(16000, np.float32)
+    with pytest.raises(ParameterError, match="placement stt='gpu' must be one of inline, thread, process"):
+        analyze(x, rate=16000, stages=["stt"], config={"stt": {"gate": "false"}}, placement={"stt": "gpu"})
+    with pytest.raises(ParameterError, match="placement levels='thread': only slow stages run in a lane"):
+        analyze(x, rate=16000, stages=["levels"], placement={"levels": "thread"})
 
 
 def test_bad_worker_is_named():
@@ -75,3 +90,17 @@ def test_bad_worker_is_named():
         analyze(np.zeros(16000, np.float32), rate=16000, stages=["stt"], config={"stt": {"worker": "gpu"}})
     with pytest.raises(ParameterError, match="lid.worker='x' must be one of thread, process"):
         analyze(np.zeros(16000, np.float32), rate=16000, stages=["lid"], config={"lid": {"worker": "x"}})
+
+
+def test_a_call_past_the_timeout_is_an_error_naming_it():
+    import threading
+
+    proxy = ProcessProxy(threading.Event)  # a real object whose wait() outlasts the timeout
+    proxy.timeout = 1.0
+    try:
+        with pytest.raises(
+            WorkerError, match=r"the Event worker process gave no answer within timeout=1.0 s, so it was stopped"
+        ):
+            proxy.wait(60)
+    finally:
+        proxy.close()

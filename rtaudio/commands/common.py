@@ -45,6 +45,14 @@ def add_stage_options(p: argparse.ArgumentParser) -> None:
         help="set one stage parameter, e.g. -p spectrum.n_fft=4096 (repeatable; wins over --config)",
     )
     g.add_argument(
+        "--place",
+        action="append",
+        default=[],
+        metavar="STAGE=WHERE",
+        help="where a slow stage (stt, lid) runs: inline, thread (a lane of its own) or process (a lane, "
+        "its recogniser in a child process); same events (repeatable)",
+    )
+    g.add_argument(
         "--nonfinite",
         choices=["error", "zero"],
         default="error",
@@ -60,6 +68,19 @@ def stage_config(args) -> dict[str, dict]:
         stage, name, value = parse_override(text)
         config.setdefault(stage, {})[name] = value
     return config
+
+
+def placement(args) -> dict[str, str]:
+    """``--place STAGE=WHERE`` options as ``{stage: where}``."""
+    from rtaudio.errors import ParameterError
+
+    out = {}
+    for text in getattr(args, "place", None) or []:
+        stage, sep, where = text.partition("=")
+        if not sep or not stage.strip():
+            raise ParameterError(f"--place {text!r} must look like STAGE=WHERE, e.g. --place stt=process")
+        out[stage.strip()] = where.strip()
+    return out
 
 
 def open_input(args, **extra):
@@ -80,7 +101,9 @@ def make_stages(args, source):
     from rtaudio.stages import build_stages
 
     names = [n.strip() for n in args.stages.split(",") if n.strip()]
-    return build_stages(names, sample_rate=source.rate, channels=source.channels, config=stage_config(args))
+    return build_stages(
+        names, sample_rate=source.rate, channels=source.channels, config=stage_config(args), placement=placement(args)
+    )
 
 
 def run_with_progress(engine, source, show: bool):

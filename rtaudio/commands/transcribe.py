@@ -92,19 +92,6 @@ def output_format(path: str) -> str:
     return FORMATS[ext]
 
 
-def check_lag(vad_params, stt_params) -> None:
-    """The recogniser must lag the input by more than the VAD needs to decide a segment's end."""
-    from rtaudio.errors import ParameterError
-
-    need = vad_params.end_delay_s - stt_params.post_roll_s
-    if stt_params.lag_s < need:
-        raise ParameterError(
-            f"stt.lag_s={stt_params.lag_s} must be >= {need:.3f} s (the VAD reports an end up to "
-            f"{vad_params.end_delay_s:.3f} s late with vad.min_silence_s={vad_params.min_silence_s}, less "
-            f"stt.post_roll_s={stt_params.post_roll_s}); raise stt.lag_s"
-        )
-
-
 def document(transcripts, rate: int, fmt: str, rules) -> str:
     from rtaudio import subtitles
 
@@ -151,8 +138,6 @@ def run(args) -> int:
         )
     source = open_input(args)
     stages = build_stages(names, sample_rate=source.rate, channels=source.channels, config=config)
-    if not args.no_gate:
-        check_lag(stages[0].params, stages[-1].params)
     sink = ListSink()
     engine = Engine(source, stages, [sink], on_nonfinite=args.nonfinite)
     try:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import sys
 
-from rtaudio.commands.common import check_outputs, stage_config, summary
-from rtaudio.viz.window import WINDOW_DEFAULTS
+from rtaudio.commands.common import check_outputs, placement, stage_config, summary
+from rtaudio.viz.window import WINDOW_DEFAULTS, WINDOW_PLACEMENT
 
 
 def add_window_options(p) -> None:
@@ -62,6 +62,7 @@ def window_stages(args, source):
                 sample_rate=source.rate,
                 channels=source.channels,
                 config={k: v for k, v in config.items() if k != "spectrum"},
+                placement={**{k: v for k, v in WINDOW_PLACEMENT.items() if k in others}, **placement(args)},
             ),
             strict=True,
         )
@@ -116,7 +117,7 @@ def show(args, source, *, output=None, notice: str = "") -> int:
     :class:`~rtaudio.viz.playback.WallClock` for ``play`` (the window follows its clock),
     None for live input (the window shows events as they come).
     """
-    from rtaudio.engine import Engine
+    from rtaudio.engine import LIVE_QUANTUM_S, Engine
     from rtaudio.viz.model import ViewParams
     from rtaudio.viz.sink import VizSink
     from rtaudio.viz.window import Window, parse_size
@@ -143,7 +144,9 @@ def show(args, source, *, output=None, notice: str = "") -> int:
     )
     if notice:
         print(f"rtaudio: {notice}", file=sys.stderr)
-    engine = Engine(source, stages, sinks, on_nonfinite=args.nonfinite)
+    # a window wants each frame as soon as it is computed: a small quantum whatever the source's pace
+    quantum = max(1, round(LIVE_QUANTUM_S * source.rate))
+    engine = Engine(source, stages, sinks, on_nonfinite=args.nonfinite, quantum=quantum)
     if output is not None:
         window.on_frame = lambda w, _t: w.renderer.hud.__setitem__("audio", output.status)
     try:

@@ -1,4 +1,4 @@
-"""The stage protocol, the frame the engine hands over, and the hop framer stages share."""
+"""The stage protocol, the frame the pipeline hands over, and the hop framer stages share."""
 
 from __future__ import annotations
 
@@ -68,8 +68,23 @@ class Stage:
 
     name: str = "stage"
     rate: int | None = None
-    #: Event types this stage wants from the stages before it in the pipeline (see :meth:`observe`).
+    #: Event types this stage wants from other stages; the pipeline runs it after those producing them
+    #: (see :meth:`observe`).
     listens: tuple[type[Event], ...] = ()
+    #: Event types this stage produces (the pipeline orders listeners after it).
+    emits: tuple[type[Event], ...] = ()
+    #: True for a stage whose calls can take long (a recogniser): the pipeline may run it in a lane of
+    #: its own (see :class:`rtaudio.pipeline.Pipeline`).
+    slow: bool = False
+
+    def requires(self) -> tuple[type[Event], ...]:
+        """Event types this stage cannot work without (with its parameters); the pipeline refuses to run
+        it when no stage produces them."""
+        return ()
+
+    def requires_hint(self) -> str:
+        """What else the user can do when :meth:`requires` is not met (appended to the error)."""
+        return ""
 
     def observe(self, events: list[Event]) -> None:
         """Receive events of the types in ``listens`` that earlier stages produced.
@@ -88,6 +103,9 @@ class Stage:
 
     def reset(self) -> None:
         """Forget all state, as if newly built."""
+
+    def close(self) -> None:
+        """Free what the stage holds outside Python (ONNX sessions, child processes); idempotent."""
 
 
 class HopFramer:

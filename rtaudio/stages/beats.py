@@ -125,6 +125,7 @@ class BeatsStage(Stage):
     """
 
     name = "beats"
+    emits = (KeyMoment, Tempo)
     rate = RATE
 
     def __init__(self, params: BeatsParams | None = None, *, sample_rate: int = RATE):

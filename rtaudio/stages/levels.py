@@ -274,6 +274,7 @@ class LevelsStage(Stage):
     """
 
     name = "levels"
+    emits = (Levels, Loudness)
     rate = None
 
     def __init__(self, params: LevelsParams = LevelsParams(), *, sample_rate: int, channels: int):

@@ -145,6 +145,12 @@ class LangidModel:
                 ProcessProxy(lid_phones.PhoneRecognizer) if worker == "process" else lid_phones.PhoneRecognizer()
             )
 
+    def close(self) -> None:
+        """Stop the phone recogniser's child process, if any (idempotent)."""
+        close = getattr(self._recognizer, "close", None)
+        if close is not None:
+            close()
+
     def observe(self, x: np.ndarray) -> np.ndarray:
         """What one window of 16 kHz mono audio contributes to :class:`Evidence`: its phone n-gram
         counts for a phonotactic model, else its log-probabilities (:meth:`logprobs`)."""
@@ -312,11 +318,6 @@ class LidParams:
         ``rtaudio langid --first S``); 0: never stop.
     combine : str
         How windows add up: ``"mean"`` of posteriors, or ``"geometric"`` (mean log-probability).
-    worker : str
-        Phonotactic models: where the phone recogniser runs, ``"thread"`` (the engine's reader
-        thread) or ``"process"`` (a child process, so its decoding cannot stall other threads; the
-        window commands use it). Same results either way. Whisper: ``"process"`` runs it asynchronously
-        (decisions arrive when ready; the reader thread never waits), ``"thread"`` in stream order.
     backend : str
         ``"auto"`` (Whisper where its model is found and ``model`` is the default, else ``onnx``),
         ``"whisper"`` or ``"onnx"`` (the ``model`` above).
@@ -340,7 +341,6 @@ class LidParams:
     min_change: float = 0.05
     max_speech_s: float = 0.0
     combine: str = "mean"
-    worker: str = "thread"
     backend: str = "auto"
     whisper_model: str = "whisper-base"
     live: bool = True
@@ -374,13 +374,27 @@ class LidStage(Stage):
     params : LidParams
     sample_rate : int > 0, Hz
         The source's rate (VAD events arrive on the source clock).
+    worker : {"thread", "process"}
+        Phonotactic models: where the phone recogniser runs, in the caller's thread or in a child
+        process (its decoding cannot stall other threads); same results. Whisper: ``"process"`` runs
+        it asynchronously (decisions arrive when ready), ``"thread"`` in stream order. Pipeline
+        placement ``"process"`` (:mod:`rtaudio.pipeline`) builds the stage with it.
     """
 
     name = "lid"
+    emits = (Language,)
+    slow = True  # a recogniser: the pipeline may run it in its lane
     rate = RATE
     listens = (SpeechStart, SpeechEnd, SpeechSegment)
 
-    def __init__(self, params: LidParams = LidParams(), *, sample_rate: int, model: LangidModel | None = None):
+    def __init__(
+        self,
+        params: LidParams = LidParams(),
+        *,
+        sample_rate: int,
+        model: LangidModel | None = None,
+        worker: str = "thread",
+    ):
         if params.window_s <= 0 or not 0 < params.hop_s <= params.window_s:
             raise ParameterError(
                 f"lid.window_s={params.window_s} and lid.hop_s={params.hop_s} must satisfy "
@@ -390,7 +404,8 @@ class LidStage(Stage):
             raise ParameterError(f"lid.threshold={params.threshold} must be in [0, 1]")
         if params.gate not in ("auto", "vad", "energy"):
             raise ParameterError(f"lid.gate={params.gate!r} must be one of auto, vad, energy")
-        check_worker("lid", params.worker)
+        check_worker("lid", worker)
+        self.worker = worker
         self.params = params
         self.source_rate = sample_rate
         self.backend, whisper_path = ("onnx", None) if model is not None else choose_backend(params)
@@ -400,7 +415,7 @@ class LidStage(Stage):
             from rtaudio.stages.lid_whisper import WhisperTracker
 
             self.whisper = WhisperTracker(
-                whisper_path, params.languages, params.threshold, params.max_speech_s, params.live, params.worker
+                whisper_path, params.languages, params.threshold, params.max_speech_s, params.live, worker
             )
             self.model = None
             self.model_path = whisper_path
@@ -411,7 +426,7 @@ class LidStage(Stage):
             return
         self.model = model or LangidModel(resolve_model(params.model))
         self.model_path = self.model.path
-        if params.worker == "process":
+        if worker == "process":
             self.model.run_recognizer_in("process")
         if self.model.untrained:
             warnings.warn(self.model.note.removeprefix("warning: "), UntrainedModelWarning, stacklevel=2)
@@ -444,6 +459,12 @@ class LidStage(Stage):
             return
         self.segment.reset()
         self.total.reset()
+
+    def close(self) -> None:
+        if self.whisper is not None:
+            self.whisper.close()
+        elif self.model is not None:
+            self.model.close()
 
     @property
     def description(self) -> str:

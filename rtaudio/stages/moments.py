@@ -128,6 +128,7 @@ class MomentsStage(Stage):
     """
 
     name = "moments"
+    emits = (KeyMoment,)
     rate = None
     listens = (Levels, SpeechStart, SpeechEnd, KeyMoment)
 

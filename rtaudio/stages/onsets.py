@@ -80,6 +80,7 @@ class OnsetsStage(Stage):
     """
 
     name = "onsets"
+    emits = (KeyMoment,)
     rate = RATE
 
     def __init__(self, params: OnsetsParams | None = None, *, sample_rate: int = RATE):

@@ -135,6 +135,7 @@ class SectionsStage(Stage):
     """
 
     name = "sections"
+    emits = (KeyMoment,)
     rate = RATE
 
     def __init__(self, params: SectionsParams | None = None, *, sample_rate: int = RATE):

@@ -497,6 +497,7 @@ class SpectrumStage(Stage):
     """
 
     name = "spectrum"
+    emits = (SpectrumBands, SpectrumFrame)
     rate = None
 
     def __init__(self, params: SpectrumParams | None = None, *, sample_rate: int):

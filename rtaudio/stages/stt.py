@@ -114,11 +114,6 @@ class STTParams:
         ``conf/mfcc.conf``). A value the model was not trained for is an error.
     history_s : float > 0, default 20.0, seconds
         Recent audio kept for segments the VAD reports after the fact.
-    worker : {"thread", "process"}, default "thread"
-        Where the recogniser runs: in the engine's reader thread, or in a child process
-        (:mod:`rtaudio.worker`), so that its decoding (which holds the GIL) cannot stall other
-        threads; the window commands use ``process``. Same results either way (whisper: in a child
-        process its decodes are asynchronous, so live captions depend on its speed; finals do not).
     whisper_model : str, default "whisper-base"
         whisper: registry name, a size in the Hugging Face cache, or a faster-whisper model folder
         (``model_path`` overrides it).
@@ -148,14 +143,12 @@ class STTParams:
     group_gap_s: float = 2.0
     sample_rate: int | None = None
     history_s: float = 20.0
-    worker: str = "thread"
     whisper_model: str = "whisper-base"
     partial_s: float = 1.0
     beam_size: int = 5
     window_s: float = 30.0
 
     def __post_init__(self):
-        check_worker("stt", self.worker)
         if self.engine not in ENGINES:
             raise ParameterError(f"stt.engine={self.engine!r} must be one of {', '.join(ENGINES)}")
         if not (
@@ -458,6 +451,12 @@ class STTStage(Stage):
     params : STTParams
     sample_rate : int > 0, Hz
         The source's rate (speech events arrive on the source clock).
+    worker : {"thread", "process"}
+        Where the recogniser runs: in the caller's thread, or in a child process
+        (:mod:`rtaudio.worker`), so that its decoding (which holds the GIL) cannot stall other
+        threads. Pipeline placement ``"process"`` (:mod:`rtaudio.pipeline`) builds the stage with it.
+        Same results either way (whisper: in a child process its decodes are asynchronous, so live
+        captions depend on its speed; finals do not).
 
     Attributes
     ----------
@@ -477,9 +476,13 @@ class STTStage(Stage):
     """
 
     name = "stt"
+    emits = (PartialTranscript, Transcript, Word)
+    slow = True  # a recogniser: the pipeline may run it in its lane
     listens = (SpeechStart, SpeechEnd, Language)
 
-    def __init__(self, params: STTParams | None = None, *, sample_rate: int = 16000):
+    def __init__(self, params: STTParams | None = None, *, sample_rate: int = 16000, worker: str = "thread"):
+        check_worker("stt", worker)
+        self.worker = worker
         self.params = p = params or STTParams()
         self.source_rate = sample_rate
         self.engine, self.model_path, model_rate, upsample = choose_backend(p)
@@ -531,6 +534,17 @@ class STTStage(Stage):
         if not self.params.gate:
             self._runs = [[0, None]]
 
+    def requires(self):
+        return (SpeechStart, SpeechEnd) if self.params.gate else ()
+
+    def requires_hint(self) -> str:
+        return ", or set stt.gate=false to transcribe all the audio"
+
+    def close(self) -> None:
+        close = getattr(self._rec, "close", None)  # a child process or a whisper worker
+        if close is not None:
+            close()
+
     # -- events from the vad ------------------------------------------------------------------
     def _to_stage(self, t: int) -> int:
         return t if self.source_rate == self.rate else round(t * self.rate / self.source_rate)
@@ -545,7 +559,7 @@ class STTStage(Stage):
                 self.rate,
                 partials=p.partials,
                 language=None if self.language == AUTO else self.language,
-                worker=p.worker,
+                worker=self.worker,
                 partial_s=p.partial_s,
                 beam_size=p.beam_size,
                 window_s=p.window_s,
@@ -555,7 +569,7 @@ class STTStage(Stage):
         else:
             factory, args = PocketsphinxRecognizer, (path, self.rate)
             kwargs = {"partials": p.partials, "group_s": p.group_s, "group_gap_s": p.group_gap_s}
-        if p.worker == "process":
+        if self.worker == "process":
             return ProcessProxy(factory, *args, **kwargs)
         return factory(*args, **kwargs)
 

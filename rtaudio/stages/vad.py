@@ -386,6 +386,7 @@ class VADStage(Stage):
     """
 
     name = "vad"
+    emits = (SpeechStart, SpeechEnd, SpeechSegment)
     rate = VAD_RATE
 
     def __init__(self, params: VADParams | None = None, *, sample_rate: int = VAD_RATE):

@@ -41,11 +41,11 @@ HEADLESS_DRIVERS = ("dummy", "offscreen")
 WINDOW_DEFAULTS: dict[str, dict] = {
     "spectrum": {"hop": 256, "release_s": 0.05},
     "levels": {"hop_s": 0.02},
-    # recognisers decode in a child process: in the reader thread they hold the GIL for up to seconds,
-    # and the window (and JACK's callback) would stall meanwhile
-    "stt": {"worker": "process"},
-    "lid": {"worker": "process"},
 }
+#: Where the window runs the slow stages unless ``--place`` says otherwise: in the pipeline's lane with
+#: the recogniser in a child process (in the reader thread it holds the GIL for up to seconds, and the
+#: window, and JACK's callback, would stall meanwhile).
+WINDOW_PLACEMENT: dict[str, str] = {"stt": "process", "lid": "process"}
 
 
 def import_pygame():

@@ -122,15 +122,12 @@ def _zero_crossing_near(src: np.ndarray, mono: np.ndarray | None, index: int, re
 
 def integrated_loudness(x: np.ndarray, rate: int) -> float:
     """EBU R128 integrated loudness (LUFS) through rtaudio's levels stage; -inf for silence."""
-    from rtaudio.stages.base import Frame
+    from rtaudio.pipeline import Pipeline, run_array
     from rtaudio.stages.levels import LevelsParams, LevelsStage
 
     x = np.ascontiguousarray(x if x.ndim == 2 else x[:, None], dtype=np.float32)
     stage = LevelsStage(LevelsParams(), sample_rate=rate, channels=x.shape[1])
-    step = 10 * rate
-    for i in range(0, len(x), step):
-        stage.process(Frame(i, x[i : i + step], rate))
-    for event in stage.flush():
+    for event in run_array(Pipeline([stage], rate, x.shape[1], quantum=10 * rate), x, block=10 * rate):
         if event.TYPE == "loudness":
             return float(event.integrated_lufs)
     return -math.inf

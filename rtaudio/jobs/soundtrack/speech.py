@@ -129,22 +129,15 @@ def detect(x: np.ndarray, rate: int, features: Features | None = None, *, prefer
 
 
 def _vad_segments(x: np.ndarray, rate: int) -> np.ndarray:
-    import soxr
-
     from rtaudio.events import SpeechSegment
-    from rtaudio.stages.base import Frame
-    from rtaudio.stages.vad import VAD_RATE, VADParams, VADStage
+    from rtaudio.pipeline import Pipeline, run_array
+    from rtaudio.stages.vad import VADParams, VADStage
 
     mono = x if x.ndim == 1 else x.mean(axis=1)
-    mono = np.ascontiguousarray(mono, dtype=np.float32)
-    y = mono if rate == VAD_RATE else soxr.resample(mono, rate, VAD_RATE).astype(np.float32)
-    stage = VADStage(VADParams(), sample_rate=VAD_RATE)
-    events = []
-    block = 10 * VAD_RATE
-    for i in range(0, len(y), block):
-        events += stage.process(Frame(i, y[i : i + block, None], VAD_RATE))
-    events += stage.flush()
-    segs = [(e.start / VAD_RATE, e.end / VAD_RATE) for e in events if isinstance(e, SpeechSegment)]
+    mono = np.ascontiguousarray(mono, dtype=np.float32)[:, None]
+    stage = VADStage(VADParams(), sample_rate=rate)
+    events = run_array(Pipeline([stage], rate, 1, quantum=10 * rate), mono, block=10 * rate)
+    segs = [(e.start / rate, e.end / rate) for e in events if isinstance(e, SpeechSegment)]
     return np.array(sorted(segs), dtype=np.float64).reshape(-1, 2)
 
 

@@ -1,0 +1,100 @@
+"""How far the spectrum falls behind real time while stt and lid decode, per placement of the slow stages.
+
+Run: ``python -m pytest benchmarks/test_bench_lane.py --benchmark-only -s -p no:randomly``.
+20 s of espeak-ng speech with pauses at 48 kHz is played at real time (``ArraySource(realtime=True)``,
+10 ms blocks) through the threaded :class:`~rtaudio.engine.Engine` with stages
+``spectrum,levels,vad,lid,stt`` (pocketsphinx, onnx lid) and a 5 ms pipeline quantum, the slow stages
+placed ``inline`` (the reader thread), ``thread`` (the pipeline's lane) or ``process`` (the lane, the
+recognisers in child processes); the baseline ``base`` runs ``spectrum,levels,vad`` alone (what the
+machine's own load does to the same measurement, in the same session). A sink notes when each
+spectrum frame arrives.
+
+``extra_info``: ``stall_ms``, the longest lateness of a spectrum frame behind real time beyond the
+run's smallest (arrival - frame time, minus its minimum: the steady latency of the ring and quantum
+is not a stall), frames of the first ``WARMUP_S`` left out (numba compiles, models load on first
+use); ``p99_ms`` the 99th percentile of the same; ``same_events`` whether the run's events (every
+field, in order) equal the inline run's of the same session.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+from rtaudio.engine import Engine
+from rtaudio.events import SpectrumFrame
+from rtaudio.sinks import ListSink
+from rtaudio.sources.array import ArraySource
+from rtaudio.stages import build_stages
+
+pytest.importorskip("pocketsphinx")
+pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+RATE = 48000
+STAGES = ["spectrum", "levels", "vad", "lid", "stt"]
+CONFIG = {"stt": {"engine": "pocketsphinx"}, "lid": {"backend": "onnx"}}
+WARMUP_S = 2.0
+_EVENTS: dict[str, list] = {}
+
+
+@pytest.fixture(scope="module")
+def talk():
+    from rtaudio.testing import speech
+
+    parts = []
+    for text in (
+        "the committee will meet again on thursday to discuss the new budget",
+        "the mayor said that she expects a long and difficult meeting",
+        "open the window please",
+    ):
+        parts += [speech(text, RATE), np.zeros(RATE, np.float32)]
+    return np.resize(np.concatenate(parts), 20 * RATE)
+
+
+class _Clock(ListSink):
+    """A ListSink that notes the arrival time of each spectrum frame."""
+
+    def emit(self, events):
+        now = time.perf_counter()
+        super().emit(events)
+        self.arrivals.extend((now, e.t) for e in events if isinstance(e, SpectrumFrame))
+
+    def open(self, info):
+        self.arrivals = []
+        super().open(info)
+
+
+def _record(events):
+    return [e for e in events if e.TYPE != "end"]
+
+
+@pytest.mark.parametrize("where", ["base", "inline", "thread", "process"])
+def test_spectrum_stall_while_recognising(benchmark, talk, where):
+    sink = _Clock()
+
+    def run():
+        source = ArraySource(talk, RATE, block=RATE // 100, realtime=True)
+        placement = {} if where in ("base", "inline") else {"stt": where, "lid": where}
+        names = STAGES[:3] if where == "base" else STAGES
+        config = {} if where == "base" else CONFIG
+        stages = build_stages(names, sample_rate=RATE, channels=1, config=config, placement=placement)
+        Engine(source, stages, [sink], quantum=RATE // 200).run()
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    kept = [(a, t) for a, t in sink.arrivals if t >= WARMUP_S * RATE]
+    arrivals = np.array([a for a, _ in kept])
+    frame_s = np.array([t / RATE for _, t in kept])
+    late = (arrivals - frame_s) * 1000
+    late -= late.min()
+    _EVENTS[where] = _record(sink.events)
+    benchmark.extra_info.update(
+        stall_ms=round(float(late.max()), 1),
+        p99_ms=round(float(np.percentile(late, 99)), 2),
+        frames=len(late),
+        transcripts=sum(e.TYPE == "transcript" for e in sink.events),
+    )
+    if where in ("thread", "process") and "inline" in _EVENTS:
+        benchmark.extra_info["same_events"] = _EVENTS[where] == _EVENTS["inline"]
+    print(f"\n{where}: {benchmark.extra_info}")
