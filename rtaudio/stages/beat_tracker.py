@@ -262,6 +262,7 @@ class BeatTracker:
     SALIENCE_WEIGHT = 0.7
     STEADY_VEL = 2e-4  # log-interval change per frame that counts as "tempo moving" (2 %/s at 100 fps)
     HYSTERESIS = 1.15
+    CHANGE_COS = 0.5
     RHYTHM_TAU_S = 3.0
     SKIP_RATIO = 0.75  # strongest onset between an agent's beats / at its beats, above which it may skip beats
     SKIP_PENALTY = 0.8  # ... and its score is scaled down by up to this much (see _skips)
@@ -308,6 +309,8 @@ class BeatTracker:
         self._tg_last = 0
         self._tg_sal: np.ndarray | None = None
         self._tg_max = 1.0
+        self.changed = False
+        self._tg_first = 0
         self.rhythm = 0.0
         self.rhythm_level = 0.0
         self.median = 0.0
@@ -589,7 +592,7 @@ class BeatTracker:
     def _rescore(self, ag: _Agent) -> None:
         ag.quality = max(ag.avg, 0.0) * ag.hitrate**2 * (1.0 - math.exp(-ag.hits / 3.0)) * 0.5 ** max(0, ag.misses - 1)
         vb = self.best.vel if self.best is not None else 0.0
-        w = self.SALIENCE_WEIGHT * math.exp(-0.5 * (vb / self.STEADY_VEL) ** 2)
+        w = 0.0 if self.changed else self.SALIENCE_WEIGHT * math.exp(-0.5 * (vb / self.STEADY_VEL) ** 2)
         ag.score = ag.quality * self.prior(ag.period) * (1.0 - w + w * self.salience(ag.period))
 
     # -- Kalman filter on (next beat, log interval, velocity) --------------------------
@@ -652,7 +655,16 @@ class BeatTracker:
         dt = (n - self._tg_last) / self.fps if self._tg is not None else 1e9
         b = self.best
         steady = b is not None and b.misses < 2 and b.hitrate > 0.6
+        self.changed = False
+        if self._tg is not None and n - self._tg_first >= 2 * w:
+            lo = int(self.min_p)
+            a, t = r[lo:], self._tg[lo:]
+            cos = float(a @ t) / (math.sqrt(float(a @ a) * float(t @ t)) + 1e-12)
+            self.changed = cos < self.CHANGE_COS
+        steady = steady and not self.changed
         a = 1.0 - math.exp(-dt / (self.TEMPOGRAM_TAU_S if steady else self.TEMPOGRAM_FAST_S))
+        if self._tg is None:
+            self._tg_first = n
         self._tg = r if self._tg is None else (1 - a) * self._tg + a * r
         self._tg_last = n
         sal = _comb(self._tg, int(self.min_p), int(self.max_p), min(w, self._tg_len), 0.03)
