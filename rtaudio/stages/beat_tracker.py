@@ -655,12 +655,15 @@ class BeatTracker:
         dt = (n - self._tg_last) / self.fps if self._tg is not None else 1e9
         b = self.best
         steady = b is not None and b.misses < 2 and b.hitrate > 0.6
-        self.changed = False
         if self._tg is not None and n - self._tg_first >= 2 * w:
             lo = int(self.min_p)
             a, t = r[lo:], self._tg[lo:]
             cos = float(a @ t) / (math.sqrt(float(a @ a) * float(t @ t)) + 1e-12)
-            self.changed = cos < self.CHANGE_COS
+            changed = cos < self.CHANGE_COS
+            if changed and not self.changed:
+                for g in self.agents:  # judged on their beats since the change from now on
+                    g.fresh, g.steps = True, 0
+            self.changed = changed
         steady = steady and not self.changed
         a = 1.0 - math.exp(-dt / (self.TEMPOGRAM_TAU_S if steady else self.TEMPOGRAM_FAST_S))
         if self._tg is None:
