@@ -76,7 +76,10 @@ def test_locks_within_4_beats_of_the_start(bpm):
     assert k is not None and k <= 4, (k, beats[:6], times[:6])
 
 
-@pytest.mark.parametrize("a, b", [(96, 128), (128, 96), (75, 150), (150, 75), (60, 128), (200, 60), (80, 150)])
+@pytest.mark.parametrize(
+    "a, b",
+    [(96, 128), (128, 96), (75, 150), (150, 75), (60, 128), (200, 60), (80, 150), (60, 150), (100, 150), (60, 200)],
+)
 def test_locks_within_4_beats_of_a_tempo_change(a, b):
     """Abrupt changes, speed-ups to a multiple of the old tempo (75 -> 150, where every other click still
     fits the old beat) included: beats within 35 ms from the 5th click after the change on."""
@@ -86,6 +89,32 @@ def test_locks_within_4_beats_of_a_tempo_change(a, b):
     beats, _, _ = _beats(clicks(times, 24.0, RATE))
     start, change = _lock_in(times, beats, changes=(12.0,))
     assert start is not None and start <= 4 and change is not None and change <= 4, (start, change)
+
+
+def _change_points(x):
+    """Times (s) at which the causal tracker flags a change of rhythm (its ``changed``), over the beats ODF of ``x``."""
+    from rtaudio.stages.beat_tracker import BeatTracker
+    from rtaudio.stages.odf import OdfParams, OnsetEnvelope
+
+    env = OnsetEnvelope(OdfParams(), sample_rate=RATE)
+    tracker, out = BeatTracker(env.fps), []
+    for _, flux, low, _ in env.push(0, x):
+        tracker.push(flux + BeatsParams().low_weight * low)
+        if tracker.changed:
+            out.append(tracker.n / env.fps)
+    return out
+
+
+def test_a_change_of_rhythm_is_flagged_and_steady_music_is_not():
+    """The change point that makes the tracker follow a speed-up: flagged within 3 s of 100 -> 150 BPM,
+    never on steady clicks or on drums and chords."""
+    from rtaudio.testing import beat_and_chords
+
+    times = np.concatenate([np.arange(0.3, 12.0, 0.6), np.arange(12.0, 20.0, 0.4)])
+    flagged = _change_points(clicks(times, 20.0, RATE))
+    assert flagged and 12.0 < flagged[0] <= 15.0, flagged[:3]
+    assert _change_points(clicks(np.arange(0.3, 20.0, 0.5), 20.0, RATE)) == []
+    assert _change_points(beat_and_chords(20.0, RATE, bpm=100, seed=1)) == []
 
 
 def test_accelerating_clicks_tempo_error_under_4_percent():
