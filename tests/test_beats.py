@@ -78,7 +78,19 @@ def test_locks_within_4_beats_of_the_start(bpm):
 
 @pytest.mark.parametrize(
     "a, b",
-    [(96, 128), (128, 96), (75, 150), (150, 75), (60, 128), (200, 60), (80, 150), (60, 150), (100, 150), (60, 200)],
+    [
+        (96, 128),
+        (128, 96),
+        (75, 150),
+        (150, 75),
+        (60, 128),
+        (200, 60),
+        (80, 150),
+        (60, 150),
+        (100, 150),
+        (60, 200),
+        (128, 200),
+    ],
 )
 def test_locks_within_4_beats_of_a_tempo_change(a, b):
     """Abrupt changes, speed-ups to a multiple of the old tempo (75 -> 150, where every other click still

@@ -34,7 +34,10 @@ How it works
   synthesized music 0.58 and up; a change of tempo dips to 0.09-0.5 within 1.5-3 s): the
   tempogram follows fast (2 s), its weight in the scores drops to 0, and every agent is
   judged on its beats since the change (plain means from there).  Without it, the 20 s
-  tempogram kept the old tempo salient for seconds after a speed-up by 3/2 or more.
+  tempogram kept the old tempo salient for seconds after a speed-up by 3/2 or more.  The
+  winner's own beats give a second cue: when it was quiet between its beats (ratio below
+  0.5, see below) and an onset as strong as its beat comes between two, its rivals are
+  judged on their beats since as well (128 -> 200 BPM, where the autocorrelations agree).
 * **Skipped beats.** Each agent also keeps the strongest ODF value between its
   beats against the value at its beats.  When that ratio passes 0.75 and another
   agent 2 or 3 times faster hits with quiet between its own beats, the slower
@@ -586,7 +589,13 @@ class BeatTracker:
             alpha = max(alpha, 1.0 / (1.0 + ag.steps))
         ag.avg += alpha * (e - ag.avg)
         if hit:  # evidence between its beats, against the beat's, over the last few beats
+            quiet = ag.mid < self.SKIP_RATIO - 0.25
             ag.mid += self.INNER_ALPHA * (min(e_mid / max(e_abs, 1e-12), 2.0) - ag.mid)
+            if ag is self.best and ag.steps > 8 and quiet and ag.mid > self.SKIP_RATIO:
+                # the winner was quiet between its beats and an onset as strong as its beat came between
+                # two: a change point too (every agent is judged on its beats from here)
+                for g in self.agents:
+                    g.fresh, g.steps = True, 0
         ag.hitrate += alpha * (hit - ag.hitrate)
         self._rescore(ag)
         self._set_due(ag)
