@@ -15,12 +15,18 @@ the live ``beats`` stage stays causal.  Given the whole onset-detection function
    tempo prior at its median interval.  The forward run is kept unless the backward one scores
    ``margin`` times more; before the first agreed point it is the other way round.  Switching
    only at agreed points keeps one grid (no mixing of two metrical levels or phases).
-3. **DP.** Ellis' dynamic programme (:func:`rtaudio.jobs.soundtrack.beats._dynamic_programme`)
-   over the ODF with the local beat period of that grid (running median of ``median_beats``
-   intervals, then the time-weighted median over ``+-level_s``) chooses the final beats between the grid's first and last beat; beats further
-   than ``cover_s`` from every beat of the forward run are dropped (where the causal stage
-   reports nothing, silence, noise, the offline beats are silent too), and each beat takes
-   the confidence of the nearest forward beat.
+3. **Tempo.** The local beat period of that grid: running median of ``median_beats``
+   intervals; each abrupt change of tempo in it is kept only where the new tempo's grid holds
+   more ODF than the old one's over the stretch it lasts (:func:`hold_tempo`: a run that went
+   over to a cross-rhythm leaves the tempo where it was; changes of metrical level are the
+   stitching's); then the time-weighted median over ``+-level_s`` (centred windows).
+4. **DP.** Ellis' dynamic programme over the ODF with that period chooses the final beats
+   between the grid's first and last beat, with Ellis' tightness scaled to the ODF's frame
+   rate (it was set for librosa's 43 frames per second; the local score grows with the frame
+   rate) and, across a change of tempo kept, either period for the interval that spans it.
+   Beats further than ``cover_s`` from every beat of the forward run are dropped (where the
+   causal stage reports nothing, silence, noise, the offline beats are silent too), and each
+   beat takes the confidence of the nearest forward beat.
 
 Measured (``benchmarks/keys_eval.py --offline``, see docs/keys.md): beat F >= 0.95 on the 36
 click tracks at 60-200 BPM and every change between two.
@@ -32,6 +38,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from rtaudio.errors import ParameterError
 from rtaudio.stages.beat_tracker import PRIOR_BPM, PRIOR_OCTAVES, Beat, BeatTracker
@@ -50,7 +57,8 @@ class OfflineBeatParams:
     median_beats : int >= 1 (odd)
         Beat intervals in the running median that gives the DP its local period (default 5).
     tightness : float > 0
-        Ellis' cost of an interval off the local period (default 100, librosa's).
+        Ellis' cost of an interval off the local period at librosa's 43 frames per second (default 100,
+        librosa's); the DP scales it to the ODF's frame rate (:data:`ELLIS_FPS`).
     level_s : float >= 0, s
         Half-width of the window whose time-weighted median interval is the DP's local period: a
         causal run that halves, doubles or drifts for less than this does not move it, a tempo
@@ -58,6 +66,12 @@ class OfflineBeatParams:
     cover_s : float > 0, s
         Beats further than this (or one beat) from every beat of the forward run are dropped
         (default 2: after a speed-up to 3x, that run may hit only every third second).
+    jump : float > 0
+        Log ratio of a grid interval to the tempo before it beyond which it starts a change of
+        tempo that :func:`hold_tempo` tests (default 0.15: a ramp of 7 % per second moves less
+        between two beats).
+    agree_tol : float > 0
+        Log ratio within which intervals count as the same tempo (default 0.04).
     """
 
     agree_s: float = 0.04
@@ -66,9 +80,11 @@ class OfflineBeatParams:
     tightness: float = 100.0
     cover_s: float = 2.0
     level_s: float = 8.0
+    jump: float = 0.15
+    agree_tol: float = 0.04
 
     def __post_init__(self):
-        for name, lo in (("agree_s", 0.0), ("tightness", 0.0), ("cover_s", 0.0)):
+        for name, lo in (("agree_s", 0.0), ("tightness", 0.0), ("cover_s", 0.0), ("jump", 0.0), ("agree_tol", 0.0)):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v <= lo:
                 raise ParameterError(f"{name}={v!r} must be a number > {lo}")
@@ -148,24 +164,114 @@ def stitch(odf: np.ndarray, fps: float, fwd: np.ndarray, bwd: np.ndarray, params
     return np.array(sorted(out))
 
 
+#: Frames per second of librosa's default onset envelope (22050 Hz, hop 512), for which Ellis' tightness
+#: (100) is set: the DP's local score sums the ODF over a window of fixed duration, so it grows with the
+#: frame rate, and the tightness is scaled by the same factor to weigh timing against it as there.
+ELLIS_FPS = 22050 / 512
+
+
+@njit(cache=True, nogil=True)
+def _dynamic_programme(local, period, other, tightness):  # pragma: no cover - compiled
+    """Ellis' beat DP with a per-frame ``tightness`` and two periods per frame (``period``, ``other``: an
+    interval pays for the nearer one): cumulative score and back-links."""
+    n = len(local)
+    score = np.zeros(n)
+    back = -np.ones(n, np.int64)
+    for t in range(n):
+        p, q = period[t], other[t]
+        lo = t - int(np.round(2.0 * max(p, q)))
+        hi = t - int(np.round(0.5 * min(p, q)))
+        best = -1e300
+        arg = -1
+        for tau in range(max(0, lo), hi + 1):
+            d = min(np.log((t - tau) / p) ** 2, np.log((t - tau) / q) ** 2)
+            v = score[tau] - tightness * d
+            if v > best:
+                best = v
+                arg = tau
+        if arg >= 0 and best > 0.0:
+            score[t] = local[t] + best
+            back[t] = arg
+        else:
+            score[t] = local[t]
+    return score, back
+
+
 def _majority(iv: np.ndarray, mids: np.ndarray, half: float) -> np.ndarray:
     """Time-weighted running median of the intervals ``iv`` (frames, at ``mids``) over ``+-half`` frames: the
-    interval most of that time is beaten at (a step in tempo stays a step where both sides last ``half``)."""
+    interval most of that time is beaten at (a step in tempo stays a step where both sides last ``half``).
+    The window stays centred (narrower near the ends), so a steady ramp in tempo is not biased there."""
     out = iv.copy()
     log = np.log(iv)
+    lo, hi = mids[0], mids[-1]
     for i, m in enumerate(mids):
-        sel = np.abs(mids - m) <= half
+        sel = np.abs(mids - m) <= min(half, m - lo, hi - m)
         order = np.argsort(log[sel])
         w = iv[sel][order]
         out[i] = float(np.exp(log[sel][order][np.searchsorted(np.cumsum(w), 0.5 * w.sum())]))
     return out
 
 
+def _comb_evidence(pk: np.ndarray, period: float, a: float, b: float) -> float:
+    """Mean of ``pk`` (its largest value +-2 frames) on the best-aligned grid of ``period`` (frames) over
+    frames ``a`` to ``b``."""
+    n, best = len(pk), 0.0
+    for ph in range(max(1, int(round(period)))):
+        at = np.round(np.arange(a + ph, b, period)).astype(int)
+        at = at[(at >= 0) & (at < n)]
+        if len(at):
+            best = max(best, float(np.mean([pk[max(0, f - 2) : f + 3].max() for f in at])))
+    return best
+
+
+#: Interval ratios that change the metrical level of one pulse, not the tempo.
+_LEVELS = tuple(math.log(k) for k in (2, 3, 1 / 2, 1 / 3))
+
+
+def hold_tempo(
+    iv: np.ndarray, grid: np.ndarray, odf: np.ndarray, params: OfflineBeatParams
+) -> tuple[np.ndarray, list[int]]:
+    """The grid's intervals ``iv`` (frames), each change of tempo kept only where the old tempo no longer fits.
+
+    A jump of more than ``jump`` (log ratio) from the tempo before, lasting until the intervals come
+    back within ``agree_tol`` of it, is a change of tempo unless its ratio is 2, 3, 1/2 or 1/3 (a
+    change of metrical level, which the stitching decided). Over that stretch the best-aligned grid
+    of the old tempo and of the new one each hold some ODF (mean, relative to its 95th percentile,
+    capped at 1.5); the old tempo goes on unless the new one holds more. A run that locked on a
+    cross-rhythm (a dotted pattern at 4/3 of the tempo, say) leaves the beat where it was; a real
+    change, where the old grid misses most onsets, is kept. Returns the intervals and the indices of
+    the changes of tempo kept (not those of metrical level).
+    """
+    pk = np.minimum(odf / (np.percentile(odf, 95) + 1e-12), 1.5)
+    out, kept = iv.copy(), []
+    i = 1
+    while i < len(out):
+        old = out[i - 1]
+        if abs(math.log(iv[i] / old)) <= params.jump:
+            i += 1
+            continue
+        j = i
+        while j < len(iv) and abs(math.log(iv[j] / old)) > params.agree_tol:
+            j += 1
+        new = float(np.median(iv[i:j]))
+        r = math.log(new / old)
+        if min(abs(r - k) for k in _LEVELS) > params.agree_tol:
+            if _comb_evidence(pk, old, grid[i], grid[j]) >= _comb_evidence(pk, new, grid[i], grid[j]):
+                out[i:j] = old
+            else:
+                kept.append(i)
+        i = j
+    return out, kept
+
+
 def dp_grid(odf: np.ndarray, grid: np.ndarray, params: OfflineBeatParams, fps: float = 100.0) -> np.ndarray:
     """Ellis' DP over ``odf`` with the local period of ``grid`` (frames): beat frames (fractional) from
-    the grid's first to its last beat."""
-    from rtaudio.jobs.soundtrack.beats import _dynamic_programme
+    the grid's first to its last beat.
 
+    The period is the grid's (running median of ``median_beats`` intervals, changes of tempo held
+    by :func:`hold_tempo`, then the time-weighted median over ``+-level_s``). The tightness is
+    ``tightness`` at librosa's frame rate (scaled by ``fps / ELLIS_FPS``), and 0 for the interval
+    across each change of tempo kept (a new tempo starts at any phase)."""
     grid = np.asarray(grid, float)
     n = len(odf)
     if len(grid) < 4:
@@ -173,15 +279,21 @@ def dp_grid(odf: np.ndarray, grid: np.ndarray, params: OfflineBeatParams, fps: f
     iv = np.diff(grid)
     h = params.median_beats // 2
     iv = np.array([np.median(iv[max(0, i - h) : i + h + 1]) for i in range(len(iv))])
+    iv, changes = hold_tempo(iv, grid, odf, params)
     mids = (grid[1:] + grid[:-1]) / 2
     if params.level_s > 0:
         iv = _majority(iv, mids, params.level_s * fps)
     period = np.interp(np.arange(n), mids, iv)
+    other = period.copy()
+    for i in changes:  # from the last beat of the old tempo to the first of the new one: either period
+        a, b = int(grid[i - 1] + 0.5 * iv[i - 1]), int(grid[min(i + 1, len(grid) - 1)] + 0.5 * iv[i])
+        a, b = max(0, a), max(0, min(n, b))
+        period[a:b], other[a:b] = iv[i - 1], iv[i]
     p0 = float(np.median(iv))
     half = max(1, int(round(p0)))
     k = np.arange(-half, half + 1)
     local = np.convolve(odf / (odf.std() + 1e-12), np.exp(-0.5 * (k * 32.0 / p0) ** 2), mode="same")
-    score, back = _dynamic_programme(local, period, params.tightness)
+    score, back = _dynamic_programme(local, period, other, params.tightness * fps / ELLIS_FPS)
     last = min(int(round(grid[-1])), n - 1)
     lo, hi = max(0, last - int(0.5 * period[last])), min(n, last + int(0.5 * period[last]) + 1)
     t = lo + int(np.argmax(score[lo:hi]))
@@ -190,8 +302,9 @@ def dp_grid(odf: np.ndarray, grid: np.ndarray, params: OfflineBeatParams, fps: f
     while back[t] >= 0 and back[t] >= first:
         t = int(back[t])
         frames.append(t)
-    out = np.array(frames[::-1], float)
-    for i, f in enumerate(frames[::-1]):  # sub-frame position: a parabola through the ODF peak
+    frames = frames[::-1]
+    out = np.array(frames, float)
+    for i, f in enumerate(frames):  # sub-frame position: a parabola through the ODF peak
         if 0 < f < n - 1:
             a, b, c = odf[f - 1], odf[f], odf[f + 1]
             den = a - 2 * b + c

@@ -28,6 +28,16 @@ How it works
   by 15 %.  An agent's evidence and hit rate are running means over about 4 s;
   those of an agent born while another one wins (where the music may have
   changed) are plain means over its first beats (it is judged on its own beats).
+* **Change points.** Each induction compares the autocorrelation of the last 4 s of ODF
+  with the long-term tempogram (cosine over the lags of the tempo range, once the tempogram
+  holds 8 s).  Below 0.5 the rhythm has changed (measured: steady clicks 0.82-0.97, steady
+  synthesized music 0.58 and up; a change of tempo dips to 0.09-0.5 within 1.5-3 s): the
+  tempogram follows fast (2 s), its weight in the scores drops to 0, and every agent is
+  judged on its beats since the change (plain means from there).  Without it, the 20 s
+  tempogram kept the old tempo salient for seconds after a speed-up by 3/2 or more.  The
+  winner's own beats give a second cue: when it was quiet between its beats (ratio below
+  0.5, see below) and an onset as strong as its beat comes between two, its rivals are
+  judged on their beats since as well (128 -> 200 BPM, where the autocorrelations agree).
 * **Skipped beats.** Each agent also keeps the strongest ODF value between its
   beats against the value at its beats.  When that ratio passes 0.75 and another
   agent 2 or 3 times faster hits with quiet between its own beats, the slower
@@ -149,6 +159,17 @@ def _best_phase(x, period):  # pragma: no cover - compiled
     return best
 
 
+@njit(cache=True, nogil=True)
+def _cosine(a, b):  # pragma: no cover - compiled
+    """Cosine of the vectors ``a`` and ``b`` (0 if either is zero), summed in order (the same answer every time)."""
+    ab = aa = bb = 0.0
+    for i in range(a.shape[0]):
+        ab += a[i] * b[i]
+        aa += a[i] * a[i]
+        bb += b[i] * b[i]
+    return ab / math.sqrt(aa * bb) if aa > 0.0 and bb > 0.0 else 0.0
+
+
 def _line_slope(x: list[float], y: list[float]) -> float:
     """Least-squares slope of y on x."""
     n = len(x)
@@ -262,6 +283,7 @@ class BeatTracker:
     SALIENCE_WEIGHT = 0.7
     STEADY_VEL = 2e-4  # log-interval change per frame that counts as "tempo moving" (2 %/s at 100 fps)
     HYSTERESIS = 1.15
+    CHANGE_COS = 0.5  # cosine of the recent autocorrelation and the tempogram below which the rhythm has changed
     RHYTHM_TAU_S = 3.0
     SKIP_RATIO = 0.75  # strongest onset between an agent's beats / at its beats, above which it may skip beats
     SKIP_PENALTY = 0.8  # ... and its score is scaled down by up to this much (see _skips)
@@ -308,6 +330,8 @@ class BeatTracker:
         self._tg_last = 0
         self._tg_sal: np.ndarray | None = None
         self._tg_max = 1.0
+        self.changed = False
+        self._tg_first = 0
         self.rhythm = 0.0
         self.rhythm_level = 0.0
         self.median = 0.0
@@ -565,7 +589,13 @@ class BeatTracker:
             alpha = max(alpha, 1.0 / (1.0 + ag.steps))
         ag.avg += alpha * (e - ag.avg)
         if hit:  # evidence between its beats, against the beat's, over the last few beats
+            quiet = ag.mid < self.SKIP_RATIO - 0.25
             ag.mid += self.INNER_ALPHA * (min(e_mid / max(e_abs, 1e-12), 2.0) - ag.mid)
+            if ag is self.best and ag.steps > 8 and quiet and ag.mid > self.SKIP_RATIO:
+                # the winner was quiet between its beats and an onset as strong as its beat came between
+                # two: a change point too (every agent is judged on its beats from here)
+                for g in self.agents:
+                    g.fresh, g.steps = True, 0
         ag.hitrate += alpha * (hit - ag.hitrate)
         self._rescore(ag)
         self._set_due(ag)
@@ -589,7 +619,7 @@ class BeatTracker:
     def _rescore(self, ag: _Agent) -> None:
         ag.quality = max(ag.avg, 0.0) * ag.hitrate**2 * (1.0 - math.exp(-ag.hits / 3.0)) * 0.5 ** max(0, ag.misses - 1)
         vb = self.best.vel if self.best is not None else 0.0
-        w = self.SALIENCE_WEIGHT * math.exp(-0.5 * (vb / self.STEADY_VEL) ** 2)
+        w = 0.0 if self.changed else self.SALIENCE_WEIGHT * math.exp(-0.5 * (vb / self.STEADY_VEL) ** 2)
         ag.score = ag.quality * self.prior(ag.period) * (1.0 - w + w * self.salience(ag.period))
 
     # -- Kalman filter on (next beat, log interval, velocity) --------------------------
@@ -652,7 +682,17 @@ class BeatTracker:
         dt = (n - self._tg_last) / self.fps if self._tg is not None else 1e9
         b = self.best
         steady = b is not None and b.misses < 2 and b.hitrate > 0.6
+        if self._tg is not None and n - self._tg_first >= 2 * w:
+            lo = int(self.min_p)
+            changed = _cosine(r[lo:], self._tg[lo:]) < self.CHANGE_COS
+            if changed and not self.changed:
+                for g in self.agents:  # judged on their beats since the change from now on
+                    g.fresh, g.steps = True, 0
+            self.changed = changed
+        steady = steady and not self.changed
         a = 1.0 - math.exp(-dt / (self.TEMPOGRAM_TAU_S if steady else self.TEMPOGRAM_FAST_S))
+        if self._tg is None:
+            self._tg_first = n
         self._tg = r if self._tg is None else (1 - a) * self._tg + a * r
         self._tg_last = n
         sal = _comb(self._tg, int(self.min_p), int(self.max_p), min(w, self._tg_len), 0.03)
