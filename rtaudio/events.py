@@ -260,6 +260,8 @@ def _plain(value, digits: int, rate: int):
         record.pop("type")
         return record
     if isinstance(value, np.ndarray):
+        if value.ndim == 1 and value.dtype.kind == "f" and np.isfinite(value).all():  # fast path: spectrum frames
+            return [round(v, digits) for v in value.tolist()]
         return [_plain(v, digits, rate) for v in value.tolist()]
     if isinstance(value, (tuple, list)):
         return [_plain(v, digits, rate) for v in value]

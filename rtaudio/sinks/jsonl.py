@@ -10,6 +10,8 @@ from rtaudio.errors import ParameterError
 from rtaudio.events import Event, SourceInfo, SpectrumFrame, to_record
 from rtaudio.sinks import Sink
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(..., ensure_ascii=False) builds on every call
+
 
 class JsonlSink(Sink):
     """Write events as JSON lines to ``path`` (``-`` for stdout).
@@ -50,7 +52,7 @@ class JsonlSink(Sink):
         return False
 
     def emit(self, events: list[Event]) -> None:
-        lines = [json.dumps(to_record(e, self.info.rate), ensure_ascii=False) for e in events if self._keep(e)]
+        lines = [_ENCODER.encode(to_record(e, self.info.rate)) for e in events if self._keep(e)]
         if lines:
             try:
                 self._file.write("\n".join(lines) + "\n")
