@@ -522,6 +522,59 @@ def _spectrum_kernel(
         )
 
 
+@njit(cache=True, nogil=True)
+def _spectrum_frames(
+    y,
+    n,
+    hop,
+    window,
+    bitrev,
+    twr,
+    twi,
+    spr,
+    spi,
+    re,
+    im,
+    power,
+    band_start,
+    band_count,
+    band_offset,
+    band_flat,
+    fparams,
+    smooth,
+    peak,
+    age,
+    out_bands,
+    out_peaks,
+):
+    """:func:`_spectrum_kernel` on the ``n`` frames ``y[i * hop : i * hop + n_fft]``; row ``i`` of
+    ``out_bands`` / ``out_peaks`` (n, n_bands) gets the state after frame ``i``."""
+    size = window.shape[0]
+    for i in range(n):
+        _spectrum_kernel(
+            y[i * hop : i * hop + size],
+            window,
+            bitrev,
+            twr,
+            twi,
+            spr,
+            spi,
+            re,
+            im,
+            power,
+            band_start,
+            band_count,
+            band_offset,
+            band_flat,
+            fparams,
+            smooth,
+            peak,
+            age,
+        )
+        out_bands[i, :] = smooth
+        out_peaks[i, :] = peak
+
+
 # ---------------------------------------------------------------------------
 # The stage
 # ---------------------------------------------------------------------------
@@ -643,16 +696,44 @@ class SpectrumStage(Stage):
             raise ParameterError(
                 f"frame rate {frame.rate} Hz does not match sample_rate={self.sample_rate} Hz of the spectrum stage"
             )
+        first_end, span, n = self._framer.push_all(frame.index, frame.mono)
+        if n == 0:
+            return []
         events: list[Event] = []
-        for end, buf in self._framer.push(frame.index, frame.mono):
-            if not self._announced:
-                events.append(
-                    SpectrumBands(t=end, scale=self.params.scale, centers_hz=tuple(float(f) for f in self.centers_hz))
-                )
-                self._announced = True
-            bands, peaks = self.analyze_frame(buf[:, 0])
-            self.latest_t = end
-            events.append(SpectrumFrame(t=end, bands_db=bands.copy(), peaks_db=peaks.copy()))
+        if not self._announced:
+            events.append(
+                SpectrumBands(t=first_end, scale=self.params.scale, centers_hz=tuple(float(f) for f in self.centers_hz))
+            )
+            self._announced = True
+        bands = np.empty((n, self.n_bands))
+        peaks = np.empty((n, self.n_bands))
+        _spectrum_frames(
+            span.reshape(-1),
+            n,
+            self.hop,
+            self._window,
+            self._bitrev,
+            self._twr,
+            self._twi,
+            self._spr,
+            self._spi,
+            self._re,
+            self._im,
+            self._power,
+            self._start,
+            self._count,
+            self._offset,
+            self._flat,
+            self._fparams,
+            self._smooth,
+            self._peak,
+            self._age,
+            bands,
+            peaks,
+        )
+        hop = self.hop
+        self.latest_t = first_end + (n - 1) * hop
+        events.extend(SpectrumFrame(first_end + i * hop, bands[i], peaks[i]) for i in range(n))
         return events
 
     def flush(self) -> list[Event]:
