@@ -192,6 +192,8 @@ def _meter(x, sos, zi, acc, state, out_k, out_raw, out_peak, out_len):  # pragma
     Returns the number of hops completed.
     """
     n, ch = x.shape
+    if ch == 1:
+        return _meter_mono(x, sos, zi, acc, state, out_k, out_raw, out_peak, out_len)
     count, k, rate, den = state[0], state[1], state[2], state[3]
     target = ((k + 1) * rate) // den - (k * rate) // den
     nh = 0
@@ -223,6 +225,51 @@ def _meter(x, sos, zi, acc, state, out_k, out_raw, out_peak, out_len):  # pragma
             k += 1
             target = ((k + 1) * rate) // den - (k * rate) // den
             nh += 1
+    state[0] = count
+    state[1] = k
+    return nh
+
+
+@numba.njit(cache=True, nogil=True)
+def _meter_mono(x, sos, zi, acc, state, out_k, out_raw, out_peak, out_len):  # pragma: no cover - compiled
+    """:func:`_meter` for one channel, the same arithmetic in the same order with the state in locals
+    (registers) instead of arrays: about twice as fast, bit-identical."""
+    n = x.shape[0]
+    count, k, rate, den = state[0], state[1], state[2], state[3]
+    target = ((k + 1) * rate) // den - (k * rate) // den
+    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    z00, z01, z10, z11 = zi[0, 0, 0], zi[0, 0, 1], zi[1, 0, 0], zi[1, 0, 1]
+    ksum, raw, peak = acc[0], acc[1], acc[2]
+    nh = 0
+    for t in range(n):
+        v = np.float64(x[t, 0])
+        a = abs(v)
+        if a > peak:
+            peak = a
+        raw += v * v
+        y = b00 * v + z00
+        z00 = b01 * v - a01 * y + z01
+        z01 = b02 * v - a02 * y
+        out = b10 * y + z10
+        z10 = b11 * y - a11 * out + z11
+        z11 = b12 * y - a12 * out
+        ksum += out * out
+        count += 1
+        if count == target:
+            out_k[nh, 0] = ksum
+            out_raw[nh] = raw
+            out_peak[nh] = peak
+            out_len[nh] = target
+            ksum = 0.0
+            raw = 0.0
+            peak = 0.0
+            count = 0
+            k += 1
+            target = ((k + 1) * rate) // den - (k * rate) // den
+            nh += 1
+    zi[0, 0, 0], zi[0, 0, 1], zi[1, 0, 0], zi[1, 0, 1] = z00, z01, z10, z11
+    acc[0], acc[1], acc[2] = ksum, raw, peak
     state[0] = count
     state[1] = k
     return nh
