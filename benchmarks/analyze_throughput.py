@@ -7,13 +7,17 @@ core (``taskset -c CORE``):
 * ``decode``: the file decoded through :class:`~rtaudio.sources.av.FileSource` alone;
 * ``analyze``: ``rtaudio analyze FILE --no-progress -o OUT`` (the CLI, as a user runs it).
 
-Each child times its own work after its imports (``x_real_time`` = audio seconds /
-work seconds; for ``analyze`` that is the summary line's figure) and the script
-also reports the whole process (start-up included). Printed: the median of each
-and the ratio decode / analyze of the medians (how many times slower than reading
-the file the analysis is), taken in the same run, so a noisy machine moves both.
+Each child times its own work in wall seconds (x real time = audio seconds / work
+seconds; for ``analyze`` that is its summary line's figure, from the start of the
+engine to the end event), and the script takes the CPU seconds (user + system) of
+each whole process, start-up and imports included, which other processes on a
+shared core disturb less than wall time. Printed: the median of each and the ratio
+decode / analyze of the medians (how many times slower than reading the file the
+analysis is), taken in the same run, so a noisy machine moves both.
 
     .venv/bin/python benchmarks/analyze_throughput.py --runs 7
+    git archive BASE rtaudio | tar -x -C /tmp/base    # the code before a change, to compare in the same run
+    .venv/bin/python benchmarks/analyze_throughput.py --runs 7 --before /tmp/base
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -57,13 +62,15 @@ def child_decode(path: str) -> None:
     print(json.dumps({"samples": n, "seconds": seconds}))
 
 
-def _run(cmd: list[str]) -> tuple[float, str]:
-    t0 = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
+def _run(cmd: list[str], env: dict) -> tuple[float, str]:
+    """Run ``cmd``; its CPU seconds (user + system, the whole process) and its output."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
-    return wall, done.stdout + done.stderr
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, done.stdout + done.stderr
 
 
 def main() -> None:
@@ -72,6 +79,12 @@ def main() -> None:
     p.add_argument("--core", type=int, default=0, help="the one core to pin to")
     p.add_argument("--wav", default=os.path.join(tempfile.gettempdir(), "rtaudio-bench-10min-48k-mono.wav"))
     p.add_argument("--out", default=os.path.join(tempfile.gettempdir(), "rtaudio-bench-analyze.jsonl"))
+    p.add_argument(
+        "--before",
+        metavar="DIR",
+        help="also run analyze from the rtaudio package in DIR (PYTHONPATH=DIR), e.g. an export of the "
+        "commit before a change: figures before and after in the same run",
+    )
     p.add_argument("--child-decode", metavar="WAV", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child_decode:
@@ -80,32 +93,43 @@ def main() -> None:
     if not os.path.exists(args.wav):
         make_wav(args.wav)
     pin = ["taskset", "-c", str(args.core)]
-    decode = [*pin, sys.executable, __file__, "--child-decode", args.wav]
+    cmds = {"decode": [*pin, sys.executable, __file__, "--child-decode", args.wav]}
     analyze = [*pin, sys.executable, "-m", "rtaudio", "analyze", args.wav, "--no-progress", "-o", args.out]
-    _run(analyze)  # warm-up: numba's on-disk cache, the file in the page cache
-    rows: dict[str, list[tuple[float, float]]] = {"decode": [], "analyze": []}
+    env = dict(os.environ)
+    if args.before:
+        cmds["before"] = analyze
+        env_before = {**env, "PYTHONPATH": os.path.abspath(args.before)}
+        _run(analyze, env_before)  # warm-up: numba's on-disk cache, the file in the page cache
+    cmds["analyze"] = analyze
+    _run(analyze, env)
+    rows: dict[str, list[tuple[float, float]]] = {k: [] for k in cmds}
     for _ in range(args.runs):
-        wall, out = _run(decode)
-        rows["decode"].append((SECONDS / json.loads(out.splitlines()[-1])["seconds"], SECONDS / wall))
-        wall, out = _run(analyze)
-        speed = re.search(r"in ([0-9.]+) s \(", out)
-        if speed is None:
-            sys.exit(f"no summary line in the output of {' '.join(analyze)}:\n{out}")
-        rows["analyze"].append((SECONDS / float(speed.group(1)), SECONDS / wall))
+        for name, cmd in cmds.items():
+            cpu, out = _run(cmd, env_before if name == "before" else env)
+            if name == "decode":
+                work = json.loads(out.splitlines()[-1])["seconds"]
+            else:
+                found = re.search(r"in ([0-9.]+) s \(", out)
+                if found is None:
+                    sys.exit(f"no summary line in the output of {' '.join(cmd)}:\n{out}")
+                work = float(found.group(1))
+            rows[name].append((SECONDS / work, SECONDS / cpu))
     med = {k: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v)) for k, v in rows.items()}
-    print(f"10 min 48 kHz mono WAV, {args.runs} runs each, alternating, taskset -c {args.core}")
-    print(f"{'':8} {'work x real time (median, min-max)':>36} {'whole process x real time':>28}")
+    print(f"10 min 48 kHz mono WAV, {args.runs} runs each, alternating, taskset -c {args.core}; x real time,")
+    print("median (min-max), of the work (wall) and of the whole process (CPU user + system, start-up included)")
     for k, v in rows.items():
         work = sorted(r[0] for r in v)
         whole = sorted(r[1] for r in v)
         print(
-            f"{k:8} {med[k][0]:14.0f} ({work[0]:.0f}-{work[-1]:.0f})".ljust(46)
-            + f"{med[k][1]:10.0f} ({whole[0]:.0f}-{whole[-1]:.0f})"
+            f"{k:8} work {med[k][0]:6.0f} ({work[0]:.0f}-{work[-1]:.0f})".ljust(34)
+            + f"whole process {med[k][1]:6.0f} ({whole[0]:.0f}-{whole[-1]:.0f})"
         )
-    print(
-        f"decode/analyze ratio of medians: work {med['decode'][0] / med['analyze'][0]:.1f}, "
-        f"whole process {med['decode'][1] / med['analyze'][1]:.1f}"
-    )
+    for k in cmds:
+        if k != "decode":
+            print(
+                f"decode/{k} ratio of medians: work {med['decode'][0] / med[k][0]:.1f}, "
+                f"whole process {med['decode'][1] / med[k][1]:.1f}"
+            )
 
 
 if __name__ == "__main__":

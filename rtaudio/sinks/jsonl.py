@@ -6,11 +6,57 @@ import json
 import sys
 from typing import TextIO
 
+import numpy as np
+
 from rtaudio.errors import ParameterError
 from rtaudio.events import Event, SourceInfo, SpectrumFrame, to_record
 from rtaudio.sinks import Sink
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(..., ensure_ascii=False) builds on every call
+
+
+class _Hundredths(dict):
+    """``repr(k / 100)`` for an integer ``k``, the JSON text of a float rounded to 2 decimals, made once."""
+
+    def __missing__(self, k: int) -> str:
+        text = self[k] = repr(k / 100)
+        return text
+
+
+_HUNDREDTHS = _Hundredths()
+
+
+def rounded_texts(values: np.ndarray) -> list[str] | None:
+    """The JSON texts of ``round(v, 2)`` for each ``v`` of ``values``, as ``json.dumps`` writes them.
+
+    Vectorised: ``k = rint(100 v)`` is Python's correctly rounded ``round(v, 2) * 100`` wherever
+    ``100 v`` is not within 1e-6 of a half-integer (its float error is below 3e-7 under 2**31), and
+    ``round(v, 2) == k / 100`` exactly; the few values near a half, and -0.0, go through ``round``.
+    Returns None when a value is not finite or ``|v| >= 2**31 / 100`` (the caller writes those the slow way).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    y = v * 100.0
+    if not np.all(np.abs(y) < 2.0**31):  # also False for NaN and inf
+        return None
+    k = np.rint(y)
+    texts = [_HUNDREDTHS[i] for i in k.astype(np.int64).tolist()]
+    slow = (np.abs(y - np.floor(y) - 0.5) < 1e-6) | ((k == 0) & np.signbit(v))
+    for i in np.flatnonzero(slow).tolist():
+        texts[i] = repr(round(float(v[i]), 2))
+    return texts
+
+
+def spectrum_line(event: SpectrumFrame, rate: int) -> str:
+    """``json.dumps(to_record(event, rate), ensure_ascii=False)`` for a spectrum frame, about 5x faster."""
+    texts = rounded_texts(np.concatenate((event.bands_db, event.peaks_db)))
+    if texts is None or event.bands_db.ndim != 1 or event.peaks_db.ndim != 1:
+        return _ENCODER.encode(to_record(event, rate))
+    n = len(event.bands_db)
+    t = float(round(event.t / rate, 6))  # to_record's time field
+    return (
+        f'{{"type": "{SpectrumFrame.TYPE}", "t": {t!r}, "bands_db": [{", ".join(texts[:n])}], '
+        f'"peaks_db": [{", ".join(texts[n:])}]}}'
+    )
 
 
 class JsonlSink(Sink):
@@ -52,7 +98,12 @@ class JsonlSink(Sink):
         return False
 
     def emit(self, events: list[Event]) -> None:
-        lines = [_ENCODER.encode(to_record(e, self.info.rate)) for e in events if self._keep(e)]
+        rate = self.info.rate
+        lines = [
+            spectrum_line(e, rate) if type(e) is SpectrumFrame else _ENCODER.encode(to_record(e, rate))
+            for e in events
+            if self._keep(e)
+        ]
         if lines:
             try:
                 self._file.write("\n".join(lines) + "\n")
