@@ -382,6 +382,23 @@ class LevelsStage(Stage):
         self._short_hops = _whole(SHORT_TERM_S / STEP_S) * per_step  # hops per 3 s
         self._sos = k_weighting_sos(self.sample_rate)
         self.reset()
+        self._load_kernel()
+
+    def _load_kernel(self) -> None:
+        """Load the compiled meter now (an empty block), not in the first block; the state is unchanged."""
+        ch = self.channels
+        empty = np.zeros(0, np.float64)
+        _meter(
+            np.zeros((0, ch), np.float32),
+            self._sos,
+            self._zi,
+            self._acc,
+            self._state,
+            np.zeros((0, ch)),
+            empty,
+            empty,
+            np.zeros(0, np.int64),
+        )
 
     @property
     def hop_samples(self) -> float:

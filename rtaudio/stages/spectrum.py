@@ -631,6 +631,37 @@ class SpectrumStage(Stage):
         self._age = np.empty(self.n_bands)
         self._framer = HopFramer(params.n_fft, params.hop)
         self.reset()
+        self._frames(np.zeros(0, np.float32), 0)  # load the compiled kernel now, not in the first block
+
+    def _frames(self, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Analyse the ``n`` frames ``y[i * hop : i * hop + n_fft]``; ``(bands_db, peaks_db)``, (n, n_bands) dB."""
+        bands = np.empty((n, self.n_bands))
+        peaks = np.empty((n, self.n_bands))
+        _spectrum_frames(
+            y,
+            n,
+            self.hop,
+            self._window,
+            self._bitrev,
+            self._twr,
+            self._twi,
+            self._spr,
+            self._spi,
+            self._re,
+            self._im,
+            self._power,
+            self._start,
+            self._count,
+            self._offset,
+            self._flat,
+            self._fparams,
+            self._smooth,
+            self._peak,
+            self._age,
+            bands,
+            peaks,
+        )
+        return bands, peaks
 
     def reset(self) -> None:
         """Forget all state (framing, smoothing, peaks), as if newly built."""
@@ -705,32 +736,7 @@ class SpectrumStage(Stage):
                 SpectrumBands(t=first_end, scale=self.params.scale, centers_hz=tuple(float(f) for f in self.centers_hz))
             )
             self._announced = True
-        bands = np.empty((n, self.n_bands))
-        peaks = np.empty((n, self.n_bands))
-        _spectrum_frames(
-            span.reshape(-1),
-            n,
-            self.hop,
-            self._window,
-            self._bitrev,
-            self._twr,
-            self._twi,
-            self._spr,
-            self._spi,
-            self._re,
-            self._im,
-            self._power,
-            self._start,
-            self._count,
-            self._offset,
-            self._flat,
-            self._fparams,
-            self._smooth,
-            self._peak,
-            self._age,
-            bands,
-            peaks,
-        )
+        bands, peaks = self._frames(span.reshape(-1), n)
         hop = self.hop
         self.latest_t = first_end + (n - 1) * hop
         events.extend(SpectrumFrame(first_end + i * hop, bands[i], peaks[i]) for i in range(n))
