@@ -100,10 +100,9 @@ class PullSource(Source):
                     if lead > 0:
                         time.sleep(lead)
                 elif not self.live:
-                    while ring.free < len(piece):  # back-pressure: a file loses nothing
+                    while not ring.wait_free(len(piece), 0.05):  # back-pressure: a file loses nothing
                         if should_stop():
                             return
-                        time.sleep(0.0005)
                 ring.write(piece)
                 written += len(piece)
                 pos += len(piece)
