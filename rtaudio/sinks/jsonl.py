@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import TextIO
 
@@ -15,48 +16,64 @@ from rtaudio.sinks import Sink
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(..., ensure_ascii=False) builds on every call
 
 
-class _Hundredths(dict):
-    """``repr(k / 100)`` for an integer ``k``, the JSON text of a float rounded to 2 decimals, made once."""
-
-    def __missing__(self, k: int) -> str:
-        text = self[k] = repr(k / 100)
-        return text
+#: Hundredths with a ready JSON text: -130.00 .. 30.00 (spectrum levels); others are written one by one.
+_LOW, _HIGH = -13000, 3000
+_TEXTS: np.ndarray | None = None
 
 
-_HUNDREDTHS = _Hundredths()
+def _texts() -> np.ndarray:
+    """``repr(k / 100)`` for ``k`` in ``_LOW .. _HIGH``, an object array made on first use (~5 ms)."""
+    global _TEXTS
+    if _TEXTS is None:
+        _TEXTS = np.array([repr(k / 100) for k in range(_LOW, _HIGH + 1)], dtype=object)
+    return _TEXTS
 
 
 def rounded_texts(values: np.ndarray) -> list[str] | None:
     """The JSON texts of ``round(v, 2)`` for each ``v`` of ``values``, as ``json.dumps`` writes them.
 
     Vectorised: ``k = rint(100 v)`` is Python's correctly rounded ``round(v, 2) * 100`` wherever
-    ``100 v`` is not within 1e-6 of a half-integer (its float error is below 3e-7 under 2**31), and
-    ``round(v, 2) == k / 100`` exactly; the few values near a half, and -0.0, go through ``round``.
-    Returns None when a value is not finite or ``|v| >= 2**31 / 100`` (the caller writes those the slow way).
+    ``100 v`` is not within 1e-6 of a half-integer (its float error is below 1e-11 in the table's
+    range), and then ``round(v, 2) == k / 100`` exactly, whose text is looked up. Values near a
+    half, -0.0 and values outside -130 .. 30 go through ``round`` one by one. Returns None when a
+    value is not finite (JSON writes those as -999.0, 999.0 or null: the caller's generic path).
     """
-    v = np.asarray(values, dtype=np.float64)
-    y = v * 100.0
-    if not np.all(np.abs(y) < 2.0**31):  # also False for NaN and inf
-        return None
-    k = np.rint(y)
-    texts = [_HUNDREDTHS[i] for i in k.astype(np.int64).tolist()]
-    slow = (np.abs(y - np.floor(y) - 0.5) < 1e-6) | ((k == 0) & np.signbit(v))
-    for i in np.flatnonzero(slow).tolist():
-        texts[i] = repr(round(float(v[i]), 2))
-    return texts
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and nan are not fast, and checked below
+        y = v * 100.0
+        k = np.rint(y)
+        index = k - _LOW
+        fast = (np.abs(y - k) < 0.5 - 1e-6) & (index >= 0) & (index <= _HIGH - _LOW) & ~((k == 0) & np.signbit(v))
+    texts = _texts()[np.where(fast, index, 0).astype(np.intp)]
+    for i in np.flatnonzero(~fast).tolist():
+        x = float(v[i])
+        if not math.isfinite(x):
+            return None
+        texts[i] = repr(round(x, 2))
+    return texts.tolist()
+
+
+def spectrum_lines(events: list[SpectrumFrame], rate: int) -> list[str]:
+    """``json.dumps(to_record(e, rate), ensure_ascii=False)`` for each spectrum frame, in one vectorised pass."""
+    arrays = [a for e in events for a in (e.bands_db, e.peaks_db)]
+    texts = rounded_texts(np.concatenate(arrays)) if arrays and all(a.ndim == 1 for a in arrays) else None
+    if texts is None:
+        return [_ENCODER.encode(to_record(e, rate)) for e in events]
+    lines, pos = [], 0
+    for e in events:
+        nb, np_ = len(e.bands_db), len(e.peaks_db)
+        t = float(round(e.t / rate, 6))  # to_record's time field
+        lines.append(
+            f'{{"type": "{SpectrumFrame.TYPE}", "t": {t!r}, "bands_db": [{", ".join(texts[pos : pos + nb])}], '
+            f'"peaks_db": [{", ".join(texts[pos + nb : pos + nb + np_])}]}}'
+        )
+        pos += nb + np_
+    return lines
 
 
 def spectrum_line(event: SpectrumFrame, rate: int) -> str:
-    """``json.dumps(to_record(event, rate), ensure_ascii=False)`` for a spectrum frame, about 5x faster."""
-    texts = rounded_texts(np.concatenate((event.bands_db, event.peaks_db)))
-    if texts is None or event.bands_db.ndim != 1 or event.peaks_db.ndim != 1:
-        return _ENCODER.encode(to_record(event, rate))
-    n = len(event.bands_db)
-    t = float(round(event.t / rate, 6))  # to_record's time field
-    return (
-        f'{{"type": "{SpectrumFrame.TYPE}", "t": {t!r}, "bands_db": [{", ".join(texts[:n])}], '
-        f'"peaks_db": [{", ".join(texts[n:])}]}}'
-    )
+    """:func:`spectrum_lines` of one frame."""
+    return spectrum_lines([event], rate)[0]
 
 
 class JsonlSink(Sink):
@@ -99,11 +116,9 @@ class JsonlSink(Sink):
 
     def emit(self, events: list[Event]) -> None:
         rate = self.info.rate
-        lines = [
-            spectrum_line(e, rate) if type(e) is SpectrumFrame else _ENCODER.encode(to_record(e, rate))
-            for e in events
-            if self._keep(e)
-        ]
+        kept = [e for e in events if self._keep(e)]
+        spectra = iter(spectrum_lines([e for e in kept if type(e) is SpectrumFrame], rate))
+        lines = [next(spectra) if type(e) is SpectrumFrame else _ENCODER.encode(to_record(e, rate)) for e in kept]
         if lines:
             try:
                 self._file.write("\n".join(lines) + "\n")
