@@ -32,10 +32,10 @@ def _texts() -> np.ndarray:
 def rounded_texts(values: np.ndarray) -> list[str] | None:
     """The JSON texts of ``round(v, 2)`` for each ``v`` of ``values``, as ``json.dumps`` writes them.
 
-    Vectorised: ``k = rint(100 v)`` is Python's correctly rounded ``round(v, 2) * 100`` wherever
-    ``100 v`` is not within 1e-6 of a half-integer (its float error is below 1e-11 in the table's
-    range), and then ``round(v, 2) == k / 100`` exactly, whose text is looked up. Values near a
-    half, -0.0 and values outside -130 .. 30 go through ``round`` one by one. Returns None when a
+    Vectorised: ``k = rint(100 v)`` is Python's ``round(v, 2) * 100`` (the exact value rounded) wherever
+    the float product ``100 v`` is not a half-integer (rounding the product never crosses one: they
+    are floats; a margin of 1e-6 is kept), and then ``round(v, 2) == k / 100`` exactly, whose text is
+    looked up. Values at a half, -0.0 and values outside -130 .. 30 go through ``round`` one by one. Returns None when a
     value is not finite (JSON writes those as -999.0, 999.0 or null: the caller's generic path).
     """
     v = np.asarray(values, dtype=np.float64).reshape(-1)
