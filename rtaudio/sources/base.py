@@ -99,8 +99,9 @@ class PullSource(Source):
                     lead = written / self.rate - (time.perf_counter() - start)
                     if lead > 0:
                         time.sleep(lead)
-                elif not self.live:
-                    while not ring.wait_free(len(piece), 0.05):  # back-pressure: a file loses nothing
+                elif not self.live and ring.free < len(piece):  # back-pressure: a file loses nothing
+                    # wait for half the ring, not just this piece: fewer hand-offs between the threads
+                    while not ring.wait_free(ring.capacity // 2, 0.05):
                         if should_stop():
                             return
                 ring.write(piece)
