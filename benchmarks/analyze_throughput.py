@@ -62,10 +62,12 @@ def child_decode(path: str) -> None:
     print(json.dumps({"samples": n, "seconds": seconds}))
 
 
-def _run(cmd: list[str], env: dict) -> tuple[float, str]:
-    """Run ``cmd``; its CPU seconds (user + system, the whole process) and its output."""
+def _run(cmd: list[str], root: str) -> tuple[float, str]:
+    """Run ``cmd`` on the rtaudio package under ``root`` (working folder and PYTHONPATH: ``python -m``
+    puts the working folder first); its CPU seconds (user + system, the whole process) and its output."""
+    env = {**os.environ, "PYTHONPATH": root}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, cwd=root)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
@@ -93,19 +95,21 @@ def main() -> None:
     if not os.path.exists(args.wav):
         make_wav(args.wav)
     pin = ["taskset", "-c", str(args.core)]
-    cmds = {"decode": [*pin, sys.executable, __file__, "--child-decode", args.wav]}
+    cmds = {"decode": [*pin, sys.executable, os.path.abspath(__file__), "--child-decode", args.wav]}
     analyze = [*pin, sys.executable, "-m", "rtaudio", "analyze", args.wav, "--no-progress", "-o", args.out]
-    env = dict(os.environ)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    roots = {"decode": here}
     if args.before:
         cmds["before"] = analyze
-        env_before = {**env, "PYTHONPATH": os.path.abspath(args.before)}
-        _run(analyze, env_before)  # warm-up: numba's on-disk cache, the file in the page cache
+        roots["before"] = os.path.abspath(args.before)
     cmds["analyze"] = analyze
-    _run(analyze, env)
+    roots["analyze"] = here
+    for name in cmds:  # warm-up: numba's on-disk cache, the file in the page cache
+        _run(cmds[name], roots[name])
     rows: dict[str, list[tuple[float, float]]] = {k: [] for k in cmds}
     for _ in range(args.runs):
         for name, cmd in cmds.items():
-            cpu, out = _run(cmd, env_before if name == "before" else env)
+            cpu, out = _run(cmd, roots[name])
             if name == "decode":
                 work = json.loads(out.splitlines()[-1])["seconds"]
             else:
