@@ -5,15 +5,15 @@ the temp folder), then runs, alternately and ``--runs`` times each, pinned to on
 core (``taskset -c CORE``):
 
 * ``decode``: the file decoded through :class:`~rtaudio.sources.av.FileSource` alone;
-* ``analyze``: ``rtaudio analyze FILE --no-progress -o OUT`` (the CLI, as a user runs it).
+* ``analyze``: ``rtaudio analyze FILE --no-progress -o OUT`` through the CLI's ``main``
+  (in a child that also takes the CPU seconds of the engine's run).
 
-Each child times its own work in wall seconds (x real time = audio seconds / work
-seconds; for ``analyze`` that is its summary line's figure, from the start of the
-engine to the end event), and the script takes the CPU seconds (user + system) of
-each whole process, start-up and imports included, which other processes on a
-shared core disturb less than wall time. Printed: the median of each and the ratio
-decode / analyze of the medians (how many times slower than reading the file the
-analysis is), taken in the same run, so a noisy machine moves both.
+Figures, as x real time (audio seconds / seconds): the work in wall seconds (for
+``analyze`` the summary line's figure: the engine's run, start to end event); the
+work in CPU seconds (user + system, all threads: what a free core would take,
+much less disturbed than wall time on a shared machine); and the whole process in
+CPU seconds, start-up and imports included. Printed: the median of each and the
+ratio decode / analyze of the medians, taken in the same run.
 
     .venv/bin/python benchmarks/analyze_throughput.py --runs 7
     git archive BASE rtaudio | tar -x -C /tmp/base    # the code before a change, to compare in the same run
@@ -54,12 +54,31 @@ def make_wav(path: str) -> None:
 def child_decode(path: str) -> None:
     from rtaudio.sources.av import FileSource
 
-    t0 = time.perf_counter()
+    t0, cpu = time.perf_counter(), time.process_time()
     source = FileSource(path)
     n = sum(len(b) for b in source.blocks(lambda e: None))
     source.close()
-    seconds = time.perf_counter() - t0
-    print(json.dumps({"samples": n, "seconds": seconds}))
+    print(json.dumps({"samples": n, "wall": time.perf_counter() - t0, "cpu": time.process_time() - cpu}))
+
+
+def child_analyze(wav: str, out: str) -> None:
+    """``rtaudio analyze WAV --no-progress -o OUT`` in this process, with the CPU seconds of the engine's run."""
+    from rtaudio import cli
+    from rtaudio.engine import Engine
+
+    run = Engine.run
+    taken = {}
+
+    def timed_run(self):
+        cpu, wall = time.process_time(), time.perf_counter()
+        try:
+            return run(self)
+        finally:
+            taken.update(cpu=time.process_time() - cpu, wall=time.perf_counter() - wall)
+
+    Engine.run = timed_run
+    status = cli.main(["analyze", wav, "--no-progress", "-o", out])
+    print(json.dumps({"status": status, **taken}))
 
 
 def _run(cmd: list[str], root: str) -> tuple[float, str]:
@@ -88,15 +107,19 @@ def main() -> None:
         "commit before a change: figures before and after in the same run",
     )
     p.add_argument("--child-decode", metavar="WAV", help=argparse.SUPPRESS)
+    p.add_argument("--child-analyze", metavar="WAV", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child_decode:
         child_decode(args.child_decode)
+        return
+    if args.child_analyze:
+        child_analyze(args.child_analyze, args.out)
         return
     if not os.path.exists(args.wav):
         make_wav(args.wav)
     pin = ["taskset", "-c", str(args.core)]
     cmds = {"decode": [*pin, sys.executable, os.path.abspath(__file__), "--child-decode", args.wav]}
-    analyze = [*pin, sys.executable, "-m", "rtaudio", "analyze", args.wav, "--no-progress", "-o", args.out]
+    analyze = [*pin, sys.executable, os.path.abspath(__file__), "--child-analyze", args.wav, "--out", args.out]
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     roots = {"decode": here}
     if args.before:
@@ -106,34 +129,32 @@ def main() -> None:
     roots["analyze"] = here
     for name in cmds:  # warm-up: numba's on-disk cache, the file in the page cache
         _run(cmds[name], roots[name])
-    rows: dict[str, list[tuple[float, float]]] = {k: [] for k in cmds}
+    rows: dict[str, list[tuple[float, float, float]]] = {k: [] for k in cmds}
     for _ in range(args.runs):
         for name, cmd in cmds.items():
             cpu, out = _run(cmd, roots[name])
             if name == "decode":
-                work = json.loads(out.splitlines()[-1])["seconds"]
+                work = json.loads(out.splitlines()[-1])  # the decode child prints nothing else
             else:
                 found = re.search(r"in ([0-9.]+) s \(", out)
                 if found is None:
                     sys.exit(f"no summary line in the output of {' '.join(cmd)}:\n{out}")
-                work = float(found.group(1))
-            rows[name].append((SECONDS / work, SECONDS / cpu))
-    med = {k: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v)) for k, v in rows.items()}
-    print(f"10 min 48 kHz mono WAV, {args.runs} runs each, alternating, taskset -c {args.core}; x real time,")
-    print("median (min-max), of the work (wall) and of the whole process (CPU user + system, start-up included)")
+                work = json.loads(next(line for line in out.splitlines() if line.startswith('{"status"')))
+                work["wall"] = float(found.group(1))  # the summary line's figure
+            rows[name].append((SECONDS / work["wall"], SECONDS / work["cpu"], SECONDS / cpu))
+    heads = ("work, wall", "work, CPU", "whole process, CPU")
+    print(f"10 min 48 kHz mono WAV, {args.runs} runs each, alternating, taskset -c {args.core}")
+    print("x real time, median (min-max); work: the analysis (engine run) or the decoding; CPU: user + system")
+    print(f"{'':8}" + "".join(f"{h:>22}" for h in heads))
+    med = {}
     for k, v in rows.items():
-        work = sorted(r[0] for r in v)
-        whole = sorted(r[1] for r in v)
-        print(
-            f"{k:8} work {med[k][0]:6.0f} ({work[0]:.0f}-{work[-1]:.0f})".ljust(34)
-            + f"whole process {med[k][1]:6.0f} ({whole[0]:.0f}-{whole[-1]:.0f})"
-        )
+        med[k] = [statistics.median(r[c] for r in v) for c in range(3)]
+        cells = [f"{med[k][c]:.0f} ({min(r[c] for r in v):.0f}-{max(r[c] for r in v):.0f})" for c in range(3)]
+        print(f"{k:8}" + "".join(f"{c:>22}" for c in cells))
     for k in cmds:
         if k != "decode":
-            print(
-                f"decode/{k} ratio of medians: work {med['decode'][0] / med[k][0]:.1f}, "
-                f"whole process {med['decode'][1] / med[k][1]:.1f}"
-            )
+            ratios = ", ".join(f"{h} {med['decode'][c] / med[k][c]:.1f}" for c, h in enumerate(heads))
+            print(f"decode/{k} ratio of medians: {ratios}")
 
 
 if __name__ == "__main__":
