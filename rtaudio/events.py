@@ -260,6 +260,8 @@ def _plain(value, digits: int, rate: int):
         record.pop("type")
         return record
     if isinstance(value, np.ndarray):
+        if value.ndim == 1 and value.dtype.kind == "f" and np.isfinite(value).all():  # fast path: spectrum frames
+            return [round(v, digits) for v in value.tolist()]
         return [_plain(v, digits, rate) for v in value.tolist()]
     if isinstance(value, (tuple, list)):
         return [_plain(v, digits, rate) for v in value]
@@ -275,16 +277,24 @@ def _plain(value, digits: int, rate: int):
     return value
 
 
+_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}  # per event class: (field name, is a time field)
+
+
 def to_record(event: Event, rate: int, digits: int = 2) -> dict:
     """The JSONL record of ``event``: ``type`` first, time fields in seconds (6 decimals), floats rounded to ``digits``.
 
     Infinite levels (digital silence) are written as -999.0; NaN as null.
     """
+    fields = _FIELDS.get(type(event))
+    if fields is None:
+        fields = _FIELDS[type(event)] = tuple((f.name, f.name in event.TIME_FIELDS) for f in dataclasses.fields(event))
     record: dict = {"type": event.TYPE}
-    for f in dataclasses.fields(event):
-        value = getattr(event, f.name)
-        if f.name in event.TIME_FIELDS:
-            record[f.name] = round(value / rate, 6)
+    for name, is_time in fields:
+        value = getattr(event, name)
+        if is_time:
+            record[name] = round(value / rate, 6)
+        elif type(value) is float and math.isfinite(value):  # the common case, as _plain writes it
+            record[name] = round(value, digits)
         else:
-            record[f.name] = _plain(value, digits, rate)
+            record[name] = _plain(value, digits, rate)
     return record

@@ -12,6 +12,8 @@ Positions are absolute sample indices since the ring was created, so
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from rtaudio.errors import ParameterError
@@ -39,6 +41,8 @@ class Ring:
         self._read = 0  # frames consumed or dropped; only the reader changes it
         self.dropped = 0  # frames lost to overflow, counted by the reader
         self.closed = False  # set by the producer when no more audio will come
+        self._want = 0  # free frames a waiting producer needs (0: none waits); see wait_free
+        self._room = threading.Event()
 
     # -- writer side -------------------------------------------------------------
     def write(self, block: np.ndarray) -> None:
@@ -63,6 +67,22 @@ class Ring:
             self._buf[start : start + first] = block[:first]
             self._buf[: m - first] = block[first:]
         self._written = written + n  # publish last: the reader sees whole blocks only
+
+    def wait_free(self, frames: int, timeout: float) -> bool:
+        """Wait until ``frames`` can be written without overwriting unread audio, or ``timeout`` s pass.
+
+        For a producer that may wait (a file read faster than real time), never for an audio
+        callback. The reader wakes it once, from :meth:`read`, when enough is free, so a
+        waiting producer costs no polling. Returns True when there is room.
+        """
+        if self.free >= frames:
+            return True
+        self._want = frames
+        self._room.clear()
+        if self.free >= frames:  # a read came between the check and the clear
+            return True
+        self._room.wait(timeout)
+        return self.free >= frames
 
     def close(self) -> None:
         """Mark the end of input (producer side)."""
@@ -129,4 +149,7 @@ class Ring:
             index += bad
             self.dropped += bad
             n -= bad
+        if self._want and self.free >= self._want:  # wake a producer waiting in wait_free
+            self._want = 0
+            self._room.set()
         return index, n

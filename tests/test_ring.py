@@ -110,6 +110,40 @@ def test_concurrent_writer_and_reader_lose_nothing_but_counted():
     assert count + ring.dropped == total
 
 
+def test_a_producer_waiting_for_room_loses_nothing_and_is_woken_by_reads():
+    """A writer that waits in wait_free before each write (a file's pump) never overwrites unread audio."""
+    ring = Ring(256, 1)
+    total, block = 100_000, 37
+    data = np.arange(total, dtype=np.float32)
+    waits = []
+
+    def writer():
+        for i in range(0, total, block):
+            piece = data[i : i + block]
+            if ring.free < len(piece):
+                waits.append(ring.wait_free(ring.capacity // 2, 5.0))
+            ring.write(piece)
+        ring.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    got = []
+    while not (ring.closed and ring.available == 0):
+        index, out = ring.read(50)
+        got.append(out[:, 0])
+    thread.join()
+    assert ring.dropped == 0
+    assert np.array_equal(np.concatenate(got), data)
+    assert waits and all(waits)  # it did wait, and each wait ended with room (woken, not timed out)
+
+
+def test_wait_free_without_a_reader_times_out_false():
+    ring = Ring(64, 1)
+    ring.write(np.zeros(60, np.float32))
+    assert ring.wait_free(4, 0.01)
+    assert not ring.wait_free(5, 0.01)
+
+
 @pytest.mark.parametrize("capacity", [0, -3, 2.5, "8"])
 def test_bad_capacity_is_named(capacity):
     with pytest.raises(ParameterError, match=f"capacity={capacity!r} must be a positive integer"):

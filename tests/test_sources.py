@@ -134,3 +134,35 @@ def test_api_analyze_accepts_paths_and_arrays(tmp_path):
     a = [e for e in analyze(str(path)) if not hasattr(e, "source")]
     b = [e for e in analyze(x, rate=16000) if not hasattr(e, "source")]
     assert a == b
+
+
+def _through_resampler(path):
+    """The file decoded with FFmpeg's resampler on every frame: the reference for the direct path."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        source = FileSource(str(path))
+        resampler = av.AudioResampler(format="flt", layout=source.layout, rate=source.rate)
+        blocks = [
+            o.to_ndarray().reshape(-1, source.channels) for f in container.decode(stream) for o in resampler.resample(f)
+        ]
+        blocks += [o.to_ndarray().reshape(-1, source.channels) for o in resampler.resample(None)]
+        source.close()
+    return np.concatenate(blocks)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 6])
+@pytest.mark.parametrize(
+    ("ext", "subtype"), [("wav", "PCM_16"), ("wav", "FLOAT"), ("flac", "PCM_16"), ("ogg", "VORBIS")]
+)
+def test_frames_that_skip_the_resampler_are_the_resampler_samples(tmp_path, ext, subtype, channels):
+    """16-bit and float frames at the source rate are converted in numpy: bit-identical to FFmpeg's conversion."""
+    rng = np.random.default_rng(channels)
+    x = rng.uniform(-1, 1, (44100, channels)) * 0.5
+    x[:8] = np.array([-1.0, 1.0, -0.5, 0.0, 1 / 32768, -1 / 32768, 0.999, -0.999])[:, None]  # extremes
+    path = tmp_path / f"in.{ext}"
+    sf.write(path, x, 44100, subtype=subtype)
+    _, got = _decode(path)
+    assert got.dtype == np.float32 and got.shape == (44100, channels)
+    assert np.array_equal(got, _through_resampler(path))

@@ -294,6 +294,20 @@ def test_stream_equals_batch(scale):
         assert _run(SpectrumStage(params, sample_rate=rate), x, block=block, index=1000) == whole
 
 
+@pytest.mark.parametrize("n_fft", [64, 2048])  # 32 and 1024 points: with and without the odd radix-2 stage
+def test_frames_transformed_together_equal_frames_one_by_one(n_fft):
+    """A block of many frames goes through the FFT up to LANES frames at a time: bit-identical events."""
+    from rtaudio.stages.spectrum import LANES, MIN_LANES
+
+    rate, hop = 16000, n_fft // 4
+    frames = LANES + MIN_LANES + 3  # a full group, a short group, and a tail one by one
+    x = _mixture(rate, (n_fft + (frames - 1) * hop) / rate)
+    params = SpectrumParams(n_fft=n_fft, hop=hop)
+    whole = _run(SpectrumStage(params, sample_rate=rate), x)
+    assert len(whole) == frames + 1  # and the SpectrumBands
+    assert _run(SpectrumStage(params, sample_rate=rate), x, block=hop) == whole  # one frame per block
+
+
 def test_stereo_is_mixed_to_mono():
     rate = 16000
     x = _mixture(rate, 0.3)

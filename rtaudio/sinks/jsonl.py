@@ -3,12 +3,77 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import TextIO
+
+import numpy as np
 
 from rtaudio.errors import ParameterError
 from rtaudio.events import Event, SourceInfo, SpectrumFrame, to_record
 from rtaudio.sinks import Sink
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(..., ensure_ascii=False) builds on every call
+
+
+#: Hundredths with a ready JSON text: -130.00 .. 30.00 (spectrum levels); others are written one by one.
+_LOW, _HIGH = -13000, 3000
+_TEXTS: np.ndarray | None = None
+
+
+def _texts() -> np.ndarray:
+    """``repr(k / 100)`` for ``k`` in ``_LOW .. _HIGH``, an object array made on first use (~5 ms)."""
+    global _TEXTS
+    if _TEXTS is None:
+        _TEXTS = np.array([repr(k / 100) for k in range(_LOW, _HIGH + 1)], dtype=object)
+    return _TEXTS
+
+
+def rounded_texts(values: np.ndarray) -> list[str] | None:
+    """The JSON texts of ``round(v, 2)`` for each ``v`` of ``values``, as ``json.dumps`` writes them.
+
+    Vectorised: ``k = rint(100 v)`` is Python's ``round(v, 2) * 100`` (the exact value rounded) wherever
+    the float product ``100 v`` is not a half-integer (rounding the product never crosses one: they
+    are floats; a margin of 1e-6 is kept), and then ``round(v, 2) == k / 100`` exactly, whose text is
+    looked up. Values at a half, -0.0 and values outside -130 .. 30 go through ``round`` one by one. Returns None when a
+    value is not finite (JSON writes those as -999.0, 999.0 or null: the caller's generic path).
+    """
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and nan are not fast, and checked below
+        y = v * 100.0
+        k = np.rint(y)
+        index = k - _LOW
+        fast = (np.abs(y - k) < 0.5 - 1e-6) & (index >= 0) & (index <= _HIGH - _LOW) & ~((k == 0) & np.signbit(v))
+    texts = _texts()[np.where(fast, index, 0).astype(np.intp)]
+    for i in np.flatnonzero(~fast).tolist():
+        x = float(v[i])
+        if not math.isfinite(x):
+            return None
+        texts[i] = repr(round(x, 2))
+    return texts.tolist()
+
+
+def spectrum_lines(events: list[SpectrumFrame], rate: int) -> list[str]:
+    """``json.dumps(to_record(e, rate), ensure_ascii=False)`` for each spectrum frame, in one vectorised pass."""
+    arrays = [a for e in events for a in (e.bands_db, e.peaks_db)]
+    texts = rounded_texts(np.concatenate(arrays)) if arrays and all(a.ndim == 1 for a in arrays) else None
+    if texts is None:
+        return [_ENCODER.encode(to_record(e, rate)) for e in events]
+    lines, pos = [], 0
+    for e in events:
+        nb, np_ = len(e.bands_db), len(e.peaks_db)
+        t = float(round(e.t / rate, 6))  # to_record's time field
+        lines.append(
+            f'{{"type": "{SpectrumFrame.TYPE}", "t": {t!r}, "bands_db": [{", ".join(texts[pos : pos + nb])}], '
+            f'"peaks_db": [{", ".join(texts[pos + nb : pos + nb + np_])}]}}'
+        )
+        pos += nb + np_
+    return lines
+
+
+def spectrum_line(event: SpectrumFrame, rate: int) -> str:
+    """:func:`spectrum_lines` of one frame."""
+    return spectrum_lines([event], rate)[0]
 
 
 class JsonlSink(Sink):
@@ -50,7 +115,10 @@ class JsonlSink(Sink):
         return False
 
     def emit(self, events: list[Event]) -> None:
-        lines = [json.dumps(to_record(e, self.info.rate), ensure_ascii=False) for e in events if self._keep(e)]
+        rate = self.info.rate
+        kept = [e for e in events if self._keep(e)]
+        spectra = iter(spectrum_lines([e for e in kept if type(e) is SpectrumFrame], rate))
+        lines = [next(spectra) if type(e) is SpectrumFrame else _ENCODER.encode(to_record(e, rate)) for e in kept]
         if lines:
             try:
                 self._file.write("\n".join(lines) + "\n")

@@ -37,13 +37,45 @@ def select_audio_stream(container, stream: int, name: str):
     return audio[stream]
 
 
+#: FFmpeg's int16 -> float conversion (libswresample): ``x * (1.0f / (1 << 15))``, exact.
+_S16_SCALE = np.float32(1.0 / (1 << 15))
+
+
+def _direct(frame, layout: str, rate: int, channels: int) -> np.ndarray | None:
+    """``frame`` as float32 (n, channels) when it is 16-bit or float audio at ``rate`` in ``layout``
+    (or, for mono and stereo, with the channel order unspecified), converted in numpy exactly as
+    the resampler does (a copy, a transpose or one exact scaling); None otherwise."""
+    if frame.sample_rate != rate or len(frame.layout.channels) != channels:
+        return None
+    if frame.layout.name != layout and not (channels <= 2 and frame.layout.name.endswith("channels")):
+        return None
+    fmt = frame.format.name
+    if fmt not in ("flt", "fltp", "s16", "s16p"):
+        return None
+    x = frame.to_ndarray()  # packed: (1, n * channels); planar: (channels, n)
+    x = x.T if frame.format.is_planar else x.reshape(-1, channels)
+    if fmt.startswith("s16"):
+        return x.astype(np.float32) * _S16_SCALE
+    return np.ascontiguousarray(x)
+
+
 def decode_blocks(container, audio_stream, layout: str, rate: int) -> Iterator[np.ndarray]:
-    """Decode ``audio_stream`` to float32 (n, channels) blocks, converted to ``layout`` and ``rate``."""
+    """Decode ``audio_stream`` to float32 (n, channels) blocks, converted to ``layout`` and ``rate``.
+
+    Frames already at ``rate`` in ``layout`` as 16-bit or float samples skip FFmpeg's resampler
+    (the same samples, about half the decoding time), until the first frame that needs it.
+    """
     av = _av()
     resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)
     channels = len(av.AudioLayout(layout).channels)
+    direct = True
     for packet in container.demux(audio_stream):
         for frame in packet.decode():
+            block = _direct(frame, layout, rate, channels) if direct else None
+            if block is not None:
+                yield block
+                continue
+            direct = False  # the resampler from here on: it may keep state between frames
             for out in resampler.resample(frame):
                 yield out.to_ndarray().reshape(-1, channels)
     for out in resampler.resample(None):

@@ -99,11 +99,11 @@ class PullSource(Source):
                     lead = written / self.rate - (time.perf_counter() - start)
                     if lead > 0:
                         time.sleep(lead)
-                elif not self.live:
-                    while ring.free < len(piece):  # back-pressure: a file loses nothing
+                elif not self.live and ring.free < len(piece):  # back-pressure: a file loses nothing
+                    # wait for half the ring, not just this piece: fewer hand-offs between the threads
+                    while not ring.wait_free(ring.capacity // 2, 0.05):
                         if should_stop():
                             return
-                        time.sleep(0.0005)
                 ring.write(piece)
                 written += len(piece)
                 pos += len(piece)

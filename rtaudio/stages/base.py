@@ -156,3 +156,26 @@ class HopFramer:
                 self._buf[:keep] = self._buf[self.hop : self.size]
                 self._fill = keep
                 self._next += self.hop
+
+    def push_all(self, index: int, samples: np.ndarray) -> tuple[int, np.ndarray, int]:
+        """All the frames a block completes at once, for a kernel that loops over them: ``(first_end, span, n)``.
+
+        Frame ``i < n`` is ``span[i * hop : i * hop + size]`` and ends at index ``first_end + i * hop``;
+        ``span`` is a new C-contiguous float32 array (samples held over from earlier blocks, then
+        ``samples``), (m, channels).  The same frames as :meth:`push`, and the two can be mixed.
+        """
+        if samples.ndim == 1:
+            samples = samples[:, None]
+        if index != self._next + self._fill:  # gap: start over
+            self.reset(index)
+        fill = self._fill
+        span = np.empty((fill + len(samples), self.channels), np.float32)
+        span[:fill] = self._buf[:fill]
+        span[fill:] = samples
+        n = (len(span) - self.size) // self.hop + 1 if len(span) >= self.size else 0
+        first_end = self._next + self.size
+        rest = span[n * self.hop :]  # fewer than size samples
+        self._buf[: len(rest)] = rest
+        self._fill = len(rest)
+        self._next += n * self.hop
+        return first_end, span, n

@@ -153,6 +153,8 @@ def _meter(x, sos, zi, acc, state, out_k, out_raw, out_peak, out_len):  # pragma
     Returns the number of hops completed.
     """
     n, ch = x.shape
+    if ch == 1:
+        return _meter_mono(x, sos, zi, acc, state, out_k, out_raw, out_peak, out_len)
     count, k, rate, den = state[0], state[1], state[2], state[3]
     target = ((k + 1) * rate) // den - (k * rate) // den
     nh = 0
@@ -184,6 +186,51 @@ def _meter(x, sos, zi, acc, state, out_k, out_raw, out_peak, out_len):  # pragma
             k += 1
             target = ((k + 1) * rate) // den - (k * rate) // den
             nh += 1
+    state[0] = count
+    state[1] = k
+    return nh
+
+
+@numba.njit(cache=True, nogil=True)
+def _meter_mono(x, sos, zi, acc, state, out_k, out_raw, out_peak, out_len):  # pragma: no cover - compiled
+    """:func:`_meter` for one channel, the same arithmetic in the same order with the state in locals
+    (registers) instead of arrays: about twice as fast, bit-identical."""
+    n = x.shape[0]
+    count, k, rate, den = state[0], state[1], state[2], state[3]
+    target = ((k + 1) * rate) // den - (k * rate) // den
+    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    z00, z01, z10, z11 = zi[0, 0, 0], zi[0, 0, 1], zi[1, 0, 0], zi[1, 0, 1]
+    ksum, raw, peak = acc[0], acc[1], acc[2]
+    nh = 0
+    for t in range(n):
+        v = np.float64(x[t, 0])
+        a = abs(v)
+        if a > peak:
+            peak = a
+        raw += v * v
+        y = b00 * v + z00
+        z00 = b01 * v - a01 * y + z01
+        z01 = b02 * v - a02 * y
+        out = b10 * y + z10
+        z10 = b11 * y - a11 * out + z11
+        z11 = b12 * y - a12 * out
+        ksum += out * out
+        count += 1
+        if count == target:
+            out_k[nh, 0] = ksum
+            out_raw[nh] = raw
+            out_peak[nh] = peak
+            out_len[nh] = target
+            ksum = 0.0
+            raw = 0.0
+            peak = 0.0
+            count = 0
+            k += 1
+            target = ((k + 1) * rate) // den - (k * rate) // den
+            nh += 1
+    zi[0, 0, 0], zi[0, 0, 1], zi[1, 0, 0], zi[1, 0, 1] = z00, z01, z10, z11
+    acc[0], acc[1], acc[2] = ksum, raw, peak
     state[0] = count
     state[1] = k
     return nh
@@ -297,6 +344,23 @@ class LevelsStage(Stage):
         self._short_hops = _whole(SHORT_TERM_S / STEP_S) * per_step  # hops per 3 s
         self._sos = k_weighting_sos(self.sample_rate)
         self.reset()
+        self._load_kernel()
+
+    def _load_kernel(self) -> None:
+        """Load the compiled meter now (an empty block), not in the first block; the state is unchanged."""
+        ch = self.channels
+        empty = np.zeros(0, np.float64)
+        _meter(
+            np.zeros((0, ch), np.float32),
+            self._sos,
+            self._zi,
+            self._acc,
+            self._state,
+            np.zeros((0, ch)),
+            empty,
+            empty,
+            np.zeros(0, np.int64),
+        )
 
     @property
     def hop_samples(self) -> float:

@@ -472,6 +472,231 @@ def _spectrum_kernel(
         )
 
 
+#: Most frames transformed at once by :func:`_rfft_power_lanes`, and fewest worth it: on an AVX2 core
+#: (2048 points) 4 and 8 lanes are no faster than one frame at a time, 16 ~15 % and 32 ~25 % faster.
+LANES = 32
+MIN_LANES = 16
+
+
+@njit(cache=True, nogil=True)
+def _rfft_power_lanes(y, offsets, window, bitrev, twr, twi, spr, spi, re, im, power):
+    """:func:`_rfft_power` of the frames ``y[offsets[l] : offsets[l] + n_fft]``, ``l < len(offsets)``, at once.
+
+    The same operations in the same order as :func:`_rfft_power` for each frame (so bit-identical),
+    with the frame as the innermost loop: ``re``, ``im`` (m, lanes) and ``power`` (m + 1, lanes) hold
+    one frame per column, and LLVM vectorises that loop across frames.
+    """
+    m = re.shape[0]
+    L = re.shape[1]
+    for g in range(m // 4):
+        s = 4 * g
+        i0 = 2 * bitrev[s]
+        i1 = 2 * bitrev[s + 1]
+        i2 = 2 * bitrev[s + 2]
+        i3 = 2 * bitrev[s + 3]
+        for lane in range(L):
+            o = offsets[lane]
+            a0r = y[o + i0] * window[i0]
+            a0i = y[o + i0 + 1] * window[i0 + 1]
+            a1r = y[o + i1] * window[i1]
+            a1i = y[o + i1 + 1] * window[i1 + 1]
+            a2r = y[o + i2] * window[i2]
+            a2i = y[o + i2 + 1] * window[i2 + 1]
+            a3r = y[o + i3] * window[i3]
+            a3i = y[o + i3 + 1] * window[i3 + 1]
+            b0r = a0r + a1r
+            b0i = a0i + a1i
+            b1r = a0r - a1r
+            b1i = a0i - a1i
+            b2r = a2r + a3r
+            b2i = a2i + a3i
+            cr = a2r - a3r
+            ci = a2i - a3i
+            re[s, lane] = b0r + b2r
+            im[s, lane] = b0i + b2i
+            re[s + 2, lane] = b0r - b2r
+            im[s + 2, lane] = b0i - b2i
+            re[s + 1, lane] = b1r + ci
+            im[s + 1, lane] = b1i - cr
+            re[s + 3, lane] = b1r - ci
+            im[s + 3, lane] = b1i + cr
+    h = 4
+    while 4 * h <= m:
+        o1 = h - 1
+        o2 = 2 * h - 1
+        for g in range(m // (4 * h)):
+            s = g * 4 * h
+            for k in range(h):
+                w1r = twr[o1 + k]
+                w1i = twi[o1 + k]
+                w2r = twr[o2 + k]
+                w2i = twi[o2 + k]
+                i0 = s + k
+                i1 = i0 + h
+                i2 = i1 + h
+                i3 = i2 + h
+                for lane in range(L):
+                    a0r = re[i0, lane]
+                    a0i = im[i0, lane]
+                    p = re[i1, lane]
+                    q = im[i1, lane]
+                    a1r = p * w1r - q * w1i
+                    a1i = p * w1i + q * w1r
+                    a2r = re[i2, lane]
+                    a2i = im[i2, lane]
+                    p = re[i3, lane]
+                    q = im[i3, lane]
+                    a3r = p * w1r - q * w1i
+                    a3i = p * w1i + q * w1r
+                    b0r = a0r + a1r
+                    b0i = a0i + a1i
+                    b1r = a0r - a1r
+                    b1i = a0i - a1i
+                    p = a2r + a3r
+                    q = a2i + a3i
+                    b2r = p * w2r - q * w2i
+                    b2i = p * w2i + q * w2r
+                    p = a2r - a3r
+                    q = a2i - a3i
+                    cr = p * w2r - q * w2i
+                    ci = p * w2i + q * w2r
+                    re[i0, lane] = b0r + b2r
+                    im[i0, lane] = b0i + b2i
+                    re[i2, lane] = b0r - b2r
+                    im[i2, lane] = b0i - b2i
+                    re[i1, lane] = b1r + ci
+                    im[i1, lane] = b1i - cr
+                    re[i3, lane] = b1r - ci
+                    im[i3, lane] = b1i + cr
+        h *= 4
+    if h < m:
+        o = h - 1
+        for k in range(h):
+            wr = twr[o + k]
+            wi = twi[o + k]
+            for lane in range(L):
+                p = re[k + h, lane]
+                q = im[k + h, lane]
+                br = p * wr - q * wi
+                bi = p * wi + q * wr
+                ar = re[k, lane]
+                ai = im[k, lane]
+                re[k, lane] = ar + br
+                im[k, lane] = ai + bi
+                re[k + h, lane] = ar - br
+                im[k + h, lane] = ai - bi
+    for lane in range(L):
+        power[0, lane] = (re[0, lane] + im[0, lane]) ** 2
+        power[m, lane] = (re[0, lane] - im[0, lane]) ** 2
+    for k in range(1, m // 2 + 1):
+        j = m - k
+        wr = spr[k]
+        wi = spi[k]
+        for lane in range(L):
+            a = re[k, lane]
+            b = im[k, lane]
+            c = re[j, lane]
+            d = im[j, lane]
+            er = 0.5 * (a + c)
+            ei = 0.5 * (b - d)
+            orr = 0.5 * (b + d)
+            oi = 0.5 * (c - a)
+            tr = wr * orr - wi * oi
+            ti = wr * oi + wi * orr
+            power[k, lane] = (er + tr) ** 2 + (ei + ti) ** 2
+            power[j, lane] = (er - tr) ** 2 + (ei - ti) ** 2
+
+
+@njit(cache=True, nogil=True)
+def _spectrum_frames(
+    y,
+    n,
+    hop,
+    window,
+    bitrev,
+    twr,
+    twi,
+    spr,
+    spi,
+    re1,
+    im1,
+    power1,
+    band_start,
+    band_count,
+    band_offset,
+    band_flat,
+    fparams,
+    smooth,
+    peak,
+    age,
+    out_bands,
+    out_peaks,
+):
+    """:func:`_spectrum_kernel` on the ``n`` frames ``y[i * hop : i * hop + n_fft]``, the FFTs up to
+    ``LANES`` frames at a time while at least ``MIN_LANES`` are left (bit-identical), the rest one by
+    one (scratch ``re1``, ``im1``, ``power1``); row ``i`` of ``out_bands`` / ``out_peaks``
+    (n, n_bands) gets the state after frame ``i``."""
+    m = bitrev.shape[0]
+    pref = fparams[_P_PREF]
+    floor_db = fparams[_P_FLOOR_DB]
+    floor_power = fparams[_P_FLOOR_POWER]
+    a_att = fparams[_P_ATT]
+    a_rel = fparams[_P_REL]
+    hop_f = fparams[_P_HOP]
+    hold = fparams[_P_HOLD]
+    decay = fparams[_P_DECAY]
+    size = window.shape[0]
+    lanes = 0
+    first = 0
+    while n - first >= MIN_LANES:
+        if min(LANES, n - first) != lanes:  # the first group, and a shorter last one
+            lanes = min(LANES, n - first)
+            re = np.empty((m, lanes))
+            im = np.empty((m, lanes))
+            power = np.empty((m + 1, lanes))
+            offsets = np.empty(lanes, np.int64)
+        for lane in range(lanes):
+            offsets[lane] = (first + lane) * hop
+        _rfft_power_lanes(y, offsets, window, bitrev, twr, twi, spr, spi, re, im, power)
+        for lane in range(lanes):
+            for b in range(band_start.shape[0]):
+                p = 0.0
+                j0 = band_start[b]
+                o = band_offset[b]
+                for i in range(band_count[b]):
+                    p += band_flat[o + i] * power[j0 + i, lane]
+                level = 10.0 * math.log10(p / pref) if p > floor_power else floor_db
+                smooth[b], peak[b], age[b] = _ballistics(
+                    level, smooth[b], peak[b], age[b], a_att, a_rel, hop_f, hold, decay, floor_db
+                )
+            out_bands[first + lane, :] = smooth
+            out_peaks[first + lane, :] = peak
+        first += lanes
+    for i in range(first, n):  # too few frames left for the lanes to pay: one at a time
+        _spectrum_kernel(
+            y[i * hop : i * hop + size],
+            window,
+            bitrev,
+            twr,
+            twi,
+            spr,
+            spi,
+            re1,
+            im1,
+            power1,
+            band_start,
+            band_count,
+            band_offset,
+            band_flat,
+            fparams,
+            smooth,
+            peak,
+            age,
+        )
+        out_bands[i, :] = smooth
+        out_peaks[i, :] = peak
+
+
 # ---------------------------------------------------------------------------
 # The stage
 # ---------------------------------------------------------------------------
@@ -529,6 +754,37 @@ class SpectrumStage(Stage):
         self._age = np.empty(self.n_bands)
         self._framer = HopFramer(params.n_fft, params.hop)
         self.reset()
+        self._frames(np.zeros(0, np.float32), 0)  # load the compiled kernel now, not in the first block
+
+    def _frames(self, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Analyse the ``n`` frames ``y[i * hop : i * hop + n_fft]``; ``(bands_db, peaks_db)``, (n, n_bands) dB."""
+        bands = np.empty((n, self.n_bands))
+        peaks = np.empty((n, self.n_bands))
+        _spectrum_frames(
+            y,
+            n,
+            self.hop,
+            self._window,
+            self._bitrev,
+            self._twr,
+            self._twi,
+            self._spr,
+            self._spi,
+            self._re,
+            self._im,
+            self._power,
+            self._start,
+            self._count,
+            self._offset,
+            self._flat,
+            self._fparams,
+            self._smooth,
+            self._peak,
+            self._age,
+            bands,
+            peaks,
+        )
+        return bands, peaks
 
     def reset(self) -> None:
         """Forget all state (framing, smoothing, peaks), as if newly built."""
@@ -594,16 +850,19 @@ class SpectrumStage(Stage):
             raise ParameterError(
                 f"frame rate {frame.rate} Hz does not match sample_rate={self.sample_rate} Hz of the spectrum stage"
             )
+        first_end, span, n = self._framer.push_all(frame.index, frame.mono)
+        if n == 0:
+            return []
         events: list[Event] = []
-        for end, buf in self._framer.push(frame.index, frame.mono):
-            if not self._announced:
-                events.append(
-                    SpectrumBands(t=end, scale=self.params.scale, centers_hz=tuple(float(f) for f in self.centers_hz))
-                )
-                self._announced = True
-            bands, peaks = self.analyze_frame(buf[:, 0])
-            self.latest_t = end
-            events.append(SpectrumFrame(t=end, bands_db=bands.copy(), peaks_db=peaks.copy()))
+        if not self._announced:
+            events.append(
+                SpectrumBands(t=first_end, scale=self.params.scale, centers_hz=tuple(float(f) for f in self.centers_hz))
+            )
+            self._announced = True
+        bands, peaks = self._frames(span.reshape(-1), n)
+        hop = self.hop
+        self.latest_t = first_end + (n - 1) * hop
+        events.extend(SpectrumFrame(first_end + i * hop, bands[i], peaks[i]) for i in range(n))
         return events
 
     def flush(self) -> list[Event]:
