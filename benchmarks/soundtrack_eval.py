@@ -121,14 +121,27 @@ def evaluate_dialogue(args):
     from rtaudio.jobs.soundtrack.speech import detect_words
 
     rows, truth = [], {}
-    tmp = tempfile.mkdtemp(prefix="st-dialogue-")
+    tmp = args.work or tempfile.mkdtemp(prefix="st-dialogue-")
+    os.makedirs(tmp, exist_ok=True)
     musics = {"synth": "synth"} if args.dialogue == "train" else MUSIC_UNDER
     for label, music in musics.items():
         for mix_seed in range(args.mixes):
-            mix, speech = speech_over_music(args.dialogue, music, args.snr, mix_seed)
             path = os.path.join(tmp, f"{label}-{mix_seed}.wav")
-            sf.write(path, mix, DIALOGUE_RATE, subtype="FLOAT")
-            words, engine = detect_words(speech, DIALOGUE_RATE, with_engine=True)
+            known = path[:-4] + "-truth.json"
+            if os.path.exists(known):  # --work: the same mixture, its render cache and truth words again
+                with open(known) as f:
+                    saved = json.load(f)
+                if saved["setting"] != [args.dialogue, args.snr]:
+                    raise SystemExit(f"--work {tmp!r} holds --dialogue/--snr {saved['setting']}: use another folder")
+                words, engine = np.array(saved["words"]).reshape(-1, 2), saved["engine"]
+                speech = sf.read(path[:-4] + "-clean.wav", dtype="float32")[0]
+            else:
+                mix, speech = speech_over_music(args.dialogue, music, args.snr, mix_seed)
+                words, engine = detect_words(speech, DIALOGUE_RATE, with_engine=True)
+                sf.write(path, mix, DIALOGUE_RATE, subtype="FLOAT")
+                sf.write(path[:-4] + "-clean.wav", speech, DIALOGUE_RATE, subtype="FLOAT")
+                with open(known, "w") as f:
+                    json.dump({"words": words.tolist(), "engine": engine, "setting": [args.dialogue, args.snr]}, f)
             truth[f"{args.dialogue}:{label}:{mix_seed}"] = words.round(3).tolist()
             duration = len(speech) / DIALOGUE_RATE
             rng = np.random.default_rng(1000 + mix_seed)
@@ -230,7 +243,15 @@ def dialogue_summary(rows):
             "flag_recall": round(tp / sum(bad), 3) if sum(bad) else None,
             "reasons": {
                 key: sum(any(x.startswith(key) for x in r["reasons"]) for r in rs)
-                for key in ("click", "spectral jump", "loudness steps", "no ", "dialogue cut inside")
+                for key in (
+                    "click",
+                    "spectral jump",
+                    "loudness steps",
+                    "beats",
+                    "no ",
+                    "cuts a word",
+                    "dialogue cut inside",
+                )
             },
         }
 
@@ -494,6 +515,10 @@ def main():
     p.add_argument("--review-loudness", type=float, help="SoundtrackParams.review_loudness_db (tuning)")
     p.add_argument(
         "--word-refine-ms", type=float, nargs="+", default=[0.0], help="--dialogue: SoundtrackParams.word_refine_ms"
+    )
+    p.add_argument(
+        "--work",
+        help="--dialogue: keep mixtures, truth words and the render cache in this folder (re-runs re-plan only)",
     )
     p.add_argument("--tune", help="a --dialogue --out JSON: flags again over a grid of review thresholds")
     args = p.parse_args()
