@@ -598,16 +598,15 @@ def test_words_come_from_whisper_where_its_model_is_found(shared_cache, tmp_path
 
 @pytest.mark.slow
 def test_a_join_inside_a_word_moves_to_a_pause_or_is_flagged(shared_cache, tmp_path, speech_wav):
-    from rtaudio.jobs.soundtrack.speech import detect_words
+    from rtaudio.jobs.soundtrack.speech import detect_word_list
 
     path, bounds, rate = speech_wav
     x, _ = sf.read(path, dtype="float32")
     try:
-        words = detect_words(x, rate)
+        words, texts, _ = detect_word_list(x, rate)
     except Exception as exc:  # no speech recognition here
         pytest.skip(f"the stt stage cannot run: {exc}")
     (s1, e1), _, (s3, e3) = bounds
-    inner = words[(words[:, 0] > s1 + 0.3) & (words[:, 1] < e1 - 0.3)]
     last = words[np.argmin(np.abs(words[:, 1] - e1))]  # the last word of phrase 1 ("dog")
     cuts = tmp_path / "cuts.csv"
     # inside the last word, 120 ms before its end: the pause after it is within the 250 ms tolerance
@@ -623,13 +622,14 @@ def test_a_join_inside_a_word_moves_to_a_pause_or_is_flagged(shared_cache, tmp_p
     around = x[int((out_point - 0.01) * rate) : int((out_point + 0.01) * rate)]
     assert np.sqrt(np.mean(around**2)) < 0.003
     # the middle of the longest word of phrase 1 with a 20 ms tolerance: no pause or boundary in reach
-    w = inner[np.argmax(inner[:, 1] - inner[:, 0])]
+    k = int(np.argmax((words[:, 1] - words[:, 0]) * ((words[:, 0] > s1 + 0.3) & (words[:, 1] < e1 - 0.3))))
+    w = words[k]
     mid = float((w[0] + w[1]) / 2)
     cuts.write_text(f"start,end\n0,{mid:.3f}\n{s3 - 0.35:.3f},{e3 + 0.3:.3f}\n")
     join = render_soundtrack(path, cuts, None, tolerance_ms=20, **kw)["joins"][0]
     assert join["needs_review"]
     assert join["reasons"][0].startswith("cuts a word: the outgoing switch at "), join["reasons"]
-    assert f"inside the word at {w[0]:.2f}-{w[1]:.2f} s" in join["reasons"][0], (w, join["reasons"])
+    assert f"inside the word {texts[k]!r} at {w[0]:.2f}-{w[1]:.2f} s" in join["reasons"][0], (w, join["reasons"])
 
 
 def test_outside_words_removes_the_inside_of_words():

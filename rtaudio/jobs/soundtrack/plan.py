@@ -271,6 +271,10 @@ class Planner:
         margin = params.pause_margin_ms / 1000.0
         pauses = analysis.speech.pauses(params.min_pause_ms / 1000.0)
         self.words = analysis.speech.words if params.words else None
+        texts = analysis.speech.word_texts
+        self.word_texts = (
+            texts if self.words is not None and texts is not None and len(texts) == len(self.words) else None
+        )
         if self.words is not None and params.word_refine_ms > 0:
             self.words = refine_words(self.words, analysis.dialogue_rms_db, params.word_refine_ms / 1000.0)
         rows, touching = [], []
@@ -430,7 +434,8 @@ class Planner:
             k = np.flatnonzero((w[:, 0] + WORD_SLACK_S < t) & (t < w[:, 1] - WORD_SLACK_S))
             if len(k):
                 w0, w1 = w[k[0]]
-                parts.append(f"the {side} switch at {t:.2f} s is inside the word at {w0:.2f}-{w1:.2f} s")
+                said = f" {self.word_texts[k[0]]!r}" if self.word_texts is not None else ""
+                parts.append(f"the {side} switch at {t:.2f} s is inside the word{said} at {w0:.2f}-{w1:.2f} s")
         return "; ".join(parts)
 
     def inside_speech(self, t: float) -> bool:

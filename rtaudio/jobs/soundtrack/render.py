@@ -249,24 +249,28 @@ def analyse_speech(x: np.ndarray, rate: int, features: Features | None = None) -
     return detect(x, rate, features), features.rms_db
 
 
-def _words(store, dialogue: np.ndarray, rate: int, language: str, timings: dict) -> tuple[np.ndarray, str]:
-    """Word intervals of the dialogue from the STT stage and the engine that gave them, cached per
-    language and engine (Whisper where its model is found, see :func:`.speech.words_engine`)."""
+def _words(
+    store, dialogue: np.ndarray, rate: int, language: str, timings: dict
+) -> tuple[np.ndarray, str, tuple[str, ...] | None]:
+    """Word intervals of the dialogue from the STT stage, the engine that gave them and what each word
+    says (None from an older cache entry), cached per language and engine (Whisper where its model is
+    found, see :func:`.speech.words_engine`)."""
     from rtaudio.errors import RtaudioError
-    from rtaudio.jobs.soundtrack.speech import detect_words, words_engine
+    from rtaudio.jobs.soundtrack.speech import detect_word_list, words_engine
 
     try:
         engine = words_engine(language)
         name = f"words-{language}-{engine}"
         if store.has(f"{name}.npz"):
-            return store.load_npz(name)["words"], engine
+            z = store.load_npz(name)
+            return z["words"], engine, (tuple(str(t) for t in z["texts"]) if "texts" in z else None)
         t0 = time.perf_counter()
-        words, engine = detect_words(dialogue, rate, language, with_engine=True)
+        words, texts, engine = detect_word_list(dialogue, rate, language)
     except (RtaudioError, ImportError) as exc:
         raise type(exc)(f"--words needs rtaudio's speech recognition: {exc}") from None
     timings["words_s"] = time.perf_counter() - t0
-    store.save_npz(name, {"words": words})
-    return words, engine
+    store.save_npz(name, {"words": words, "texts": np.array(texts, dtype=str)})
+    return words, engine, texts
 
 
 def _analysis_arrays(an: Analysis) -> dict:
@@ -412,7 +416,7 @@ def render_soundtrack(
         timings["analyse_s"] = time.perf_counter() - t0
         save_cached(store, stems, mix, _analysis_arrays(analysis), sep_note)
     if params.words and analysis.speech.words is None:
-        analysis.speech.words, analysis.speech.words_engine = _words(
+        analysis.speech.words, analysis.speech.words_engine, analysis.speech.word_texts = _words(
             store, stems["dialogue" if analysis.separated else "mix"], out_rate, params.language, timings
         )
     # ---------------------------------------------------------------- plan and render
