@@ -26,7 +26,10 @@ over its instrumental and sung music; ``train``: ``../shared/lid_train`` English
 ``rtaudio.testing.beat_and_chords``, the set thresholds are tuned on), music ``--snr`` dB under the
 speech (RMS), cuts half at the middle of a word. Word truth: the STT stage (Whisper where its model is
 found) on the clean speech; a join "cuts a word" when a dialogue switch falls more than 20 ms inside
-a true word. A flag is "right" when its join cuts a word or clicks.
+a true word. A flag is "right" when its join cuts a word or clicks. A second, acoustic check
+(``word_cuts_voiced``): of those cuts, the ones where the clean speech also sounds at the switch (its
+10 ms level within 15 dB of the 300 ms around it), i.e. not in a dip between words that Whisper's
+times on the clean speech miss.
 """
 
 from __future__ import annotations
@@ -173,6 +176,14 @@ def evaluate_dialogue(args):
                         d = np.minimum(t - words[:, 0], words[:, 1] - t)
                         return round(1000 * max(0.0, float(d.max(initial=0.0))), 1)
 
+                    def voiced(t, x=speech):
+                        """The clean speech sounds at ``t``: its 10 ms level within 15 dB of the 300 ms around."""
+                        i = int(t * DIALOGUE_RATE)
+                        near = x[max(0, i - 220) : i + 221]
+                        around = x[max(0, i - 6615) : i + 6616]
+                        rms = lambda v: float(np.sqrt(np.mean(np.square(v, dtype=np.float64)))) if len(v) else 0.0  # noqa: E731
+                        return rms(near) > max(1e-4, rms(around) * 10 ** (-15 / 20))
+
                     cut_joins = [j for j in r["joins"] if j["kind"] == "cut"]
                     for j in cut_joins:
                         k = j["index"] - 1
@@ -187,6 +198,8 @@ def evaluate_dialogue(args):
                                 "join": j["index"],
                                 "word_cut": word_cut,
                                 "word_cut_naive": inside(segs[k][1]) or inside(segs[k + 1][0]),
+                                "word_cut_voiced": (inside(segs[k][1] + a) and voiced(segs[k][1] + a))
+                                or (inside(segs[k + 1][0] + b) and voiced(segs[k + 1][0] + b)),
                                 "depth_ms": max(depth_ms(segs[k][1] + a), depth_ms(segs[k + 1][0] + b)),
                                 "switch_s": [round(segs[k][1] + a, 4), round(segs[k + 1][0] + b, 4)],
                                 "click": j["click"],
@@ -237,6 +250,8 @@ def dialogue_summary(rows):
             "word_cuts": sum(r["word_cut"] for r in rs),
             "word_cuts_naive": sum(r["word_cut_naive"] for r in rs),
             "word_cuts_unflagged": sum(r["word_cut"] and not r["needs_review"] for r in rs),
+            "word_cuts_voiced": sum(r.get("word_cut_voiced", False) for r in rs),
+            "word_cuts_voiced_unflagged": sum(r.get("word_cut_voiced", False) and not r["needs_review"] for r in rs),
             "clicks": sum(r["click"] for r in rs),
             "flagged": sum(flag),
             "flag_precision": round(tp / sum(flag), 3) if sum(flag) else None,
