@@ -26,7 +26,10 @@ over its instrumental and sung music; ``train``: ``../shared/lid_train`` English
 ``rtaudio.testing.beat_and_chords``, the set thresholds are tuned on), music ``--snr`` dB under the
 speech (RMS), cuts half at the middle of a word. Word truth: the STT stage (Whisper where its model is
 found) on the clean speech; a join "cuts a word" when a dialogue switch falls more than 20 ms inside
-a true word. A flag is "right" when its join cuts a word or clicks.
+a true word. A flag is "right" when its join cuts a word or clicks. A second, acoustic check
+(``word_cuts_voiced``): of those cuts, the ones where the clean speech also sounds at the switch (its
+10 ms level within 15 dB of the 300 ms around it), i.e. not in a dip between words that Whisper's
+times on the clean speech miss.
 """
 
 from __future__ import annotations
@@ -121,14 +124,27 @@ def evaluate_dialogue(args):
     from rtaudio.jobs.soundtrack.speech import detect_words
 
     rows, truth = [], {}
-    tmp = tempfile.mkdtemp(prefix="st-dialogue-")
+    tmp = args.work or tempfile.mkdtemp(prefix="st-dialogue-")
+    os.makedirs(tmp, exist_ok=True)
     musics = {"synth": "synth"} if args.dialogue == "train" else MUSIC_UNDER
     for label, music in musics.items():
         for mix_seed in range(args.mixes):
-            mix, speech = speech_over_music(args.dialogue, music, args.snr, mix_seed)
             path = os.path.join(tmp, f"{label}-{mix_seed}.wav")
-            sf.write(path, mix, DIALOGUE_RATE, subtype="FLOAT")
-            words, engine = detect_words(speech, DIALOGUE_RATE, with_engine=True)
+            known = path[:-4] + "-truth.json"
+            if os.path.exists(known):  # --work: the same mixture, its render cache and truth words again
+                with open(known) as f:
+                    saved = json.load(f)
+                if saved["setting"] != [args.dialogue, args.snr]:
+                    raise SystemExit(f"--work {tmp!r} holds --dialogue/--snr {saved['setting']}: use another folder")
+                words, engine = np.array(saved["words"]).reshape(-1, 2), saved["engine"]
+                speech = sf.read(path[:-4] + "-clean.wav", dtype="float32")[0]
+            else:
+                mix, speech = speech_over_music(args.dialogue, music, args.snr, mix_seed)
+                words, engine = detect_words(speech, DIALOGUE_RATE, with_engine=True)
+                sf.write(path, mix, DIALOGUE_RATE, subtype="FLOAT")
+                sf.write(path[:-4] + "-clean.wav", speech, DIALOGUE_RATE, subtype="FLOAT")
+                with open(known, "w") as f:
+                    json.dump({"words": words.tolist(), "engine": engine, "setting": [args.dialogue, args.snr]}, f)
             truth[f"{args.dialogue}:{label}:{mix_seed}"] = words.round(3).tolist()
             duration = len(speech) / DIALOGUE_RATE
             rng = np.random.default_rng(1000 + mix_seed)
@@ -160,6 +176,14 @@ def evaluate_dialogue(args):
                         d = np.minimum(t - words[:, 0], words[:, 1] - t)
                         return round(1000 * max(0.0, float(d.max(initial=0.0))), 1)
 
+                    def voiced(t, x=speech):
+                        """The clean speech sounds at ``t``: its 10 ms level within 15 dB of the 300 ms around."""
+                        i = int(t * DIALOGUE_RATE)
+                        near = x[max(0, i - 220) : i + 221]
+                        around = x[max(0, i - 6615) : i + 6616]
+                        rms = lambda v: float(np.sqrt(np.mean(np.square(v, dtype=np.float64)))) if len(v) else 0.0  # noqa: E731
+                        return rms(near) > max(1e-4, rms(around) * 10 ** (-15 / 20))
+
                     cut_joins = [j for j in r["joins"] if j["kind"] == "cut"]
                     for j in cut_joins:
                         k = j["index"] - 1
@@ -174,6 +198,8 @@ def evaluate_dialogue(args):
                                 "join": j["index"],
                                 "word_cut": word_cut,
                                 "word_cut_naive": inside(segs[k][1]) or inside(segs[k + 1][0]),
+                                "word_cut_voiced": (inside(segs[k][1] + a) and voiced(segs[k][1] + a))
+                                or (inside(segs[k + 1][0] + b) and voiced(segs[k + 1][0] + b)),
                                 "depth_ms": max(depth_ms(segs[k][1] + a), depth_ms(segs[k + 1][0] + b)),
                                 "switch_s": [round(segs[k][1] + a, 4), round(segs[k + 1][0] + b, 4)],
                                 "click": j["click"],
@@ -224,13 +250,23 @@ def dialogue_summary(rows):
             "word_cuts": sum(r["word_cut"] for r in rs),
             "word_cuts_naive": sum(r["word_cut_naive"] for r in rs),
             "word_cuts_unflagged": sum(r["word_cut"] and not r["needs_review"] for r in rs),
+            "word_cuts_voiced": sum(r.get("word_cut_voiced", False) for r in rs),
+            "word_cuts_voiced_unflagged": sum(r.get("word_cut_voiced", False) and not r["needs_review"] for r in rs),
             "clicks": sum(r["click"] for r in rs),
             "flagged": sum(flag),
             "flag_precision": round(tp / sum(flag), 3) if sum(flag) else None,
             "flag_recall": round(tp / sum(bad), 3) if sum(bad) else None,
             "reasons": {
                 key: sum(any(x.startswith(key) for x in r["reasons"]) for r in rs)
-                for key in ("click", "spectral jump", "loudness steps", "no ", "dialogue cut inside")
+                for key in (
+                    "click",
+                    "spectral jump",
+                    "loudness steps",
+                    "beats",
+                    "no ",
+                    "cuts a word",
+                    "dialogue cut inside",
+                )
             },
         }
 
@@ -494,6 +530,10 @@ def main():
     p.add_argument("--review-loudness", type=float, help="SoundtrackParams.review_loudness_db (tuning)")
     p.add_argument(
         "--word-refine-ms", type=float, nargs="+", default=[0.0], help="--dialogue: SoundtrackParams.word_refine_ms"
+    )
+    p.add_argument(
+        "--work",
+        help="--dialogue: keep mixtures, truth words and the render cache in this folder (re-runs re-plan only)",
     )
     p.add_argument("--tune", help="a --dialogue --out JSON: flags again over a grid of review thresholds")
     args = p.parse_args()

@@ -578,9 +578,10 @@ def test_flag_rule_a_join_inside_a_word_is_flagged_a_clean_join_is_not(tmp_path)
         params = SoundtrackParams(words=True, snap=snap, word_refine_ms=0.0)
         plan = Planner(cut_list, analysis, params, 16000).plan()
         clean, inside = plan.joins
-        assert review_reasons(quiet, clean.reasons, params) == [], clean.reasons
-        reasons = review_reasons(quiet, inside.reasons, params)
-        assert reasons and "inside speech" in reasons[0], reasons
+        assert review_reasons(quiet, clean.reasons, params, dialogue=True) == [], clean.reasons
+        reasons = review_reasons(quiet, inside.reasons, params, dialogue=True)
+        assert reasons and reasons[0].startswith("cuts a word"), reasons
+        assert "inside the word at 3.90-5.10 s" in reasons[0], reasons
         # the clean join's dialogue switch stays between the two words
         t_out = 2.1 + clean.snap_dialogue_ms / 1000
         assert not analysis.speech.in_word(t_out, slack=0.02)
@@ -610,6 +611,42 @@ def test_words_come_from_whisper_where_its_model_is_found(shared_cache, tmp_path
     out_point = cut_out + join["snap_dialogue_ms"] / 1000
     inside = (words[:, 0] + 0.02 < out_point) & (out_point < words[:, 1] - 0.02)
     assert not inside.any() or join["needs_review"], (out_point, words[inside], join["reasons"])
+
+
+@pytest.mark.slow
+def test_a_join_inside_a_word_moves_to_a_pause_or_is_flagged(shared_cache, tmp_path, speech_wav):
+    from rtaudio.jobs.soundtrack.speech import detect_word_list
+
+    path, bounds, rate = speech_wav
+    x, _ = sf.read(path, dtype="float32")
+    try:
+        words, texts, _ = detect_word_list(x, rate)
+    except Exception as exc:  # no speech recognition here
+        pytest.skip(f"the stt stage cannot run: {exc}")
+    (s1, e1), _, (s3, e3) = bounds
+    last = words[np.argmin(np.abs(words[:, 1] - e1))]  # the last word of phrase 1 ("dog")
+    cuts = tmp_path / "cuts.csv"
+    # inside the last word, 120 ms before its end: the pause after it is within the 250 ms tolerance
+    cut_out = float(last[1]) - 0.12
+    cuts.write_text(f"start,end\n0,{cut_out:.3f}\n{s3 - 0.35:.3f},{e3 + 0.3:.3f}\n")
+    kw = dict(separation="none", cache_dir=shared_cache, loudness_lufs=None, words=True)
+    join = render_soundtrack(path, cuts, None, **kw)["joins"][0]
+    out_point = cut_out + join["snap_dialogue_ms"] / 1000
+    assert not join["needs_review"], join["reasons"]
+    # in the pause after the word: past its recognised end, where the source is quiet
+    assert last[1] <= out_point <= last[1] + 0.25, (out_point, last)
+    assert not ((words[:, 0] < out_point) & (out_point < words[:, 1])).any()
+    around = x[int((out_point - 0.01) * rate) : int((out_point + 0.01) * rate)]
+    assert np.sqrt(np.mean(around**2)) < 0.003
+    # the middle of the longest word of phrase 1 with a 20 ms tolerance: no pause or boundary in reach
+    k = int(np.argmax((words[:, 1] - words[:, 0]) * ((words[:, 0] > s1 + 0.3) & (words[:, 1] < e1 - 0.3))))
+    w = words[k]
+    mid = float((w[0] + w[1]) / 2)
+    cuts.write_text(f"start,end\n0,{mid:.3f}\n{s3 - 0.35:.3f},{e3 + 0.3:.3f}\n")
+    join = render_soundtrack(path, cuts, None, tolerance_ms=20, **kw)["joins"][0]
+    assert join["needs_review"]
+    assert join["reasons"][0].startswith("cuts a word: the outgoing switch at "), join["reasons"]
+    assert f"inside the word {texts[k]!r} at {w[0]:.2f}-{w[1]:.2f} s" in join["reasons"][0], (w, join["reasons"])
 
 
 def test_outside_words_removes_the_inside_of_words():

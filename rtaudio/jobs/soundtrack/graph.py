@@ -194,7 +194,7 @@ def plan_task(job, mix, sep_out, cache_args, *parts) -> dict:
     if job.params.words and analysis.speech.words is None:
         stems = load(sep_out["stems"]) if sep_out is not None else None
         voice = np.asarray(stems["dialogue"]) if analysis.separated else np.asarray(x)
-        analysis.speech.words, analysis.speech.words_engine = _words(
+        analysis.speech.words, analysis.speech.words_engine, analysis.speech.word_texts = _words(
             cache_mod.Cache(*cache_args), voice, job.rate, job.params.language, {}
         )
     return {

@@ -89,7 +89,9 @@ class SoundtrackParams:
         A join needs review when its beat-phase error exceeds ``review_beat_ms``
         (default 35 ms), its spectral discontinuity ``review_spectral`` (1.5x the
         signal's own frame-to-frame change), or its loudness step ``review_loudness_db``
-        (6 dB); a click or a cut left inside a word always needs review.
+        (6 dB); a click or a cut left inside a word ("cuts a word") always needs review.  With
+        ``words``, a join that switches the dialogue is not judged by the spectral jump or the
+        loudness step (on the mix they hear the speech start and stop; docs/soundtrack.md).
     """
 
     tolerance_ms: float = 250.0

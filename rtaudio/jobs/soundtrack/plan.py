@@ -211,6 +211,12 @@ def beat_alignment(beats: np.ndarray, off_a: float, off_b: float, t0: float, t1:
 
 #: How far (s) a dialogue switch may reach into a word of the STT stage before it counts as inside it.
 WORD_SLACK_S = 0.02
+#: How far (s) a switch keeps from the words around a pause between them (at most half the pause):
+#: Whisper's word edges move by 20-230 ms between two hearings of the same speech (docs/soundtrack.md).
+WORD_EDGE_S = 0.1
+#: Speech the detectors hear for this long (s) with no word of the recogniser within WORD_EDGE_S counts
+#: as a word it missed: no place for a switch.
+MISSED_SPEECH_S = 0.15
 
 
 def outside(intervals: np.ndarray, words: np.ndarray, slack: float = 0.0) -> np.ndarray:
@@ -265,16 +271,31 @@ class Planner:
         margin = params.pause_margin_ms / 1000.0
         pauses = analysis.speech.pauses(params.min_pause_ms / 1000.0)
         self.words = analysis.speech.words if params.words else None
+        texts = analysis.speech.word_texts
+        self.word_texts = (
+            texts if self.words is not None and texts is not None and len(texts) == len(self.words) else None
+        )
         if self.words is not None and params.word_refine_ms > 0:
             self.words = refine_words(self.words, analysis.dialogue_rms_db, params.word_refine_ms / 1000.0)
-        rows = []
+        rows, touching = [], []
         if self.words is not None and len(self.words):
             # a pause of the detectors inside a word (a stop closure, a dip of the voice) is no place to cut
             pauses = outside(pauses, self.words, WORD_SLACK_S)
             w = self.words
-            rows = [(g0, g1, 0.0) for g0, g1 in zip(w[:-1, 1], np.maximum(w[:-1, 1], w[1:, 0]), strict=True)]
+            gaps = np.stack([w[:-1, 1], np.maximum(w[:-1, 1], w[1:, 0])], axis=1)
+            wide = gaps[:, 1] - gaps[:, 0] >= params.min_pause_ms / 1000.0
+            touching = [(g0, g1, 0.0) for g0, g1 in gaps[~wide]]  # words that touch: a boundary, no pause
+            # speech the recogniser heard no word in (a missed word, or the detector's hangover) stays uncut
+            missed = outside(analysis.speech.segments, w, -WORD_EDGE_S)
+            missed = missed[missed[:, 1] - missed[:, 0] >= MISSED_SPEECH_S]
+            for g0, g1 in outside(gaps[wide], missed, -WORD_EDGE_S):
+                if g1 - g0 >= params.min_pause_ms / 1000.0:
+                    rows.append((g0, g1, min(WORD_EDGE_S, (g1 - g0) / 2)))
         rows += [(p0, p1, margin) for p0, p1 in pauses]
+        #: Pauses (start, end, margin) s: the detectors' outside words, and the gaps between words.
         self.pauses = np.array(sorted(rows), dtype=np.float64).reshape(-1, 3)
+        #: Boundaries between touching words (start, end, 0) s: used where no pause is within reach.
+        self.boundaries = np.array(sorted(touching), dtype=np.float64).reshape(-1, 3)
 
     def picture_offset(self, k: int) -> float:
         """Source time minus output time of segment ``k`` in sync with its picture (s)."""
@@ -315,13 +336,49 @@ class Planner:
             jp.notes.append(f"offset {1000 * base:+.0f} ms reaches past the neighbouring joins; clamped")
             base = float(np.clip(base, lo, hi))
             lo_t, hi_t = max(lo, base - self.tol), min(hi, base + self.tol)
-        speech = self.an.speech
         if not snap:
             if self.inside_speech(e + base) or self.inside_speech(s + base):
-                jp.reasons.append("dialogue cut inside speech (snapping off)")
+                what = f"cuts a word: {self.word_text(e + base, s + base)}" if self.words is not None else None
+                jp.reasons.append(f"{what or 'dialogue cut inside speech'} (snapping off)")
             return base, base
-        near_a = self.pauses[(self.pauses[:, 1] >= e + lo_t) & (self.pauses[:, 0] <= e + hi_t)]
-        near_b = self.pauses[(self.pauses[:, 1] >= s + lo_t) & (self.pauses[:, 0] <= s + hi_t)]
+        found = self._switch_at(self.pauses, e, s, lo_t, hi_t, base, separated, jp)
+        if found is None and len(self.boundaries):
+            found = self._switch_at(
+                np.concatenate([self.pauses, self.boundaries]), e, s, lo_t, hi_t, base, separated, jp
+            )
+            if found is not None:
+                jp.notes.append(f"no pause within {self.p.tolerance_ms:.0f} ms: the dialogue switches between words")
+        if found is not None:
+            return found
+        # no pause: the least speech energy on both sides
+        rms = self.an.dialogue_rms_db
+        grid = np.arange(lo_t, hi_t + 1e-9, 0.005)
+        if len(grid) == 0:
+            grid = np.array([base])
+        fa = np.clip(Features.frame_of(e + grid), 0, len(rms) - 1)
+        fb = np.clip(Features.frame_of(s + grid), 0, len(rms) - 1)
+        level = np.maximum(rms[fa], rms[fb]) + 0.01 * np.abs(grid - base) * 1000.0 / max(self.tol * 1000.0, 1.0)
+        d = float(grid[int(np.argmin(level))])
+        if self.inside_speech(e + d) or self.inside_speech(s + d):
+            if self.words is not None:
+                jp.reasons.append(
+                    f"cuts a word: {self.word_text(e + d, s + d)}; no pause or word boundary within "
+                    f"{self.p.tolerance_ms:.0f} ms (the dialogue switches at its quietest point)"
+                )
+            else:
+                jp.reasons.append(
+                    f"no speech pause within {self.p.tolerance_ms:.0f} ms: the dialogue cut stays "
+                    "inside speech (moved to its quietest point)"
+                )
+        return d, d
+
+    def _switch_at(
+        self, pauses: np.ndarray, e: float, s: float, lo_t: float, hi_t: float, base: float, separated: bool, jp
+    ) -> tuple[float, float] | None:
+        """(a, b) with both switch points in ``pauses`` rows (start, end, margin), or None."""
+        speech = self.an.speech
+        near_a = pauses[(pauses[:, 1] >= e + lo_t) & (pauses[:, 0] <= e + hi_t)]
+        near_b = pauses[(pauses[:, 1] >= s + lo_t) & (pauses[:, 0] <= s + hi_t)]
         cand_a = _pause_candidates(near_a, e, lo_t, hi_t, base)
         cand_b = _pause_candidates(near_b, s, lo_t, hi_t, base)
         # a shared pause: both sides silent at the same output time
@@ -356,33 +413,30 @@ class Planner:
                     f"{1000 * abs(best[2] - best[1]):.0f} ms"
                 )
                 return best[1], best[2]
-        # no pause: the least speech energy on both sides
-        rms = self.an.dialogue_rms_db
-        grid = np.arange(lo_t, hi_t + 1e-9, 0.005)
-        if len(grid) == 0:
-            grid = np.array([base])
-        fa = np.clip(Features.frame_of(e + grid), 0, len(rms) - 1)
-        fb = np.clip(Features.frame_of(s + grid), 0, len(rms) - 1)
-        level = np.maximum(rms[fa], rms[fb]) + 0.01 * np.abs(grid - base) * 1000.0 / max(self.tol * 1000.0, 1.0)
-        d = float(grid[int(np.argmin(level))])
-        if self.inside_speech(e + d) or self.inside_speech(s + d):
-            what = "pause or word boundary" if self.p.words else "speech pause"
-            jp.reasons.append(
-                f"no {what} within {self.p.tolerance_ms:.0f} ms: the dialogue cut stays "
-                "inside speech (moved to its quietest point)"
-            )
-        return d, d
+        return None
 
     def dialogue_switch_checked(
         self, j: int, snap: bool, base: float, separated: bool, jp: JoinPlan
     ) -> tuple[float, float]:
         """:meth:`dialogue_switch`, and with ``words`` a review reason wherever a switch point is left inside a word."""
         a, b = self.dialogue_switch(j, snap, base, separated, jp)
-        if self.words is not None and not any("inside speech" in r for r in jp.reasons):
+        if self.words is not None and not any(r.startswith(("cuts a word", "dialogue cut")) for r in jp.reasons):
             e, s = self.src[j][1], self.src[j + 1][0]
             if self.inside_speech(e + a) or self.inside_speech(s + b):
-                jp.reasons.append("dialogue cut inside speech: a switch point falls inside a word")
+                jp.reasons.append(f"cuts a word: {self.word_text(e + a, s + b)}")
         return a, b
+
+    def word_text(self, t_out: float, t_in: float) -> str:
+        """The words (source times, s) that switch points at source ``t_out`` and ``t_in`` fall inside."""
+        parts = []
+        for side, t in (("outgoing", t_out), ("incoming", t_in)):
+            w = self.words
+            k = np.flatnonzero((w[:, 0] + WORD_SLACK_S < t) & (t < w[:, 1] - WORD_SLACK_S))
+            if len(k):
+                w0, w1 = w[k[0]]
+                said = f" {self.word_texts[k[0]]!r}" if self.word_texts is not None else ""
+                parts.append(f"the {side} switch at {t:.2f} s is inside the word{said} at {w0:.2f}-{w1:.2f} s")
+        return "; ".join(parts)
 
     def inside_speech(self, t: float) -> bool:
         """Whether a dialogue cut at source time ``t`` falls inside speech (inside a word, with words)."""

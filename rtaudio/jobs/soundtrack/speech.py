@@ -42,6 +42,8 @@ class Speech:
         Word intervals from the STT stage (:func:`detect_words`), when asked for.
     words_engine : str
         The STT engine that gave ``words`` (``whisper``, ``vosk``, ``pocketsphinx``; empty without words).
+    word_texts : tuple of str or None
+        What each of ``words`` says, where known (for review reasons).
     """
 
     segments: np.ndarray
@@ -50,6 +52,7 @@ class Speech:
     note: str = ""
     words: np.ndarray | None = None
     words_engine: str = ""
+    word_texts: tuple[str, ...] | None = None
 
     def pauses(self, min_pause: float) -> np.ndarray:
         """Non-speech intervals (s) at least ``min_pause`` long, (k, 2); before the first and after the last too."""
@@ -232,12 +235,18 @@ def words_engine(language: str = "en") -> str:
 
 
 def detect_words(x: np.ndarray, rate: int, language: str = "en", *, with_engine: bool = False):
-    """Word intervals (s), (k, 2), from rtaudio's ``vad`` and ``stt`` stages run over ``x``.
+    """Word intervals (s), (k, 2), of :func:`detect_word_list`; with ``with_engine`` ``(words, engine)``."""
+    words, _, engine = detect_word_list(x, rate, language)
+    return (words, engine) if with_engine else words
+
+
+def detect_word_list(x: np.ndarray, rate: int, language: str = "en") -> tuple[np.ndarray, tuple[str, ...], str]:
+    """(word intervals (k, 2) s, what each word says, engine) from rtaudio's ``vad`` and ``stt`` stages
+    run over ``x``.
 
     The ``stt`` stage's ``engine="auto"`` picks Whisper (word timestamps, one decode per
-    speech run) where its model is found, else vosk / pocketsphinx.  With ``with_engine``
-    returns ``(words, engine)``, the engine named by the transcripts (:func:`words_engine`
-    when there were none).
+    speech run) where its model is found, else vosk / pocketsphinx; the engine is the one
+    named by the transcripts (:func:`words_engine` when there were none).
 
     Raises whatever the stages raise when they cannot run (missing extra or model):
     the caller decides whether that is an error.
@@ -253,10 +262,9 @@ def detect_words(x: np.ndarray, rate: int, language: str = "en", *, with_engine:
     words, engines = [], set()
     for e in events:
         if e.TYPE == "transcript":
-            words += [(w.start / rate, w.end / rate) for w in e.words]
+            words += [(w.start / rate, w.end / rate, w.word) for w in e.words]
             engines.add(e.engine)
-    out = np.array(sorted(words), dtype=np.float64).reshape(-1, 2)
-    if not with_engine:
-        return out
+    words.sort(key=lambda w: (w[0], w[1]))
+    out = np.array([w[:2] for w in words], dtype=np.float64).reshape(-1, 2)
     engines.discard("")
-    return out, ("+".join(sorted(engines)) if engines else words_engine(language))
+    return out, tuple(w[2] for w in words), ("+".join(sorted(engines)) if engines else words_engine(language))
