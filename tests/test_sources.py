@@ -83,14 +83,16 @@ def test_stream_option_picks_the_audio_track(tmp_path):
 
 def test_realtime_paces_a_file(tmp_path):
     path = tmp_path / "t.wav"
-    sf.write(path, tone(440, 1.0, 16000), 16000)
+    sf.write(path, tone(440, 2.0, 16000), 16000)
     t0 = time.perf_counter()
     Engine(FileSource(str(path), realtime=True), [], [ListSink()]).run()
     paced = time.perf_counter() - t0
     t0 = time.perf_counter()
     Engine(FileSource(str(path)), [], [ListSink()]).run()
     fast = time.perf_counter() - t0
-    assert 0.9 < paced < 2.0 and fast < 0.5
+    # paced: never ahead of real time (a bound no load can break); unpaced: not held to it. No fixed
+    # wall-time limit on the fast run (a loaded machine is slow), only relative to the paced one.
+    assert paced >= 1.95 and fast < paced / 2, (paced, fast)
 
 
 @pytest.mark.parametrize(
