@@ -22,8 +22,8 @@ def analyze(
 
     Parameters
     ----------
-    input : str or array_like
-        A path or URL, or samples ((n,) or (n, channels), float in [-1, 1]) with ``rate``.
+    input : str, array_like or Source
+        A path or URL, samples ((n,) or (n, channels), float in [-1, 1]) with ``rate``, or a source.
     rate : int, Hz
         Sample rate of an array input.
     stages : names of stages (see ``rtaudio.stages.STAGES``)
@@ -35,10 +35,13 @@ def analyze(
     from rtaudio.sinks import ListSink
     from rtaudio.sources import open_source
     from rtaudio.sources.array import ArraySource
+    from rtaudio.sources.base import Source
     from rtaudio.stages import build_stages
 
     if isinstance(input, str):
         source = open_source(input, stream=stream)
+    elif isinstance(input, Source):
+        source = input
     else:
         source = ArraySource(input, rate, block=block)
     sink = ListSink()

@@ -52,7 +52,15 @@ class Cache:
         return np.load(self.dir / f"{name}.npy", mmap_mode="r")
 
     def save_array(self, name: str, x: np.ndarray) -> None:
+        """Store ``x`` (an array, or a DiskSignal: nothing to do when it is this entry's file already)."""
+        from rtaudio.jobs.soundtrack.signal import DiskSignal, blocks_of
+
         if not self.enabled:
+            return
+        target = self.dir / f"{name}.npy"
+        if isinstance(x, DiskSignal):
+            if x.path.resolve() != target.resolve():
+                self._atomic(f"{name}.npy", lambda f: _save_blocks(f, x, blocks_of(x)))
             return
         self._atomic(f"{name}.npy", lambda f: np.save(f, np.ascontiguousarray(x)))
 
@@ -87,3 +95,10 @@ class Cache:
 
     def clear(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _save_blocks(f, x, blocks) -> None:
+    """Write a (n, channels) float32 ``.npy`` to the open file ``f`` block by block."""
+    np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": tuple(x.shape)})
+    for block in blocks:
+        f.write(np.ascontiguousarray(block, np.float32).tobytes())

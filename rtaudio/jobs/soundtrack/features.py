@@ -117,14 +117,10 @@ def filter_banks() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def to_analysis_rate(x: np.ndarray, rate: int) -> np.ndarray:
-    """Mono float32 at ANALYSIS_RATE from (n,) or (n, ch) audio at ``rate`` Hz."""
-    import soxr
+    """Mono float32 at ANALYSIS_RATE from (n,) or (n, ch) audio (or a DiskSignal) at ``rate`` Hz."""
+    from rtaudio.jobs.soundtrack.signal import mono_at
 
-    mono = x if x.ndim == 1 else x.mean(axis=1)
-    mono = np.ascontiguousarray(mono, dtype=np.float32)
-    if rate == ANALYSIS_RATE:
-        return mono
-    return soxr.resample(mono, rate, ANALYSIS_RATE).astype(np.float32)
+    return mono_at(x, rate, ANALYSIS_RATE)
 
 
 def compute(x: np.ndarray, rate: int, *, chunk_frames: int = 4096, top_db: float | None = TOP_DB) -> Features:

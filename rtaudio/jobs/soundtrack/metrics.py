@@ -220,13 +220,15 @@ def measure(
     """Per join region: ``spectral_discontinuity``, ``click``, ``click_excess_db``, ``loudness_step_db``.
 
     ``stems_mono`` are the stems the pieces read, as mono; ``gain`` the gain applied after mixing."""
-    mono = out.mean(axis=1) if out.ndim == 2 else out
+    from rtaudio.jobs.soundtrack.signal import mono_of
+
+    mono = mono_of(out) if out.ndim == 2 else out
     spectral = SpectralReference(mono, rate, regions)
     results = []
     for i, region in enumerate(regions):
         ratio, _ = spectral.ratio(i)
         excess = click_excess(mono, stems_mono, pieces, offsets, rate, region, gain)
-        step = loudness_step(out if out.ndim == 2 else out[:, None], rate, region)
+        step = loudness_step(out if out.ndim == 2 else out[:, None], rate, region)  # out: array or DiskSignal
         results.append(
             {
                 "spectral_discontinuity": None if ratio is None else round(ratio, 3),

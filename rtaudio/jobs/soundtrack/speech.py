@@ -129,15 +129,12 @@ def detect(x: np.ndarray, rate: int, features: Features | None = None, *, prefer
 
 
 def _vad_segments(x: np.ndarray, rate: int) -> np.ndarray:
-    import soxr
-
     from rtaudio.events import SpeechSegment
+    from rtaudio.jobs.soundtrack.signal import mono_at
     from rtaudio.stages.base import Frame
     from rtaudio.stages.vad import VAD_RATE, VADParams, VADStage
 
-    mono = x if x.ndim == 1 else x.mean(axis=1)
-    mono = np.ascontiguousarray(mono, dtype=np.float32)
-    y = mono if rate == VAD_RATE else soxr.resample(mono, rate, VAD_RATE).astype(np.float32)
+    y = mono_at(x, rate, VAD_RATE)
     stage = VADStage(VADParams(), sample_rate=VAD_RATE)
     events = []
     block = 10 * VAD_RATE
@@ -250,9 +247,10 @@ def detect_words(x: np.ndarray, rate: int, language: str = "en", *, with_engine:
     the caller decides whether that is an error.
     """
     from rtaudio.api import analyze
+    from rtaudio.jobs.soundtrack.signal import stage_input
 
     events = analyze(
-        np.ascontiguousarray(x, dtype=np.float32),
+        stage_input(x, rate),
         rate=rate,
         stages=["vad", "stt"],
         config={"stt": {"language": language, "partials": False}},
