@@ -130,11 +130,10 @@ def compute(x: np.ndarray, rate: int, *, chunk_frames: int = 4096, top_db: float
     both sides); there are ``len // HOP + 1`` frames.  ``top_db=None`` leaves the
     log-mel spectrogram unfloored (for a caller that floors several pieces alike).
     """
-    y = to_analysis_rate(x, rate)
+    y = to_analysis_rate(x, rate)  # an array, or for a DiskSignal x a (n, 1) DiskSignal read by chunk
     mel_bank, chroma_bank, dct = filter_banks()
     window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
     pad = N_FFT // 2
-    padded = np.concatenate([np.zeros(pad, np.float32), y, np.zeros(pad + N_FFT, np.float32)])
     frames = len(y) // HOP + 1
     mel_pow = np.empty((frames, N_MELS), np.float32)
     chroma = np.empty((frames, 12), np.float32)
@@ -142,8 +141,8 @@ def compute(x: np.ndarray, rate: int, *, chunk_frames: int = 4096, top_db: float
     win_norm = float(np.sum(window**2))
     for f0 in range(0, frames, chunk_frames):
         f1 = min(frames, f0 + chunk_frames)
-        idx = (np.arange(f0, f1) * HOP)[:, None] + np.arange(N_FFT)[None, :]
-        block = padded[idx]
+        idx = (np.arange(f1 - f0) * HOP)[:, None] + np.arange(N_FFT)[None, :]
+        block = _span(y, f0 * HOP - pad, (f1 - 1) * HOP - pad + N_FFT)[idx]  # frames centred on k * HOP
         spec = np.fft.rfft(block * window, axis=1)
         power = (spec.real**2 + spec.imag**2).astype(np.float32)
         mel_pow[f0:f1] = power @ mel_bank.T
@@ -160,6 +159,16 @@ def compute(x: np.ndarray, rate: int, *, chunk_frames: int = 4096, top_db: float
     mfcc = (mel_db @ dct.T).astype(np.float32)
     rms_db = (20.0 * np.log10(rms + 1e-10)).astype(np.float32)
     return Features(mel_db, chroma, mfcc, rms_db, onset_strength(mel_db))
+
+
+def _span(y, a: int, b: int) -> np.ndarray:
+    """``y[a:b]`` (an array, or a (n, 1) DiskSignal) as (b - a,) float32, zeros outside the signal."""
+    out = np.zeros(b - a, np.float32)
+    lo, hi = max(0, a), min(len(y), b)
+    if hi > lo:
+        part = y[lo:hi]
+        out[lo - a : hi - a] = part if part.ndim == 1 else part[:, 0]
+    return out
 
 
 def onset_strength(mel_db: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ renamed).  :class:`Mono` is the channel mean of a signal, computed per slice.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -170,24 +171,45 @@ def blocks_of(signal, size: int = WINDOW):
 
 
 def mono_at(signal, rate: int, target: int) -> np.ndarray:
-    """(n,) float32 channel mean of ``signal`` resampled from ``rate`` to ``target`` Hz (soxr, one pass or
-    streamed by window for a DiskSignal: the same samples)."""
+    """(n,) float32 channel mean of ``signal`` resampled from ``rate`` to ``target`` Hz (soxr, one pass; a
+    DiskSignal gives a (n, 1) DiskSignal of it in a temporary file, streamed: the same samples)."""
     import soxr
 
-    if not isinstance(signal, DiskSignal):
-        mono = signal if signal.ndim == 1 else signal.mean(axis=1)
-        mono = np.ascontiguousarray(mono, dtype=np.float32)
-        return mono if rate == target else soxr.resample(mono, rate, target).astype(np.float32)
-    mono = Mono(signal)
-    if rate == target:
-        return np.concatenate([np.zeros(0, np.float32), *blocks_of(mono)]).astype(np.float32)
-    stream = soxr.ResampleStream(rate, target, 1, dtype="float32")
-    n = len(signal)
-    parts = [
-        stream.resample_chunk(np.ascontiguousarray(mono[a : a + WINDOW], np.float32), last=a + WINDOW >= n)
-        for a in range(0, n, WINDOW)
-    ]
-    return np.concatenate([np.zeros(0, np.float32), *parts]).astype(np.float32)
+    if isinstance(signal, DiskSignal):
+        folder = tempfile.mkdtemp(prefix="rtaudio-mono-")
+        path = os.path.join(folder, "mono.npy")
+        try:
+            return write_signal(path, (c[:, None] for c in mono_chunks(signal, rate, target)), 1)
+        finally:  # the open DiskSignal keeps reading its file after the name is gone
+            if os.path.exists(path):
+                os.unlink(path)
+            os.rmdir(folder)
+    mono = signal if signal.ndim == 1 else signal.mean(axis=1)
+    mono = np.ascontiguousarray(mono, dtype=np.float32)
+    return mono if rate == target else soxr.resample(mono, rate, target).astype(np.float32)
+
+
+def mono_chunks(signal, rate: int, target: int, size: int = WINDOW):
+    """Consecutive chunks of ``size`` samples (the last shorter) of the channel mean of a DiskSignal resampled
+    from ``rate`` to ``target`` Hz by a soxr stream (what :func:`soxr.resample` gives in one pass)."""
+    import soxr
+
+    mono, n = Mono(signal), len(signal)
+    stream = None if rate == target else soxr.ResampleStream(rate, target, 1, dtype="float32")
+    pending, held = [], 0
+    for a in range(0, n, WINDOW):
+        part = np.ascontiguousarray(mono[a : a + WINDOW], np.float32)
+        if stream is not None:
+            part = stream.resample_chunk(part, last=a + WINDOW >= n)
+        pending.append(part)
+        held += len(part)
+        if held >= size:
+            buf = np.concatenate(pending)
+            k = (len(buf) // size) * size
+            yield from (buf[i : i + size] for i in range(0, k, size))
+            pending, held = [buf[k:]], len(buf) - k
+    if held:
+        yield np.concatenate(pending)
 
 
 def stage_input(signal, rate: int, block: int = 4096):

@@ -130,16 +130,20 @@ def detect(x: np.ndarray, rate: int, features: Features | None = None, *, prefer
 
 def _vad_segments(x: np.ndarray, rate: int) -> np.ndarray:
     from rtaudio.events import SpeechSegment
-    from rtaudio.jobs.soundtrack.signal import mono_at
+    from rtaudio.jobs.soundtrack.signal import DiskSignal, mono_at, mono_chunks
     from rtaudio.stages.base import Frame
     from rtaudio.stages.vad import VAD_RATE, VADParams, VADStage
 
-    y = mono_at(x, rate, VAD_RATE)
     stage = VADStage(VADParams(), sample_rate=VAD_RATE)
     events = []
     block = 10 * VAD_RATE
-    for i in range(0, len(y), block):
-        events += stage.process(Frame(i, y[i : i + block, None], VAD_RATE))
+    if isinstance(x, DiskSignal):  # streamed: the same blocks, never the whole 16 kHz signal
+        chunks = mono_chunks(x, rate, VAD_RATE, block)
+    else:
+        y = mono_at(x, rate, VAD_RATE)
+        chunks = (y[i : i + block] for i in range(0, len(y), block))
+    for k, chunk in enumerate(chunks):
+        events += stage.process(Frame(k * block, chunk[:, None], VAD_RATE))
     events += stage.flush()
     segs = [(e.start / VAD_RATE, e.end / VAD_RATE) for e in events if isinstance(e, SpeechSegment)]
     return np.array(sorted(segs), dtype=np.float64).reshape(-1, 2)
