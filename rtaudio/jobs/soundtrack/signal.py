@@ -138,12 +138,16 @@ def write_signal(path: str | os.PathLike, blocks, channels: int) -> DiskSignal:
 
 
 class Mono:
-    """The channel mean of a (n, channels) signal (array or DiskSignal), computed per slice: ``m[a:b]`` is (b-a,)."""
+    """The channel mean of a (n, channels) signal (array or DiskSignal), computed per slice: ``m[a:b]`` is (b-a,).
+
+    The last window read (``WINDOW`` samples from the first slice outside it) is kept, so many short
+    slices in order (the joins of a render) read the file once."""
 
     ndim = 1
 
     def __init__(self, signal):
         self.signal = signal
+        self._at, self._held = 0, np.zeros(0, np.float32)
 
     def __len__(self) -> int:
         return len(self.signal)
@@ -153,7 +157,17 @@ class Mono:
         return (len(self.signal),)
 
     def __getitem__(self, key) -> np.ndarray:
-        x = self.signal[key]
+        if isinstance(key, slice) and key.step in (None, 1):
+            a, b, _ = key.indices(len(self))
+            b = max(a, b)
+            if not (self._at <= a and b <= self._at + len(self._held)) and b - a <= WINDOW:
+                self._at, self._held = a, self._mean(self.signal[a : a + WINDOW])
+            if self._at <= a and b <= self._at + len(self._held):
+                return self._held[a - self._at : b - self._at].copy()
+        return self._mean(self.signal[key])
+
+    @staticmethod
+    def _mean(x: np.ndarray) -> np.ndarray:
         return x.mean(axis=1) if x.shape[1] > 1 else x[:, 0]
 
 
