@@ -147,23 +147,25 @@ class Mono:
 
     def __init__(self, signal):
         self.signal = signal
+        self._n = len(signal)
         self._at, self._held = 0, np.zeros(0, np.float32)
 
     def __len__(self) -> int:
-        return len(self.signal)
+        return self._n
 
     @property
     def shape(self) -> tuple[int]:
-        return (len(self.signal),)
+        return (self._n,)
 
     def __getitem__(self, key) -> np.ndarray:
         if isinstance(key, slice) and key.step in (None, 1):
-            a, b, _ = key.indices(len(self))
+            a, b, _ = key.indices(self._n)
             b = max(a, b)
-            if not (self._at <= a and b <= self._at + len(self._held)) and b - a <= WINDOW:
-                self._at, self._held = a, self._mean(self.signal[a : a + WINDOW])
-            if self._at <= a and b <= self._at + len(self._held):
-                return self._held[a - self._at : b - self._at].copy()
+            at, held = self._at, self._held
+            if not (at <= a and b <= at + len(held)) and b - a <= WINDOW:
+                self._at, self._held = at, held = a, self._mean(self.signal[a : a + WINDOW])
+            if at <= a and b <= at + len(held):
+                return held[a - at : b - at].copy()
         return self._mean(self.signal[key])
 
     @staticmethod
