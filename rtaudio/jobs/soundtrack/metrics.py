@@ -132,10 +132,10 @@ class SpectralReference:
         # reference spans, away from the joins
         rng = np.random.default_rng(seed)
         reference_spans = min(reference_spans, int(duration / 1.5) + 1)  # never more than the output holds
-        busy = sorted((r0 - 0.3 - 1.5, r1 + 0.3) for r0, r1 in regions)
+        busy = np.array([(r0 - 0.3 - 1.5, r1 + 0.3) for r0, r1 in regions], np.float64).reshape(-1, 2)
         free = []
         for t in rng.uniform(0.0, max(0.0, duration - 1.5), 4 * reference_spans):
-            if not any(a < t < b for a, b in busy):
+            if not np.any((busy[:, 0] < t) & (t < busy[:, 1])):
                 free.append((float(t), float(t) + 1.5))
             if len(free) >= reference_spans:
                 break
