@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -53,52 +52,51 @@ class Cache:
 
     def save_array(self, name: str, x: np.ndarray) -> None:
         """Store ``x`` (an array, or a DiskSignal: nothing to do when it is this entry's file already)."""
-        from rtaudio.jobs.soundtrack.signal import DiskSignal, blocks_of
+        from rtaudio.jobs.arrays import write
+        from rtaudio.jobs.soundtrack.signal import DiskSignal, blocks_of, write_signal
 
         if not self.enabled:
             return
         target = self.dir / f"{name}.npy"
         if isinstance(x, DiskSignal):
             if x.path.resolve() != target.resolve():
-                self._atomic(f"{name}.npy", lambda f: _save_blocks(f, x, blocks_of(x)))
+                self._safely(lambda: write_signal(target, blocks_of(x), x.shape[1]))
             return
-        self._atomic(f"{name}.npy", lambda f: np.save(f, np.ascontiguousarray(x)))
+        self._safely(lambda: write(target, x))
 
     def load_npz(self, name: str) -> dict:
-        with np.load(self.dir / f"{name}.npz", allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+        from rtaudio.jobs.arrays import read
+
+        return read(self.dir / f"{name}.npz")
 
     def save_npz(self, name: str, arrays: dict) -> None:
+        from rtaudio.jobs.arrays import write
+
         if not self.enabled:
             return
-        self._atomic(f"{name}.npz", lambda f: np.savez(f, **arrays))
+        self._safely(lambda: write(self.dir / f"{name}.npz", arrays))
 
     def load_json(self, name: str) -> dict:
         with open(self.dir / f"{name}.json") as f:
             return json.load(f)
 
     def save_json(self, name: str, data: dict) -> None:
+        from rtaudio.outputs import write_text
+
         if not self.enabled:
             return
-        self._atomic(f"{name}.json", lambda f: f.write(json.dumps(data).encode()))
+        self._safely(lambda: write_text(self.dir / f"{name}.json", json.dumps(data), "the render cache"))
 
-    def _atomic(self, filename: str, write) -> None:
+    def _safely(self, write) -> None:
+        """Run ``write`` (atomic: :mod:`rtaudio.jobs.arrays`, :func:`rtaudio.outputs.write_text`) into the entry."""
+        from rtaudio.errors import ParameterError
+
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-            os.replace(tmp, self.dir / filename)
-        except OSError:
+            write()
+        except (OSError, ParameterError):
             # a cache that cannot be written only costs time; the render goes on
             self.enabled = False
 
     def clear(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _save_blocks(f, x, blocks) -> None:
-    """Write a (n, channels) float32 ``.npy`` to the open file ``f`` block by block."""
-    np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": tuple(x.shape)})
-    for block in blocks:
-        f.write(np.ascontiguousarray(block, np.float32).tobytes())

@@ -60,24 +60,22 @@ def keep(value, out_dir: str | None, name: str):
         return value
     if isinstance(value, dict):
         return {k: keep(v, out_dir, f"{name}.{k}") for k, v in value.items()}
-    path = os.path.join(out_dir, f"{name}.npy")
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as f:
-        np.save(f, np.asarray(value), allow_pickle=False)
-    os.replace(tmp, path)  # a retried task overwrites whole files only
-    return path
+    from rtaudio.jobs.arrays import write
+
+    return write(os.path.join(out_dir, f"{name}.npy"), np.asarray(value))  # a retried task overwrites whole files
 
 
 def load(stored):
     """What :func:`keep` stored: ``.npy`` paths memory-mapped, ``.npz`` read, dicts walked, values as they are."""
     if isinstance(stored, dict):
         return {k: load(v) for k, v in stored.items()}
+    from rtaudio.jobs.arrays import read
+
     if isinstance(stored, str) and stored.endswith(".npy"):
-        x = np.load(stored, mmap_mode="r", allow_pickle=False)
+        x = read(stored)
         return x if x.nbytes >= 1 << 20 else np.array(x)  # small ones (and 0-d strings) as plain arrays
     if isinstance(stored, str) and stored.endswith(".npz"):
-        with np.load(stored, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+        return read(stored)
     return stored
 
 
