@@ -5,7 +5,8 @@ the audio stream, the render rate, the separation backend and
 :data:`ANALYSIS_VERSION`; editing the cut list keeps the key, so a re-render
 after an edit skips decoding, separation and analysis.  Entries live in
 ``$RTAUDIO_CACHE/soundtrack/<key>/`` (default ``~/.cache/rtaudio/soundtrack``)
-as ``.npy`` arrays (memory-mapped on reading) and one ``.npz`` of analysis; a
+as ``.npy`` arrays (read by window as :class:`~.signal.DiskSignal`; decoding and
+separation write them there directly) and one ``.npz`` of analysis; a
 10-minute 48 kHz stereo input takes about 230 MB per stored signal.
 """
 

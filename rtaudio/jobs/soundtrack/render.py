@@ -14,6 +14,11 @@ Steps (each reported to ``progress``):
 
 Steps 1-3 do not depend on the cut list and are cached (:mod:`.cache`), so a
 re-render after an edit of the cut list starts at step 4.
+
+Memory follows a window, not the input: the decoded mix, the stems, the rendered
+mix before and after normalisation and the two baselines are ``.npy`` files (in
+the cache entry, or a temporary folder) read by window (:mod:`.signal`); only
+frame features (about 37 MB per 20 minutes) and the plan are held whole.
 """
 
 from __future__ import annotations
