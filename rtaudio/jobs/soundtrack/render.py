@@ -336,7 +336,7 @@ def analyse_speech(x: np.ndarray, rate: int, features: Features | None = None) -
     return detect(x, rate, features), features.rms_db
 
 
-def _words(store, dialogue: np.ndarray, rate: int, language: str, timings: dict) -> tuple[np.ndarray, str]:
+def cached_words(store, dialogue: np.ndarray, rate: int, language: str, timings: dict) -> tuple[np.ndarray, str]:
     """Word intervals of the dialogue from the STT stage and the engine that gave them, cached per
     language and engine (Whisper where its model is found, see :func:`.speech.words_engine`)."""
     from rtaudio.errors import RtaudioError
@@ -354,29 +354,6 @@ def _words(store, dialogue: np.ndarray, rate: int, language: str, timings: dict)
     timings["words_s"] = time.perf_counter() - t0
     store.save_npz(name, {"words": words})
     return words, engine
-
-
-def _analysis_arrays(an: Analysis) -> dict:
-    arrays = {
-        "duration": np.array([an.duration]),
-        "separated": np.array([an.separated]),
-        "dialogue_rms_db": an.dialogue_rms_db,
-    }
-    arrays.update(an.music.as_arrays("music_"))
-    arrays.update(an.beats.as_arrays("beats_"))
-    arrays.update(an.speech.as_arrays("speech_"))
-    return arrays
-
-
-def _analysis_from(arrays: dict) -> Analysis:
-    return Analysis(
-        float(arrays["duration"][0]),
-        bool(arrays["separated"][0]),
-        Features.from_arrays(arrays, "music_"),
-        Beats.from_arrays(arrays, "beats_"),
-        Speech.from_arrays(arrays, "speech_"),
-        np.asarray(arrays["dialogue_rms_db"]),
-    )
 
 
 # ---------------------------------------------------------------------------------------------- the job
@@ -500,9 +477,9 @@ def render_soundtrack(
             analysis = analyse(stems, out_rate, len(mix) / out_rate, mix)
             progress("analyse", 1.0)
             timings["analyse_s"] = time.perf_counter() - t0
-            save_cached(store, stems, mix, _analysis_arrays(analysis), sep_note)
+            save_cached(store, stems, mix, analysis.as_arrays(), sep_note)
         if params.words and analysis.speech.words is None:
-            analysis.speech.words, analysis.speech.words_engine = _words(
+            analysis.speech.words, analysis.speech.words_engine = cached_words(
                 store, stems["dialogue" if analysis.separated else "mix"], out_rate, params.language, timings
             )
         # ---------------------------------------------------------------- plan and render
@@ -709,7 +686,7 @@ def load_cached(store) -> tuple[dict, np.ndarray, str, Analysis]:
     meta = store.load_json("meta")
     stems = {name: DiskSignal(store.dir / f"{name}.npy") for name in meta["stems"]}
     mix = DiskSignal(store.dir / "mix.npy") if "mix" in meta["stored"] else stems.get("mix")
-    return stems, mix, meta["note"], _analysis_from(store.load_npz("analysis"))
+    return stems, mix, meta["note"], Analysis.from_arrays(store.load_npz("analysis"))
 
 
 def save_cached(store, stems: dict, mix: np.ndarray, analysis_arrays: dict, note: str) -> None:
