@@ -124,3 +124,24 @@ def test_the_array_store_keeps_what_it_was_given_and_writes_whole_files_only(tmp
     temporary.put(np.zeros(3))
     temporary.close()
     assert not os.path.exists(folder)
+
+
+def test_a_render_removes_the_work_folders_of_killed_renders(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import tempfile
+
+    from rtaudio.jobs.soundtrack.signal import work_folder
+    from rtaudio.outputs import HOST
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"rtaudio-soundtrack-{int(dead.stdout)}-{HOST}-abc"
+    stale.mkdir()
+    (stale / "mix.npy").write_bytes(b"x")
+    mine = tmp_path / f"rtaudio-soundtrack-{os.getpid()}-{HOST}-def"  # a live process's folder stays
+    mine.mkdir()
+    with work_folder() as folder:
+        assert folder.is_dir() and folder.name.startswith(f"rtaudio-soundtrack-{os.getpid()}-{HOST}-")
+        assert not stale.exists() and mine.exists()
+    assert not folder.exists()

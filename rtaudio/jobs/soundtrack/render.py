@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -450,8 +449,9 @@ def render_soundtrack(
     )
     params, out_rate, cut_list = job.params, job.rate, job.cut_list
     store = job.cache(cache, cache_dir)
-    with tempfile.TemporaryDirectory(prefix="rtaudio-soundtrack-") as tmp:
-        work = Path(tmp)
+    from rtaudio.jobs.soundtrack.signal import work_folder
+
+    with work_folder() as work:
         # ---------------------------------------------------------------- decode, separate, analyse (cached)
         cache_hit = store.has("analysis.npz") and store.has("meta.json")
         if cache_hit:

@@ -11,7 +11,10 @@ renamed).  :class:`Mono` is the channel mean of a signal, computed per slice.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -123,6 +126,23 @@ class SignalWriter:
             os.unlink(self._tmp)
         except OSError:
             pass
+
+
+@contextlib.contextmanager
+def work_folder(prefix: str = "rtaudio-soundtrack-"):
+    """A temporary folder (a Path) for one render's signals, removed after; the folders that renders killed
+    on this machine left behind (their process gone) are removed first."""
+    from rtaudio.outputs import HOST, alive
+
+    root = tempfile.gettempdir()
+    pattern = re.compile(rf"{re.escape(prefix)}(\d+)-{HOST}-")
+    with contextlib.suppress(OSError):
+        for name in os.listdir(root):
+            m = pattern.match(name)
+            if m and not alive(int(m.group(1))):
+                shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-{HOST}-") as folder:
+        yield Path(folder)
 
 
 def write_signal(path: str | os.PathLike, blocks, channels: int) -> DiskSignal:
