@@ -26,10 +26,10 @@ def analyze(
 
     Parameters
     ----------
-    input : str or array_like
-        A path or URL (read by the threaded :class:`~rtaudio.engine.Engine`), or samples ((n,) or
-        (n, channels), float in [-1, 1]) with ``rate`` (run through a :class:`~rtaudio.pipeline.Pipeline`
-        in this thread).
+    input : str, array_like or Source
+        A path or URL, or a :class:`~rtaudio.sources.base.Source` (read by the threaded
+        :class:`~rtaudio.engine.Engine`), or samples ((n,) or (n, channels), float in [-1, 1]) with ``rate``
+        (run through a :class:`~rtaudio.pipeline.Pipeline` in this thread).
     rate : int, Hz
         Sample rate of an array input.
     stages : names of stages (see ``rtaudio.stages.STAGES``), run in dependency order
@@ -45,14 +45,17 @@ def analyze(
     from rtaudio.sinks import ListSink
     from rtaudio.sources import open_source
     from rtaudio.sources.array import ArraySource
+    from rtaudio.sources.base import Source
     from rtaudio.stages import build_stages
 
     if isinstance(input, str):
         source = open_source(input, stream=stream)
+    elif isinstance(input, Source):
+        source = input
     else:
         source = ArraySource(input, rate, block=block)
     built = build_stages(stages, sample_rate=source.rate, channels=source.channels, config=config, placement=placement)
-    if isinstance(input, str):
+    if isinstance(input, (str, Source)):
         sink = ListSink()
         Engine(source, built, [sink], max_block=max_block, on_nonfinite=on_nonfinite).run()
         return sink.events

@@ -167,7 +167,8 @@ def _remove(path: str) -> None:
         os.remove(path)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """True if process ``pid`` runs on this machine (or cannot be told apart from one that does)."""
     if pid == os.getpid():
         return True
     try:
@@ -192,7 +193,7 @@ def remove_stale(folder: str | os.PathLike) -> list[str]:
     removed = []
     for name in names:
         m = _PART.match(name)
-        if m and m.group(2) in (None, HOST) and not _alive(int(m.group(1))):
+        if m and m.group(2) in (None, HOST) and not alive(int(m.group(1))):
             p = os.path.join(folder, name)
             if os.path.isfile(p):
                 _remove(p)
@@ -200,4 +201,14 @@ def remove_stale(folder: str | os.PathLike) -> list[str]:
     return removed
 
 
-__all__ = ["Claims", "atomic", "check_paths", "check_writable", "part_name", "remove_stale", "same_file", "write_text"]
+__all__ = [
+    "Claims",
+    "alive",
+    "atomic",
+    "check_paths",
+    "check_writable",
+    "part_name",
+    "remove_stale",
+    "same_file",
+    "write_text",
+]

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -474,13 +474,22 @@ class Pipeline:
         self.close()
 
 
-def run_array(pipeline: Pipeline, samples: np.ndarray, block: int = 16384) -> list[Event]:
-    """All events of ``samples`` ((n, channels) float32) through ``pipeline``, fed in blocks; closes it."""
+def run_blocks(pipeline: Pipeline, blocks: Iterable[np.ndarray]) -> list[Event]:
+    """All events of consecutive ``blocks`` ((n, channels) float32 each, from sample 0) through ``pipeline``;
+    closes it."""
     events: list[Event] = []
+    start = 0
     try:
-        for i in range(0, len(samples), block):
-            events += pipeline.process(i, samples[i : i + block])
+        for block in blocks:
+            events += pipeline.process(start, block)
+            start += len(block)
         events += pipeline.finish()
     finally:
         pipeline.close()
     return events
+
+
+def run_array(pipeline: Pipeline, samples: np.ndarray, block: int = 16384) -> list[Event]:
+    """All events of ``samples`` ((n, channels) float32, or anything sliced into such) through ``pipeline``,
+    fed in blocks; closes it."""
+    return run_blocks(pipeline, (samples[i : i + block] for i in range(0, len(samples), block)))

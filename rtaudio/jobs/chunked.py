@@ -52,10 +52,9 @@ def separate_chunk(stored, start: int, end: int, rate: int, backend: str, out_di
         stems = s.separate(x, rate)
     if out_dir is None:
         return stems
-    fd, path = tempfile.mkstemp(suffix=".npz", dir=out_dir)
-    with os.fdopen(fd, "wb") as f:
-        np.savez(f, **stems)
-    return path
+    from rtaudio.jobs.arrays import write
+
+    return write(os.path.join(out_dir, f"stems-{start}-{end}.npz"), stems)  # a retried task overwrites it whole
 
 
 def join_chunks(
@@ -123,8 +122,9 @@ def separate_chunked(x: np.ndarray, rate: int, executor, *, backend: str = "dsp"
         for i in range(len(chunks)):
             part = out[f"chunk{i}"].result
             if isinstance(part, str):
-                with np.load(part) as z:
-                    part = {k: z[k] for k in z.files}
+                from rtaudio.jobs.arrays import read
+
+                part = read(part)
             parts.append(part)
         result = join_chunks(parts, chunks, overlap, fade, x.shape)
         return result

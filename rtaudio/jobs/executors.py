@@ -19,7 +19,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
-import tempfile
 
 from rtaudio.errors import ParameterError, require
 
@@ -69,7 +68,7 @@ class LocalExecutor:
         self._ctx = multiprocessing.get_context("forkserver")
         self.threads = threads or max(1, (os.cpu_count() or 1) // self.slots)
         self._pool = self._new_pool()
-        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._store = None  # an rtaudio.jobs.arrays.Store, made on the first put
 
     def _new_pool(self):
         return cf.ProcessPoolExecutor(
@@ -94,14 +93,11 @@ class LocalExecutor:
 
     def put(self, array) -> str:
         """Store ``array`` as a ``.npy`` file for the tasks (load with :func:`fetch`); return its path."""
-        import numpy as np
+        from rtaudio.jobs.arrays import Store
 
-        if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="rtaudio-jobs-")
-        fd, path = tempfile.mkstemp(suffix=".npy", dir=self._tmp.name)
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, np.ascontiguousarray(array))
-        return path
+        if self._store is None:
+            self._store = Store()
+        return self._store.put(array)
 
     def recover(self, exc: BaseException) -> None:
         """Replace the pool when a worker died (``BrokenProcessPool``); its other tasks come back as failures."""
@@ -111,9 +107,9 @@ class LocalExecutor:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     def __enter__(self):
         return self
@@ -262,8 +258,8 @@ def fetch(stored):
     A path is memory-mapped (read-only); a Ray reference arrives already resolved
     as the array when passed as a top-level task argument.
     """
-    import numpy as np
+    from rtaudio.jobs.arrays import read
 
     if isinstance(stored, (str, os.PathLike)):
-        return np.load(stored, mmap_mode="r")
+        return read(stored)
     return stored

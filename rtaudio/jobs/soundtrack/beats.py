@@ -294,8 +294,9 @@ def from_beats_stage(x: np.ndarray, rate: int, features: Features) -> Beats | No
     """Beats from rtaudio's causal ``beats`` stage (it follows tempo changes), or None when it cannot run."""
     try:
         from rtaudio.api import analyze
+        from rtaudio.jobs.soundtrack.signal import stage_input
 
-        events = analyze(np.ascontiguousarray(x, dtype=np.float32), rate=rate, stages=["beats"])
+        events = analyze(stage_input(x, rate), rate=rate, stages=["beats"])
     except Exception:  # the stage is optional here: the DP tracker is always there
         return None
     moments = [e for e in events if e.TYPE == "key_moment"]

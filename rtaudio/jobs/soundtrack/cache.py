@@ -5,7 +5,8 @@ the audio stream, the render rate, the separation backend and
 :data:`ANALYSIS_VERSION`; editing the cut list keeps the key, so a re-render
 after an edit skips decoding, separation and analysis.  Entries live in
 ``$RTAUDIO_CACHE/soundtrack/<key>/`` (default ``~/.cache/rtaudio/soundtrack``)
-as ``.npy`` arrays (memory-mapped on reading) and one ``.npz`` of analysis; a
+as ``.npy`` arrays (read by window as :class:`~.signal.DiskSignal`; decoding and
+separation write them there directly) and one ``.npz`` of analysis; a
 10-minute 48 kHz stereo input takes about 230 MB per stored signal.
 """
 
@@ -15,7 +16,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -52,36 +52,50 @@ class Cache:
         return np.load(self.dir / f"{name}.npy", mmap_mode="r")
 
     def save_array(self, name: str, x: np.ndarray) -> None:
+        """Store ``x`` (an array, or a DiskSignal: nothing to do when it is this entry's file already)."""
+        from rtaudio.jobs.arrays import write
+        from rtaudio.jobs.soundtrack.signal import DiskSignal, blocks_of, write_signal
+
         if not self.enabled:
             return
-        self._atomic(f"{name}.npy", lambda f: np.save(f, np.ascontiguousarray(x)))
+        target = self.dir / f"{name}.npy"
+        if isinstance(x, DiskSignal):
+            if x.path.resolve() != target.resolve():
+                self._safely(lambda: write_signal(target, blocks_of(x), x.shape[1]))
+            return
+        self._safely(lambda: write(target, x))
 
     def load_npz(self, name: str) -> dict:
-        with np.load(self.dir / f"{name}.npz", allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+        from rtaudio.jobs.arrays import read
+
+        return read(self.dir / f"{name}.npz")
 
     def save_npz(self, name: str, arrays: dict) -> None:
+        from rtaudio.jobs.arrays import write
+
         if not self.enabled:
             return
-        self._atomic(f"{name}.npz", lambda f: np.savez(f, **arrays))
+        self._safely(lambda: write(self.dir / f"{name}.npz", arrays))
 
     def load_json(self, name: str) -> dict:
         with open(self.dir / f"{name}.json") as f:
             return json.load(f)
 
     def save_json(self, name: str, data: dict) -> None:
+        from rtaudio.outputs import write_text
+
         if not self.enabled:
             return
-        self._atomic(f"{name}.json", lambda f: f.write(json.dumps(data).encode()))
+        self._safely(lambda: write_text(self.dir / f"{name}.json", json.dumps(data), "the render cache"))
 
-    def _atomic(self, filename: str, write) -> None:
+    def _safely(self, write) -> None:
+        """Run ``write`` (atomic: :mod:`rtaudio.jobs.arrays`, :func:`rtaudio.outputs.write_text`) into the entry."""
+        from rtaudio.errors import ParameterError
+
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-            os.replace(tmp, self.dir / filename)
-        except OSError:
+            write()
+        except (OSError, ParameterError):
             # a cache that cannot be written only costs time; the render goes on
             self.enabled = False
 

@@ -100,14 +100,10 @@ def filter_banks() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def to_analysis_rate(x: np.ndarray, rate: int) -> np.ndarray:
-    """Mono float32 at ANALYSIS_RATE from (n,) or (n, ch) audio at ``rate`` Hz."""
-    import soxr
+    """Mono float32 at ANALYSIS_RATE from (n,) or (n, ch) audio (or a DiskSignal) at ``rate`` Hz."""
+    from rtaudio.jobs.soundtrack.signal import mono_at
 
-    mono = x if x.ndim == 1 else x.mean(axis=1)
-    mono = np.ascontiguousarray(mono, dtype=np.float32)
-    if rate == ANALYSIS_RATE:
-        return mono
-    return soxr.resample(mono, rate, ANALYSIS_RATE).astype(np.float32)
+    return mono_at(x, rate, ANALYSIS_RATE)
 
 
 def compute(x: np.ndarray, rate: int, *, chunk_frames: int = 4096, top_db: float | None = TOP_DB) -> Features:
@@ -117,18 +113,18 @@ def compute(x: np.ndarray, rate: int, *, chunk_frames: int = 4096, top_db: float
     both sides); there are ``len // HOP + 1`` frames.  ``top_db=None`` leaves the
     log-mel spectrogram unfloored (for a caller that floors several pieces alike).
     """
-    y = to_analysis_rate(x, rate)
+    y = to_analysis_rate(x, rate)  # an array, or for a DiskSignal x a (n, 1) DiskSignal read by chunk
     mel_bank, chroma_bank, dct = filter_banks()
     pad = N_FFT // 2
     frames = len(y) // HOP + 1
-    framed = dsp_frames(y, N_FFT, HOP, pad_start=pad, count=frames)
     mel_pow = np.empty((frames, N_MELS), np.float32)
     chroma = np.empty((frames, 12), np.float32)
     rms = np.empty(frames, np.float32)
     win_norm = float(np.sum(window("hann", N_FFT, dtype=np.float32) ** 2))
     for f0 in range(0, frames, chunk_frames):
         f1 = min(frames, f0 + chunk_frames)
-        block = framed[f0:f1]
+        span = _span(y, f0 * HOP - pad, (f1 - 1) * HOP - pad + N_FFT)  # frames centred on k * HOP
+        block = dsp_frames(span, N_FFT, HOP, count=f1 - f0)
         spec = spectra(block, "hann")
         power = (spec.real**2 + spec.imag**2).astype(np.float32)
         mel_pow[f0:f1] = power @ mel_bank.T
@@ -145,6 +141,16 @@ def compute(x: np.ndarray, rate: int, *, chunk_frames: int = 4096, top_db: float
     mfcc = (mel_db @ dct.T).astype(np.float32)
     rms_db = (20.0 * np.log10(rms + 1e-10)).astype(np.float32)
     return Features(mel_db, chroma, mfcc, rms_db, onset_strength(mel_db))
+
+
+def _span(y, a: int, b: int) -> np.ndarray:
+    """``y[a:b]`` (an array, or a (n, 1) DiskSignal) as (b - a,) float32, zeros outside the signal."""
+    out = np.zeros(b - a, np.float32)
+    lo, hi = max(0, a), min(len(y), b)
+    if hi > lo:
+        part = y[lo:hi]
+        out[lo - a : hi - a] = part if part.ndim == 1 else part[:, 0]
+    return out
 
 
 def onset_strength(mel_db: np.ndarray) -> np.ndarray:

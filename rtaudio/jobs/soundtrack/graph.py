@@ -60,24 +60,22 @@ def keep(value, out_dir: str | None, name: str):
         return value
     if isinstance(value, dict):
         return {k: keep(v, out_dir, f"{name}.{k}") for k, v in value.items()}
-    path = os.path.join(out_dir, f"{name}.npy")
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as f:
-        np.save(f, np.asarray(value), allow_pickle=False)
-    os.replace(tmp, path)  # a retried task overwrites whole files only
-    return path
+    from rtaudio.jobs.arrays import write
+
+    return write(os.path.join(out_dir, f"{name}.npy"), np.asarray(value))  # a retried task overwrites whole files
 
 
 def load(stored):
     """What :func:`keep` stored: ``.npy`` paths memory-mapped, ``.npz`` read, dicts walked, values as they are."""
     if isinstance(stored, dict):
         return {k: load(v) for k, v in stored.items()}
+    from rtaudio.jobs.arrays import read
+
     if isinstance(stored, str) and stored.endswith(".npy"):
-        x = np.load(stored, mmap_mode="r", allow_pickle=False)
+        x = read(stored)
         return x if x.nbytes >= 1 << 20 else np.array(x)  # small ones (and 0-d strings) as plain arrays
     if isinstance(stored, str) and stored.endswith(".npz"):
-        with np.load(stored, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+        return read(stored)
     return stored
 
 
@@ -141,12 +139,12 @@ def join_task(mix, rate: int, backend: str, segment: int, overlap: int, out_dir:
 def music_task(sep_out, mix, rate: int, out_dir: str | None):
     """Features of the music stem; without stems (separation fell back) the whole mix-only analysis."""
     from rtaudio.jobs.soundtrack.features import compute
-    from rtaudio.jobs.soundtrack.render import _analysis_arrays, analyse
+    from rtaudio.jobs.soundtrack.render import analyse
 
     stems = load(sep_out["stems"]) if sep_out is not None else None
     if stems is None:
         x = np.asarray(load(mix))
-        return keep(_analysis_arrays(analyse({"mix": x}, rate, len(x) / rate, x)), out_dir, "analysis")
+        return keep(analyse({"mix": x}, rate, len(x) / rate, x).as_arrays(), out_dir, "analysis")
     return keep(compute(np.asarray(stems["music"]), rate).as_arrays("music_"), out_dir, "music")
 
 
@@ -171,7 +169,7 @@ def speech_task(sep_out, rate: int, out_dir: str | None):
 
 
 def analysis_arrays(mix, rate: int, sep_out, parts) -> dict:
-    """The analysis parts merged into what the cache stores (``render._analysis_arrays``)."""
+    """The analysis parts merged into what the cache stores (``Analysis.as_arrays``)."""
     x = load(mix)
     arrays = _merge(parts)
     arrays.setdefault("duration", np.array([len(x) / rate]))
@@ -182,19 +180,15 @@ def analysis_arrays(mix, rate: int, sep_out, parts) -> dict:
 def plan_task(job, mix, sep_out, cache_args, *parts) -> dict:
     """Merge the analysis, add words (``--words``), plan the joins: ``{"layout", "facts", "params"}`` (small)."""
     from rtaudio.jobs.soundtrack import cache as cache_mod
-    from rtaudio.jobs.soundtrack.render import (
-        _analysis_from,
-        _words,
-        analysis_facts,
-        plan_layout,
-    )
+    from rtaudio.jobs.soundtrack.plan import Analysis
+    from rtaudio.jobs.soundtrack.render import analysis_facts, cached_words, plan_layout
 
     x = load(mix)
-    analysis = _analysis_from(analysis_arrays(mix, job.rate, sep_out, parts))
+    analysis = Analysis.from_arrays(analysis_arrays(mix, job.rate, sep_out, parts))
     if job.params.words and analysis.speech.words is None:
         stems = load(sep_out["stems"]) if sep_out is not None else None
         voice = np.asarray(stems["dialogue"]) if analysis.separated else np.asarray(x)
-        analysis.speech.words, analysis.speech.words_engine, analysis.speech.word_texts = _words(
+        analysis.speech.words, analysis.speech.words_engine, analysis.speech.word_texts = cached_words(
             cache_mod.Cache(*cache_args), voice, job.rate, job.params.language, {}
         )
     return {

@@ -42,10 +42,18 @@ LOUDNESS_WINDOW_S = 1.0
 
 
 def _hp_energy(x: np.ndarray, w: int) -> np.ndarray:
-    """Second-difference energy of ``x`` summed over consecutive windows of ``w`` samples."""
-    h = np.diff(x, n=2, prepend=x[:1], append=x[-1:]) if len(x) else x
-    n = len(h) // w
-    return (h[: n * w] ** 2).reshape(n, w).sum(axis=1) if n else np.zeros(0)
+    """Second-difference energy of ``x`` summed over consecutive windows of ``w`` samples (along the last
+    axis: rows of a 2-D ``x`` each on their own)."""
+    m = x.shape[-1]
+    if m:  # np.diff(x, n=2, prepend=x[..., :1], append=x[..., -1:]), the same operations without its overhead
+        xp = np.empty(x.shape[:-1] + (m + 2,), x.dtype)
+        xp[..., 0], xp[..., 1:-1], xp[..., -1] = x[..., 0], x, x[..., -1]
+        d1 = xp[..., 1:] - xp[..., :-1]
+        h = d1[..., 1:] - d1[..., :-1]
+    else:
+        h = x
+    n = m // w
+    return (h[..., : n * w] ** 2).reshape(x.shape[:-1] + (n, w)).sum(axis=-1) if n else np.zeros(x.shape[:-1] + (0,))
 
 
 def click_excess(
@@ -56,10 +64,12 @@ def click_excess(
     rate: int,
     region: tuple[float, float],
     gain: float = 1.0,
+    spans: dict | None = None,
 ) -> float:
     """Largest ratio (dB) of the output's high-frequency energy over what the sources have, in the join region.
 
-    ``gain`` is the gain the output got after mixing (loudness normalisation)."""
+    ``gain`` is the gain the output got after mixing (loudness normalisation); ``spans`` the
+    :func:`piece_spans` of ``pieces`` (made here when not given; a caller with many joins makes them once)."""
     w = max(2, int(round(CLICK_WINDOW_S * rate)))
     a = max(0, int(round(region[0] * rate)) - 4 * w)
     b = min(len(out_mono), int(round(region[1] * rate)) + 4 * w)
@@ -67,23 +77,34 @@ def click_excess(
         return -np.inf
     e_out = _hp_energy(out_mono[a:b].astype(np.float64), w)
     expected = np.zeros_like(e_out)
+    spans = spans if spans is not None else piece_spans(pieces)
     for name, plist in pieces.items():
         src = stems_mono[name]
         best = np.zeros_like(e_out)
-        for p in plist:
-            if p.out1 * rate < a - w or p.out0 * rate > b + w:
-                continue
-            off = offsets[p.segment] + int(round(p.slip * rate))
-            lo, hi = a + off, b + off
-            seg = np.zeros(b - a)
-            s0, s1 = max(0, lo), min(len(src), hi)
-            if s1 > s0:
-                seg[s0 - lo : s1 - lo] = src[s0:s1]
-            best = np.maximum(best, _hp_energy(seg, w))
+        out0, out1 = spans[name]
+        near = np.flatnonzero((out1 * rate >= a - w) & (out0 * rate <= b + w))  # the pieces near the join
+        if len(near):
+            lows = [a + offsets[plist[k].segment] + int(round(plist[k].slip * rate)) for k in near]
+            segs = np.zeros((len(near), b - a))  # each piece's source under the join region, read straight
+            r0, r1 = max(0, min(lows)), min(len(src), max(lows) + b - a)
+            held = src[r0:r1] if 0 < r1 - r0 <= 8 * (b - a) + 4 * rate else None  # close together: one read
+            for row, lo in enumerate(lows):
+                s0, s1 = max(0, lo), min(len(src), lo + b - a)
+                if s1 > s0:
+                    segs[row, s0 - lo : s1 - lo] = src[s0:s1] if held is None else held[s0 - r0 : s1 - r0]
+            best = np.maximum(best, _hp_energy(segs, w).max(axis=0))
         expected += best
     floor = (10.0 ** (CLICK_FLOOR_DBFS / 20.0)) ** 2 * w
     ratio = e_out / (expected * gain**2 + floor)
     return float(10.0 * np.log10(max(ratio.max(initial=0.0), 1e-12)))
+
+
+def piece_spans(pieces: dict[str, list[Piece]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per stem, the output start and end (s) of each piece as two arrays."""
+    return {
+        name: (np.array([p.out0 for p in plist], np.float64), np.array([p.out1 for p in plist], np.float64))
+        for name, plist in pieces.items()
+    }
 
 
 class SpectralReference:
@@ -93,6 +114,8 @@ class SpectralReference:
     length: each join region with 0.5 s either side, and up to ``reference_spans``
     spans of 1.5 s drawn (seeded) from the rest of the output, at least 0.3 s from
     any join.  All spans share one log-mel floor (the loudest frame minus TOP_DB).
+    Join spans that overlap are analysed once, as one stretch of the output (so
+    dense joins cost no more than the output's length).
     """
 
     def __init__(
@@ -109,20 +132,25 @@ class SpectralReference:
         # reference spans, away from the joins
         rng = np.random.default_rng(seed)
         reference_spans = min(reference_spans, int(duration / 1.5) + 1)  # never more than the output holds
-        busy = sorted((r0 - 0.3 - 1.5, r1 + 0.3) for r0, r1 in regions)
+        busy = np.array([(r0 - 0.3 - 1.5, r1 + 0.3) for r0, r1 in regions], np.float64).reshape(-1, 2)
         free = []
         for t in rng.uniform(0.0, max(0.0, duration - 1.5), 4 * reference_spans):
-            if not any(a < t < b for a, b in busy):
+            if not np.any((busy[:, 0] < t) & (t < busy[:, 1])):
                 free.append((float(t), float(t) + 1.5))
             if len(free) >= reference_spans:
                 break
         self.join_count = len(spans)
-        # one analysis pass over all spans laid end to end, 0.2 s of silence between them
+        # one analysis pass over all spans laid end to end, 0.2 s of silence between them; overlapping
+        # join spans are one stretch, each join's frames counted from its own span's start in it
         gap = np.zeros(int(0.2 * rate), np.float32)
-        pieces, starts, pos = [], [], 0
-        for a, b in spans + free:
-            seg = out_mono[int(a * rate) : int(b * rate)]
-            starts.append((pos, len(seg)))
+        all_spans = spans + free
+        pieces, starts, pos = [], [None] * len(all_spans), 0
+        for group in _stretches(spans) + [[k] for k in range(len(spans), len(all_spans))]:
+            i0 = min(int(all_spans[k][0] * rate) for k in group)
+            seg = out_mono[i0 : max(int(all_spans[k][1] * rate) for k in group)]
+            for k in group:
+                a, b = int(all_spans[k][0] * rate), min(int(all_spans[k][1] * rate), i0 + len(seg))
+                starts[k] = (pos + a - i0, max(0, b - a))
             pieces += [seg, gap]
             pos += len(seg) + len(gap)
         f = compute(np.concatenate(pieces) if pieces else np.zeros(1, np.float32), rate, top_db=None)
@@ -174,6 +202,21 @@ class SpectralReference:
         return stat / ref, stat
 
 
+def _stretches(spans: list[tuple[float, float]]) -> list[list[int]]:
+    """Indices of ``spans`` (s) grouped into runs that overlap, in order of their starts: one stretch each."""
+    groups: list[list[int]] = []
+    end = -np.inf
+    for k in sorted(range(len(spans)), key=lambda k: spans[k][0]):
+        a, b = spans[k]
+        if groups and a < end:
+            groups[-1].append(k)
+            end = max(end, b)
+        else:
+            groups.append([k])
+            end = b
+    return groups
+
+
 def k_weighted_power(out: np.ndarray, rate: int) -> np.ndarray:
     """Per-sample K-weighted power summed over channels (BS.1770 channel weights 1)."""
     from scipy.signal import sosfilt
@@ -208,6 +251,55 @@ def loudness_step(out: np.ndarray, rate: int, region: tuple[float, float]) -> fl
     return float(10.0 * np.log10(after / before))
 
 
+def loudness_steps(out, rate: int, regions: list[tuple[float, float]], window: int = 480_000) -> list[float | None]:
+    """:func:`loudness_step` of every join region, the filter run once over each stretch of output whose
+    neighbourhoods overlap (by ``window`` samples, its state carried), so dense joins cost the output's
+    length at most; a join whose neighbourhood overlaps no other's gets exactly :func:`loudness_step`."""
+    from scipy.signal import sosfilt
+
+    from rtaudio.stages.levels import k_weighting_sos
+
+    sos = k_weighting_sos(rate)
+    w = int(LOUDNESS_WINDOW_S * rate)
+    jobs, results = [], [None] * len(regions)
+    for i, region in enumerate(regions):
+        a, b = int(round(region[0] * rate)), int(round(region[1] * rate))
+        wa, wb = min(w, a), min(w, len(out) - b)
+        if min(wa, wb) < int(0.1 * rate):
+            continue
+        settle = min(a - wa, int(0.5 * rate))
+        jobs.append((a - wa - settle, b + wb, i, (a - wa, a), (b, b + wb)))
+    jobs.sort()
+    sums = np.zeros((len(regions), 2))
+    k = 0
+    while k < len(jobs):  # a stretch: the jobs whose spans overlap
+        start, end, group = jobs[k][0], jobs[k][1], [jobs[k]]
+        k += 1
+        while k < len(jobs) and jobs[k][0] < end:
+            end = max(end, jobs[k][1])
+            group.append(jobs[k])
+            k += 1
+        zi = None
+        for s0 in range(start, end, window):
+            s1 = min(end, s0 + window)
+            x = out[s0:s1]
+            x = (x if x.ndim == 2 else x[:, None]).astype(np.float64)
+            if zi is None:
+                zi = np.zeros((sos.shape[0], 2, x.shape[1]))
+            y, zi = sosfilt(sos, x, axis=0, zi=zi)
+            power = np.sum(y**2, axis=1)
+            for _, _, i, *sides in group:
+                for side, (p0, p1) in enumerate(sides):
+                    lo, hi = max(p0, s0), min(p1, s1)
+                    if hi > lo:
+                        sums[i, side] += power[lo - s0 : hi - s0].sum()
+    silent = 10.0 ** (-70.0 / 10.0)
+    for _, _, i, before, after in jobs:
+        pb, pa = sums[i, 0] / (before[1] - before[0]), sums[i, 1] / (after[1] - after[0])
+        results[i] = None if pb < silent or pa < silent else float(10.0 * np.log10(pa / pb))
+    return results
+
+
 def measure(
     out: np.ndarray,
     rate: int,
@@ -220,13 +312,17 @@ def measure(
     """Per join region: ``spectral_discontinuity``, ``click``, ``click_excess_db``, ``loudness_step_db``.
 
     ``stems_mono`` are the stems the pieces read, as mono; ``gain`` the gain applied after mixing."""
-    mono = out.mean(axis=1) if out.ndim == 2 else out
+    from rtaudio.jobs.soundtrack.signal import mono_of
+
+    mono = mono_of(out) if out.ndim == 2 else out
     spectral = SpectralReference(mono, rate, regions)
+    spans = piece_spans(pieces)
+    steps = loudness_steps(out, rate, regions)
     results = []
     for i, region in enumerate(regions):
         ratio, _ = spectral.ratio(i)
-        excess = click_excess(mono, stems_mono, pieces, offsets, rate, region, gain)
-        step = loudness_step(out if out.ndim == 2 else out[:, None], rate, region)
+        excess = click_excess(mono, stems_mono, pieces, offsets, rate, region, gain, spans)
+        step = steps[i]
         results.append(
             {
                 "spectral_discontinuity": None if ratio is None else round(ratio, 3),

@@ -9,6 +9,7 @@ import numpy as np
 
 from rtaudio.errors import InputError, ParameterError
 from rtaudio.jobs.soundtrack.plan import Piece
+from rtaudio.jobs.soundtrack.signal import blocks_of
 
 #: How far (s) a fade edge may move to reach a zero crossing.
 ZERO_CROSS_S = 0.002
@@ -91,15 +92,16 @@ def render_stem(
         n = i1 - i0
         if n <= 0:
             continue
+        a, b = max(start, i0), min(start + n_out, i1)
+        if b <= a:
+            continue
         fi, fo = min(fi, n), min(fo, n)
-        x = _take(src, i0 + off, n)
+        x = _take(src, a + off, b - a)  # only the part inside the window: a long piece is read once in all
         env = np.ones(n, np.float32)
         env[:fi] *= _curve(fi, p.shape_in, True)
         env[n - fo :] *= _curve(fo, p.shape_out, False)
-        x *= env[:, None]
-        a, b = max(start, i0), min(start + n_out, i1)
-        if b > a:
-            out[a - start : b - start] += x[a - i0 : b - i0]
+        x *= env[a - i0 : b - i0, None]
+        out[a - start : b - start] += x
     return out
 
 
@@ -125,7 +127,8 @@ def integrated_loudness(x: np.ndarray, rate: int) -> float:
     from rtaudio.pipeline import Pipeline, run_array
     from rtaudio.stages.levels import LevelsParams, LevelsStage
 
-    x = np.ascontiguousarray(x if x.ndim == 2 else x[:, None], dtype=np.float32)
+    if isinstance(x, np.ndarray):
+        x = np.ascontiguousarray(x if x.ndim == 2 else x[:, None], dtype=np.float32)
     stage = LevelsStage(LevelsParams(), sample_rate=rate, channels=x.shape[1])
     for event in run_array(Pipeline([stage], rate, x.shape[1], quantum=10 * rate), x, block=10 * rate):
         if event.TYPE == "loudness":
@@ -153,25 +156,70 @@ def limit(x: np.ndarray, ceiling: float, rate: int, attack_s: float = 0.005) -> 
     return y, float(-20.0 * np.log10(max(gain.min(), 1e-12)))
 
 
+def limit_signal(x, scale: float | None, ceiling: float, rate: int, dest, attack_s: float = 0.005):
+    """:func:`limit` of ``x * scale`` (``scale`` None: ``x`` as it is) for a DiskSignal, by window, into a
+    DiskSignal at ``dest``: the same gain curve (each window reads ``2 * attack`` more on both sides than the
+    filters reach); returns (DiskSignal, largest reduction dB)."""
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    from rtaudio.jobs.soundtrack.signal import SignalWriter
+
+    def scaled(a, b):
+        seg = x[a:b]
+        return seg if scale is None else (seg * scale).astype(np.float32)
+
+    step, n = 10 * rate, len(x)
+    top = max((float(np.max(np.abs(scaled(a, a + step)), initial=0.0)) for a in range(0, n, step)), default=0.0)
+    w = 2 * int(round(attack_s * rate)) + 1
+    margin = 2 * w
+    writer, least = SignalWriter(dest, x.shape[1]), 1.0
+    try:
+        for a in range(0, n, step):
+            b = min(n, a + step)
+            if top <= ceiling:
+                writer.write(scaled(a, b))
+                continue
+            lo, hi = max(0, a - margin), min(n, b + margin)
+            seg = scaled(lo, hi)
+            peak = np.max(np.abs(seg), axis=1)
+            need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-12))
+            gain = uniform_filter1d(minimum_filter1d(need, w, mode="nearest"), w, mode="nearest")
+            gain = np.minimum(gain, need)[a - lo : b - lo]
+            least = min(least, float(gain.min(initial=1.0)))
+            writer.write((seg[a - lo : b - lo] * gain[:, None]).astype(np.float32))
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close(), (0.0 if top <= ceiling else float(-20.0 * np.log10(max(least, 1e-12))))
+
+
 def normalise(
-    x: np.ndarray, rate: int, target: float | None, max_peak_dbfs: float, max_limiting_db: float = 12.0
+    x: np.ndarray, rate: int, target: float | None, max_peak_dbfs: float, max_limiting_db: float = 12.0, dest=None
 ) -> tuple[np.ndarray, dict]:
     """Gain to ``target`` LUFS (None: unchanged) under a limiter at ``max_peak_dbfs``; returns (audio, facts).
 
     Limiting lowers the loudness, so the gain is raised and the limiter rerun (at most
     4 passes) until the target is met within 0.05 LU or the limiter would take more
-    than ``max_limiting_db`` off the peaks; ``facts`` says what was reached.
+    than ``max_limiting_db`` off the peaks; ``facts`` says what was reached.  A
+    DiskSignal ``x`` is normalised by window into a DiskSignal at ``dest``.
     """
+    on_disk = not isinstance(x, np.ndarray)
+
+    def limited(scale):
+        if on_disk:
+            return limit_signal(x, scale, ceiling, rate, dest)
+        return limit(x if scale is None else (x * scale).astype(np.float32), ceiling, rate)
+
     before = integrated_loudness(x, rate)
     facts = {"input_lufs": None if not math.isfinite(before) else round(before, 2), "gain_db": 0.0, "limiter_db": 0.0}
     ceiling = 10.0 ** (max_peak_dbfs / 20.0)
     if target is None or not math.isfinite(before):
-        y, reduction = limit(x, ceiling, rate)
+        y, reduction = limited(None)
         after = integrated_loudness(y, rate)
     else:
         gain_db = target - before
         for _ in range(4):
-            y, reduction = limit((x * 10.0 ** (gain_db / 20.0)).astype(np.float32), ceiling, rate)
+            y, reduction = limited(10.0 ** (gain_db / 20.0))
             after = integrated_loudness(y, rate)
             if not math.isfinite(after) or abs(after - target) < 0.05 or reduction >= max_limiting_db:
                 break
@@ -179,7 +227,10 @@ def normalise(
         facts["gain_db"] = round(gain_db, 2)
     facts["limiter_db"] = round(reduction, 2)
     facts["integrated_lufs"] = None if not math.isfinite(after) else round(after, 2)
-    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if on_disk:
+        peak = max((float(np.max(np.abs(block), initial=0.0)) for _, block in y.windows()), default=0.0)
+    else:
+        peak = float(np.max(np.abs(y))) if y.size else 0.0
     facts["peak_dbfs"] = round(float(20 * np.log10(peak)), 2) if peak > 0 else None
     return y, facts
 
@@ -215,7 +266,9 @@ def write_audio(path: str, x: np.ndarray, rate: int) -> None:
             if fmt == "aac":
                 write_aac(tmp, x, rate)
             else:
-                sf.write(tmp, np.clip(x, -1.0, 1.0), rate, subtype="PCM_24", format=fmt.upper())
+                with sf.SoundFile(tmp, "w", rate, x.shape[1], subtype="PCM_24", format=fmt.upper()) as f:
+                    for block in blocks_of(x):  # by window: x may be a DiskSignal
+                        f.write(np.clip(block, -1.0, 1.0))
         return
     raise ParameterError(f"-o={path!r}: unknown audio format {ext!r}; expected .wav, .flac, .m4a or .aac")
 
@@ -226,15 +279,16 @@ def encode_aac_frames(stream, x: np.ndarray, rate: int):
 
     layout = "mono" if x.shape[1] == 1 else "stereo"
     frame_size = stream.codec_context.frame_size or 1024
-    data = np.ascontiguousarray(np.clip(x, -1.0, 1.0).T, dtype=np.float32)  # planar
     pts = 0
-    for i in range(0, data.shape[1], frame_size):
-        chunk = data[:, i : i + frame_size]
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout=layout)
-        frame.sample_rate = rate
-        frame.pts = pts
-        pts += chunk.shape[1]
-        yield from stream.encode(frame)
+    for block in blocks_of(x, frame_size * 256):  # by window: x may be a DiskSignal
+        data = np.ascontiguousarray(np.clip(block, -1.0, 1.0).T, dtype=np.float32)  # planar
+        for i in range(0, data.shape[1], frame_size):
+            chunk = data[:, i : i + frame_size]
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout=layout)
+            frame.sample_rate = rate
+            frame.pts = pts
+            pts += chunk.shape[1]
+            yield from stream.encode(frame)
     yield from stream.encode(None)
 
 

@@ -73,6 +73,29 @@ class Analysis:
     speech: Speech
     dialogue_rms_db: np.ndarray
 
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        """Flat arrays for the cache and for tasks (:meth:`from_arrays` reads them back)."""
+        arrays = {
+            "duration": np.array([self.duration]),
+            "separated": np.array([self.separated]),
+            "dialogue_rms_db": self.dialogue_rms_db,
+        }
+        arrays.update(self.music.as_arrays("music_"))
+        arrays.update(self.beats.as_arrays("beats_"))
+        arrays.update(self.speech.as_arrays("speech_"))
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays) -> Analysis:
+        return cls(
+            float(arrays["duration"][0]),
+            bool(arrays["separated"][0]),
+            Features.from_arrays(arrays, "music_"),
+            Beats.from_arrays(arrays, "beats_"),
+            Speech.from_arrays(arrays, "speech_"),
+            np.asarray(arrays["dialogue_rms_db"]),
+        )
+
 
 @dataclass
 class Piece:

