@@ -33,6 +33,9 @@ def audio():
 
 
 def _record(benchmark):
+    """Record ``realtime_factor``; nothing under ``--benchmark-disable`` (one plain run, no stats)."""
+    if benchmark.stats is None:
+        return
     benchmark.extra_info["realtime_factor"] = round(SECONDS / benchmark.stats.stats.mean, 1)
 
 

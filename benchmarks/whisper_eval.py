@@ -315,7 +315,7 @@ def print_variants(corpus: Path, argv: list[str] = ()) -> None:
 
 
 def print_partials(corpus: Path) -> None:
-    """Live captions (``worker=thread``: every partial decode is made): how many, how many shown words a later
+    """Live captions (placement ``inline``: every partial decode is made): how many, how many shown words a later
     partial or the run's final transcript changed (case and punctuation aside), when the first came."""
     from rtaudio.events import PartialTranscript, Transcript
 
@@ -365,10 +365,11 @@ def print_stall(corpus: Path) -> None:
     x = np.concatenate([np.concatenate([read_mono(corpus / n), gap]) for n in names])
     config = {
         "vad": {"min_silence_s": 0.5},
-        "lid": {"backend": "whisper", "worker": "process"},
-        "stt": {"engine": "whisper", "worker": "process", "language": "auto"},
+        "lid": {"backend": "whisper"},
+        "stt": {"engine": "whisper", "language": "auto"},
     }
-    stages = build_stages(["vad", "lid", "stt"], sample_rate=16000, channels=1, config=config)
+    placement = {"lid": "process", "stt": "process"}
+    stages = build_stages(["vad", "lid", "stt"], sample_rate=16000, channels=1, config=config, placement=placement)
     times: list[float] = []
     arrivals: list[tuple[float, object]] = []
     t0 = [0.0]

@@ -145,7 +145,8 @@ class ProcessProxy:
         self._proc.join(timeout=1.0)
         return WorkerError(
             f"the {self._name} worker process ended (exit code {self._proc.exitcode}); "
-            "expected it to answer; run with worker=thread to see the error in this process"
+            "expected it to answer; run its stage inline (placement {stage: 'inline'}, CLI --place "
+            "STAGE=inline) to see the error in this process"
         )
 
 

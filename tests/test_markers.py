@@ -156,11 +156,23 @@ def test_speech_pause_on_a_beat_ranks_highest():
     assert "silence_start" in kinds and "silence_end" in kinds
 
 
-def test_moments_needs_the_levels_stage():
+def test_moments_needs_the_levels_stage(tmp_path, capsys):
+    """The library's message names the parameter ``stages``; the CLI shows it as its flag ``--stages``."""
+    from rtaudio.cli import main
+
     stage = MomentsStage(sample_rate=RATE)
-    with pytest.raises(ParameterError, match="the moments stage needs the levels stage before it"):
+    with pytest.raises(
+        ParameterError, match=r"the moments stage needs the levels stage before it .*\(e\.g\. stages=levels,beats"
+    ) as info:
         for i in range(20):
             stage.process(Frame(i * 1600, np.zeros((1600, 1), np.float32), RATE))
+    assert info.value.params == ("stages",)
+    sf.write(tmp_path / "quiet.wav", np.zeros(2 * RATE, np.float32), RATE)
+    argv = ["analyze", str(tmp_path / "quiet.wav"), "--no-progress", "--stages", "moments", "-o", str(tmp_path / "o")]
+    assert main(argv) == 2
+    assert "needs the levels stage before it in the pipeline (e.g. --stages=levels,beats,moments)" in (
+        capsys.readouterr().err
+    )
 
 
 def test_offline_moments_decide_cuts_on_beats_that_come_at_the_end():

@@ -43,13 +43,13 @@ def _read(path, rate=16000):
     return x if sr == rate else soxr.resample(x, sr, rate).astype(np.float32)
 
 
-def _langid(x, **lid):
+def _langid(x, where="inline", **lid):
     from rtaudio.engine import Engine
     from rtaudio.sources.array import ArraySource
     from rtaudio.stages import build_stages
 
     cfg = {"backend": "whisper", "gate": "vad", "live": False, **lid}
-    stages = build_stages(["vad", "lid"], sample_rate=16000, channels=1, config={"lid": cfg})
+    stages = build_stages(["vad", "lid"], sample_rate=16000, channels=1, config={"lid": cfg}, placement={"lid": where})
     assert stages[-1].backend == "whisper"
     Engine(ArraySource(x, 16000), stages, []).run()
     return stages[-1].decision()
@@ -85,7 +85,7 @@ def test_live_decisions_come_early_and_accumulate(whisper_path, corpus):
 
 def test_lid_in_a_worker_process_is_asynchronous_and_agrees(whisper_path, corpus):
     x = _read(corpus / "speech_lid" / "fleurs-pt-002.ogg")
-    assert _langid(x, worker="process") == _langid(x, worker="thread")
+    assert _langid(x, "process") == _langid(x, "inline")
 
 
 def test_auto_picks_whisper(whisper_path):
@@ -140,12 +140,12 @@ def test_stt_in_a_worker_process_gives_the_same_finals(whisper_path, corpus):
 
     x = _read(corpus / "speech_asr" / "librispeech-1995-1837-0001.wav")
 
-    def finals(worker):
-        cfg = {"stt": {"engine": "whisper", "partials": False, "worker": worker}, "vad": {"min_silence_s": 0.5}}
-        events = analyze(x, rate=16000, stages=["vad", "stt"], config=cfg)
+    def finals(where):
+        cfg = {"stt": {"engine": "whisper", "partials": False}, "vad": {"min_silence_s": 0.5}}
+        events = analyze(x, rate=16000, stages=["vad", "stt"], config=cfg, placement={"stt": where})
         return [(e.start, e.end, e.text, e.language, e.words) for e in events if isinstance(e, Transcript)]
 
-    in_thread = finals("thread")
+    in_thread = finals("inline")
     assert in_thread and finals("process") == in_thread
 
 

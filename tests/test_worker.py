@@ -47,7 +47,7 @@ def test_a_dead_child_is_a_clear_error(sentence):
     with pytest.raises(
         WorkerError,
         match=r"the PhoneRecognizer worker process ended \(exit code -9\); expected it "
-        r"to answer; run with worker=thread",
+        r"to answer; run its stage inline \(placement \{stage: 'inline'\}, CLI --place STAGE=inline\)",
     ):
         proxy.phones(sentence)
 

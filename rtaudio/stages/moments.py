@@ -323,7 +323,8 @@ class MomentsStage(Stage):
         if not self._heard_levels and self._now > self.sample_rate:
             raise ParameterError(
                 "the moments stage needs the levels stage before it in the pipeline "
-                "(e.g. --stages levels,beats,moments); no levels event arrived in the first second"
+                "(e.g. stages=levels,beats,moments); no levels event arrived in the first second",
+                params=("stages",),
             )
         out, self._out = self._out, []
         if self.params.mode == "online":

@@ -33,8 +33,10 @@ from rtaudio.errors import DeviceError, MissingDependencyError
 from rtaudio.ring import Ring
 from rtaudio.sources.base import PullSource, Report, Source
 
-#: How long the pump sleeps while it waits for room (seconds).
+#: How long the pump sleeps while it waits for room in the output's ring (seconds).
 WAIT_S = 0.002
+#: How often the pump, waiting for room in the engine's ring, checks for a stop (seconds).
+STOP_CHECK_S = 0.05
 
 
 class _Playout:
@@ -347,10 +349,10 @@ class PlaybackSource(Source):
             pos = 0
             while pos < len(block):
                 piece = block[pos : pos + step]
-                while ring.free < len(piece):  # the engine lags (it should not: it runs far faster than real time)
+                # the engine lags (it should not: it runs far faster than real time): its reads wake us
+                while not ring.wait_free(len(piece), STOP_CHECK_S):
                     if should_stop():
                         return
-                    time.sleep(0.0005)
                 if should_stop():
                     return
                 ring.write(piece)
