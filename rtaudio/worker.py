@@ -7,6 +7,10 @@ sends its arguments through a pipe and waits for the answer, and while this proc
 no GIL. The answers are the same as in-process (the same code runs); each call costs a pipe round
 trip (about 0.1 ms) plus pickling its arguments and result.
 
+The child runs at a lower scheduling priority (:data:`NICE`): its decoding is the slow, asynchronous
+part of a live run, and on a loaded machine it would otherwise take the CPU from the reader thread
+and the window's frames (measured in ``benchmarks/test_bench_window.py``).
+
 The pipeline places a stage there with placement ``"process"`` (``stt``, ``lid``, see
 :mod:`rtaudio.pipeline`); the window commands (``play``, ``live``) do by default.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import multiprocessing
+import os
 import weakref
 
 from rtaudio.errors import ParameterError, RtaudioError
@@ -25,6 +30,9 @@ WORKERS = ("thread", "process")
 TIMEOUT_S = 600.0
 #: How often a waiting call checks that the child is still alive (s).
 POLL_S = 0.5
+#: Niceness added to a child process (Unix; 0-19, higher: a smaller share of a busy CPU). The parent's
+#: reader thread and window get the CPU first; an idle machine runs the child at full speed all the same.
+NICE = 10
 
 
 def check_worker(stage: str, value) -> None:
@@ -62,7 +70,7 @@ class ProcessProxy:
         self._conn, child = ctx.Pipe()
         self._name = getattr(factory, "__name__", str(factory))
         self._proc = ctx.Process(
-            target=_serve, args=(child, factory, args, kwargs), daemon=True, name=f"rtaudio-{self._name}"
+            target=_serve, args=(child, factory, args, kwargs, NICE), daemon=True, name=f"rtaudio-{self._name}"
         )
         self._proc.start()
         child.close()
@@ -184,7 +192,9 @@ def make_worker(where: str, factory, *args, **kwargs):
     return ProcessProxy(factory, *args, **kwargs) if where == "process" else InThread(factory, *args, **kwargs)
 
 
-def _serve(conn, factory, args, kwargs) -> None:
+def _serve(conn, factory, args, kwargs, nice: int = 0) -> None:
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
     try:
         obj = factory(*args, **kwargs)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
