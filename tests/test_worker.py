@@ -104,3 +104,19 @@ def test_a_call_past_the_timeout_is_an_error_naming_it():
             proxy.wait(60)
     finally:
         proxy.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="no Unix process priorities here")
+def test_the_child_runs_at_a_lower_priority_than_this_process():
+    import threading
+
+    from rtaudio.worker import NICE
+
+    proxy = ProcessProxy(threading.Event)
+    try:
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        child = os.getpriority(os.PRIO_PROCESS, proxy._proc.pid)
+        assert child == min(mine + NICE, 19), f"child niceness {child}, expected {mine} + {NICE}"
+        assert proxy.is_set() is False  # it still answers
+    finally:
+        proxy.close()
