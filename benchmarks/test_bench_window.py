@@ -189,8 +189,8 @@ def test_render_baseline_fill_flip(benchmark, size):
 
 #: stages of the 60 fps runs: the window's own (the baseline), and with speech, language and captions from
 #: Whisper (placed as ``play`` places them: WINDOW_PLACEMENT, the recognisers in child processes)
-#: ``whisper_nice0``: the same with the child processes at the parent's priority (``rtaudio.worker.NICE = 0``,
-#: as before it existed), the baseline of that change in the same run
+#: ``whisper_nice0``: the same with Whisper's child processes at the parent's priority
+#: (``BackgroundProxy.nice = 0``, as before it existed), the baseline of that change in the same run
 CHAINS = {
     "window": ["levels"],
     "whisper": ["levels", "vad", "lid", "stt"],
@@ -222,7 +222,7 @@ def test_play_chain_holds_60_fps(benchmark, tmp_path, chain, monkeypatch):
     from rtaudio.viz.window import WINDOW_PLACEMENT
 
     if chain == "whisper_nice0":
-        monkeypatch.setattr("rtaudio.worker.NICE", 0)
+        monkeypatch.setattr("rtaudio.worker.BackgroundProxy.nice", 0)
     seconds = 12.0
     path = tmp_path / "talk.wav"
     x = _talk(seconds) + noise(seconds, RATE, 0.003)
