@@ -260,6 +260,7 @@ def test_play_chain_holds_60_fps(benchmark, tmp_path, chain, monkeypatch):
     wall = time.perf_counter() - wall0
     process_cpu = (time.process_time() - cpu0) / wall
     draw_ms = float(np.median(window.frame_times) * 1e3)
+    stop_s = time.perf_counter() - flips[-1]  # the last frame to the engine's end: what quitting waits for
     gaps = np.diff(np.asarray(flips[FPS:])) * 1e3  # after the first second
     load = os.getloadavg()[0]
     benchmark.extra_info.update(
@@ -271,6 +272,7 @@ def test_play_chain_holds_60_fps(benchmark, tmp_path, chain, monkeypatch):
         draw_ms_median=round(draw_ms, 3),
         process_cores=round(process_cpu, 3),
         audio_dropped=result.dropped,
+        stop_s=round(stop_s, 2),
         captions=sum(e.TYPE in ("transcript", "partial") for e in seen.events),
         languages=sum(e.TYPE == "language" for e in seen.events),
         load_1min=round(load, 2),
