@@ -18,6 +18,7 @@ field, in order) equal the inline run's of the same session.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 
@@ -95,6 +96,7 @@ def test_spectrum_stall_while_recognising(benchmark, talk, where):
         frames=len(late),
         transcripts=sum(e.TYPE == "transcript" for e in sink.events),
     )
+    benchmark.extra_info["load_1min"] = round(os.getloadavg()[0], 2)  # the machine's own load, for the record
     if where in ("thread", "process") and "inline" in _EVENTS:
         benchmark.extra_info["same_events"] = _EVENTS[where] == _EVENTS["inline"]
     print(f"\n{where}: {benchmark.extra_info}")

@@ -41,8 +41,9 @@ import pygame  # noqa: E402
 import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
 
-from rtaudio.engine import Engine  # noqa: E402
+from rtaudio.engine import LIVE_QUANTUM_S, Engine  # noqa: E402
 from rtaudio.events import KeyMoment, Language, PartialTranscript, SourceInfo, SpeechStart, Tempo, Transcript  # noqa: E402
+from rtaudio.sinks import ListSink  # noqa: E402
 from rtaudio.stages.base import Frame  # noqa: E402
 from rtaudio.stages.levels import LevelsParams, LevelsStage  # noqa: E402
 from rtaudio.stages.spectrum import SpectrumParams  # noqa: E402
@@ -186,41 +187,97 @@ def test_render_baseline_fill_flip(benchmark, size):
 # -- holds 60 fps with the engine running -------------------------------------------------------
 
 
-@pytest.mark.benchmark(group="window-60fps")
-def test_play_chain_holds_60_fps(benchmark, tmp_path):
-    from rtaudio.sources.av import FileSource
-    from rtaudio.viz.playback import PlaybackSource, WallClock
+#: stages of the 60 fps runs: the window's own (the baseline), and with speech, language and captions from
+#: Whisper (placed as ``play`` places them: WINDOW_PLACEMENT, the recognisers in child processes)
+#: ``whisper_nice0``: the same with Whisper's child processes at the parent's priority
+#: (``BackgroundProxy.nice = 0``, as before it existed), the baseline of that change in the same run
+CHAINS = {
+    "window": ["levels"],
+    "whisper": ["levels", "vad", "lid", "stt"],
+    "whisper_nice0": ["levels", "vad", "lid", "stt"],
+}
+WHISPER_CONFIG = {"stt": {"engine": "whisper"}, "lid": {"backend": "whisper"}}
 
-    path = tmp_path / "music.wav"
-    x = beat_and_chords(8.0, RATE) + noise(8.0, RATE, 0.003)
+
+def _talk(seconds: float) -> np.ndarray:
+    from rtaudio.testing import speech
+
+    parts = []
+    for text in (
+        "the committee will meet again on thursday to discuss the new budget",
+        "the mayor said that she expects a long and difficult meeting",
+        "open the window please",
+    ):
+        parts += [speech(text, RATE), np.zeros(RATE // 2, np.float32)]
+    return np.resize(np.concatenate(parts), int(seconds * RATE))
+
+
+@pytest.mark.benchmark(group="window-60fps")
+@pytest.mark.parametrize("chain", list(CHAINS))
+def test_play_chain_holds_60_fps(benchmark, tmp_path, chain, monkeypatch):
+    """``play``'s chain for ``SECONDS`` s on speech; ``whisper`` adds vad, lid and stt on Whisper (skips without it)."""
+    from rtaudio.sources.av import FileSource
+    from rtaudio.stages import build_stages
+    from rtaudio.viz.playback import PlaybackSource, WallClock
+    from rtaudio.viz.window import WINDOW_PLACEMENT
+
+    if chain == "whisper_nice0":
+        monkeypatch.setattr("rtaudio.worker.BackgroundProxy.nice", 0)
+    seconds = 12.0
+    path = tmp_path / "talk.wav"
+    x = _talk(seconds) + noise(seconds, RATE, 0.003)
     sf.write(path, np.stack([x, x], 1), RATE)
     inner = FileSource(str(path))
     clock = WallClock(inner.rate)
     stages, switch, lead = window_stages(channels=2)
+    names = CHAINS[chain][1:]
+    if names:
+        from rtaudio.models.whisper import resolve_whisper
+
+        try:
+            resolve_whisper()
+        except Exception as exc:  # noqa: BLE001 - the reason is shown
+            pytest.skip(f"no Whisper model: {exc}")
+        stages += build_stages(
+            names,
+            sample_rate=RATE,
+            channels=2,
+            config=WHISPER_CONFIG,
+            placement={k: v for k, v in WINDOW_PLACEMENT.items() if k in names},
+        )
     sink = VizSink(spectrum_lead=lead)
     window = Window(sink, size=(1280, 720), fps=FPS, clock=clock.heard, scale_switch=switch)
-    engine = Engine(PlaybackSource(inner, clock), stages, [sink])
+    flips: list[float] = []
+    window.on_frame = lambda _w, flipped: flips.append(flipped)
+    seen = ListSink()
+    engine = Engine(PlaybackSource(inner, clock), stages, [sink, seen], quantum=round(LIVE_QUANTUM_S * RATE))
     cpu0, wall0 = time.process_time(), time.perf_counter()
 
     def run():
-        return window.run(engine, duration=6.0)
+        return window.run(engine, duration=seconds)
 
     result = benchmark.pedantic(run, rounds=1, iterations=1)
     wall = time.perf_counter() - wall0
     process_cpu = (time.process_time() - cpu0) / wall
     draw_ms = float(np.median(window.frame_times) * 1e3)
+    stop_s = time.perf_counter() - flips[-1]  # the last frame to the engine's end: what quitting waits for
+    gaps = np.diff(np.asarray(flips[FPS:])) * 1e3  # after the first second
+    load = os.getloadavg()[0]
     benchmark.extra_info.update(
+        chain=",".join(["spectrum", *CHAINS[chain]]),
         frames=window.frames,
-        fps=round(window.frames / wall, 2),
+        fps=round((len(flips) - 1) / (flips[-1] - flips[0]), 2),
         dropped=window.dropped,
+        longest_frame_gap_ms=round(float(gaps.max()), 1),
         draw_ms_median=round(draw_ms, 3),
         process_cores=round(process_cpu, 3),
         audio_dropped=result.dropped,
+        stop_s=round(stop_s, 2),
+        captions=sum(e.TYPE in ("transcript", "partial") for e in seen.events),
+        languages=sum(e.TYPE == "language" for e in seen.events),
+        load_1min=round(load, 2),
     )
-    print(
-        f"\nplay chain, 6 s: {window.frames} frames ({window.frames / wall:.1f} fps), {window.dropped} dropped, "
-        f"draw {draw_ms:.2f} ms median; whole process {process_cpu:.2f} cores (pump + engine + window)"
-    )
+    print(f"\nplay chain {chain}, {seconds:.0f} s, load {load:.1f}: {benchmark.extra_info}")
     window.close()
     assert result.dropped == 0
 

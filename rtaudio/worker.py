@@ -7,6 +7,12 @@ sends its arguments through a pipe and waits for the answer, and while this proc
 no GIL. The answers are the same as in-process (the same code runs); each call costs a pipe round
 trip (about 0.1 ms) plus pickling its arguments and result.
 
+:func:`make_worker`'s child (Whisper: asynchronous ``submit``/``results``, nobody waits for it) runs at a
+lower scheduling priority (:data:`NICE`): on a loaded machine its decoding would otherwise take the CPU
+from the reader thread and the window's frames (measured in ``benchmarks/test_bench_window.py``). A
+:class:`ProcessProxy` whose answers the pipeline waits for (pocketsphinx, vosk) keeps this process's
+priority: lowering it would hold the merge, and so the spectrum, behind it.
+
 The pipeline places a stage there with placement ``"process"`` (``stt``, ``lid``, see
 :mod:`rtaudio.pipeline`); the window commands (``play``, ``live``) do by default.
 """
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import multiprocessing
+import os
 import weakref
 
 from rtaudio.errors import ParameterError, RtaudioError
@@ -25,6 +32,10 @@ WORKERS = ("thread", "process")
 TIMEOUT_S = 600.0
 #: How often a waiting call checks that the child is still alive (s).
 POLL_S = 0.5
+#: Niceness added to an asynchronous worker's child process (:class:`BackgroundProxy`; Unix; 0-19, higher:
+#: a smaller share of a busy CPU). The parent's reader thread and window get the CPU first; an idle machine
+#: runs the child at full speed all the same.
+NICE = 10
 
 
 def check_worker(stage: str, value) -> None:
@@ -55,6 +66,8 @@ class ProcessProxy:
     """
 
     timeout: float | None = None
+    #: Niceness added to the child (0: this process's priority).
+    nice: int = 0
 
     def __init__(self, factory, *args, **kwargs):
         self.timeout = TIMEOUT_S
@@ -62,7 +75,7 @@ class ProcessProxy:
         self._conn, child = ctx.Pipe()
         self._name = getattr(factory, "__name__", str(factory))
         self._proc = ctx.Process(
-            target=_serve, args=(child, factory, args, kwargs), daemon=True, name=f"rtaudio-{self._name}"
+            target=_serve, args=(child, factory, args, kwargs, self.nice), daemon=True, name=f"rtaudio-{self._name}"
         )
         self._proc.start()
         child.close()
@@ -150,6 +163,12 @@ class ProcessProxy:
         )
 
 
+class BackgroundProxy(ProcessProxy):
+    """A :class:`ProcessProxy` whose child runs :data:`NICE` steps below this process: for asynchronous work."""
+
+    nice = NICE
+
+
 class InThread:
     """:class:`ProcessProxy`'s ``submit``/``results`` interface for an object in this thread.
 
@@ -180,12 +199,14 @@ class InThread:
 
 
 def make_worker(where: str, factory, *args, **kwargs):
-    """``factory(*args, **kwargs)`` in this thread (``"thread"``: :class:`InThread`) or in a child process
-    (``"process"``: :class:`ProcessProxy`), both with ``submit``/``results``/``call``."""
-    return ProcessProxy(factory, *args, **kwargs) if where == "process" else InThread(factory, *args, **kwargs)
+    """``factory(*args, **kwargs)`` in this thread (``"thread"``: :class:`InThread`) or in a child process at a
+    lower priority (``"process"``: :class:`BackgroundProxy`), both with ``submit``/``results``/``call``."""
+    return BackgroundProxy(factory, *args, **kwargs) if where == "process" else InThread(factory, *args, **kwargs)
 
 
-def _serve(conn, factory, args, kwargs) -> None:
+def _serve(conn, factory, args, kwargs, nice: int = 0) -> None:
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
     try:
         obj = factory(*args, **kwargs)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it

@@ -104,3 +104,22 @@ def test_a_call_past_the_timeout_is_an_error_naming_it():
             proxy.wait(60)
     finally:
         proxy.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="no Unix process priorities here")
+def test_an_asynchronous_worker_runs_at_a_lower_priority_a_waited_for_one_does_not():
+    import threading
+
+    from rtaudio.worker import NICE, make_worker
+
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    background, waited = make_worker("process", threading.Event), ProcessProxy(threading.Event)
+    try:
+        low = os.getpriority(os.PRIO_PROCESS, background._proc.pid)
+        same = os.getpriority(os.PRIO_PROCESS, waited._proc.pid)
+        assert low == min(mine + NICE, 19), f"background child niceness {low}, expected {mine} + {NICE}"
+        assert same == mine, f"waited-for child niceness {same}, expected this process's {mine}"
+        assert background.call("is_set") is False  # it still answers
+    finally:
+        background.close()
+        waited.close()
