@@ -58,6 +58,7 @@ def mux_audio(
         vstreams = list(src.streams.video)
         if not vstreams:
             raise InputError(f"mux={video!r} has no video stream; expected the edited video", params=("mux",))
+        fps = float(vstreams[0].average_rate or 25)  # read while the container is open
         with atomic(output, "the muxed video", (OSError, av.error.FFmpegError)) as tmp, av.open(tmp, "w") as out:
             mapping = {}
             for s in vstreams:
@@ -97,7 +98,6 @@ def mux_audio(
         "video_duration_s": round(vdur, 4),
         "audio_duration_s": round(adur, 4),
     }
-    fps = float(vstreams[0].average_rate or 25)
     if abs(vdur - adur) > 1.0 / fps + 1e-3:
         result["warning"] = (
             f"the soundtrack lasts {adur:.3f} s and the video {vdur:.3f} s: the cut list may not match this edit"
