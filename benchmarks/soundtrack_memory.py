@@ -32,7 +32,8 @@ import time
 
 import numpy as np
 
-VIDEO = "/work/shared/corpus/video/talking-with-pauses.mp4"
+CORPUS = os.environ.get("RTAUDIO_CORPUS") or os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpus")
+VIDEO = os.path.join(CORPUS, "video", "talking-with-pauses.mp4")
 #: ``python -c _PEAK PEAK_FILE ARGS...`` runs ``rtaudio ARGS`` and writes its VmHWM (kB) to PEAK_FILE at exit.
 _PEAK = (
     "import atexit, runpy, sys\n"

@@ -19,7 +19,7 @@ pyln = pytest.importorskip("pyloudnorm", reason="pyloudnorm (the loudness refere
 
 RATES = [16000, 44100, 48000]
 TOL_LU = 0.1  # the agreement asked of the stage against pyloudnorm
-CORPUS = Path(os.environ.get("RTAUDIO_CORPUS", "/work/shared/corpus"))
+CORPUS = Path(os.environ.get("RTAUDIO_CORPUS") or Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus")
 
 
 # ---------------------------------------------------------------- signals
