@@ -32,7 +32,7 @@ FRAMES_PER_S = 100
 #: Whisper's encoder window: 30 s, 3000 mel frames.
 MAX_FRAMES = 3000
 #: Default shortest encoder window, seconds (see :func:`window_frames`).
-WINDOW_S = 30.0
+WINDOW_S = 20.0
 
 
 def window_frames(n_frames: int, window_s: float, margin_s: float = 1.0) -> int:
@@ -244,7 +244,8 @@ class WhisperRecognizer:
         Longest piece decoded at once.
     window_s : float in [0, 30], seconds
         Shortest encoder window (:func:`window_frames`): a run is padded to its length plus 1 s, at
-        least this; 30: every decode pays a full 30 s encoder pass, as faster-whisper's ``transcribe``.
+        least this; 30: every decode pays a full 30 s encoder pass, as faster-whisper's ``transcribe``;
+        shorter: one pass (:func:`one_pass`), redone on the full window when it looks broken.
     """
 
     name = "whisper"
