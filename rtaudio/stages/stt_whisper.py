@@ -115,7 +115,8 @@ class WhisperDecoder:
             segments = one_pass(m, tokenizer, replace(options, temperatures=[0.0]), encoder_output, n)
         else:
             segments = list(m.generate_segments(features, tokenizer, options, False, encoder_output))
-        if frames < MAX_FRAMES and _broken(segments, n / FRAMES_PER_S, options):  # a short window misled it
+        if frames < MAX_FRAMES and (segments is None or _broken(segments, n / FRAMES_PER_S, options)):
+            # a short window misled it (or heard no speech in a run the VAD passed): the full window
             self.full_redecodes += 1
             encoder_output = m.encode(pad_or_trim(features, MAX_FRAMES))
             segments = list(m.generate_segments(features, tokenizer, options, False, encoder_output))
@@ -127,14 +128,16 @@ class WhisperDecoder:
         return {"text": " ".join(t for t in texts if t), "language": language, "words": out_words}
 
 
-def one_pass(m, tokenizer, options, encoder_output, n_frames: int) -> list:
+def one_pass(m, tokenizer, options, encoder_output, n_frames: int) -> list | None:
     """faster-whisper's segments for one encoder window holding all ``n_frames`` mel frames of the audio,
     decoded once (``generate_segments`` without its seek loop).
 
     ``generate_segments`` decodes again from the last word whenever a decode ends in a timestamp pair,
     each time with a new full 30 s encoder pass; on a short window that tail (the run's trailing
     margin) is near-silence, which Whisper fills with sampled fallbacks. Here text after the last
-    timestamp pair is kept as a last segment up to the end of the audio instead.
+    timestamp pair is kept as a last segment up to the end of the audio instead. None where
+    ``generate_segments`` would skip the window as silence (no-speech probability above
+    ``no_speech_threshold`` and mean log-probability below ``log_prob_threshold``).
     """
     from faster_whisper.transcribe import Segment, Word
 
@@ -147,7 +150,7 @@ def one_pass(m, tokenizer, options, encoder_output, n_frames: int) -> list:
         and result.no_speech_prob > options.no_speech_threshold
         and not (options.log_prob_threshold is not None and avg_logprob > options.log_prob_threshold)
     ):
-        return []
+        return None
     tokens = result.sequences_ids[0]
     duration = n_frames / FRAMES_PER_S
     segs, _, _ = m._split_segments_by_timestamps(
