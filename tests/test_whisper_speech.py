@@ -173,3 +173,20 @@ def test_one_encoder_pass_per_decode_and_short_window(whisper_path, corpus, monk
     text = " ".join(re.sub(r"[^\w\s]", " ", out["text"].lower()).split())
     assert "ask not what your country can do for you" in text
     assert out["words"] and out["words"][-1][1] <= len(x) / 16000 + 0.5
+
+
+def test_short_window_decodes_a_short_run_in_one_pass(whisper_path, corpus, monkeypatch):
+    """A 2.7 s sentence on the shortest window: one encoder pass and one decode (no tail redecoded on a
+    30 s window, no sampling fallback), every word, word times inside the audio."""
+    from rtaudio.stages.stt_whisper import WhisperDecoder
+
+    decoder = WhisperDecoder(whisper_path)
+    shapes = []
+    encode = decoder.model.encode
+    monkeypatch.setattr(decoder.model, "encode", lambda f: shapes.append(f.shape) or encode(f))
+    x = (_read(corpus / "speech_asr" / "spk1_snt3.wav") * 32767).astype(np.int16)
+    out = decoder.decode(x, "en", True, 5, window_s=10.0)
+    assert [s[-1] for s in shapes] == [1000] and decoder.full_redecodes == 0, shapes
+    assert " ".join(re.sub(r"[^\w\s]", " ", out["text"].lower()).split()) == "at that high level the air is pure"
+    assert [w[2].strip(".,") for w in out["words"]][-1] == "pure"
+    assert all(0 <= s <= e <= len(x) / 16000 + 0.5 for s, e, _, _ in out["words"])

@@ -17,6 +17,7 @@ the run's final is waiting), so the engine's reader thread never waits for Whisp
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ FRAMES_PER_S = 100
 #: Whisper's encoder window: 30 s, 3000 mel frames.
 MAX_FRAMES = 3000
 #: Default shortest encoder window, seconds (see :func:`window_frames`).
-WINDOW_S = 30.0
+WINDOW_S = 20.0
 
 
 def window_frames(n_frames: int, window_s: float, margin_s: float = 1.0) -> int:
@@ -110,8 +111,12 @@ class WhisperDecoder:
             language = m.model.detect_language(encoder_output)[0][0][0][2:-2]
         tokenizer = Tokenizer(m.hf_tokenizer, m.model.is_multilingual, task="transcribe", language=language)
         options = self._transcription_options(beam_size, words)
-        segments = list(m.generate_segments(features, tokenizer, options, False, encoder_output))
-        if frames < MAX_FRAMES and _broken(segments, n / FRAMES_PER_S):  # a short window misled it: the full one
+        if frames < MAX_FRAMES:  # one greedy-or-beam pass, no sampling fallback (:func:`one_pass`)
+            segments = one_pass(m, tokenizer, replace(options, temperatures=[0.0]), encoder_output, n)
+        else:
+            segments = list(m.generate_segments(features, tokenizer, options, False, encoder_output))
+        if frames < MAX_FRAMES and (segments is None or _broken(segments, n / FRAMES_PER_S, options)):
+            # a short window misled it (or heard no speech in a run the VAD passed): the full window
             self.full_redecodes += 1
             encoder_output = m.encode(pad_or_trim(features, MAX_FRAMES))
             segments = list(m.generate_segments(features, tokenizer, options, False, encoder_output))
@@ -123,10 +128,79 @@ class WhisperDecoder:
         return {"text": " ".join(t for t in texts if t), "language": language, "words": out_words}
 
 
-def _broken(segments: list, duration_s: float) -> bool:
-    """True when a decode looks like a failure: faster-whisper fell back to sampling (temperature > 0:
-    a repetition loop or a low log-probability), or more than 6 words per second of audio."""
+def one_pass(m, tokenizer, options, encoder_output, n_frames: int) -> list | None:
+    """faster-whisper's segments for one encoder window holding all ``n_frames`` mel frames of the audio,
+    decoded once (``generate_segments`` without its seek loop).
+
+    ``generate_segments`` decodes again from the last word whenever a decode ends in a timestamp pair,
+    each time with a new full 30 s encoder pass; on a short window that tail (the run's trailing
+    margin) is near-silence, which Whisper fills with sampled fallbacks. Here text after the last
+    timestamp pair is kept as a last segment up to the end of the audio instead. None where
+    ``generate_segments`` would skip the window as silence (no-speech probability above
+    ``no_speech_threshold`` and mean log-probability below ``log_prob_threshold``).
+    """
+    from faster_whisper.transcribe import Segment, Word
+
+    prompt = m.get_prompt(tokenizer, [], without_timestamps=options.without_timestamps)
+    result, avg_logprob, temperature, compression_ratio = m.generate_with_fallback(
+        encoder_output, prompt, tokenizer, options
+    )
+    if (
+        options.no_speech_threshold is not None
+        and result.no_speech_prob > options.no_speech_threshold
+        and not (options.log_prob_threshold is not None and avg_logprob > options.log_prob_threshold)
+    ):
+        return None
+    tokens = result.sequences_ids[0]
+    duration = n_frames / FRAMES_PER_S
+    segs, _, _ = m._split_segments_by_timestamps(
+        tokenizer=tokenizer, tokens=tokens, time_offset=0.0, segment_size=n_frames, segment_duration=duration, seek=0
+    )
+    used = sum(len(s["tokens"]) for s in segs)
+    rest = [t for t in tokens[used:] if t < tokenizer.eot]
+    if rest:  # text after the last timestamp pair: it runs to the end of the audio
+        start = segs[-1]["end"] if segs else 0.0
+        segs.append({"seek": 0, "start": start, "end": duration, "tokens": tokens[used:]})
+    if options.word_timestamps and segs:
+        m.add_word_timestamps(
+            [segs], tokenizer, encoder_output, n_frames, options.prepend_punctuations, options.append_punctuations, 0.0
+        )
+    out = []
+    for s in segs:
+        text = tokenizer.decode(s["tokens"])
+        if s["start"] == s["end"] or not text.strip():
+            continue
+        out.append(
+            Segment(
+                id=len(out) + 1,
+                seek=0,
+                start=s["start"],
+                end=s["end"],
+                text=text,
+                tokens=s["tokens"],
+                temperature=temperature,
+                avg_logprob=avg_logprob,
+                compression_ratio=compression_ratio,
+                no_speech_prob=result.no_speech_prob,
+                words=[Word(**w) for w in s["words"]] if options.word_timestamps else None,
+            )
+        )
+    return out
+
+
+def _broken(segments: list, duration_s: float, options=None) -> bool:
+    """True when a decode looks like a failure: faster-whisper fell back to sampling (temperature > 0),
+    or would have (``options``' thresholds: a repetition loop, compression ratio above
+    ``compression_ratio_threshold``, or a mean log-probability below ``log_prob_threshold``), or more
+    than 6 words per second of audio."""
     n_words = sum(len(seg.text.split()) for seg in segments)
+    if options is not None:
+        ratio, logprob = options.compression_ratio_threshold, options.log_prob_threshold
+        for seg in segments:
+            if (ratio is not None and seg.compression_ratio > ratio) or (
+                logprob is not None and seg.avg_logprob < logprob
+            ):
+                return True
     return any(seg.temperature > 0 for seg in segments) or n_words > 6 * duration_s + 3
 
 
@@ -173,7 +247,8 @@ class WhisperRecognizer:
         Longest piece decoded at once.
     window_s : float in [0, 30], seconds
         Shortest encoder window (:func:`window_frames`): a run is padded to its length plus 1 s, at
-        least this; 30: every decode pays a full 30 s encoder pass, as faster-whisper's ``transcribe``.
+        least this; 30: every decode pays a full 30 s encoder pass, as faster-whisper's ``transcribe``;
+        shorter: one pass (:func:`one_pass`), redone on the full window when it looks broken.
     """
 
     name = "whisper"
