@@ -171,9 +171,11 @@ ELLIS_FPS = 22050 / 512
 
 
 @njit(cache=True, nogil=True)
-def _dynamic_programme(local, period, other, tightness):  # pragma: no cover - compiled
-    """Ellis' beat DP with a per-frame ``tightness`` and two periods per frame (``period``, ``other``: an
-    interval pays for the nearer one): cumulative score and back-links."""
+def dynamic_programme(local, period, other, tightness):  # pragma: no cover - compiled
+    """Ellis' beat DP over the local score ``local`` with two periods (frames) per frame (``period``,
+    ``other``: an interval pays for the nearer one; pass ``period`` twice for one): cumulative score and
+    back-links (-1 where a beat starts the chain).  Also the soundtrack's DP tracker
+    (:func:`rtaudio.jobs.soundtrack.beats.track`)."""
     n = len(local)
     score = np.zeros(n)
     back = -np.ones(n, np.int64)
@@ -293,7 +295,7 @@ def dp_grid(odf: np.ndarray, grid: np.ndarray, params: OfflineBeatParams, fps: f
     half = max(1, int(round(p0)))
     k = np.arange(-half, half + 1)
     local = np.convolve(odf / (odf.std() + 1e-12), np.exp(-0.5 * (k * 32.0 / p0) ** 2), mode="same")
-    score, back = _dynamic_programme(local, period, other, params.tightness * fps / ELLIS_FPS)
+    score, back = dynamic_programme(local, period, other, params.tightness * fps / ELLIS_FPS)
     last = min(int(round(grid[-1])), n - 1)
     lo, hi = max(0, last - int(0.5 * period[last])), min(n, last + int(0.5 * period[last]) + 1)
     t = lo + int(np.argmax(score[lo:hi]))

@@ -11,8 +11,9 @@ tempo that may drift:
 2. a Viterbi path through those scores, with a cost for tempo jumps, gives the
    local beat period of every frame;
 3. beats are the frames maximising ``sum(onset at beats) - tightness * sum(log(interval / period)^2)``
-   (dynamic programming over the whole signal), refined to a fraction of a frame
-   by a parabola through the onset strength.
+   (dynamic programming over the whole signal: the DP of the offline beat tracker,
+   :func:`rtaudio.stages.beat_offline.dynamic_programme`), refined to a fraction of a
+   frame by a parabola through the onset strength.
 
 Downbeats: a 4/4 meter is assumed; the bar phase is the one whose beats carry
 the most harmonic change (chroma) and low-frequency onset energy.
@@ -22,10 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 
 from rtaudio.jobs.soundtrack.features import ANALYSIS_RATE, HOP, Features
+from rtaudio.stages.beat_offline import dynamic_programme
 
 FPS = ANALYSIS_RATE / HOP  # onset frames per second
 MIN_BPM, MAX_BPM = 40.0, 240.0
@@ -191,30 +192,6 @@ def local_periods(onset: np.ndarray) -> tuple[np.ndarray, float]:
     return period, max(0.0, min(1.0, confidence))
 
 
-@numba.njit(cache=True)
-def _dynamic_programme(local, period, tightness):  # pragma: no cover - compiled
-    n = len(local)
-    score = np.zeros(n)
-    back = -np.ones(n, np.int64)
-    for t in range(n):
-        p = period[t]
-        lo = t - int(np.round(2.0 * p))
-        hi = t - int(np.round(0.5 * p))
-        best = -1e300
-        arg = -1
-        for tau in range(max(0, lo), hi + 1):
-            v = score[tau] - tightness * np.log((t - tau) / p) ** 2
-            if v > best:
-                best = v
-                arg = tau
-        if arg >= 0 and best > 0.0:
-            score[t] = local[t] + best
-            back[t] = arg
-        else:
-            score[t] = local[t]
-    return score, back
-
-
 def track(features: Features) -> Beats:
     """Beats of a signal from its :class:`Features` (see the module docstring)."""
     onset = features.onset.astype(np.float64)
@@ -230,7 +207,7 @@ def track(features: Features) -> Beats:
     k = np.arange(-half, half + 1)
     kernel = np.exp(-0.5 * (k * 32.0 / p0) ** 2)
     local = np.convolve(norm, kernel, mode="same")
-    score, back = _dynamic_programme(local, period, TIGHTNESS)
+    score, back = dynamic_programme(local, period, period, TIGHTNESS)
     # last beat: the last local maximum of the score above half the median of the maxima
     peaks = np.nonzero((score[1:-1] > score[:-2]) & (score[1:-1] >= score[2:]))[0] + 1
     if len(peaks) == 0:
