@@ -11,7 +11,8 @@ crossfade (both computed by the renderer itself). Reported:
 * beat-phase error at joins, two ways: the renderer's own (its beat tracker's beats of the source
   mapped through the render: the median distance from the outgoing beats to the nearest incoming
   beat, two beats each side of the join) and the same with librosa's beats of the source (an
-  independent tracker), using the source offsets the report gives for each join's music;
+  independent tracker), using the source offsets the report gives for each join's music; and the
+  same with annotated beats (:data:`TRUTH`, three files; librosa is off on snare-accelerate's ramp);
 * spectral discontinuity at joins, as a ratio to the output's own frame-to-frame change at
   non-join points (goal <= 1.5);
 * clicks (sample steps / broadband transients the join adds);
@@ -324,6 +325,21 @@ def librosa_reference(x, rate):
     return (60.0 / tempo if tempo > 0 else None), beats
 
 
+#: Annotated beats (s) of corpus music, as in ``keys_eval.py``: beat-small's and Vibe Ace's grids (checked
+#: against their onsets there); snare-accelerate's beats are its snare hits (librosa onsets, hop 64).
+TRUTH = {
+    "music/beat-small.wav": lambda x, rate: 0.476 + np.arange(25) * 60 / 119.82,
+    "music/Kevin_MacLeod_-_Vibe_Ace.ogg": lambda x, rate: np.arange(0.0348, 59.5, 60 / 129.98),
+    "music/snare-accelerate.ogg": lambda x, rate: __import__("librosa").onset.onset_detect(
+        y=np.asarray(x, np.float32).mean(axis=1) if np.ndim(x) > 1 else np.asarray(x, np.float32),
+        sr=rate,
+        units="time",
+        hop_length=64,
+        backtrack=False,
+    ),
+}
+
+
 def words_of(path):
     """(start, end, word) of every word the STT stage hears in ``path`` (source seconds)."""
     import rtaudio.api as api
@@ -384,6 +400,8 @@ def evaluate(args):
         x, rate = load(path)
         duration = len(x) / rate
         period, lbeats = librosa_reference(x, rate)
+        truth = TRUTH[rel](x, rate) if rel in TRUTH else None
+        truth = truth[truth < duration] if truth is not None else None
         words = words_of(path) if rel in VIDEO else []
         anchors = (
             lbeats
@@ -425,6 +443,10 @@ def evaluate(args):
                     "beat_ms_indep_naive": beat_error(lbeats, segs[k][1] - t, segs[k + 1][0] - t, t, period)
                     if rel in MUSIC
                     else None,
+                    "beat_ms_truth": beat_error(truth, offs[0], offs[1], centre, period) if truth is not None else None,
+                    "beat_ms_truth_naive": beat_error(truth, segs[k][1] - t, segs[k + 1][0] - t, t, period)
+                    if truth is not None
+                    else None,
                     "spectral": j["spectral_discontinuity"],
                     "spectral_naive": base["spectral_discontinuity"],
                     "spectral_xfade": xf["spectral_discontinuity"],
@@ -464,6 +486,8 @@ def summary(rows):
         "music_beat_phase_ms_naive": med("beat_ms_naive", music),
         "music_beat_phase_ms_independent_render": med("beat_ms_indep", music),
         "music_beat_phase_ms_independent_naive": med("beat_ms_indep_naive", music),
+        "music_beat_phase_ms_truth_render": med("beat_ms_truth", music),
+        "music_beat_phase_ms_truth_naive": med("beat_ms_truth_naive", music),
         "spectral_median_render": med("spectral"),
         "spectral_median_naive": med("spectral_naive"),
         "spectral_median_crossfade": med("spectral_xfade"),
@@ -506,6 +530,8 @@ def summary(rows):
             "beat_ms_naive": med("beat_ms_naive", lambda r, f=f: r["file"] == f),
             "beat_ms_indep": med("beat_ms_indep", lambda r, f=f: r["file"] == f),
             "beat_ms_indep_naive": med("beat_ms_indep_naive", lambda r, f=f: r["file"] == f),
+            "beat_ms_truth": med("beat_ms_truth", lambda r, f=f: r["file"] == f),
+            "beat_ms_truth_naive": med("beat_ms_truth_naive", lambda r, f=f: r["file"] == f),
             "spectral": med("spectral", lambda r, f=f: r["file"] == f),
             "clicks": sum(r["click"] for r in rs),
         }
