@@ -13,7 +13,9 @@ spectrum frame arrives.
 run's smallest (arrival - frame time, minus its minimum: the steady latency of the ring and quantum
 is not a stall), frames of the first ``WARMUP_S`` left out (numba compiles, models load on first
 use); ``p99_ms`` the 99th percentile of the same; ``same_events`` whether the run's events (every
-field, in order) equal the inline run's of the same session.
+field, in order) equal the inline run's of the same session; ``same_sorted`` whether they do once
+sorted (the engine's pipeline is ``live`` here: a lane more than ``lane_delay_s`` behind lets the fast
+events go first, its own come late, see :mod:`rtaudio.pipeline`).
 """
 
 from __future__ import annotations
@@ -99,4 +101,5 @@ def test_spectrum_stall_while_recognising(benchmark, talk, where):
     benchmark.extra_info["load_1min"] = round(os.getloadavg()[0], 2)  # the machine's own load, for the record
     if where in ("thread", "process") and "inline" in _EVENTS:
         benchmark.extra_info["same_events"] = _EVENTS[where] == _EVENTS["inline"]
+        benchmark.extra_info["same_sorted"] = sorted(_EVENTS[where], key=repr) == sorted(_EVENTS["inline"], key=repr)
     print(f"\n{where}: {benchmark.extra_info}")
