@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 
 from rtaudio.api import analyze
+from rtaudio.engine import Engine
 from rtaudio.errors import ParameterError
 from rtaudio.events import KeyMoment, Levels, Transcript
 from rtaudio.pipeline import Pipeline, order_stages, run_array
+from rtaudio.sinks import ListSink
+from rtaudio.sources.array import ArraySource
 from rtaudio.stages import build_stages
 from rtaudio.stages.base import Stage
 from rtaudio.testing import tone
@@ -95,7 +98,8 @@ class _Gated(Stage):
         self.gate = threading.Event()
 
     def process(self, frame):
-        self.gate.wait()
+        if not self.gate.wait(20.0):  # a bound, so that a merge waiting for this lane fails a test, not hangs it
+            self.gate.set()
         return [KeyMoment(frame.index, "onset", 1.0, "block")]
 
 
@@ -127,6 +131,31 @@ def test_live_merge_never_waits_for_a_late_lane_and_loses_nothing():
     late = [e.t for e in got if isinstance(e, KeyMoment)]
     assert late == sorted(late) == list(range(0, len(x), 400))  # every block's, in time order, none twice
     assert sorted(got, key=repr) == sorted(want, key=repr)  # the same events, fast ones first when the lane is late
+
+
+class _Opener(ListSink):
+    """Opens the gated stage's gate once levels 1 s past the stuck block have arrived (the merge did not wait)."""
+
+    def __init__(self, gate):
+        super().__init__()
+        self.gate, self.opened_by_sink = gate, False
+
+    def emit(self, events):
+        super().emit(events)
+        if not self.gate.is_set() and any(isinstance(e, Levels) and e.t >= 8000 for e in events):
+            self.opened_by_sink = True
+            self.gate.set()
+
+
+def test_the_engine_is_live_for_paced_input():
+    rate = 8000
+    gated = _Gated()
+    stages = [*build_stages(["levels"], sample_rate=rate, channels=1), gated]
+    sink = _Opener(gated.gate)
+    source = ArraySource(tone(440, 1.5, rate), rate, block=400, realtime=True)
+    Engine(source, stages, [sink], placement={"gated": "thread"}, lane_delay_s=0.5).run()
+    assert sink.opened_by_sink  # 1 s of levels came while the lane was stuck on its first block
+    assert [e.t for e in sink.events if isinstance(e, KeyMoment)] == list(range(0, 12000, 40))
 
 
 def test_close_stops_the_recognisers_child_process():
