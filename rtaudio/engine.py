@@ -61,7 +61,10 @@ class Engine:
     progress : callable(samples_done) or None
         Called from the reader thread after each block.
     placement, lane_delay_s
-        Where the slow stages run, see :class:`~rtaudio.pipeline.Pipeline`.
+        Where the slow stages run, see :class:`~rtaudio.pipeline.Pipeline`. For live or real-time-paced
+        input the pipeline is ``live``: spectrum, levels and the other fast stages never wait for a
+        slow lane more than ``lane_delay_s`` behind; its late events follow when ready (in time order
+        among themselves). Files: every placement gives the same output, in the same order.
     quantum : int > 0, samples, or None
         The pipeline's block grid (events depend on it, not on the ring's timing); None: ``max_block``
         for a file, :data:`LIVE_QUANTUM_S` for live or real-time-paced input (each quantum's events
@@ -86,8 +89,8 @@ class Engine:
             raise ParameterError(f"ring_seconds={ring_seconds} must be > 0 seconds")
         if not (isinstance(max_block, int) and max_block > 0):
             raise ParameterError(f"max_block={max_block!r} must be a positive integer (samples)")
+        paced = bool(source.live or getattr(source, "realtime", False))
         if quantum is None:
-            paced = source.live or getattr(source, "realtime", False)
             quantum = max(1, round(LIVE_QUANTUM_S * source.rate)) if paced else max_block
         self.source = source
         self.pipeline = Pipeline(
@@ -97,6 +100,7 @@ class Engine:
             quantum=quantum,
             placement=placement,
             lane_delay_s=lane_delay_s,
+            live=paced,
             on_nonfinite=on_nonfinite,
             description=source.description,
         )

@@ -17,7 +17,15 @@ API, a job) hands it blocks and gets events back, in an order that depends only 
   *lane*: a thread fed with the same quanta and with what it hears from the stages before it, so that
   its decoding never holds up spectrum and levels. Its events are merged back ``lane_delay_s`` behind
   the quantum that produced them, whether it runs in the lane or inline: the output is the same either
-  way. When the lane is further behind than that, the merge waits for it (the output never reorders).
+  way. When the lane is further behind than that:
+
+  - ``live=False`` (files, the API, jobs: waiting costs nothing): the merge waits for it; the output
+    never reorders and is the same for every placement.
+  - ``live=True`` (live and real-time-paced input): the merge never waits. The fast stages' events go
+    out at once; the slow stages' events of a late quantum go out as soon as the lane hands them
+    back, after fast events with later times, with their own times, in time order among themselves
+    (and before the slow events of later quanta). While the lane keeps within ``lane_delay_s`` the
+    output is the same as with ``live=False``; sorted by time (stably) it always has the same events.
 * The events of one quantum are ordered by time (stable, stage order breaks ties).
 """
 
@@ -38,6 +46,10 @@ from rtaudio.stages.base import Frame, Stage
 #: Where a stage runs: in the caller's thread, in the slow lane's thread, or in that lane with its
 #: recogniser in a child process (:class:`rtaudio.worker.ProcessProxy`; its decoding holds the GIL).
 PLACEMENTS = ("inline", "thread", "process")
+
+#: With ``live=True``, how much audio (s) the slow lane may have queued before feeding it waits (back
+#: pressure: a lane slower than real time for longer than this holds up the fast stages).
+LIVE_LANE_S = 30.0
 
 
 def check_placement(name: str, value) -> str:
@@ -217,7 +229,11 @@ class Pipeline:
         (:func:`rtaudio.stages.build_stages`); here it means the lane.
     lane_delay_s : float > 0, s
         How far behind the quantum that produced them the slow stages' events are merged; the lane
-        may fall this far behind before the merge waits for it.
+        may fall this far behind before the merge waits for it (or, ``live``, lets them come late).
+    live : bool
+        True: the merge never waits for the lane (late slow events come when they are ready, see
+        above) and the lane may queue up to :data:`LIVE_LANE_S` of audio before feeding it waits;
+        False: the output is the same for every placement.
     on_nonfinite : {"error", "zero"}
         NaN/Inf samples raise an error naming the first one (after the audio before it is analysed),
         or are replaced by 0 and counted in :attr:`replaced_nonfinite`.
@@ -234,6 +250,7 @@ class Pipeline:
         quantum: int = 16384,
         placement: dict[str, str] | None = None,
         lane_delay_s: float = 2.0,
+        live: bool = False,
         on_nonfinite: str = "error",
         description: str = "the input",
     ):
@@ -284,12 +301,17 @@ class Pipeline:
         self._fast: dict[int, list[Event]] = {}  # step -> events of the fast stages
         self._slow_out: dict[int, list[Event]] = {}  # step -> events of the slow stages
         self._released = 0  # steps released
+        self._merged = 0  # steps whose slow events are released (== released - delay, unless live and late)
+        self.live = bool(live)
         self._ends: dict[int, int] = {}  # step -> source index just past its audio
         #: Source index through which events have been returned.
         self.released_to = 0
         self.replaced_nonfinite = 0
         self._finished = False
-        self._lane = _Lane(self._run_lane, 2 * self._delay + 2) if any(laned) else None
+        depth = 2 * self._delay + 2
+        if self.live:
+            depth = max(depth, math.ceil(LIVE_LANE_S * rate / quantum))
+        self._lane = _Lane(self._run_lane, depth) if any(laned) else None
         self._lane_sent = 0
         self._lane_got = 0
 
@@ -408,18 +430,38 @@ class Pipeline:
             self._slow_out[self._lane_got] = got
             self._lane_got += 1
 
-    def _release(self, wait: bool) -> list[Event]:
-        """Events of the steps whose slow part (``delay`` steps earlier) is in; ``wait``: wait for it."""
+    def _late(self, upto: int) -> list[Event]:
+        """The slow events of the late steps before ``upto`` that the lane has handed back, step by step."""
         out: list[Event] = []
+        while self._merged < upto and self._slow_out.get(self._merged) is not None:
+            out += sorted(self._slow_out.pop(self._merged), key=event_time)
+            self._merged += 1
+        return out
+
+    def _release(self, wait: bool) -> list[Event]:
+        """Events of the steps whose slow part (``delay`` steps earlier) is in; ``wait``: wait for it.
+
+        Not ``live``: a step waits for its slow part. ``live``: it goes without it, and the slow part
+        follows when it is in (:meth:`_late`).
+        """
+        out: list[Event] = []
+        if self._lane is not None and self._merged < self._released - self._delay:
+            self._collect(None)
+            out += self._late(self._released - self._delay)
         while self._released < self._cell:
             j = self._released
             k = j - self._delay
+            slow: list[Event] = []
             if k >= 0:
                 self._collect(k if wait else None)
-                if self._slow_out.get(k) is None:
+                out += self._late(k)
+                if self._merged == k and self._slow_out.get(k) is not None:
+                    slow = self._slow_out.pop(k)
+                    self._merged += 1
+                elif not self.live:
                     break
             # sorted() is stable: at equal times, stage order, then fast before slow
-            out += sorted(self._fast.pop(j) + (self._slow_out.pop(k) if k >= 0 else []), key=event_time)
+            out += sorted(self._fast.pop(j) + slow, key=event_time)
             self.released_to = self._ends.pop(j)
             self._released += 1
         return out
@@ -445,8 +487,9 @@ class Pipeline:
         self._do(self._cell, _flush, dict.fromkeys(self._groups))
         self._cell += 1
         self._collect(self._lane_sent - 1)
-        for k in range(max(0, regular - self._delay), regular):  # the slow stages' last regular steps
+        for k in range(self._merged, regular):  # the slow stages' last regular steps (and late ones)
             out += sorted(self._slow_out.pop(k), key=event_time)
+        self._merged = regular
         for cell in range(regular, self._cell):  # tails, flush: both parts at once
             out += sorted(self._fast.pop(cell) + self._slow_out.pop(cell), key=event_time)
         self._released = self._cell

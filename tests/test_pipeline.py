@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
 from rtaudio.api import analyze
+from rtaudio.engine import Engine
 from rtaudio.errors import ParameterError
 from rtaudio.events import KeyMoment, Levels, Transcript
 from rtaudio.pipeline import Pipeline, order_stages, run_array
+from rtaudio.sinks import ListSink
+from rtaudio.sources.array import ArraySource
 from rtaudio.stages import build_stages
 from rtaudio.stages.base import Stage
 from rtaudio.testing import tone
@@ -82,6 +87,75 @@ def test_slow_lane_gives_the_events_of_the_inline_run_in_the_same_order():
     )
     assert laned == inline
     assert any(isinstance(e, Transcript) for e in inline)
+
+
+class _Gated(Stage):
+    """A real slow stage that decodes only once ``gate`` is set: one KeyMoment at each block's start."""
+
+    name, slow, emits = "gated", True, (KeyMoment,)
+
+    def __init__(self):
+        self.gate = threading.Event()
+
+    def process(self, frame):
+        if not self.gate.wait(20.0):  # a bound, so that a merge waiting for this lane fails a test, not hangs it
+            self.gate.set()
+        return [KeyMoment(frame.index, "onset", 1.0, "block")]
+
+
+def _gated_pipeline(live, rate=8000):
+    gated = _Gated()
+    stages = [*build_stages(["levels"], sample_rate=rate, channels=1), gated]
+    pipeline = Pipeline(stages, rate, 1, quantum=400, placement={"gated": "thread"}, lane_delay_s=0.5, live=live)
+    return pipeline, gated
+
+
+def test_live_merge_never_waits_for_a_late_lane_and_loses_nothing():
+    rate = 8000
+    x = tone(440, 3.0, rate)[:, None]
+    offline, gated = _gated_pipeline(live=False)
+    gated.gate.set()
+    want = run_array(offline, x, block=1000)
+    live, gated = _gated_pipeline(live=True)
+    try:
+        first = live.process(0, x[: 2 * rate])  # the lane is stuck on its first block, 2 s behind
+        assert live.released_to == 2 * rate
+        assert not any(isinstance(e, KeyMoment) for e in first)
+        assert [e for e in first if isinstance(e, Levels)] == [
+            e for e in want if isinstance(e, Levels) and e.t <= 2 * rate
+        ]
+    finally:
+        gated.gate.set()
+    got = first + live.process(2 * rate, x[2 * rate :]) + live.finish()
+    live.close()
+    late = [e.t for e in got if isinstance(e, KeyMoment)]
+    assert late == sorted(late) == list(range(0, len(x), 400))  # every block's, in time order, none twice
+    assert sorted(got, key=repr) == sorted(want, key=repr)  # the same events, fast ones first when the lane is late
+
+
+class _Opener(ListSink):
+    """Opens the gated stage's gate once levels 1 s past the stuck block have arrived (the merge did not wait)."""
+
+    def __init__(self, gate):
+        super().__init__()
+        self.gate, self.opened_by_sink = gate, False
+
+    def emit(self, events):
+        super().emit(events)
+        if not self.gate.is_set() and any(isinstance(e, Levels) and e.t >= 8000 for e in events):
+            self.opened_by_sink = True
+            self.gate.set()
+
+
+def test_the_engine_is_live_for_paced_input():
+    rate = 8000
+    gated = _Gated()
+    stages = [*build_stages(["levels"], sample_rate=rate, channels=1), gated]
+    sink = _Opener(gated.gate)
+    source = ArraySource(tone(440, 1.5, rate), rate, block=400, realtime=True)
+    Engine(source, stages, [sink], placement={"gated": "thread"}, lane_delay_s=0.5).run()
+    assert sink.opened_by_sink  # 1 s of levels came while the lane was stuck on its first block
+    assert [e.t for e in sink.events if isinstance(e, KeyMoment)] == list(range(0, 12000, 40))
 
 
 def test_close_stops_the_recognisers_child_process():
