@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 from test_stops import _descendants  # noqa: E402
 
-from rtaudio.jobs.executors import process_alive  # noqa: E402
+from rtaudio.outputs import alive as process_alive  # noqa: E402
 from rtaudio.testing import noise  # noqa: E402
 
 

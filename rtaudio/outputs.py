@@ -168,15 +168,27 @@ def _remove(path: str) -> None:
 
 
 def alive(pid: int) -> bool:
-    """True if process ``pid`` runs on this machine (or cannot be told apart from one that does)."""
+    """True while process ``pid`` runs on this machine: a zombie counts as gone, one that cannot be told
+    apart from a running process (another user's) as running. Linux reads ``/proc``, elsewhere ``kill(pid, 0)``."""
     if pid == os.getpid():
         return True
+    if pid <= 0:
+        return False
+    if os.path.isdir("/proc/self"):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+            return state not in (b"Z", b"X")
+        except FileNotFoundError:
+            return False
+        except (OSError, IndexError):
+            pass
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
-    except (PermissionError, OverflowError):
-        return pid > 0
+    except PermissionError:
+        return True
     return True
 
 

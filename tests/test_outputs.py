@@ -16,7 +16,7 @@ import soundfile as sf
 from rtaudio.cli import main
 from rtaudio.errors import ParameterError
 from rtaudio.jobs.batch import read_jobs, run_batch
-from rtaudio.outputs import HOST, atomic, check_paths, part_name, remove_stale
+from rtaudio.outputs import HOST, alive, atomic, check_paths, part_name, remove_stale
 from rtaudio.testing import noise, tone
 
 RATE = 16000
@@ -335,3 +335,22 @@ def test_soundtrack_review_folder_may_not_hold_an_input_under_a_sheet_name(capsy
     assert code == 2
     assert f"--cuts '{cuts}' lies in the --review folder '{d}/rev', where the review sheet writes" in err
     assert cuts.read_text() == "start,end\n0,1\n"
+
+
+def test_alive_tells_running_zombie_and_gone_processes_apart():
+    assert alive(os.getpid())
+    assert not alive(0) and not alive(-5) and not alive(2**70)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    pid = child.pid
+    deadline = time.monotonic() + 30
+    while alive(pid) and time.monotonic() < deadline:  # exited but not reaped: a zombie, which counts as gone
+        time.sleep(0.01)
+    assert not alive(pid)
+    child.wait()
+    assert not alive(pid)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert alive(sleeper.pid)
+    finally:
+        sleeper.kill()
+        sleeper.wait()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from rtaudio.jobs.executors import process_alive
+from rtaudio.outputs import alive as process_alive
 from rtaudio.testing import noise
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

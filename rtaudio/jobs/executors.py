@@ -21,6 +21,7 @@ import multiprocessing
 import os
 
 from rtaudio.errors import ParameterError, require
+from rtaudio.outputs import alive
 
 ENGINES = ("local", "ray")
 
@@ -200,30 +201,11 @@ def watch_parent(pid: int, interval_s: float = WATCH_INTERVAL_S) -> None:
     import time
 
     def watch():
-        while process_alive(pid):
+        while alive(pid):
             time.sleep(interval_s)
         os._exit(1)
 
     threading.Thread(target=watch, name="rtaudio-parent-watch", daemon=True).start()
-
-
-def process_alive(pid: int) -> bool:
-    """True while ``pid`` runs (not a zombie); Linux reads /proc, elsewhere ``kill(pid, 0)``."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            state = f.read().rsplit(b")", 1)[1].split()[0]
-        return state not in (b"Z", b"X")
-    except FileNotFoundError:
-        return False
-    except (OSError, IndexError):
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def limit_threads(n: int) -> None:
