@@ -27,6 +27,15 @@ the live ``beats`` stage stays causal.  Given the whole onset-detection function
    Beats further than ``cover_s`` from every beat of the forward run are dropped (where the
    causal stage reports nothing, silence, noise, the offline beats are silent too), and each
    beat takes the confidence of the nearest forward beat.
+5. **Ends.** Given the level of each frame, beats at either end more than ``end_db`` under the
+   median level at the beats are dropped (:func:`trim_ends`: the music has faded or its last
+   chord is decaying; the ODF still has onsets there).
+6. **No lock.** Where under ``min_agreed`` of the forward beats are agreed points, neither run
+   locked and the grid is no guide: the DP takes the period of the ODF's autocorrelation
+   (:func:`tempo_curve`) over the whole input instead (:func:`dp_tempo`).
+
+:func:`periodicity` says how periodic an ODF is at a beat sequence's period (the soundtrack's
+confidence for aligning joins on the beats).
 
 Measured (``benchmarks/keys_eval.py --offline``, see docs/keys.md): beat F >= 0.95 on the 36
 click tracks at 60-200 BPM and every change between two.
