@@ -199,28 +199,19 @@ def lock_tracks():
     yield "96 -> 128 BPM (the issue's)", [(96, 12.0), (128, 12.0)]
 
 
-def soundtrack_dp_beats(x: np.ndarray, rate: int) -> np.ndarray:
-    """The soundtrack's offline DP tracker (``rtaudio.jobs.soundtrack.beats.track``) on ``x``: beat times (s)."""
-    from rtaudio.jobs.soundtrack.beats import track
-    from rtaudio.jobs.soundtrack.features import compute
-
-    return np.asarray(track(compute(x, rate)).times, dtype=float)
-
-
 def print_lock() -> int:
-    """Beat F (mir_eval, +-70 ms, all beats) and lock-in per click track: the causal stage, librosa, the DP tracker."""
+    """Beat F (mir_eval, +-70 ms, all beats) and lock-in per click track: the causal stage, librosa."""
     from rtaudio.testing import clicks
 
     rate = 22050
-    print("| track | ours F | lock-in at start / after the change (clicks) | librosa F | soundtrack DP (offline) F |")
-    print("|---|---|---|---|---|")
+    print("| track | ours F | lock-in at start / after the change (clicks) | librosa F |")
+    print("|---|---|---|---|")
     met, n, fs = 0, 0, []
     for name, parts in lock_tracks():
         ref, spans = click_track(parts)
         x = clicks(ref, spans[-1][1], rate)
         b, _, _ = ours(x, rate)
         _, lb_mean, _, _ = librosa_beats(x, rate)
-        dp = soundtrack_dp_beats(x, rate)
         f = f_beats(ref, b, False)
         locks = lock_in(ref, b, spans)
         ok = f >= 0.90 and all(k is not None and k <= 4 for k in locks)
@@ -229,8 +220,7 @@ def print_lock() -> int:
             fs.append(f)
         cells = " / ".join("never" if k is None else str(k) for k in locks)
         print(
-            f"| {name} | {f:.3f} | {cells}{'' if ok else ' (goal missed)'} | {f_beats(ref, lb_mean, False):.3f} "
-            f"| {f_beats(ref, dp, False):.3f} |",
+            f"| {name} | {f:.3f} | {cells}{'' if ok else ' (goal missed)'} | {f_beats(ref, lb_mean, False):.3f} |",
             flush=True,
         )
     print(f"\ngoal (F >= 0.90 and lock-in within 4 clicks of the start and of each change) met on {met} of {n} tracks;")
@@ -401,13 +391,13 @@ def print_synth_offline(rate: int = 22050) -> None:
 
 
 def print_offline() -> int:
-    """Beat F (mir_eval, 70 ms) of the offline beats (``beats.mode = "offline"``, what markers and report use)
-    against the causal stage, librosa and the soundtrack's DP tracker, in the same run."""
+    """Beat F (mir_eval, 70 ms) of the offline beats (``beats.mode = "offline"``, what markers, report and the
+    soundtrack use) against the causal stage and librosa, in the same run."""
     from rtaudio.testing import clicks
 
     rate = 22050
-    print("| track | offline F | offline lock-in start / change | causal F | librosa F | soundtrack DP F |")
-    print("|---|---|---|---|---|---|")
+    print("| track | offline F | offline lock-in start / change | causal F | librosa F |")
+    print("|---|---|---|---|---|")
     rows = []
     for name, parts in lock_tracks():
         ref, spans = click_track(parts)
@@ -415,19 +405,18 @@ def print_offline() -> int:
         off, _, _ = ours(x, rate, "offline")
         on, _, _ = ours(x, rate)
         _, lb_mean, _, _ = librosa_beats(x, rate)
-        dp = soundtrack_dp_beats(x, rate)
-        row = [f_beats(ref, z, False) for z in (off, on, lb_mean, dp)]
+        row = [f_beats(ref, z, False) for z in (off, on, lb_mean)]
         locks = " / ".join("never" if k is None else str(k) for k in lock_in(ref, off, spans))
         if not name.endswith("(the issue's)"):
             rows.append(row)
-        print(f"| {name} | {row[0]:.3f} | {locks} | {row[1]:.3f} | {row[2]:.3f} | {row[3]:.3f} |", flush=True)
+        print(f"| {name} | {row[0]:.3f} | {locks} | {row[1]:.3f} | {row[2]:.3f} |", flush=True)
     rows = np.array(rows)
     print(
         "| 36 tracks: min / median / >= 0.95 | "
         + " | ".join(
             f"{rows[:, i].min():.3f} / {np.median(rows[:, i]):.3f} / {(rows[:, i] >= 0.95).sum()}"
             + (" | " if i == 0 else "")
-            for i in range(4)
+            for i in range(3)
         )
         + " |"
     )

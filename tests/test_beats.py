@@ -282,3 +282,49 @@ def test_offline_tempo_holds_through_a_cross_rhythm_and_follows_a_change():
     change = _spikes(2000, (10.0, 50.0, 0, 1000), (1010.0, 37.5, 1010, 2000))
     held, kept = hold_tempo(iv, grid, change, OfflineBeatParams())
     assert np.allclose(held[-10:], 37.5) and len(kept) == 1, (held[-5:], kept)
+
+
+def test_offline_beats_end_where_the_music_fades():
+    """Music faded out from 8 s (60 dB per second): its beats go on under the fade, the offline beats stop at the
+    last one that is not 20 dB under the others (``OfflineBeatParams.end_db``)."""
+    from rtaudio.testing import beat_and_chords
+
+    x = beat_and_chords(10.0, RATE, bpm=120, seed=1)
+    t = np.arange(len(x)) / RATE
+    x = (x * np.where(t < 8.0, 1.0, 10 ** (-3 * (t - 8.0)))).astype(np.float32)
+    beats, _, _ = _beats(x, mode="offline")
+    assert len(beats) > 10 and abs(beats[-1] - 8.0) < 0.03, beats[-4:]
+
+
+def test_trim_ends_drops_quiet_beats_at_the_ends_only():
+    from rtaudio.stages.beat_offline import trim_ends
+
+    level = np.full(1000, -20.0)
+    level[:97], level[495:505], level[880:] = -60.0, -70.0, -45.0
+    frames = np.arange(50.0, 1000.0, 50.0)  # 50 (quiet), 100 ... 850, 900 and 950 (quiet); 500 quiet inside
+    kept = trim_ends(frames, level, 20.0)
+    assert kept[0] == 100 and kept[-1] == 850 and 500 in kept
+    assert len(trim_ends(frames, level, 50.0)) == len(frames)
+
+
+def test_tempo_from_autocorrelation_and_periodicity():
+    """Where the causal runs never lock, the DP takes the ODF's autocorrelation tempo (:func:`dp_tempo`); the
+    periodicity is high at the ODF's beat period and low at another."""
+    from rtaudio.stages.beat_offline import OfflineBeatParams, dp_tempo, periodicity, tempo_curve
+
+    odf = _spikes(2000, (13, 55, 0, 2000))
+    assert np.all(np.abs(tempo_curve(odf, 100.0) - 55) < 1.0)
+    beats = dp_tempo(odf, OfflineBeatParams(), 100.0)
+    assert np.all(np.abs(np.diff(beats) - 55) <= 1) and abs((beats[0] - 13) % 55) <= 1
+    assert periodicity(odf, np.arange(13.0, 2000.0, 55.0), 100.0) > 0.8
+    assert periodicity(odf, np.arange(13.0, 2000.0, 41.0), 100.0) < 0.2
+    assert periodicity(odf, np.arange(13.0, 150.0, 55.0), 100.0) == 0.0  # fewer than 4 beats
+
+
+def test_bad_offline_end_parameters():
+    from rtaudio.stages.beat_offline import OfflineBeatParams
+
+    with pytest.raises(ParameterError, match="end_db=0 must be a number > 0"):
+        OfflineBeatParams(end_db=0)
+    with pytest.raises(ParameterError, match=r"min_agreed=1.5 must be a number in \[0, 1\]"):
+        OfflineBeatParams(min_agreed=1.5)

@@ -680,3 +680,39 @@ def test_the_report_names_the_separation_backend():
     assert separation_backend(note) == "onnx"
     assert separation_backend("separated by the separation job (dsp backend; auto: ...)") == "dsp"
     assert separation_backend(SEPARATION_OFF) is None
+
+
+def _soundtrack_beats(x: np.ndarray, rate: int):
+    from rtaudio.jobs.soundtrack.render import analyse_beats
+
+    return analyse_beats(np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float32), rate)
+
+
+def test_soundtrack_beats_are_the_offline_beats_and_music_is_reliable():
+    """The soundtrack's beats are the offline tracker's (what markers and report give), and a steady beat is
+    reliable enough to align joins on."""
+    from rtaudio.api import analyze
+    from rtaudio.testing import beat_and_chords
+
+    rate = 22050
+    x = beat_and_chords(20.0, rate, bpm=120, seed=1)
+    beats = _soundtrack_beats(x, rate)
+    events = analyze(x, rate=rate, stages=["beats"], config={"beats": {"mode": "offline"}})
+    offline = sorted(e.t / rate for e in events if getattr(e, "kind", "") == "beat")
+    assert np.array_equal(beats.times, offline) and beats.tracker == "offline"
+    assert beats.reliable and beats.confidence > 0.3, beats.confidence
+    assert beats.tempo_bpm == pytest.approx(120, rel=0.01)
+    assert np.max(np.abs(beats.times - np.round(beats.times * 2) / 2)) < 0.03
+
+
+def test_soundtrack_beats_of_speech_are_not_reliable(speech_wav, corpus):
+    """Speech has syllables the tracker follows, but no steady beat: joins are not aligned on those beats."""
+    path, _, rate = speech_wav
+    x, _ = sf.read(path, dtype="float32")
+    confidences = {"espeak": _soundtrack_beats(x, rate).confidence}
+    for name in ("speech_asr/jfk.flac", "speech_lid/fleurs-en-000.ogg", "speech_lid/fleurs-fr-000.ogg"):
+        x, r = sf.read(str(corpus / name), dtype="float32")
+        confidences[name] = _soundtrack_beats(x, r).confidence
+    from rtaudio.jobs.soundtrack.beats import RELIABLE_CONFIDENCE
+
+    assert max(confidences.values()) < RELIABLE_CONFIDENCE, confidences

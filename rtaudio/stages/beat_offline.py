@@ -27,6 +27,15 @@ the live ``beats`` stage stays causal.  Given the whole onset-detection function
    Beats further than ``cover_s`` from every beat of the forward run are dropped (where the
    causal stage reports nothing, silence, noise, the offline beats are silent too), and each
    beat takes the confidence of the nearest forward beat.
+5. **Ends.** Given the level of each frame, beats at either end more than ``end_db`` under the
+   median level at the beats are dropped (:func:`trim_ends`: the music has faded or its last
+   chord is decaying; the ODF still has onsets there).
+6. **No lock.** Where under ``min_agreed`` of the forward beats are agreed points, neither run
+   locked and the grid is no guide: the DP takes the period of the ODF's autocorrelation
+   (:func:`tempo_curve`) over the whole input instead (:func:`dp_tempo`).
+
+:func:`periodicity` says how periodic an ODF is at a beat sequence's period (the soundtrack's
+confidence for aligning joins on the beats).
 
 Measured (``benchmarks/keys_eval.py --offline``, see docs/keys.md): beat F >= 0.95 on the 36
 click tracks at 60-200 BPM and every change between two.
@@ -72,6 +81,13 @@ class OfflineBeatParams:
         between two beats).
     agree_tol : float > 0
         Log ratio within which intervals count as the same tempo (default 0.04).
+    min_agreed : float in [0, 1]
+        Fraction of the forward run's beats that must be agreed points for the runs to count as
+        locked (default 0.4: music measured 0.5-1, speech 0.05-0.41); below it their grid is no
+        guide and the DP's period comes from the ODF's autocorrelation (:func:`tempo_curve`).
+    end_db : float > 0, dB
+        Beats at either end whose level (the loudest frame within 30 ms) is more than this below the
+        median level at the beats are dropped: the music has faded or decayed there (default 20).
     """
 
     agree_s: float = 0.04
@@ -82,14 +98,29 @@ class OfflineBeatParams:
     level_s: float = 8.0
     jump: float = 0.15
     agree_tol: float = 0.04
+    min_agreed: float = 0.4
+    end_db: float = 20.0
 
     def __post_init__(self):
-        for name, lo in (("agree_s", 0.0), ("tightness", 0.0), ("cover_s", 0.0), ("jump", 0.0), ("agree_tol", 0.0)):
+        for name, lo in (
+            ("agree_s", 0.0),
+            ("tightness", 0.0),
+            ("cover_s", 0.0),
+            ("jump", 0.0),
+            ("agree_tol", 0.0),
+            ("end_db", 0.0),
+        ):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v <= lo:
                 raise ParameterError(f"{name}={v!r} must be a number > {lo}")
         if not isinstance(self.level_s, (int, float)) or isinstance(self.level_s, bool) or not self.level_s >= 0:
             raise ParameterError(f"level_s={self.level_s!r} must be a number >= 0")
+        if (
+            not isinstance(self.min_agreed, (int, float))
+            or isinstance(self.min_agreed, bool)
+            or not 0 <= self.min_agreed <= 1
+        ):
+            raise ParameterError(f"min_agreed={self.min_agreed!r} must be a number in [0, 1]")
         if not isinstance(self.margin, (int, float)) or isinstance(self.margin, bool) or not self.margin >= 1.0:
             raise ParameterError(f"margin={self.margin!r} must be a number >= 1")
         if (
@@ -122,6 +153,18 @@ def _prior(period: float, fps: float) -> float:
     return math.exp(-0.5 * (math.log2(period * PRIOR_BPM / (60.0 * fps)) / PRIOR_OCTAVES) ** 2)
 
 
+def agreed_points(fwd: np.ndarray, bwd: np.ndarray, tol: float) -> np.ndarray:
+    """Beats of ``fwd`` with a beat of ``bwd`` within ``tol`` (frames; both increasing)."""
+    fwd, bwd = np.asarray(fwd, float), np.asarray(bwd, float)
+    if not len(fwd) or not len(bwd):
+        return np.zeros(0)
+    j = np.searchsorted(bwd, fwd)
+    near = np.minimum(
+        np.abs(bwd[np.clip(j - 1, 0, len(bwd) - 1)] - fwd), np.abs(bwd[np.clip(j, 0, len(bwd) - 1)] - fwd)
+    )
+    return fwd[near <= tol]
+
+
 def stitch(odf: np.ndarray, fps: float, fwd: np.ndarray, bwd: np.ndarray, params: OfflineBeatParams) -> np.ndarray:
     """One grid (frames) from the forward beats ``fwd`` and backward beats ``bwd`` (frames, increasing)."""
     fwd, bwd = np.asarray(fwd, float), np.asarray(bwd, float)
@@ -135,11 +178,7 @@ def stitch(odf: np.ndarray, fps: float, fwd: np.ndarray, bwd: np.ndarray, params
         vals = [pk[max(0, int(round(f)) - 2) : int(round(f)) + 3].max() for f in beats if 0 <= round(f) < n]
         return float(np.mean(vals)) if vals else 0.0
 
-    j = np.searchsorted(bwd, fwd)
-    near = np.minimum(
-        np.abs(bwd[np.clip(j - 1, 0, len(bwd) - 1)] - fwd), np.abs(bwd[np.clip(j, 0, len(bwd) - 1)] - fwd)
-    )
-    agreed = fwd[near <= tol]
+    agreed = agreed_points(fwd, bwd, tol)
     if not len(agreed):
         return fwd
     out = list(agreed)
@@ -164,6 +203,109 @@ def stitch(odf: np.ndarray, fps: float, fwd: np.ndarray, bwd: np.ndarray, params
     return np.array(sorted(out))
 
 
+#: Window and hop (s) of the autocorrelation tempo (:func:`tempo_curve`, :func:`periodicity`), beat
+#: periods (BPM) it considers, and the multiples of a period its comb averages.
+AC_WINDOW_S, AC_HOP_S = 12.0, 2.0
+AC_MIN_BPM, AC_MAX_BPM = 40.0, 240.0
+AC_COMB = 4
+#: Width (octaves) of the log-normal tempo prior (centred on the tracker's :data:`PRIOR_BPM`) that weighs the
+#: autocorrelation tempo: Ellis' and librosa's (``std_bpm=1``); the causal tracker's is wider.
+AC_PRIOR_OCTAVES = 1.0
+
+
+def _windows(n: int, fps: float) -> list[int]:
+    win, step = int(AC_WINDOW_S * fps), int(AC_HOP_S * fps)
+    starts = list(range(0, max(1, n - win + 1), step)) or [0]
+    if starts[-1] + win < n:
+        starts.append(max(0, n - win))
+    return starts
+
+
+def _autocorr(seg: np.ndarray) -> np.ndarray:
+    """Unbiased autocorrelation of ``seg`` (mean removed), 1 at lag 0; zeros for a constant ``seg``."""
+    seg = seg - seg.mean()
+    m = len(seg)
+    size = 1 << int(np.ceil(np.log2(2 * m + 1)))
+    spec = np.fft.rfft(seg, size)
+    ac = np.fft.irfft(spec * np.conj(spec), size)[:m]
+    if m < 8 or ac[0] <= 1e-12:
+        return np.zeros(m)
+    ac = ac / (m - np.arange(m))
+    return ac / ac[0]
+
+
+def _comb(ac: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """Mean autocorrelation at the first :data:`AC_COMB` multiples of each lag (frames, fractional) that fit
+    in the first half of the window."""
+    m = len(ac)
+    total, count = np.zeros(len(lags)), np.zeros(len(lags))
+    for k in range(1, AC_COMB + 1):
+        ok = k * lags < m // 2
+        total[ok] += np.interp(k * lags[ok], np.arange(m), ac)
+        count[ok] += 1
+    return total / np.maximum(count, 1)
+
+
+def tempo_curve(odf: np.ndarray, fps: float) -> np.ndarray:
+    """Beat period (frames) of every frame from the ODF's autocorrelation (Ellis 2007, with a drifting tempo).
+
+    Each 12-s window (every 2 s) scores the periods of 40-240 BPM by the mean autocorrelation at their
+    first four multiples (a comb: the beat wins over the bar and the half-bar) times a log-normal
+    tempo prior (:data:`AC_PRIOR_OCTAVES`); a Viterbi path with a cost for tempo jumps (8 per octave) picks one
+    period per window, refined by a parabola, interpolated between window centres.
+    """
+    n = len(odf)
+    lags = np.arange(int(np.floor(60.0 / AC_MAX_BPM * fps)), int(np.ceil(60.0 / AC_MIN_BPM * fps)) + 1)
+    prior = np.exp(-0.5 * (np.log2(lags * PRIOR_BPM / (60.0 * fps)) / AC_PRIOR_OCTAVES) ** 2)
+    starts = _windows(n, fps)
+    win = int(AC_WINDOW_S * fps)
+    scores = np.array(
+        [np.maximum(_comb(_autocorr(np.asarray(odf[s : s + win], float)), lags), 0.0) * prior for s in starts]
+    )
+    log_lags = np.log2(lags)
+    trans = -8.0 * np.abs(log_lags[:, None] - log_lags[None, :])
+    emis = np.log(scores / np.maximum(scores.max(axis=1, keepdims=True), 1e-12) + 1e-3)
+    acc = emis[0].copy()
+    back = np.zeros(scores.shape, np.int64)
+    for w in range(1, len(scores)):
+        cand = acc[:, None] + trans
+        back[w] = np.argmax(cand, axis=0)
+        acc = cand[back[w], np.arange(len(lags))] + emis[w]
+    path = np.empty(len(scores), np.int64)
+    path[-1] = int(np.argmax(acc))
+    for w in range(len(scores) - 1, 0, -1):
+        path[w - 1] = back[w, path[w]]
+    chosen = lags[path].astype(float)
+    for w, i in enumerate(path):
+        if 0 < i < len(lags) - 1:
+            a, b, c = scores[w, i - 1], scores[w, i], scores[w, i + 1]
+            den = a - 2 * b + c
+            if den < 0:
+                chosen[w] += 0.5 * (a - c) / den
+    centres = np.array(starts) + min(win, n) / 2
+    return np.interp(np.arange(n), centres, chosen)
+
+
+def periodicity(odf: np.ndarray, frames: np.ndarray, fps: float) -> float:
+    """How periodic the ODF is at the beat period of ``frames`` (beat frames, increasing): the median over the
+    12-s windows (every 2 s) that hold beats of the mean autocorrelation at the local beat period and its
+    first multiples, in [-1, 1] (0 with fewer than 4 beats).  Songs with a beat give 0.15-0.6, speech
+    under 0.1 (see docs/keys.md)."""
+    frames = np.asarray(frames, float)
+    if len(frames) < 4:
+        return 0.0
+    n, win = len(odf), int(AC_WINDOW_S * fps)
+    mids, iv = (frames[1:] + frames[:-1]) / 2, np.diff(frames)
+    vals = []
+    for s in _windows(n, fps):
+        m = min(win, n - s)
+        if frames[-1] < s or frames[0] > s + m:
+            continue
+        period = float(np.interp(s + m / 2, mids, iv))
+        vals.append(float(_comb(_autocorr(np.asarray(odf[s : s + m], float)), np.array([period]))[0]))
+    return float(np.median(vals)) if vals else 0.0
+
+
 #: Frames per second of librosa's default onset envelope (22050 Hz, hop 512), for which Ellis' tightness
 #: (100) is set: the DP's local score sums the ODF over a window of fixed duration, so it grows with the
 #: frame rate, and the tightness is scaled by the same factor to weigh timing against it as there.
@@ -174,8 +316,7 @@ ELLIS_FPS = 22050 / 512
 def dynamic_programme(local, period, other, tightness):  # pragma: no cover - compiled
     """Ellis' beat DP over the local score ``local`` with two periods (frames) per frame (``period``,
     ``other``: an interval pays for the nearer one; pass ``period`` twice for one): cumulative score and
-    back-links (-1 where a beat starts the chain).  Also the soundtrack's DP tracker
-    (:func:`rtaudio.jobs.soundtrack.beats.track`)."""
+    back-links (-1 where a beat starts the chain)."""
     n = len(local)
     score = np.zeros(n)
     back = -np.ones(n, np.int64)
@@ -291,15 +432,28 @@ def dp_grid(odf: np.ndarray, grid: np.ndarray, params: OfflineBeatParams, fps: f
         a, b = int(grid[i - 1] + 0.5 * iv[i - 1]), int(grid[min(i + 1, len(grid) - 1)] + 0.5 * iv[i])
         a, b = max(0, a), max(0, min(n, b))
         period[a:b], other[a:b] = iv[i - 1], iv[i]
-    p0 = float(np.median(iv))
+    return _dp(odf, period, other, params.tightness * fps / ELLIS_FPS, grid[0], grid[-1], float(np.median(iv)))
+
+
+def dp_tempo(odf: np.ndarray, params: OfflineBeatParams, fps: float = 100.0) -> np.ndarray:
+    """Ellis' DP over all of ``odf`` with the autocorrelation's period (:func:`tempo_curve`): beat frames
+    (fractional), for input where the causal runs never locked."""
+    period = tempo_curve(odf, fps)
+    return _dp(odf, period, period, params.tightness * fps / ELLIS_FPS, 0.0, len(odf) - 1.0, float(np.median(period)))
+
+
+def _dp(odf, period, other, tightness, first, last, p0) -> np.ndarray:
+    """The DP's beats from about frame ``first`` to about ``last``, refined to a fraction of a frame (``p0``:
+    the typical period, frames, for the width of the ODF's smoothing)."""
+    n = len(odf)
     half = max(1, int(round(p0)))
     k = np.arange(-half, half + 1)
     local = np.convolve(odf / (odf.std() + 1e-12), np.exp(-0.5 * (k * 32.0 / p0) ** 2), mode="same")
-    score, back = dynamic_programme(local, period, other, params.tightness * fps / ELLIS_FPS)
-    last = min(int(round(grid[-1])), n - 1)
+    score, back = dynamic_programme(local, period, other, tightness)
+    last = min(int(round(last)), n - 1)
     lo, hi = max(0, last - int(0.5 * period[last])), min(n, last + int(0.5 * period[last]) + 1)
     t = lo + int(np.argmax(score[lo:hi]))
-    first = grid[0] - 0.5 * period[min(int(round(grid[0])), n - 1)]
+    first = first - 0.5 * period[min(int(round(first)), n - 1)]
     frames = [t]
     while back[t] >= 0 and back[t] >= first:
         t = int(back[t])
@@ -315,8 +469,23 @@ def dp_grid(odf: np.ndarray, grid: np.ndarray, params: OfflineBeatParams, fps: f
     return out
 
 
+def trim_ends(frames: np.ndarray, level_db: np.ndarray, end_db: float) -> np.ndarray:
+    """``frames`` without the beats at either end whose level (the loudest of ``level_db`` within 3 frames)
+    is more than ``end_db`` under the median level at the beats (a fade-out, a decaying last chord)."""
+    if len(frames) < 2 or not len(level_db):
+        return frames
+    n = len(level_db)
+    lev = np.array([level_db[max(0, int(round(f)) - 3) : min(n, int(round(f)) + 4)].max() for f in frames])
+    loud = np.nonzero(lev >= np.median(lev) - end_db)[0]
+    return frames[loud[0] : loud[-1] + 1] if len(loud) else frames[:0]
+
+
 def offline_beats(
-    odf: np.ndarray, tracker: BeatTracker, params: OfflineBeatParams | None = None, fwd: list[Beat] | None = None
+    odf: np.ndarray,
+    tracker: BeatTracker,
+    params: OfflineBeatParams | None = None,
+    fwd: list[Beat] | None = None,
+    level_db: np.ndarray | None = None,
 ) -> list[Beat]:
     """Beats of the whole ``odf`` (see the module docstring), with the local tempo and the confidence of
     the nearest beat of the forward run.
@@ -329,6 +498,9 @@ def offline_beats(
     params : OfflineBeatParams, optional
     fwd : list of Beat, optional
         The forward run's beats when the caller already has them (they are computed otherwise).
+    level_db : ndarray, optional
+        Level (dB) of each ODF frame: beats at the ends where the music has faded are dropped
+        (:func:`trim_ends`).
     """
     params = params or OfflineBeatParams()
     odf = np.asarray(odf, float)
@@ -337,8 +509,15 @@ def offline_beats(
     bwd = backward(odf, tracker)
     if not fwd:
         return []
-    grid = stitch(odf, fps, np.array([b.frame for b in fwd]), np.array([b.frame for b in bwd]), params)
-    frames = dp_grid(odf, grid, params, fps)
+    f_at, b_at = np.array([b.frame for b in fwd]), np.array([b.frame for b in bwd])
+    grid = stitch(odf, fps, f_at, b_at, params)
+    agreed = agreed_points(f_at, b_at, params.agree_s * fps)
+    if len(agreed) >= params.min_agreed * len(f_at):
+        frames = dp_grid(odf, grid, params, fps)
+    else:  # the runs never locked: their grid is no guide to the tempo
+        frames = dp_tempo(odf, params, fps)
+    if level_db is not None:
+        frames = trim_ends(frames, np.asarray(level_db, float), params.end_db)
     if not len(frames):
         return []
     at = np.array([b.frame for b in fwd])

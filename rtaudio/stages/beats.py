@@ -174,6 +174,7 @@ class BeatsStage(Stage):
     def _new_segment(self) -> None:
         """Offline mode: start keeping a new stretch of ODF (at the start and after a gap)."""
         self._seg_odf: list[float] = []
+        self._seg_level: list[float] = []  # each ODF frame's level (dB)
         self._seg_center = 0  # stage-clock centre of the stretch's first ODF frame
         self._seg_fwd: list[Beat] = []  # the causal (forward) run's beats
         self._seg_down: list[tuple[int, float]] = []  # its downbeats: (time, score)
@@ -213,7 +214,7 @@ class BeatsStage(Stage):
         done: list[Event] = []  # offline mode: the events of a stretch that ended at a gap
         hop = self.odf_params.hop
         size = self.tracker.size
-        for center, flux, low, _ in self._odf.push(frame.index, x):
+        for center, flux, low, level in self._odf.push(frame.index, x):
             if self._next_center is not None and center != self._next_center:  # a gap: start over
                 if self.offline:
                     done.extend(self._offline_events())
@@ -229,6 +230,7 @@ class BeatsStage(Stage):
                 if not self._seg_odf:
                     self._seg_center = center
                 self._seg_odf.append(value)
+                self._seg_level.append(level)
             for beat in self.tracker.push(value):
                 events.extend(self._report(beat))
         return done if self.offline else events
@@ -289,7 +291,9 @@ class BeatsStage(Stage):
             return []
         for beat in self.tracker.flush():  # the forward run's last beats
             self._report(beat)
-        beats = offline_beats(np.array(self._seg_odf), self._offline_tracker, fwd=self._seg_fwd)
+        beats = offline_beats(
+            np.array(self._seg_odf), self._offline_tracker, fwd=self._seg_fwd, level_db=np.array(self._seg_level)
+        )
         hop, rate = self.odf_params.hop, RATE
         downs = np.array([d[0] for d in self._seg_down], np.int64)
         near = int(0.070 * rate)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 #: Bump when features, beats or speech detection change what they compute.
-ANALYSIS_VERSION = "soundtrack-analysis-4"
+ANALYSIS_VERSION = "soundtrack-analysis-5"
 
 
 def default_dir() -> Path:

@@ -302,9 +302,8 @@ def _run_separator(sep_mod, x: np.ndarray, rate: int, backend: str):
 def analyse(stems: dict[str, np.ndarray], rate: int, duration: float, mix: np.ndarray | None = None) -> Analysis:
     """Features, beats and speech of the stems (``dialogue``/``music`` or ``mix``).
 
-    Beat candidates, both on the mix: the DP tracker (:mod:`.beats`) and rtaudio's
-    causal ``beats`` stage; the reliable one whose beats sit best on the onsets wins
-    (:func:`~rtaudio.jobs.soundtrack.beats.best`).  The three parts (music features,
+    Beats on the mix: rtaudio's offline beat tracker (:func:`~rtaudio.jobs.soundtrack.beats.track`).
+    The three parts (music features,
     beats, speech) are independent when separated; the task graph runs them in parallel.
     """
     separated = "music" in stems
@@ -321,12 +320,8 @@ def analyse(stems: dict[str, np.ndarray], rate: int, duration: float, mix: np.nd
 
 
 def analyse_beats(mix_x: np.ndarray, rate: int, mix_f: Features | None = None) -> Beats:
-    """The better of the DP tracker's and the ``beats`` stage's beats on the mix (features ``mix_f``)."""
-    from rtaudio.jobs.soundtrack.beats import best, from_beats_stage
-
-    mix_f = mix_f if mix_f is not None else compute(mix_x, rate)
-    candidates = [track(mix_f), from_beats_stage(mix_x, rate, mix_f)]  # issue 4's tracker follows tempo changes
-    return best(candidates, mix_f.onset)
+    """The offline beats of the mix (what ``markers`` and ``report`` give), confidence from its features ``mix_f``."""
+    return track(mix_x, rate, mix_f if mix_f is not None else compute(mix_x, rate))
 
 
 def analyse_speech(x: np.ndarray, rate: int, features: Features | None = None) -> tuple[Speech, np.ndarray]:
