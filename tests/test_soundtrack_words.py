@@ -85,6 +85,20 @@ def test_a_switch_at_a_boundary_the_hearings_dispute_is_flagged_and_an_agreed_on
     assert disputed and disputed[0].startswith("cuts a word: the outgoing switch at"), (disputed, out)
 
 
+def test_the_reason_names_words_the_hearings_split_differently(tmp_path):
+    from rtaudio.jobs.soundtrack.plan import Planner
+
+    other = np.array([[0.5, 1.0], [1.0, 1.5], [1.5, 2.0], [2.3, 2.8], [2.8, 3.2]])
+    words, texts = agreed_words(WORDS, other, ("one", "two", "three", "four", "five"), tuple("ABCDE"))
+    analysis = _analysis(words)
+    analysis.speech.word_texts = texts
+    cuts = tmp_path / "cuts.csv"
+    cuts.write_text("start,end\n0,1.55\n3.0,4.5\n")
+    plan = Planner(read_cut_list(cuts), analysis, SoundtrackParams(words=True, tolerance_ms=20.0), 16000).plan()
+    reason = plan.joins[0].reasons[0]
+    assert "inside the words 'two three' (the two hearings split them differently) at 1.00-2.00 s" in reason, reason
+
+
 def test_word_hearings_must_be_one_or_two():
     from rtaudio.errors import ParameterError
 
