@@ -166,6 +166,7 @@ def evaluate_dialogue(args):
                         separation=args.separation,
                         cache_dir=os.path.join(tmp, "cache"),
                         words=args.words,
+                        **({"word_hearings": args.word_hearings} if args.word_hearings else {}),
                         **({"review_spectral": args.review_spectral} if args.review_spectral else {}),
                         **({"review_loudness_db": args.review_loudness} if args.review_loudness else {}),
                     )
@@ -552,6 +553,7 @@ def main():
     p.add_argument("--mixes", type=int, default=2, help="--dialogue: mixtures per music")
     p.add_argument("--cuts", type=int, default=13, help="--dialogue: cuts per cut list")
     p.add_argument("--snr", type=float, default=6.0, help="--dialogue: speech over music, dB (RMS)")
+    p.add_argument("--word-hearings", type=int, choices=(1, 2), help="--dialogue: SoundtrackParams.word_hearings")
     p.add_argument("--review-spectral", type=float, help="SoundtrackParams.review_spectral (tuning)")
     p.add_argument("--review-loudness", type=float, help="SoundtrackParams.review_loudness_db (tuning)")
     p.add_argument(

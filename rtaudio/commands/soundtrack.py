@@ -101,6 +101,14 @@ def add_arguments(p) -> None:
         help="also snap dialogue cuts to word boundaries found by speech recognition (the stt stage; "
         "slower first render, cached)",
     )
+    g.add_argument(
+        "--word-hearings",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="--words: 2 (default) hears the mix (or, unseparated, the dialogue 10 ms later) too and cuts only "
+        "where both hearings agree there is no word; 1 halves the recognition time",
+    )
     g.add_argument("--language", default="en", help="dialogue language for --words (ISO 639-1)")
     g.add_argument(
         "--separation",
@@ -181,6 +189,7 @@ def run(args) -> int:
         loudness_lufs=args.loudness_lufs,
         max_peak_dbfs=args.max_peak,
         words=args.words,
+        word_hearings=args.word_hearings,
         language=args.language,
     )
     kwargs = dict(

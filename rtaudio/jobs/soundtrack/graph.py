@@ -189,7 +189,13 @@ def plan_task(job, mix, sep_out, cache_args, *parts) -> dict:
         stems = load(sep_out["stems"]) if sep_out is not None else None
         voice = np.asarray(stems["dialogue"]) if analysis.separated else np.asarray(x)
         analysis.speech.words, analysis.speech.words_engine, analysis.speech.word_texts = cached_words(
-            cache_mod.Cache(*cache_args), voice, job.rate, job.params.language, {}
+            cache_mod.Cache(*cache_args),
+            voice,
+            job.rate,
+            job.params.language,
+            {},
+            job.params.word_hearings,
+            x if analysis.separated else None,
         )
     return {
         "layout": plan_layout(job.cut_list, analysis, job.params, job.rate, len(x)),

@@ -78,6 +78,11 @@ class SoundtrackParams:
         With ``words``: each boundary between two touching words moves to the quietest
         point of the dialogue within this distance (Whisper's word times are often 50-200 ms
         off); 0 uses the recogniser's times as they are.
+    word_hearings : {1, 2}, default 2
+        With ``words``: how often the recogniser hears the dialogue.  2: a second hearing of the
+        dialogue played 10 ms later, and only the places between words both hearings agree on
+        count (two words whose boundary they place more than 40 ms apart count as one); doubles
+        the recognition pass.
     language : str, default "en"
         Language of the dialogue for ``words``.
     loudness_lufs : float or None, LUFS, default -23
@@ -103,6 +108,7 @@ class SoundtrackParams:
     pause_margin_ms: float = 25.0
     words: bool = False
     word_refine_ms: float = 0.0
+    word_hearings: int = 2
     language: str = "en"
     loudness_lufs: float | None = -23.0
     max_peak_dbfs: float = -1.0
@@ -135,6 +141,8 @@ class SoundtrackParams:
             raise ParameterError(f"music={self.music!r} must be one of {', '.join(MUSIC_MODES)}")
         if not isinstance(self.words, bool):
             raise ParameterError(f"words={self.words!r} must be True or False")
+        if self.word_hearings not in (1, 2) or isinstance(self.word_hearings, bool):
+            raise ParameterError(f"word_hearings={self.word_hearings!r} must be 1 or 2")
         if not isinstance(self.snap, bool):
             raise ParameterError(f"snap={self.snap!r} must be True or False")
         object.__setattr__(self, "loudness_lufs", parse_loudness(self.loudness_lufs))

@@ -457,8 +457,11 @@ class Planner:
             k = np.flatnonzero((w[:, 0] + WORD_SLACK_S < t) & (t < w[:, 1] - WORD_SLACK_S))
             if len(k):
                 w0, w1 = w[k[0]]
-                said = f" {self.word_texts[k[0]]!r}" if self.word_texts is not None else ""
-                parts.append(f"the {side} switch at {t:.2f} s is inside the word{said} at {w0:.2f}-{w1:.2f} s")
+                text = self.word_texts[k[0]] if self.word_texts is not None else ""
+                what = f"word {text!r}" if text else "word"
+                if " " in text:  # words two hearings split in different places count as one (agreed_words)
+                    what = f"words {text!r} (the two hearings split them differently)"
+                parts.append(f"the {side} switch at {t:.2f} s is inside the {what} at {w0:.2f}-{w1:.2f} s")
         return "; ".join(parts)
 
     def inside_speech(self, t: float) -> bool:

@@ -331,26 +331,46 @@ def analyse_speech(x: np.ndarray, rate: int, features: Features | None = None) -
 
 
 def cached_words(
-    store, dialogue: np.ndarray, rate: int, language: str, timings: dict
+    store,
+    dialogue: np.ndarray,
+    rate: int,
+    language: str,
+    timings: dict,
+    hearings: int = 1,
+    mix: np.ndarray | None = None,
 ) -> tuple[np.ndarray, str, tuple[str, ...] | None]:
     """Word intervals of the dialogue from the STT stage, the engine that gave them and what each word
     says (None from an older cache entry), cached per language and engine (Whisper where its model is
-    found, see :func:`.speech.words_engine`)."""
+    found, see :func:`.speech.words_engine`).
+
+    ``hearings=2``: the words the dialogue's hearing and a second one agree on
+    (:func:`.speech.agreed_words`): the second hears the ``mix`` the dialogue was separated from,
+    or without one the dialogue 10 ms later (:func:`.speech.second_hearing`)."""
     from rtaudio.errors import RtaudioError
-    from rtaudio.jobs.soundtrack.speech import detect_word_list, words_engine
+    from rtaudio.jobs.soundtrack.speech import agreed_words, detect_word_list, second_hearing, words_engine
+
+    def heard(name, hear):
+        if store.has(f"{name}.npz"):
+            z = store.load_npz(name)
+            return z["words"], (tuple(str(t) for t in z["texts"]) if "texts" in z else None)
+        t0 = time.perf_counter()
+        words, texts, _ = hear()
+        timings["words_s"] = timings.get("words_s", 0.0) + time.perf_counter() - t0
+        store.save_npz(name, {"words": words, "texts": np.array(texts, dtype=str)})
+        return words, texts
 
     try:
         engine = words_engine(language)
         name = f"words-{language}-{engine}"
-        if store.has(f"{name}.npz"):
-            z = store.load_npz(name)
-            return z["words"], engine, (tuple(str(t) for t in z["texts"]) if "texts" in z else None)
-        t0 = time.perf_counter()
-        words, texts, engine = detect_word_list(dialogue, rate, language)
+        words, texts = heard(name, lambda: detect_word_list(dialogue, rate, language))
+        if hearings == 2:
+            if mix is not None:
+                other, other_texts = heard(f"{name}-mix", lambda: detect_word_list(mix, rate, language))
+            else:
+                other, other_texts = heard(f"{name}-shifted", lambda: second_hearing(dialogue, rate, language))
+            words, texts = agreed_words(words, other, texts, other_texts)
     except (RtaudioError, ImportError) as exc:
         raise type(exc)(f"--words needs rtaudio's speech recognition: {exc}") from None
-    timings["words_s"] = time.perf_counter() - t0
-    store.save_npz(name, {"words": words, "texts": np.array(texts, dtype=str)})
     return words, engine, texts
 
 
@@ -479,7 +499,13 @@ def render_soundtrack(
             save_cached(store, stems, mix, analysis.as_arrays(), sep_note)
         if params.words and analysis.speech.words is None:
             analysis.speech.words, analysis.speech.words_engine, analysis.speech.word_texts = cached_words(
-                store, stems["dialogue" if analysis.separated else "mix"], out_rate, params.language, timings
+                store,
+                stems["dialogue" if analysis.separated else "mix"],
+                out_rate,
+                params.language,
+                timings,
+                params.word_hearings,
+                mix if analysis.separated else None,
             )
         # ---------------------------------------------------------------- plan and render
         t0 = time.perf_counter()

@@ -275,3 +275,94 @@ def detect_word_list(x: np.ndarray, rate: int, language: str = "en") -> tuple[np
     out = np.array([w[:2] for w in words], dtype=np.float64).reshape(-1, 2)
     engines.discard("")
     return out, tuple(w[2] for w in words), ("+".join(sorted(engines)) if engines else words_engine(language))
+
+
+#: How far apart (s) two hearings may put the boundary between two words and still agree on it:
+#: each switch point then keeps :data:`AGREE_SLACK_S` inside both hearings' gaps.
+AGREE_SLACK_S = 0.02
+
+
+def agreed_words(
+    words: np.ndarray,
+    other: np.ndarray,
+    texts: tuple[str, ...] | None = None,
+    other_texts: tuple[str, ...] | None = None,
+    slack: float = AGREE_SLACK_S,
+) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    """Word intervals (k, 2) s where two hearings of the same speech (``words``, ``other``) agree on
+    every place between words, and what each says.
+
+    A point counts as between words only where neither hearing puts it more than ``slack`` s
+    inside a word.  Each boundary or gap of ``words`` keeps the part of ``[end - slack, start +
+    slack]`` outside ``other``'s words (shrunk by ``slack``):
+
+    * nothing left: the hearings disagree on where one word ends and the next starts, and the two
+      words become one (no place to cut);
+    * a stretch shorter than ``2 * slack``: the words touch at its centre (the mean of the two
+      hearings' boundaries where both make the words touch);
+    * a longer stretch: a gap, its edges ``slack`` inside it; a word of ``other`` inside the gap that
+      ``words`` missed splits it and becomes a word too.
+
+    Whisper's word edges fall on a 20 ms grid whose phase depends on where its decode starts, and move
+    by 20-230 ms between two hearings of the same speech (docs/soundtrack.md): a boundary both hearings
+    place within ``2 * slack`` of each other is the one a third hearing most likely shares.
+    """
+    w = np.asarray(words, dtype=np.float64).reshape(-1, 2)
+    o = np.asarray(other, dtype=np.float64).reshape(-1, 2)
+    texts = tuple(texts) if texts is not None and len(texts) == len(w) else None
+    other_texts = tuple(other_texts) if other_texts is not None and len(other_texts) == len(o) else None
+    if len(w) == 0:
+        return o.copy(), other_texts if texts is not None or len(o) == 0 else None
+    from rtaudio.jobs.soundtrack.plan import outside
+
+    out = [[w[0, 0], w[0, 1]]]
+    said = [[texts[0]] if texts else []]
+    for i in range(len(w) - 1):
+        g0, g1 = w[i, 1], max(w[i, 1], w[i + 1, 0])
+        free = outside(np.array([[g0 - slack, g1 + slack]]), o, slack)
+        if not len(free):  # no place both hearings leave between the two words: they count as one
+            out[-1][1] = w[i + 1, 1]
+            if texts:
+                said[-1].append(texts[i + 1])
+            continue
+        # each free stretch: where the word before it ends and the word after it starts
+        edges = [((f0 + f1) / 2,) * 2 if f1 - f0 < 2 * slack else (f0 + slack, f1 - slack) for f0, f1 in free]
+        out[-1][1] = edges[0][0]
+        for k in range(len(free) - 1):  # a word of the other hearing between two free stretches
+            out.append([edges[k][1], edges[k + 1][0]])
+            inner = (o[:, 1] > free[k][1]) & (o[:, 0] < free[k + 1][0])
+            said.append([t for t, m in zip(other_texts or (), inner, strict=False) if m])
+        out.append([edges[-1][1], w[i + 1, 1]])
+        said.append([texts[i + 1]] if texts else [])
+    arr = np.array(out, dtype=np.float64).reshape(-1, 2)
+    arr[:, 1] = np.maximum(arr[:, 1], arr[:, 0])
+    return arr, (tuple(" ".join(s) for s in said) if texts else None)
+
+
+#: How much later (s) :func:`second_hearing` plays the speech to the recogniser: half of Whisper's 20 ms
+#: word-time step, so its word edges fall on another grid.
+SECOND_HEARING_SHIFT_S = 0.01
+
+
+def second_hearing(
+    x: np.ndarray, rate: int, language: str = "en", shift_s: float = SECOND_HEARING_SHIFT_S
+) -> tuple[np.ndarray, tuple[str, ...], str]:
+    """:func:`detect_word_list` of ``x`` played ``shift_s`` seconds later, its times moved back.
+
+    The speech detector's runs and Whisper's 20 ms grid of word times start elsewhere, so the
+    recogniser hears each run anew; where it puts word boundaries differently from the first
+    hearing, neither is to be trusted (:func:`agreed_words`)."""
+    from rtaudio.jobs.soundtrack.signal import DiskSignal, mono_chunks
+
+    low = 16000  # the stages' rate: the copy is small even for a long DiskSignal
+    if isinstance(x, DiskSignal):
+        y = np.concatenate(list(mono_chunks(x, rate, low)) or [np.zeros(0, np.float32)])
+    else:
+        import soxr
+
+        y = np.asarray(x, dtype=np.float32)
+        y = y.mean(axis=1) if y.ndim == 2 else y
+        y = soxr.resample(y, rate, low).astype(np.float32) if rate != low else y
+    pad = np.zeros(int(round(shift_s * low)), dtype=np.float32)
+    words, texts, engine = detect_word_list(np.concatenate([pad, y]), low, language)
+    return np.maximum(words - len(pad) / low, 0.0), texts, engine
