@@ -223,6 +223,8 @@ class _Agent:
         "hitval",
         "mid",
         "fresh",
+        "halves",
+        "halves_quiet",
     )
 
     def __init__(self, ident: int, last: float, period: float):
@@ -245,6 +247,8 @@ class _Agent:
         self.hitval = 0.0  # running mean ODF value at its hits (absolute)
         self.fresh = False  # born where the music may have changed: a child, or induced while another agent won
         self.mid = 0.0  # strongest ODF between its beats / ODF at its beats, running mean over its hits
+        self.halves = 0  # consecutive hits whose midpoint with the previous beat holds an onset as strong as the beat
+        self.halves_quiet = False  # ... and the agent was quiet between its beats when that run began
 
     @property
     def period(self) -> float:
@@ -289,6 +293,7 @@ class BeatTracker:
     SKIP_PENALTY = 0.8  # ... and its score is scaled down by up to this much (see _skips)
     SKIP_RAMP = 0.1  # ... reached at a ratio of SKIP_RATIO + SKIP_RAMP
     INNER_ALPHA = 0.5  # per hit: how fast that ratio follows a change
+    DOUBLE_BEATS = 2  # consecutive loud midpoints after quiet that make the winner's tempo double (see _double)
     MAX_AGENTS = 12
     VEL_MAX = 0.0015
     R0 = 1.5**2  # measurement variance of a peak time (frames^2)
@@ -590,6 +595,12 @@ class BeatTracker:
         ag.avg += alpha * (e - ag.avg)
         if hit:  # evidence between its beats, against the beat's, over the last few beats
             quiet = ag.mid < self.SKIP_RATIO - 0.25
+            if self._tight(0.5 * (prev + obs), n) >= self.SKIP_RATIO * max(e_abs, 1e-12):
+                if ag.halves == 0:
+                    ag.halves_quiet = quiet
+                ag.halves += 1
+            else:
+                ag.halves = 0
             ag.mid += self.INNER_ALPHA * (min(e_mid / max(e_abs, 1e-12), 2.0) - ag.mid)
             if ag is self.best and ag.steps > 8 and quiet and ag.mid > self.SKIP_RATIO:
                 # the winner was quiet between its beats and an onset as strong as its beat came between
@@ -599,6 +610,40 @@ class BeatTracker:
         ag.hitrate += alpha * (hit - ag.hitrate)
         self._rescore(ag)
         self._set_due(ag)
+        if hit and ag is self.best and ag.halves >= self.DOUBLE_BEATS and ag.halves_quiet:
+            self._double(ag, n)
+
+    def _double(self, ag: _Agent, n: int) -> None:
+        """The winner ``ag`` was quiet between its beats, then its last ``DOUBLE_BEATS`` midpoints held onsets as
+        strong as its beats: the tempo doubled (100 -> 200 BPM, where every other click still fits ``ag``).
+        Start the twice-as-fast agent at the same phase, its history the beats and midpoints of that run;
+        ``ag`` now counts as skipping beats (see :meth:`_skips`) and every agent is judged on its beats from here.
+        """
+        ag.halves = 0
+        half = 0.5 * ag.period
+        if half < 0.8 * self.min_p or len(ag.hist) < self.DOUBLE_BEATS + 1:
+            return
+        beats = [b for b, _ in ag.hist[-(self.DOUBLE_BEATS + 1) :]]
+        hist: list[tuple[float, bool]] = [(beats[0], True)]
+        for a, b in pairwise(beats):
+            mid = 0.5 * (a + b)
+            m = self._peak_near(mid - SCORE_TOL, mid + SCORE_TOL, mid, SCORE_TOL, n)
+            hist += [(self._refine(m) if m >= 0 else mid, m >= 0), (b, True)]
+        d = _Agent(self._next_id, hist[-1][0], half)
+        self._next_id += 1
+        d.vel, d.c = ag.vel, list(ag.c)
+        d.hist, d.fresh = hist, True
+        d.hits = sum(h for _, h in hist)
+        d.hitrate = d.hits / len(hist)
+        d.avg, d.hitval = ag.avg, ag.hitval
+        ratios = [self._inner(a, b, n) / max(self._tight(b, n), 1e-12) for (a, _), (b, _) in pairwise(hist)]
+        d.mid = min(float(np.mean(ratios)), 2.0)
+        self._rescore(d)
+        self._set_due(d)
+        self.agents.append(d)
+        ag.mid = max(ag.mid, self.SKIP_RATIO + self.SKIP_RAMP)
+        for g in self.agents:
+            g.fresh, g.steps = True, 0
 
     def _spawn_child(self, parent: _Agent, beat: float, interval: float) -> None:
         c = _Agent(self._next_id, beat - interval, interval)
