@@ -574,9 +574,12 @@ class BeatTracker:
             outer = 0.35 * p
             mo = self._peak_near(pred - outer, pred + min(outer, 25.0), pred, 1e9, n)
             if mo >= 0 and self._val(mo) > 0.7 * r and len(self.agents) < self.MAX_AGENTS + 2:
-                interval = mo - prev
+                # a parent that was quiet between its beats: onsets evenly between its last beat and this one
+                # are beats of the new tempo (80 -> 200 BPM); not where it heard off-beats all along (music)
+                grid = self._grid(prev, mo, 0.7 * r, n) if ag.mid < self.SKIP_RATIO - 0.25 else []
+                interval = (mo - prev) / (len(grid) + 1)
                 if self.min_p <= interval <= self.max_p:
-                    self._spawn_child(ag, float(mo), interval)
+                    self._spawn_child(ag, float(mo), interval, grid)
             ag.misses += 1
             hit = 0.0
         ag.steps += 1
@@ -645,7 +648,26 @@ class BeatTracker:
         for g in self.agents:
             g.fresh, g.steps = True, 0
 
-    def _spawn_child(self, parent: _Agent, beat: float, interval: float) -> None:
+    def _grid(self, a: float, b: float, level: float, n: int) -> list[float]:
+        """Onsets above ``level`` that split ``a`` .. ``b`` into 2, 3 or 4 equal intervals (the finest such
+        grid, intervals of at least ``min_p``), refined; empty if none (a speed-up past twice the tempo)."""
+        for m in (4, 3, 2):
+            d = (b - a) / m
+            if d < self.min_p:
+                continue
+            pts = []
+            for j in range(1, m):
+                at = a + j * d
+                k = self._peak_near(at - SCORE_TOL, at + SCORE_TOL, at, SCORE_TOL, n)
+                if k < 0 or self._val(k) <= level:
+                    break
+                pts.append(self._refine(k))
+            if len(pts) == m - 1:
+                return pts
+        return []
+
+    def _spawn_child(self, parent: _Agent, beat: float, interval: float, grid: list[float] = ()) -> None:
+        """A child of ``parent`` whose last beat is ``beat`` (the onsets of ``grid`` before it, since the parent's last beat)."""
         c = _Agent(self._next_id, beat - interval, interval)
         self._next_id += 1
         c.nb = beat
@@ -653,8 +675,8 @@ class BeatTracker:
         c.avg = 0.8 * parent.avg
         c.mid = parent.mid
         c.hitrate = parent.hitrate
-        c.hits = 1
-        c.hist = list(parent.hist) + [(beat, True)]
+        c.hits = 1 + len(grid)
+        c.hist = list(parent.hist) + [(g, True) for g in grid] + [(beat, True)]
         c.last = beat
         self._predict(c)
         self._rescore(c)
