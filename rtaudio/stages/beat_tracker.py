@@ -288,6 +288,7 @@ class BeatTracker:
     STEADY_VEL = 2e-4  # log-interval change per frame that counts as "tempo moving" (2 %/s at 100 fps)
     HYSTERESIS = 1.15
     CHANGE_COS = 0.5  # cosine of the recent autocorrelation and the tempogram below which the rhythm has changed
+    CHANGE_HOLD_S = 2.0  # a change point seen in the winner's beats holds that state at least this long (s)
     RHYTHM_TAU_S = 3.0
     SKIP_RATIO = 0.75  # strongest onset between an agent's beats / at its beats, above which it may skip beats
     SKIP_PENALTY = 0.8  # ... and its score is scaled down by up to this much (see _skips)
@@ -336,6 +337,8 @@ class BeatTracker:
         self._tg_sal: np.ndarray | None = None
         self._tg_max = 1.0
         self.changed = False
+        self._change_until = 0
+        self._change_from = 0.0
         self._tg_first = 0
         self.rhythm = 0.0
         self.rhythm_level = 0.0
@@ -580,6 +583,10 @@ class BeatTracker:
                 interval = (mo - prev) / (len(grid) + 1)
                 if self.min_p <= interval <= self.max_p:
                     self._spawn_child(ag, float(mo), interval, grid)
+                    if grid and ag is self.best and ag.steps > 8:
+                        # the winner missed where a new, faster grid began at its last beat: a change point
+                        # (the winner with this miss too)
+                        self._change(n, prev)
             ag.misses += 1
             hit = 0.0
         ag.steps += 1
@@ -645,8 +652,19 @@ class BeatTracker:
         self._set_due(d)
         self.agents.append(d)
         ag.mid = max(ag.mid, self.SKIP_RATIO + self.SKIP_RAMP)
+        self._change(n, beats[0])
+
+    def _change(self, n: int, since: float) -> None:
+        """A change point seen in the winner's beats, after its beat ``since`` (frame): every agent is judged on
+        its beats from here (an agent induced in the next ``CHANGE_HOLD_S`` on its beats after ``since``), and the
+        tempogram, which has not heard the new rhythm yet, follows fast and weighs nothing meanwhile."""
+        self.changed = True
+        self._change_until = n + int(self.CHANGE_HOLD_S * self.fps)
+        self._change_from = since
         for g in self.agents:
             g.fresh, g.steps = True, 0
+            g.hits = sum(1 for b, h in g.hist if h and b >= since - SCORE_TOL)
+            self._rescore(g)
 
     def _grid(self, a: float, b: float, level: float, n: int) -> list[float]:
         """Onsets above ``level`` that split ``a`` .. ``b`` into 2, 3 or 4 equal intervals (the finest such
@@ -751,7 +769,7 @@ class BeatTracker:
         steady = b is not None and b.misses < 2 and b.hitrate > 0.6
         if self._tg is not None and n - self._tg_first >= 2 * w:
             lo = int(self.min_p)
-            changed = _cosine(r[lo:], self._tg[lo:]) < self.CHANGE_COS
+            changed = _cosine(r[lo:], self._tg[lo:]) < self.CHANGE_COS or n < self._change_until
             if changed and not self.changed:
                 for g in self.agents:  # judged on their beats since the change from now on
                     g.fresh, g.steps = True, 0
@@ -872,12 +890,16 @@ class BeatTracker:
         self._next_id += 1
         ag.vel = vel
         ag.hist = [(base + p, s) for p, s in zip(pos, sup, strict=True)][-8:]
-        recent = sup[-8:]
+        # after a change point seen in the winner's beats, judged on its beats since (not on a fit across it)
+        since = self._change_from - SCORE_TOL if n < self._change_until else -math.inf
+        recent = [s for b, s in ag.hist if b >= since]
         ag.hits = int(sum(recent))
         ag.hitrate = ag.hits / max(len(recent), 1)
         r = max(self.peak_level, 1e-12)
         ev, mid = [], []
         for (p1, _), (p2, hit) in pairwise(ag.hist):
+            if p1 < since:
+                continue
             j = int(round(p2 - base))
             w = x[max(j - SCORE_TOL, 0) : max(j + SCORE_TOL + 1, 0)]
             v = float(w.max()) if len(w) else 0.0
