@@ -575,18 +575,22 @@ class BeatTracker:
             hit = 1.0
         else:
             outer = 0.35 * p
-            mo = self._peak_near(pred - outer, pred + min(outer, 25.0), pred, 1e9, n)
-            if mo >= 0 and self._val(mo) > 0.7 * r and len(self.agents) < self.MAX_AGENTS + 2:
-                # a parent that was quiet between its beats: onsets evenly between its last beat and this one
-                # are beats of the new tempo (80 -> 200 BPM); not where it heard off-beats all along (music)
-                grid = self._grid(prev, mo, 0.7 * r, n) if ag.mid < self.SKIP_RATIO - 0.25 else []
-                interval = (mo - prev) / (len(grid) + 1)
-                if self.min_p <= interval <= self.max_p:
-                    self._spawn_child(ag, float(mo), interval, grid)
-                    if grid and ag is self.best and ag.steps > 8:
-                        # the winner missed where a new, faster grid began at its last beat: a change point
-                        # (the winner with this miss too)
-                        self._change(n, prev)
+            hi = pred + min(outer, 25.0)
+            # a parent that was quiet between its beats: two or more strong onsets on an even grid since its last
+            # hit are beats of a new, faster tempo (80 -> 200, 120 -> 200 BPM); not where it heard off-beats all
+            # along (music with eighth notes), nor for a single onset (a syncopated beat)
+            anchor, run = self._new_grid(ag, hi, 0.7 * r, n) if ag.mid < self.SKIP_RATIO - 0.25 else (0.0, [])
+            if len(self.agents) < self.MAX_AGENTS + 2:
+                if run:
+                    interval = (run[-1] - anchor) / len(run)
+                    if self.min_p <= interval <= self.max_p:
+                        self._spawn_child(ag, run[-1], interval, run[:-1])
+                        if ag is self.best and ag.steps > 8:
+                            self._change(n, anchor)  # the winner missed where a faster grid began: a change point
+                else:
+                    mo = self._peak_near(pred - outer, hi, pred, 1e9, n)
+                    if mo >= 0 and self._val(mo) > 0.7 * r and self.min_p <= mo - prev <= self.max_p:
+                        self._spawn_child(ag, float(mo), mo - prev)
             ag.misses += 1
             hit = 0.0
         ag.steps += 1
@@ -666,23 +670,32 @@ class BeatTracker:
             g.hits = sum(1 for b, h in g.hist if h and b >= since - SCORE_TOL)
             self._rescore(g)
 
-    def _grid(self, a: float, b: float, level: float, n: int) -> list[float]:
-        """Onsets above ``level`` that split ``a`` .. ``b`` into 2, 3 or 4 equal intervals (the finest such
-        grid, intervals of at least ``min_p``), refined; empty if none (a speed-up past twice the tempo)."""
-        for m in (4, 3, 2):
-            d = (b - a) / m
-            if d < self.min_p:
-                continue
-            pts = []
-            for j in range(1, m):
-                at = a + j * d
-                k = self._peak_near(at - SCORE_TOL, at + SCORE_TOL, at, SCORE_TOL, n)
-                if k < 0 or self._val(k) <= level:
-                    break
-                pts.append(self._refine(k))
-            if len(pts) == m - 1:
-                return pts
-        return []
+    def _new_grid(self, ag: _Agent, hi: float, level: float, n: int) -> tuple[float, list[float]]:
+        """``(anchor, onsets)``: ``ag``'s last hit, and the onsets above ``level`` (refined, at least two) on the even
+        grid that starts there: the first one after ``anchor + 0.8 min_p`` and no later than ``hi``, then those
+        continuing its spacing, up to now; ``(0, [])`` if there are fewer than two."""
+        hits = [b for b, h in ag.hist if h]
+        if not hits:
+            return 0.0, []
+        a = hits[-1]
+        lo = a + 0.8 * self.min_p
+        first = -1
+        for k in range(max(int(math.ceil(lo)), n - self.size + 2), min(int(math.floor(hi)), n - 2) + 1):
+            v = self._val(k)
+            if v > level and v >= self._val(k - 1) and v > self._val(k + 1):
+                first = k
+                break
+        if first < 0:
+            return 0.0, []
+        run = [self._refine(first)]
+        d = run[0] - a
+        while run[-1] + d + SCORE_TOL <= n - 2:
+            at = run[-1] + d
+            k = self._peak_near(at - SCORE_TOL, at + SCORE_TOL, at, SCORE_TOL, n)
+            if k < 0 or self._val(k) <= level:
+                break
+            run.append(self._refine(k))
+        return (a, run) if len(run) >= 2 else (0.0, [])
 
     def _spawn_child(self, parent: _Agent, beat: float, interval: float, grid: list[float] = ()) -> None:
         """A child of ``parent`` whose last beat is ``beat`` (the onsets of ``grid`` before it, since the parent's last beat)."""
@@ -694,7 +707,8 @@ class BeatTracker:
         c.mid = parent.mid
         c.hitrate = parent.hitrate
         c.hits = 1 + len(grid)
-        c.hist = list(parent.hist) + [(g, True) for g in grid] + [(beat, True)]
+        first = grid[0] if grid else beat
+        c.hist = [h for h in parent.hist if h[0] < first - SCORE_TOL] + [(g, True) for g in grid] + [(beat, True)]
         c.last = beat
         self._predict(c)
         self._rescore(c)
