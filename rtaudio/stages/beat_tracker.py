@@ -223,8 +223,9 @@ class _Agent:
         "hitval",
         "mid",
         "fresh",
-        "halves",
-        "halves_quiet",
+        "subdiv",
+        "sub_m",
+        "sub_quiet",
     )
 
     def __init__(self, ident: int, last: float, period: float):
@@ -247,8 +248,11 @@ class _Agent:
         self.hitval = 0.0  # running mean ODF value at its hits (absolute)
         self.fresh = False  # born where the music may have changed: a child, or induced while another agent won
         self.mid = 0.0  # strongest ODF between its beats / ODF at its beats, running mean over its hits
-        self.halves = 0  # consecutive hits whose midpoint with the previous beat holds an onset as strong as the beat
-        self.halves_quiet = False  # ... and the agent was quiet between its beats when that run began
+        self.subdiv = (
+            0  # consecutive hits whose interval's 1/2 (sub_m = 2) or 1/3 and 2/3 (3) hold onsets as strong as the beat
+        )
+        self.sub_m = 0
+        self.sub_quiet = False  # ... and the agent was quiet between its beats when that run began
 
     @property
     def period(self) -> float:
@@ -294,7 +298,7 @@ class BeatTracker:
     SKIP_PENALTY = 0.8  # ... and its score is scaled down by up to this much (see _skips)
     SKIP_RAMP = 0.1  # ... reached at a ratio of SKIP_RATIO + SKIP_RAMP
     INNER_ALPHA = 0.5  # per hit: how fast that ratio follows a change
-    DOUBLE_BEATS = 2  # consecutive loud midpoints after quiet that make the winner's tempo double (see _double)
+    SUBDIV_BEATS = 2  # beats with loud subdivisions after quiet that make the winner's tempo 2 or 3 times faster
     MAX_AGENTS = 12
     VEL_MAX = 0.0015
     R0 = 1.5**2  # measurement variance of a peak time (frames^2)
@@ -609,12 +613,14 @@ class BeatTracker:
         ag.avg += alpha * (e - ag.avg)
         if hit:  # evidence between its beats, against the beat's, over the last few beats
             quiet = ag.mid < self.SKIP_RATIO - 0.25
-            if self._tight(0.5 * (prev + obs), n) >= self.SKIP_RATIO * max(e_abs, 1e-12):
-                if ag.halves == 0:
-                    ag.halves_quiet = quiet
-                ag.halves += 1
+            loud = self.SKIP_RATIO * max(e_abs, 1e-12)
+            sub = next(
+                (m for m in (2, 3) if all(self._tight(prev + j * (obs - prev) / m, n) >= loud for j in range(1, m))), 0
+            )
+            if sub and sub == ag.sub_m:
+                ag.subdiv += 1
             else:
-                ag.halves = 0
+                ag.subdiv, ag.sub_m, ag.sub_quiet = int(sub > 0), sub, quiet
             ag.mid += self.INNER_ALPHA * (min(e_mid / max(e_abs, 1e-12), 2.0) - ag.mid)
             if ag is self.best and ag.steps > 8 and quiet and ag.mid > self.SKIP_RATIO:
                 # the winner was quiet between its beats and an onset as strong as its beat came between
@@ -624,26 +630,29 @@ class BeatTracker:
         ag.hitrate += alpha * (hit - ag.hitrate)
         self._rescore(ag)
         self._set_due(ag)
-        if hit and ag is self.best and ag.halves >= self.DOUBLE_BEATS and ag.halves_quiet:
-            self._double(ag, n)
+        if hit and ag is self.best and ag.subdiv >= self.SUBDIV_BEATS and ag.sub_quiet:
+            self._subdivide(ag, n)
 
-    def _double(self, ag: _Agent, n: int) -> None:
-        """The winner ``ag`` was quiet between its beats, then its last ``DOUBLE_BEATS`` midpoints held onsets as
-        strong as its beats: the tempo doubled (100 -> 200 BPM, where every other click still fits ``ag``).
-        Start the twice-as-fast agent at the same phase, its history the beats and midpoints of that run;
-        ``ag`` now counts as skipping beats (see :meth:`_skips`) and every agent is judged on its beats from here.
+    def _subdivide(self, ag: _Agent, n: int) -> None:
+        """The winner ``ag`` was quiet between its beats, then for its last ``SUBDIV_BEATS`` beats the points
+        that split its interval in ``ag.sub_m`` (2 or 3) held onsets as strong as its beats: the tempo doubled
+        or tripled (100 -> 200 BPM, where every other click still fits ``ag``).  Start the faster agent at the
+        same phase, its history the beats and subdivisions of that run; ``ag`` now counts as skipping beats
+        (see :meth:`_skips`) and every agent is judged on its beats from here.
         """
-        ag.halves = 0
-        half = 0.5 * ag.period
-        if half < 0.8 * self.min_p or len(ag.hist) < self.DOUBLE_BEATS + 1:
+        k, ag.subdiv = ag.sub_m, 0
+        period = ag.period / k
+        if period < self.min_p or len(ag.hist) < self.SUBDIV_BEATS + 1:
             return
-        beats = [b for b, _ in ag.hist[-(self.DOUBLE_BEATS + 1) :]]
+        beats = [b for b, _ in ag.hist[-(self.SUBDIV_BEATS + 1) :]]
         hist: list[tuple[float, bool]] = [(beats[0], True)]
         for a, b in pairwise(beats):
-            mid = 0.5 * (a + b)
-            m = self._peak_near(mid - SCORE_TOL, mid + SCORE_TOL, mid, SCORE_TOL, n)
-            hist += [(self._refine(m) if m >= 0 else mid, m >= 0), (b, True)]
-        d = _Agent(self._next_id, hist[-1][0], half)
+            for j in range(1, k):
+                at = a + j * (b - a) / k
+                m = self._peak_near(at - SCORE_TOL, at + SCORE_TOL, at, SCORE_TOL, n)
+                hist.append((self._refine(m) if m >= 0 else at, m >= 0))
+            hist.append((b, True))
+        d = _Agent(self._next_id, hist[-1][0], period)
         self._next_id += 1
         d.vel, d.c = ag.vel, list(ag.c)
         d.hist, d.fresh = hist, True
