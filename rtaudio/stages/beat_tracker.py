@@ -15,7 +15,10 @@ How it works
   of its prediction (relative to the recent peak level, capped).  An agent that
   finds no peak in its window coasts on its prediction; a peak further away (up
   to 35 % of a beat) spawns a child agent with the interval that peak implies:
-  that is how an abrupt tempo change is followed within a beat or two.
+  that is how an abrupt tempo change is followed within a beat or two.  An agent
+  that was quiet between its beats (see below) and misses after two or more strong
+  onsets on an even grid since its last hit spawns a child on that grid instead
+  (80 -> 200 BPM: the first onset after its last beat gives the new interval).
 * **Induction.** Every 0.25 s while nothing is locked (every second after), the
   autocorrelation of the last 5 s of ODF proposes the three likeliest periods;
   for each, the tracker walks back through the ODF peaks from the best-aligned
@@ -35,15 +38,27 @@ How it works
   tempogram follows fast (2 s), its weight in the scores drops to 0, and every agent is
   judged on its beats since the change (plain means from there).  Without it, the 20 s
   tempogram kept the old tempo salient for seconds after a speed-up by 3/2 or more.  The
-  winner's own beats give a second cue: when it was quiet between its beats (ratio below
-  0.5, see below) and an onset as strong as its beat comes between two, its rivals are
-  judged on their beats since as well (128 -> 200 BPM, where the autocorrelations agree).
+  winner's own beats give more cues, all where it was quiet between its beats (ratio below
+  0.5, see below): an onset as strong as its beat comes between two (128 -> 200 BPM, where
+  the autocorrelations agree: every agent judged on its beats since); it misses after a
+  faster grid began at its last hit (the child above); or, for 2 beats in a row, the
+  points that split its interval in 2 (or 3) hold onsets as strong as its beats: the
+  tempo doubled (tripled), and the agent 2 (3) times faster starts at the same phase
+  with those beats as history (100 -> 200 BPM, where every other click still fits the
+  old agent and the autocorrelations agree).  Music whose off-beats carry onsets all
+  along is not quiet between its beats: on the synthesized and corpus music of
+  ``benchmarks/keys_eval.py`` these fire only at a real change (beat_and_chords
+  140 -> 100 BPM), never in steady music or syncopated drums (measured).  The
+  last two are change points in full: every agent is judged on its hits since the
+  change (an agent induced within 2 s on its history since), and the tempogram weighs
+  nothing for 2 s (it has not heard the new tempo yet).
 * **Skipped beats.** Each agent also keeps the strongest ODF value between its
   beats against the value at its beats.  When that ratio passes 0.75 and another
   agent 2 or 3 times faster hits with quiet between its own beats, the slower
-  agent skips beats: its score drops (by up to 80 %).  That is how a click track
-  that speeds up to a multiple of the old tempo (75 -> 150 BPM) is followed,
-  where every other click still fits the old agent.
+  agent skips beats: its score drops (by up to 80 %; in full once its subdivisions
+  made the tempo double).  That is how a click track that speeds up to a multiple of
+  the old tempo (75 -> 150 BPM) is followed, where every other click still fits the
+  old agent.
 * **Output.** The winner's beats are reported once they are confirmed by a
   later hit (a single coasted beat between two hits counts, two in a row do
   not); when a new agent takes over, the beats of its recent history that lie
@@ -226,6 +241,7 @@ class _Agent:
         "subdiv",
         "sub_m",
         "sub_quiet",
+        "mid_before",
     )
 
     def __init__(self, ident: int, last: float, period: float):
@@ -253,6 +269,7 @@ class _Agent:
         )
         self.sub_m = 0
         self.sub_quiet = False  # ... and the agent was quiet between its beats when that run began
+        self.mid_before = 0.0  # ``mid`` before its last update
 
     @property
     def period(self) -> float:
@@ -583,7 +600,9 @@ class BeatTracker:
             # a parent that was quiet between its beats: two or more strong onsets on an even grid since its last
             # hit are beats of a new, faster tempo (80 -> 200, 120 -> 200 BPM); not where it heard off-beats all
             # along (music with eighth notes), nor for a single onset (a syncopated beat)
-            anchor, run = self._new_grid(ag, hi, 0.7 * r, n) if ag.mid < self.SKIP_RATIO - 0.25 else (0.0, [])
+            # (quiet until at most one beat ago: the change may have begun before the last hit)
+            quiet = min(ag.mid, ag.mid_before) < self.SKIP_RATIO - 0.25
+            anchor, run = self._new_grid(ag, hi, 0.7 * r, n) if quiet else (0.0, [])
             if len(self.agents) < self.MAX_AGENTS + 2:
                 if run:
                     interval = (run[-1] - anchor) / len(run)
@@ -621,6 +640,7 @@ class BeatTracker:
                 ag.subdiv += 1
             else:
                 ag.subdiv, ag.sub_m, ag.sub_quiet = int(sub > 0), sub, quiet
+            ag.mid_before = ag.mid
             ag.mid += self.INNER_ALPHA * (min(e_mid / max(e_abs, 1e-12), 2.0) - ag.mid)
             if ag is self.best and ag.steps > 8 and quiet and ag.mid > self.SKIP_RATIO:
                 # the winner was quiet between its beats and an onset as strong as its beat came between
@@ -660,7 +680,7 @@ class BeatTracker:
         d.hitrate = d.hits / len(hist)
         d.avg, d.hitval = ag.avg, ag.hitval
         ratios = [self._inner(a, b, n) / max(self._tight(b, n), 1e-12) for (a, _), (b, _) in pairwise(hist)]
-        d.mid = min(float(np.mean(ratios)), 2.0)
+        d.mid = d.mid_before = min(float(np.mean(ratios)), 2.0)
         self._rescore(d)
         self._set_due(d)
         self.agents.append(d)
@@ -713,7 +733,7 @@ class BeatTracker:
         c.nb = beat
         c.fresh = True
         c.avg = 0.8 * parent.avg
-        c.mid = parent.mid
+        c.mid, c.mid_before = parent.mid, parent.mid_before
         c.hitrate = parent.hitrate
         c.hits = 1 + len(grid)
         first = grid[0] if grid else beat
@@ -934,6 +954,7 @@ class BeatTracker:
             ag.avg = float(np.mean(ev))
         if mid:
             ag.mid = float(np.mean(mid[-3:]))
+        ag.mid_before = ag.mid
         self._rescore(ag)
         self._set_due(ag)
         return ag
