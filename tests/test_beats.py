@@ -90,11 +90,16 @@ def test_locks_within_4_beats_of_the_start(bpm):
         (100, 150),
         (60, 200),
         (128, 200),
+        (100, 200),
+        (80, 200),
+        (120, 200),
+        (60, 180),
     ],
 )
 def test_locks_within_4_beats_of_a_tempo_change(a, b):
-    """Abrupt changes, speed-ups to a multiple of the old tempo (75 -> 150, where every other click still
-    fits the old beat) included: beats within 35 ms from the 5th click after the change on."""
+    """Abrupt changes, speed-ups to a multiple of the old tempo (75 -> 150, 100 -> 200, 60 -> 180, where every
+    other or third click still fits the old beat) and past twice it (80 -> 200) included: beats within 35 ms
+    from the 5th click after the change on."""
     first = np.arange(0.3, 12.0, 60.0 / a)
     second = np.arange(12.0, 24.0, 60.0 / b)
     times = np.concatenate([first, second])
@@ -127,6 +132,19 @@ def test_a_change_of_rhythm_is_flagged_and_steady_music_is_not():
     assert flagged and 12.0 < flagged[0] <= 15.0, flagged[:3]
     assert _change_points(clicks(np.arange(0.3, 20.0, 0.5), 20.0, RATE)) == []
     assert _change_points(beat_and_chords(20.0, RATE, bpm=100, seed=1)) == []
+
+
+@pytest.mark.parametrize("bpm", [90, 140])
+def test_eighth_notes_all_along_do_not_double_the_tempo(bpm):
+    """Drums and chords with an onset on every eighth note: no change point (the doubling cue needs quiet between
+    the beats first) and the tempo stays the beat's, not twice it."""
+    from rtaudio.testing import beat_and_chords
+
+    x = beat_and_chords(20.0, RATE, bpm=bpm, seed=1)
+    assert _change_points(x) == []
+    _, tempi, _ = _beats(x)
+    steady = [t for s, t in tempi if s >= LOCK_S]
+    assert steady and abs(np.median(steady) / bpm - 1) < 0.02, f"tempo {np.median(steady):.1f}, expected {bpm}"
 
 
 def test_accelerating_clicks_tempo_error_under_4_percent():

@@ -15,7 +15,10 @@ How it works
   of its prediction (relative to the recent peak level, capped).  An agent that
   finds no peak in its window coasts on its prediction; a peak further away (up
   to 35 % of a beat) spawns a child agent with the interval that peak implies:
-  that is how an abrupt tempo change is followed within a beat or two.
+  that is how an abrupt tempo change is followed within a beat or two.  An agent
+  that was quiet between its beats (see below) and misses after two or more strong
+  onsets on an even grid since its last hit spawns a child on that grid instead
+  (80 -> 200 BPM: the first onset after its last beat gives the new interval).
 * **Induction.** Every 0.25 s while nothing is locked (every second after), the
   autocorrelation of the last 5 s of ODF proposes the three likeliest periods;
   for each, the tracker walks back through the ODF peaks from the best-aligned
@@ -35,15 +38,27 @@ How it works
   tempogram follows fast (2 s), its weight in the scores drops to 0, and every agent is
   judged on its beats since the change (plain means from there).  Without it, the 20 s
   tempogram kept the old tempo salient for seconds after a speed-up by 3/2 or more.  The
-  winner's own beats give a second cue: when it was quiet between its beats (ratio below
-  0.5, see below) and an onset as strong as its beat comes between two, its rivals are
-  judged on their beats since as well (128 -> 200 BPM, where the autocorrelations agree).
+  winner's own beats give more cues, all where it was quiet between its beats (ratio below
+  0.5, see below): an onset as strong as its beat comes between two (128 -> 200 BPM, where
+  the autocorrelations agree: every agent judged on its beats since); it misses after a
+  faster grid began at its last hit (the child above); or, for 2 beats in a row, the
+  points that split its interval in 2 (or 3) hold onsets as strong as its beats: the
+  tempo doubled (tripled), and the agent 2 (3) times faster starts at the same phase
+  with those beats as history (100 -> 200 BPM, where every other click still fits the
+  old agent and the autocorrelations agree).  Music whose off-beats carry onsets all
+  along is not quiet between its beats: on the synthesized and corpus music of
+  ``benchmarks/keys_eval.py`` these fire only at a real change (beat_and_chords
+  140 -> 100 BPM), never in steady music or syncopated drums (measured).  The
+  last two are change points in full: every agent is judged on its hits since the
+  change (an agent induced within 2 s on its history since), and the tempogram weighs
+  nothing for 2 s (it has not heard the new tempo yet).
 * **Skipped beats.** Each agent also keeps the strongest ODF value between its
   beats against the value at its beats.  When that ratio passes 0.75 and another
   agent 2 or 3 times faster hits with quiet between its own beats, the slower
-  agent skips beats: its score drops (by up to 80 %).  That is how a click track
-  that speeds up to a multiple of the old tempo (75 -> 150 BPM) is followed,
-  where every other click still fits the old agent.
+  agent skips beats: its score drops (by up to 80 %; in full once its subdivisions
+  made the tempo double).  That is how a click track that speeds up to a multiple of
+  the old tempo (75 -> 150 BPM) is followed, where every other click still fits the
+  old agent.
 * **Output.** The winner's beats are reported once they are confirmed by a
   later hit (a single coasted beat between two hits counts, two in a row do
   not); when a new agent takes over, the beats of its recent history that lie
@@ -223,6 +238,10 @@ class _Agent:
         "hitval",
         "mid",
         "fresh",
+        "subdiv",
+        "sub_m",
+        "sub_quiet",
+        "mid_before",
     )
 
     def __init__(self, ident: int, last: float, period: float):
@@ -245,6 +264,12 @@ class _Agent:
         self.hitval = 0.0  # running mean ODF value at its hits (absolute)
         self.fresh = False  # born where the music may have changed: a child, or induced while another agent won
         self.mid = 0.0  # strongest ODF between its beats / ODF at its beats, running mean over its hits
+        self.subdiv = (
+            0  # consecutive hits whose interval's 1/2 (sub_m = 2) or 1/3 and 2/3 (3) hold onsets as strong as the beat
+        )
+        self.sub_m = 0
+        self.sub_quiet = False  # ... and the agent was quiet between its beats when that run began
+        self.mid_before = 0.0  # ``mid`` before its last update
 
     @property
     def period(self) -> float:
@@ -284,11 +309,13 @@ class BeatTracker:
     STEADY_VEL = 2e-4  # log-interval change per frame that counts as "tempo moving" (2 %/s at 100 fps)
     HYSTERESIS = 1.15
     CHANGE_COS = 0.5  # cosine of the recent autocorrelation and the tempogram below which the rhythm has changed
+    CHANGE_HOLD_S = 2.0  # a change point seen in the winner's beats holds that state at least this long (s)
     RHYTHM_TAU_S = 3.0
     SKIP_RATIO = 0.75  # strongest onset between an agent's beats / at its beats, above which it may skip beats
     SKIP_PENALTY = 0.8  # ... and its score is scaled down by up to this much (see _skips)
     SKIP_RAMP = 0.1  # ... reached at a ratio of SKIP_RATIO + SKIP_RAMP
     INNER_ALPHA = 0.5  # per hit: how fast that ratio follows a change
+    SUBDIV_BEATS = 2  # beats with loud subdivisions after quiet that make the winner's tempo 2 or 3 times faster
     MAX_AGENTS = 12
     VEL_MAX = 0.0015
     R0 = 1.5**2  # measurement variance of a peak time (frames^2)
@@ -331,6 +358,8 @@ class BeatTracker:
         self._tg_sal: np.ndarray | None = None
         self._tg_max = 1.0
         self.changed = False
+        self._change_until = 0
+        self._change_from = 0.0
         self._tg_first = 0
         self.rhythm = 0.0
         self.rhythm_level = 0.0
@@ -567,11 +596,24 @@ class BeatTracker:
             hit = 1.0
         else:
             outer = 0.35 * p
-            mo = self._peak_near(pred - outer, pred + min(outer, 25.0), pred, 1e9, n)
-            if mo >= 0 and self._val(mo) > 0.7 * r and len(self.agents) < self.MAX_AGENTS + 2:
-                interval = mo - prev
-                if self.min_p <= interval <= self.max_p:
-                    self._spawn_child(ag, float(mo), interval)
+            hi = pred + min(outer, 25.0)
+            # a parent that was quiet between its beats: two or more strong onsets on an even grid since its last
+            # hit are beats of a new, faster tempo (80 -> 200, 120 -> 200 BPM); not where it heard off-beats all
+            # along (music with eighth notes), nor for a single onset (a syncopated beat)
+            # (quiet until at most one beat ago: the change may have begun before the last hit)
+            quiet = min(ag.mid, ag.mid_before) < self.SKIP_RATIO - 0.25
+            anchor, run = self._new_grid(ag, hi, 0.7 * r, n) if quiet else (0.0, [])
+            if len(self.agents) < self.MAX_AGENTS + 2:
+                if run:
+                    interval = (run[-1] - anchor) / len(run)
+                    if self.min_p <= interval <= self.max_p:
+                        self._spawn_child(ag, run[-1], interval, run[:-1])
+                        if ag is self.best and ag.steps > 8:
+                            self._change(n, anchor)  # the winner missed where a faster grid began: a change point
+                else:
+                    mo = self._peak_near(pred - outer, hi, pred, 1e9, n)
+                    if mo >= 0 and self._val(mo) > 0.7 * r and self.min_p <= mo - prev <= self.max_p:
+                        self._spawn_child(ag, float(mo), mo - prev)
             ag.misses += 1
             hit = 0.0
         ag.steps += 1
@@ -590,6 +632,15 @@ class BeatTracker:
         ag.avg += alpha * (e - ag.avg)
         if hit:  # evidence between its beats, against the beat's, over the last few beats
             quiet = ag.mid < self.SKIP_RATIO - 0.25
+            loud = self.SKIP_RATIO * max(e_abs, 1e-12)
+            sub = next(
+                (m for m in (2, 3) if all(self._tight(prev + j * (obs - prev) / m, n) >= loud for j in range(1, m))), 0
+            )
+            if sub and sub == ag.sub_m:
+                ag.subdiv += 1
+            else:
+                ag.subdiv, ag.sub_m, ag.sub_quiet = int(sub > 0), sub, quiet
+            ag.mid_before = ag.mid
             ag.mid += self.INNER_ALPHA * (min(e_mid / max(e_abs, 1e-12), 2.0) - ag.mid)
             if ag is self.best and ag.steps > 8 and quiet and ag.mid > self.SKIP_RATIO:
                 # the winner was quiet between its beats and an onset as strong as its beat came between
@@ -599,17 +650,94 @@ class BeatTracker:
         ag.hitrate += alpha * (hit - ag.hitrate)
         self._rescore(ag)
         self._set_due(ag)
+        if hit and ag is self.best and ag.subdiv >= self.SUBDIV_BEATS and ag.sub_quiet:
+            self._subdivide(ag, n)
 
-    def _spawn_child(self, parent: _Agent, beat: float, interval: float) -> None:
+    def _subdivide(self, ag: _Agent, n: int) -> None:
+        """The winner ``ag`` was quiet between its beats, then for its last ``SUBDIV_BEATS`` beats the points
+        that split its interval in ``ag.sub_m`` (2 or 3) held onsets as strong as its beats: the tempo doubled
+        or tripled (100 -> 200 BPM, where every other click still fits ``ag``).  Start the faster agent at the
+        same phase, its history the beats and subdivisions of that run; ``ag`` now counts as skipping beats
+        (see :meth:`_skips`) and every agent is judged on its beats from here.
+        """
+        k, ag.subdiv = ag.sub_m, 0
+        period = ag.period / k
+        if period < self.min_p or len(ag.hist) < self.SUBDIV_BEATS + 1:
+            return
+        beats = [b for b, _ in ag.hist[-(self.SUBDIV_BEATS + 1) :]]
+        hist: list[tuple[float, bool]] = [(beats[0], True)]
+        for a, b in pairwise(beats):
+            for j in range(1, k):
+                at = a + j * (b - a) / k
+                m = self._peak_near(at - SCORE_TOL, at + SCORE_TOL, at, SCORE_TOL, n)
+                hist.append((self._refine(m) if m >= 0 else at, m >= 0))
+            hist.append((b, True))
+        d = _Agent(self._next_id, hist[-1][0], period)
+        self._next_id += 1
+        d.vel, d.c = ag.vel, list(ag.c)
+        d.hist, d.fresh = hist, True
+        d.hits = sum(h for _, h in hist)
+        d.hitrate = d.hits / len(hist)
+        d.avg, d.hitval = ag.avg, ag.hitval
+        ratios = [self._inner(a, b, n) / max(self._tight(b, n), 1e-12) for (a, _), (b, _) in pairwise(hist)]
+        d.mid = d.mid_before = min(float(np.mean(ratios)), 2.0)
+        self._rescore(d)
+        self._set_due(d)
+        self.agents.append(d)
+        ag.mid = max(ag.mid, self.SKIP_RATIO + self.SKIP_RAMP)
+        self._change(n, beats[0])
+
+    def _change(self, n: int, since: float) -> None:
+        """A change point seen in the winner's beats, after its beat ``since`` (frame): every agent is judged on
+        its beats from here (an agent induced in the next ``CHANGE_HOLD_S`` on its beats after ``since``), and the
+        tempogram, which has not heard the new rhythm yet, follows fast and weighs nothing meanwhile."""
+        self.changed = True
+        self._change_until = n + int(self.CHANGE_HOLD_S * self.fps)
+        self._change_from = since
+        for g in self.agents:
+            g.fresh, g.steps = True, 0
+            g.hits = sum(1 for b, h in g.hist if h and b >= since - SCORE_TOL)
+            self._rescore(g)
+
+    def _new_grid(self, ag: _Agent, hi: float, level: float, n: int) -> tuple[float, list[float]]:
+        """``(anchor, onsets)``: ``ag``'s last hit, and the onsets above ``level`` (refined, at least two) on the even
+        grid that starts there: the first one after ``anchor + 0.8 min_p`` and no later than ``hi``, then those
+        continuing its spacing, up to now; ``(0, [])`` if there are fewer than two."""
+        hits = [b for b, h in ag.hist if h]
+        if not hits:
+            return 0.0, []
+        a = hits[-1]
+        lo = a + 0.8 * self.min_p
+        first = -1
+        for k in range(max(int(math.ceil(lo)), n - self.size + 2), min(int(math.floor(hi)), n - 2) + 1):
+            v = self._val(k)
+            if v > level and v >= self._val(k - 1) and v > self._val(k + 1):
+                first = k
+                break
+        if first < 0:
+            return 0.0, []
+        run = [self._refine(first)]
+        d = run[0] - a
+        while run[-1] + d + SCORE_TOL <= n - 2:
+            at = run[-1] + d
+            k = self._peak_near(at - SCORE_TOL, at + SCORE_TOL, at, SCORE_TOL, n)
+            if k < 0 or self._val(k) <= level:
+                break
+            run.append(self._refine(k))
+        return (a, run) if len(run) >= 2 else (0.0, [])
+
+    def _spawn_child(self, parent: _Agent, beat: float, interval: float, grid: list[float] = ()) -> None:
+        """A child of ``parent`` whose last beat is ``beat`` (the onsets of ``grid`` before it, since the parent's last beat)."""
         c = _Agent(self._next_id, beat - interval, interval)
         self._next_id += 1
         c.nb = beat
         c.fresh = True
         c.avg = 0.8 * parent.avg
-        c.mid = parent.mid
+        c.mid, c.mid_before = parent.mid, parent.mid_before
         c.hitrate = parent.hitrate
-        c.hits = 1
-        c.hist = list(parent.hist) + [(beat, True)]
+        c.hits = 1 + len(grid)
+        first = grid[0] if grid else beat
+        c.hist = [h for h in parent.hist if h[0] < first - SCORE_TOL] + [(g, True) for g in grid] + [(beat, True)]
         c.last = beat
         self._predict(c)
         self._rescore(c)
@@ -684,7 +812,7 @@ class BeatTracker:
         steady = b is not None and b.misses < 2 and b.hitrate > 0.6
         if self._tg is not None and n - self._tg_first >= 2 * w:
             lo = int(self.min_p)
-            changed = _cosine(r[lo:], self._tg[lo:]) < self.CHANGE_COS
+            changed = _cosine(r[lo:], self._tg[lo:]) < self.CHANGE_COS or n < self._change_until
             if changed and not self.changed:
                 for g in self.agents:  # judged on their beats since the change from now on
                     g.fresh, g.steps = True, 0
@@ -805,12 +933,16 @@ class BeatTracker:
         self._next_id += 1
         ag.vel = vel
         ag.hist = [(base + p, s) for p, s in zip(pos, sup, strict=True)][-8:]
-        recent = sup[-8:]
+        # after a change point seen in the winner's beats, judged on its beats since (not on a fit across it)
+        since = self._change_from - SCORE_TOL if n < self._change_until else -math.inf
+        recent = [s for b, s in ag.hist if b >= since]
         ag.hits = int(sum(recent))
         ag.hitrate = ag.hits / max(len(recent), 1)
         r = max(self.peak_level, 1e-12)
         ev, mid = [], []
         for (p1, _), (p2, hit) in pairwise(ag.hist):
+            if p1 < since:
+                continue
             j = int(round(p2 - base))
             w = x[max(j - SCORE_TOL, 0) : max(j + SCORE_TOL + 1, 0)]
             v = float(w.max()) if len(w) else 0.0
@@ -822,6 +954,7 @@ class BeatTracker:
             ag.avg = float(np.mean(ev))
         if mid:
             ag.mid = float(np.mean(mid[-3:]))
+        ag.mid_before = ag.mid
         self._rescore(ag)
         self._set_due(ag)
         return ag
