@@ -121,7 +121,11 @@ def check_graph(tasks: list[Task]) -> dict[str, Task]:
 
 
 def run_graph(
-    tasks: list[Task], executor, on_done: Callable[[Outcome], None] | None = None, backoff_s: float = 0.2
+    tasks: list[Task],
+    executor,
+    on_done: Callable[[Outcome], None] | None = None,
+    backoff_s: float = 0.2,
+    fail_fast: bool = False,
 ) -> dict[str, Outcome]:
     """Run ``tasks`` on ``executor``; return every task's :class:`Outcome` by key.
 
@@ -135,6 +139,10 @@ def run_graph(
         Called once per finished task (success or final failure), e.g. for progress.
     backoff_s : float, s
         Pause before a retry, doubled each attempt.
+    fail_fast : bool
+        Raise a task's exception when it fails for good (after its retries), running
+        nothing more (tasks already submitted elsewhere are left to the executor),
+        instead of failing its dependants and going on.
     """
     by_key = check_graph(tasks)
     outcomes: dict[str, Outcome] = {}
@@ -191,6 +199,8 @@ def run_graph(
                     executor.recover(exc)
                     launch(task, attempt + 1)
                     continue
+                if fail_fast:
+                    raise
                 finish(
                     Outcome(
                         key,
