@@ -15,6 +15,10 @@ Steps (each reported to ``progress``):
 Steps 1-3 do not depend on the cut list and are cached (:mod:`.cache`), so a
 re-render after an edit of the cut list starts at step 4.
 
+The steps are the tasks of one graph (:func:`rtaudio.jobs.soundtrack.graph.build_tasks`);
+:func:`render_soundtrack` runs it in this process (the inline executor), the pool and Ray
+run the same graph.  This module holds what the tasks call.
+
 Memory follows a window, not the input: the decoded mix, the stems, the rendered
 mix before and after normalisation and the two baselines are ``.npy`` files (in
 the cache entry, or a temporary folder) read by window (:mod:`.signal`); only
