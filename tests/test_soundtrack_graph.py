@@ -164,7 +164,7 @@ def test_the_in_process_render_is_the_graph_and_passes_handles_not_arrays(source
         report = render_soundtrack_graph(
             path, cuts, str(tmp_path / "o.wav"), executor=ex, separation="dsp", cache=False
         )
-    assert "graph" not in report and "separate_s" in report["timings"]
+    assert "graph" not in report and report["timings"]["separate_s"] > 0  # measured around the task, run in submit
     assert set(report["timings"]["tasks"]) == {
         "decode", "separate", "music", "beats", "speech", "plan", "render0", "mix", "measure", "naive", "crossfade",
         "report", "write",

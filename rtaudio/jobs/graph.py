@@ -167,8 +167,9 @@ def run_graph(
     def launch(t: Task, attempt: int):
         args = tuple(executor.ref(handles[a.key]) if isinstance(a, Ref) else a for a in t.args)
         kwargs = {k: executor.ref(handles[v.key]) if isinstance(v, Ref) else v for k, v in t.kwargs.items()}
+        t0 = time.perf_counter()  # before submit: an inline executor runs the task in it
         h = executor.submit(t.fn, args, kwargs)
-        running[h] = (t.key, attempt, time.perf_counter())
+        running[h] = (t.key, attempt, t0)
 
     while waiting or running:
         for key in list(waiting):

@@ -51,7 +51,7 @@ STEP_OF = {
     "write": "write",
     "mux": "write",
     "review": "write",
-    "cache": "write",
+    "cache": "analyse",  # stores the analysis: runs right after it
 }
 
 STEM_FILES = {"vocals": "dialogue", "accompaniment": "music"}
