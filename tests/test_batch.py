@@ -192,6 +192,30 @@ def test_transient_fault_is_retried_and_arrays_travel_by_reference(engine, tmp_p
     assert not out["skipped"].ok and "dependency 'never' failed" in out["skipped"].error
 
 
+def test_the_inline_executor_runs_a_graph_here_and_fails_fast(tmp_path):
+    """In this process, in the tasks' order; without fail_fast a failure isolates as on a pool, with it the
+    task's own exception comes out at once and nothing after it runs."""
+    from rtaudio.jobs.executors import InlineExecutor
+
+    def tasks(marker):
+        return [
+            Task("a", probes.noop, (3,)),
+            Task("never", probes.fail_once, (marker,), retries=0),
+            Task("skipped", probes.noop, (Ref("never"),)),
+            Task("b", probes.noop, (Ref("a"),)),
+        ]
+
+    with InlineExecutor() as ex:
+        out = run_graph(tasks(str(tmp_path / "m1")), ex)
+        assert out["b"].ok and out["b"].result == 3
+        assert not out["never"].ok and out["never"].error_type == "ConnectionError"
+        assert not out["skipped"].ok and "dependency 'never' failed" in out["skipped"].error
+        done = []
+        with pytest.raises(ConnectionError, match="simulated transient fault"):
+            run_graph(tasks(str(tmp_path / "m2")), ex, lambda o: done.append(o.key), fail_fast=True)
+    assert done == ["a"]
+
+
 @pytest.mark.slow
 def test_submit_returns_while_the_caller_works(inputs, local_run, tmp_path):
     with Runner("local", workers=1) as runner:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -140,6 +141,42 @@ def test_a_failing_task_fails_the_job_naming_it(tmp_path):
     msg = str(err.value)
     assert "cut-short.wav' is truncated: decoded 5.00 s of the 10" in msg and "task 'decode'" in msg, msg
     assert not (tmp_path / "o.wav").exists()
+
+
+def test_the_in_process_render_is_the_graph_and_passes_handles_not_arrays(source, tmp_path):
+    """render_soundtrack = the graph on the inline executor; no task takes or returns a signal (5.8 MB here),
+    only paths and small values; the work folder goes with the render; a failure is the task's own error."""
+    import pickle
+
+    from rtaudio.jobs.executors import InlineExecutor
+
+    sizes: list[tuple[str, int]] = []
+
+    class Recording(InlineExecutor):
+        def submit(self, fn, args=(), kwargs=None):
+            done = super().submit(fn, args, kwargs)
+            sizes.append((fn.__name__, max(len(pickle.dumps((args, kwargs))), len(pickle.dumps(done.value)))))
+            return done
+
+    folder, path, cuts = source
+    mine = f"rtaudio-soundtrack-{os.getpid()}-"  # the render's work folder (others' renders may run beside)
+    with Recording() as ex:
+        report = render_soundtrack_graph(
+            path, cuts, str(tmp_path / "o.wav"), executor=ex, separation="dsp", cache=False
+        )
+    assert "graph" not in report and report["timings"]["separate_s"] > 0  # measured around the task, run in submit
+    assert set(report["timings"]["tasks"]) == {
+        "decode", "separate", "music", "beats", "speech", "plan", "render0", "mix", "measure", "naive", "crossfade",
+        "report", "write",
+    }  # fmt: skip
+    assert len(sizes) == 13 and max(size for _, size in sizes) < 100_000, sizes
+    assert not [p for p in os.listdir(tempfile.gettempdir()) if p.startswith(mine)]
+    short = tmp_path / "short.wav"
+    with open(path, "rb") as f, open(short, "wb") as g:
+        g.write(f.read()[: os.path.getsize(path) // 2])
+    with pytest.raises(InputError) as err:
+        render_soundtrack(str(short), cuts, str(tmp_path / "x.wav"), separation="none", cache=False)
+    assert "is truncated" in str(err.value) and "task 'decode'" not in str(err.value), str(err.value)
 
 
 def test_bad_options_are_named(source, tmp_path):

@@ -145,3 +145,45 @@ def test_a_render_removes_the_work_folders_of_killed_renders(tmp_path, monkeypat
         assert folder.is_dir() and folder.name.startswith(f"rtaudio-soundtrack-{os.getpid()}-{HOST}-")
         assert not stale.exists() and mine.exists()
     assert not folder.exists()
+
+
+def test_chunks_joined_by_chunk_equal_the_whole_join(tmp_path):
+    """The graph's streaming overlap-add (``join_chunks_to``) gives the bits of the in-memory one."""
+    from rtaudio.jobs.chunked import join_chunks, join_chunks_to, plan_chunks
+
+    n, segment, overlap = 100_003, 30_000, 2_000
+    chunks = plan_chunks(n, segment, overlap, 1)
+    assert len(chunks) == 4
+    rng = np.random.default_rng(5)
+    parts = [
+        {s: rng.standard_normal((b - a, 2)).astype(np.float32) for s in ("vocals", "accompaniment")} for a, b in chunks
+    ]
+    fade = (np.sin(0.5 * np.pi * (np.arange(overlap) + 0.5) / overlap) ** 2).astype(np.float32)[:, None]
+    whole = join_chunks(parts, chunks, overlap, fade, (n, 2))
+    names = {"vocals": "dialogue", "accompaniment": "music"}
+    streamed = join_chunks_to(tmp_path, names, iter(parts), chunks, overlap, fade, 2)
+    for stem, name in names.items():
+        assert isinstance(streamed[name], DiskSignal) and streamed[name].shape == (n, 2)
+        np.testing.assert_array_equal(streamed[name][:], whole[stem], err_msg=name)
+
+
+def test_spans_added_by_window_equal_one_sum(tmp_path):
+    """``add_spans`` (the graph's mix of render groups) across window edges: the floats of one in-memory sum."""
+    from rtaudio.jobs.soundtrack.signal import add_spans
+
+    n = 2 * WINDOW + 1234
+    rng = np.random.default_rng(6)
+
+    def span(a, b):
+        return a, rng.standard_normal((b - a, 1)).astype(np.float32)
+
+    stems = [[span(0, WINDOW + 10), span(WINDOW - 500, n - 7)], [span(100, 2 * WINDOW + 50)]]
+    expected = None
+    for spans in stems:
+        acc = np.zeros((n, 1), np.float32)
+        for a, y in spans:
+            acc[a : a + len(y)] += y
+        expected = acc if expected is None else expected + acc
+    as_files = [[(a, write_signal(tmp_path / f"{k}-{a}.npy", [y], 1)) for a, y in s] for k, s in enumerate(stems)]
+    got = add_spans(tmp_path / "sum.npy", as_files, n, 1)
+    np.testing.assert_array_equal(got[:], expected)

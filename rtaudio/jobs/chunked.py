@@ -78,6 +78,42 @@ def join_chunks(
     return result
 
 
+def join_chunks_to(
+    folder, names: dict[str, str], parts, chunks: list[tuple[int, int]], overlap: int, fade: np.ndarray, channels: int
+) -> dict:
+    """:func:`join_chunks` by chunk into DiskSignals ``folder/NAME.npy`` (``names``: stem -> NAME): memory holds
+    one chunk, not the input.  ``parts`` yields each chunk's ``{stem: array}`` in order; the sums are the same
+    floats as :func:`join_chunks` (each chunk added onto zeros plus the previous chunk's faded tail).
+    Returns ``{NAME: DiskSignal}``."""
+    from pathlib import Path
+
+    from rtaudio.jobs.soundtrack.signal import SignalWriter
+
+    writers = {s: SignalWriter(Path(folder) / f"{name}.npy", channels) for s, name in names.items()}
+    tails: dict = {}
+    try:
+        for i, ((a, b), part) in enumerate(zip(chunks, parts, strict=True)):
+            last = i == len(chunks) - 1
+            for s, w in writers.items():
+                y = np.array(part[s], np.float32).reshape(b - a, channels)
+                if i > 0 and overlap:
+                    y[:overlap] *= fade
+                if not last and overlap:
+                    y[-overlap:] *= 1.0 - fade
+                acc = np.zeros((b - a, channels), np.float32)
+                if s in tails:
+                    acc[: len(tails[s])] += tails[s]
+                acc += y
+                keep = 0 if last else overlap
+                w.write(acc[: len(acc) - keep])
+                tails[s] = acc[len(acc) - keep :]
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        raise
+    return {names[s]: w.close() for s, w in writers.items()}
+
+
 def separate_chunked(x: np.ndarray, rate: int, executor, *, backend: str = "dsp") -> dict[str, np.ndarray]:
     """2-stem separation of ``x`` ((n, channels) float32) as parallel chunk tasks on ``executor``.
 

@@ -1,4 +1,4 @@
-"""Where tasks run: a local process pool (default) or a Ray cluster, behind one small interface.
+"""Where tasks run: this process (inline), a local process pool (default) or a Ray cluster, behind one interface.
 
 Both run the same module-level task functions unchanged.  The interface, used by
 :func:`rtaudio.jobs.graph.run_graph` and :mod:`rtaudio.jobs.batch`:
@@ -57,6 +57,71 @@ def make_executor(
     if engine == "ray":
         return RayExecutor(workers=workers, address=address, threads=threads or 1)
     return LocalExecutor(workers=workers, threads=threads)
+
+
+class InlineExecutor:
+    """Tasks run in this process, one at a time, when submitted: the in-process render is its graph run here.
+
+    A task's exception is kept and raised by :meth:`get` (the original object, so
+    :func:`~rtaudio.jobs.graph.run_graph` with ``fail_fast`` raises it unchanged);
+    ``KeyboardInterrupt`` and ``SystemExit`` stop the run at once.
+    """
+
+    name = "inline"
+    slots = 1
+    threads = None
+
+    def __init__(self):
+        self._store = None
+
+    def submit(self, fn, args=(), kwargs=None):
+        done = _Done()
+        try:
+            done.value = fn(*args, **(kwargs or {}))
+        except Exception as exc:  # noqa: BLE001 - the task's failure, raised by get()
+            done.error = exc
+        return done
+
+    def wait(self, handles):
+        return list(handles)
+
+    def get(self, handle):
+        if handle.error is not None:
+            raise handle.error
+        return handle.value
+
+    ref = get
+
+    def put(self, array) -> str:
+        """Store ``array`` as a ``.npy`` file (:class:`rtaudio.jobs.arrays.Store`); return its path."""
+        from rtaudio.jobs.arrays import Store
+
+        if self._store is None:
+            self._store = Store()
+        return self._store.put(array)
+
+    def recover(self, exc: BaseException) -> None:
+        pass
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _Done:
+    """An inline task's outcome: its ``value`` or its ``error``."""
+
+    __slots__ = ("value", "error")
+
+    def __init__(self):
+        self.value, self.error = None, None
 
 
 class LocalExecutor:

@@ -121,7 +121,11 @@ def check_graph(tasks: list[Task]) -> dict[str, Task]:
 
 
 def run_graph(
-    tasks: list[Task], executor, on_done: Callable[[Outcome], None] | None = None, backoff_s: float = 0.2
+    tasks: list[Task],
+    executor,
+    on_done: Callable[[Outcome], None] | None = None,
+    backoff_s: float = 0.2,
+    fail_fast: bool = False,
 ) -> dict[str, Outcome]:
     """Run ``tasks`` on ``executor``; return every task's :class:`Outcome` by key.
 
@@ -135,6 +139,10 @@ def run_graph(
         Called once per finished task (success or final failure), e.g. for progress.
     backoff_s : float, s
         Pause before a retry, doubled each attempt.
+    fail_fast : bool
+        Raise a task's exception when it fails for good (after its retries), running
+        nothing more (tasks already submitted elsewhere are left to the executor),
+        instead of failing its dependants and going on.
     """
     by_key = check_graph(tasks)
     outcomes: dict[str, Outcome] = {}
@@ -159,8 +167,9 @@ def run_graph(
     def launch(t: Task, attempt: int):
         args = tuple(executor.ref(handles[a.key]) if isinstance(a, Ref) else a for a in t.args)
         kwargs = {k: executor.ref(handles[v.key]) if isinstance(v, Ref) else v for k, v in t.kwargs.items()}
+        t0 = time.perf_counter()  # before submit: an inline executor runs the task in it
         h = executor.submit(t.fn, args, kwargs)
-        running[h] = (t.key, attempt, time.perf_counter())
+        running[h] = (t.key, attempt, t0)
 
     while waiting or running:
         for key in list(waiting):
@@ -191,6 +200,8 @@ def run_graph(
                     executor.recover(exc)
                     launch(task, attempt + 1)
                     continue
+                if fail_fast:
+                    raise
                 finish(
                     Outcome(
                         key,

@@ -1,34 +1,38 @@
-"""One soundtrack job as a graph of tasks, run on the batch executors (local process pool or Ray).
+"""The soundtrack job as one graph of tasks, defined once, run on any executor.
 
-The graph (task keys in brackets)::
+:func:`build_tasks` is the only wiring of the job's steps; the in-process
+:func:`~rtaudio.jobs.soundtrack.render.render_soundtrack` runs it on the inline
+executor (this process, one task at a time), ``--workers``/``--engine`` and
+``batch --split-jobs`` on the local process pool or Ray
+(:mod:`rtaudio.jobs.executors`).  The graph (task keys in brackets)::
 
-    [decode] -> [part0..partK] (overlapping separation chunks) -> [separate] (overlap-add)
-             -> [music] [beats] [speech] (analysis, in parallel) -> [plan]
+    [decode] -> [separate] (one streaming Separator; with several workers [part0..partK],
+                            overlapping chunks, and [separate] their overlap-add)
+             -> [music] [beats] [speech] (analysis; [analyse] alone without separation) -> [plan]
              -> [render0..renderG] (groups of joins) -> [mix] (sum, loudness)
              -> [measure] [naive] [crossfade] -> [report] -> [write] [mux] [review]; [cache]
 
-Every task calls the same module-level steps as the in-process
-:func:`~rtaudio.jobs.soundtrack.render.render_soundtrack`, so the output is the
-same (to float rounding where the overlap-add of chunks or of join groups adds in
-another order; measured 0.0 in the tests).  Large arrays never travel as pickled
-arguments: with ``out_dir`` (the local pool) a task saves them as ``.npy`` files
-in a scratch folder and returns the path, which the next task memory-maps; on Ray
-(``out_dir=None``) a task returns the arrays and the next task receives them
-from the object store (zero-copy on one node).
+Tasks pass handles, never whole signals: a signal is a ``.npy`` file (read by
+window as a :class:`~.signal.DiskSignal`) in the job's work folder or its cache
+entry, and a task's result is its path (analysis arrays: an ``.npz`` through
+:mod:`rtaudio.jobs.arrays`) or small values (the plan, the metrics).  So every
+task's memory follows a window, wherever it runs; the executors (and Ray's nodes)
+must share the work folder's file system.  The output is the same on every
+executor: a chunked separation and render groups add in the order one pass does
+(measured 0.0 in the tests).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 from rtaudio.errors import ParameterError, RtaudioError
 from rtaudio.jobs.graph import Ref, Task, run_graph
 
-#: Task key prefix -> the render step it belongs to (for ``progress(step, fraction)``).
+#: Task key prefix -> the render step it belongs to (for ``progress(step, fraction)`` and the step timings).
 STEP_OF = {
     "decode": "decode",
     "part": "separate",
@@ -47,232 +51,232 @@ STEP_OF = {
     "write": "write",
     "mux": "write",
     "review": "write",
-    "cache": "write",
+    "cache": "analyse",  # stores the analysis: runs right after it
 }
 
-
-# ------------------------------------------------------------------------------------------- array transport
-
-
-def keep(value, out_dir: str | None, name: str):
-    """A task's array (or dict of arrays) for other tasks: ``.npy`` files in ``out_dir``, or the value itself (Ray)."""
-    if out_dir is None or value is None:
-        return value
-    if isinstance(value, dict):
-        return {k: keep(v, out_dir, f"{name}.{k}") for k, v in value.items()}
-    from rtaudio.jobs.arrays import write
-
-    return write(os.path.join(out_dir, f"{name}.npy"), np.asarray(value))  # a retried task overwrites whole files
+STEM_FILES = {"vocals": "dialogue", "accompaniment": "music"}
 
 
-def load(stored):
-    """What :func:`keep` stored: ``.npy`` paths memory-mapped, ``.npz`` read, dicts walked, values as they are."""
-    if isinstance(stored, dict):
-        return {k: load(v) for k, v in stored.items()}
+def signal(path: str):
+    """The DiskSignal behind a handle (a ``.npy`` path)."""
+    from rtaudio.jobs.soundtrack.signal import DiskSignal
+
+    return DiskSignal(path)
+
+
+def _arrays(handles) -> dict:
+    """The analysis parts (``.npz`` handles, None for none) merged into one dict of arrays."""
     from rtaudio.jobs.arrays import read
 
-    if isinstance(stored, str) and stored.endswith(".npy"):
-        x = read(stored)
-        return x if x.nbytes >= 1 << 20 else np.array(x)  # small ones (and 0-d strings) as plain arrays
-    if isinstance(stored, str) and stored.endswith(".npz"):
-        return read(stored)
-    return stored
-
-
-def _merge(parts) -> dict:
     out = {}
-    for p in parts:
-        out.update(load(p) or {})
+    for h in handles:
+        if h is not None:
+            out.update(read(h))
     return out
+
+
+def _stems(sep: dict) -> dict | None:
+    return None if sep["stems"] is None else {k: signal(v) for k, v in sep["stems"].items()}
 
 
 # ------------------------------------------------------------------------------------------- the tasks
 
 
-def decode_task(path: str, stream: int, rate: int, out_dir: str | None):
-    """Decode the input's audio track: the mix, (n, channels) float32."""
+def decode_task(path: str, stream: int, rate: int, folder: str) -> str:
+    """Decode the input's audio track into ``folder/mix.npy`` ((n, channels) float32); return its path."""
     from rtaudio.jobs.soundtrack.render import decode_checked
 
-    return keep(decode_checked(path, stream, rate), out_dir, "mix")
+    return str(decode_checked(path, stream, rate, folder).path)
 
 
-def separate_task(mix, rate: int, backend: str, out_dir: str | None) -> dict:
-    """Whole-input separation (backends that cannot be chunked): ``{"stems": ..., "note": ...}``."""
+def separate_task(mix: str, rate: int, backend: str, folder: str) -> dict:
+    """Dialogue and music stems into ``folder`` by one streaming Separator: ``{"stems": {name: path} | None,
+    "note": ...}`` (stems None when separation is off or fell back; the note says why)."""
     from rtaudio.jobs.soundtrack.render import separate
 
-    stems, note = separate(np.asarray(load(mix)), rate, backend)
-    return {"stems": keep(stems, out_dir, "stem"), "note": note}
+    stems, note = separate(signal(mix), rate, backend, folder)
+    return {"stems": None if stems is None else {k: str(v.path) for k, v in stems.items()}, "note": note}
 
 
-def part_task(mix, index: int, segment: int, overlap: int, rate: int, backend: str, out_dir: str | None):
-    """Separation of chunk ``index`` of the mix (:mod:`rtaudio.jobs.chunked`); None past the end of the input."""
+def part_task(mix: str, index: int, segment: int, overlap: int, rate: int, backend: str, folder: str):
+    """Separation of chunk ``index`` of the mix (:mod:`rtaudio.jobs.chunked`) as an ``.npz`` in ``folder``;
+    None past the end of the input."""
     from rtaudio.jobs.chunked import plan_chunks, separate_chunk
 
-    x = load(mix)
-    chunks = plan_chunks(len(x), segment, overlap, 1)
+    chunks = plan_chunks(len(signal(mix)), segment, overlap, 1)
     if index >= len(chunks):
         return None
     a, b = chunks[index]
-    return separate_chunk(x, a, b, rate, backend, out_dir)
+    return separate_chunk(mix, a, b, rate, backend, folder)
 
 
-def join_task(mix, rate: int, backend: str, segment: int, overlap: int, out_dir: str | None, *parts) -> dict:
-    """Overlap-add the chunks into the dialogue and music stems (what one Separator computes)."""
+def join_task(mix: str, rate: int, backend: str, segment: int, overlap: int, folder: str, *parts) -> dict:
+    """Overlap-add the chunks into the dialogue and music stems (what one Separator computes), by chunk."""
     from rtaudio.jobs import separation as sep
-    from rtaudio.jobs.chunked import join_chunks, plan_chunks, separate_chunk
-    from rtaudio.jobs.soundtrack.render import dialogue_and_music, separator_used
+    from rtaudio.jobs.arrays import read
+    from rtaudio.jobs.chunked import join_chunks_to, plan_chunks, separate_chunk
+    from rtaudio.jobs.soundtrack.render import separator_used
 
-    x = load(mix)
+    x = signal(mix)
     chunks = plan_chunks(len(x), segment, overlap, 1)
-    stems = []
-    for i, (a, b) in enumerate(chunks):
+
+    def part(i):
+        a, b = chunks[i]
         # the graph was planned from the container's duration; a longer decode gets its last chunks here
-        part = parts[i] if i < len(parts) else separate_chunk(x, a, b, rate, backend)
-        stems.append(load(part))
+        return read(parts[i]) if i < len(parts) and parts[i] is not None else separate_chunk(mix, a, b, rate, backend)
+
+    first = part(0)
+    if set(STEM_FILES) - set(first):
+        return {
+            "stems": None,
+            "note": f"the separation job returned stems {sorted(first)}, not vocals/accompaniment: the render "
+            "treats the full mix as one stem",
+        }
     with sep.Separator(sep.SeparationParams(stems=2, backend=backend), rate=rate, channels=x.shape[1]) as probe:
         used = separator_used(probe, backend)
-    joined = join_chunks(stems, chunks, overlap, sep.fade(overlap), x.shape)
-    tracks, note = dialogue_and_music(joined, len(x), used)
-    return {"stems": keep(tracks, out_dir, "stem"), "note": note}
+    parts_in_order = (first if i == 0 else part(i) for i in range(len(chunks)))
+    stems = join_chunks_to(folder, STEM_FILES, parts_in_order, chunks, overlap, sep.fade(overlap), x.shape[1])
+    return {"stems": {k: str(v.path) for k, v in stems.items()}, "note": f"separated by the separation job ({used})"}
 
 
-def music_task(sep_out, mix, rate: int, out_dir: str | None):
-    """Features of the music stem; without stems (separation fell back) the whole mix-only analysis."""
+def music_task(sep: dict, mix: str, rate: int, folder: str) -> str:
+    """Features of the music stem; without stems (separation off or fell back) the whole mix-only analysis."""
+    from rtaudio.jobs.arrays import write
     from rtaudio.jobs.soundtrack.features import compute
     from rtaudio.jobs.soundtrack.render import analyse
 
-    stems = load(sep_out["stems"]) if sep_out is not None else None
+    stems = _stems(sep)
     if stems is None:
-        x = np.asarray(load(mix))
-        return keep(analyse({"mix": x}, rate, len(x) / rate, x).as_arrays(), out_dir, "analysis")
-    return keep(compute(np.asarray(stems["music"]), rate).as_arrays("music_"), out_dir, "music")
+        x = signal(mix)
+        return write(Path(folder) / "analysis.npz", analyse({"mix": x}, rate, len(x) / rate, x).as_arrays())
+    return write(Path(folder) / "music.npz", compute(stems["music"], rate).as_arrays("music_"))
 
 
-def beats_task(sep_out, mix, rate: int, out_dir: str | None):
-    """Beats, tracked on the mix (nothing when separation fell back: :func:`music_task` did it all)."""
+def beats_task(sep: dict, mix: str, rate: int, folder: str) -> str | None:
+    """Beats, tracked on the mix (None without stems: :func:`music_task` did it all)."""
+    from rtaudio.jobs.arrays import write
     from rtaudio.jobs.soundtrack.render import analyse_beats
 
-    if load(sep_out["stems"]) is None:
-        return {}
-    return keep(analyse_beats(np.asarray(load(mix)), rate).as_arrays("beats_"), out_dir, "beats")
+    if sep["stems"] is None:
+        return None
+    return write(Path(folder) / "beats.npz", analyse_beats(signal(mix), rate).as_arrays("beats_"))
 
 
-def speech_task(sep_out, rate: int, out_dir: str | None):
-    """Speech and frame RMS of the dialogue stem (nothing when separation fell back)."""
+def speech_task(sep: dict, rate: int, folder: str) -> str | None:
+    """Speech and frame RMS of the dialogue stem (None without stems)."""
+    from rtaudio.jobs.arrays import write
     from rtaudio.jobs.soundtrack.render import analyse_speech
 
-    stems = load(sep_out["stems"])
+    stems = _stems(sep)
     if stems is None:
-        return {}
-    speech, rms = analyse_speech(np.asarray(stems["dialogue"]), rate)
-    return keep({**speech.as_arrays("speech_"), "dialogue_rms_db": rms}, out_dir, "speech")
+        return None
+    speech, rms = analyse_speech(stems["dialogue"], rate)
+    return write(Path(folder) / "speech.npz", {**speech.as_arrays("speech_"), "dialogue_rms_db": rms})
 
 
-def analysis_arrays(mix, rate: int, sep_out, parts) -> dict:
+def analysis_arrays(mix: str, rate: int, sep: dict, parts) -> dict:
     """The analysis parts merged into what the cache stores (``Analysis.as_arrays``)."""
-    x = load(mix)
-    arrays = _merge(parts)
-    arrays.setdefault("duration", np.array([len(x) / rate]))
-    arrays.setdefault("separated", np.array([sep_out is not None and load(sep_out["stems"]) is not None]))
+    arrays = _arrays(parts)
+    arrays.setdefault("duration", np.array([len(signal(mix)) / rate]))
+    arrays.setdefault("separated", np.array([sep["stems"] is not None]))
     return arrays
 
 
-def plan_task(job, mix, sep_out, cache_args, *parts) -> dict:
-    """Merge the analysis, add words (``--words``), plan the joins: ``{"layout", "facts", "params"}`` (small)."""
+def plan_task(job, mix: str, sep: dict, cache_args, *parts) -> dict:
+    """Merge the analysis, add words (``--words``), plan the joins: ``{"layout", "facts", "params", "timings"}``."""
     from rtaudio.jobs.soundtrack import cache as cache_mod
     from rtaudio.jobs.soundtrack.plan import Analysis
     from rtaudio.jobs.soundtrack.render import analysis_facts, cached_words, plan_layout
 
-    x = load(mix)
-    analysis = Analysis.from_arrays(analysis_arrays(mix, job.rate, sep_out, parts))
+    analysis = Analysis.from_arrays(analysis_arrays(mix, job.rate, sep, parts))
+    timings: dict = {}
     if job.params.words and analysis.speech.words is None:
-        stems = load(sep_out["stems"]) if sep_out is not None else None
-        voice = np.asarray(stems["dialogue"]) if analysis.separated else np.asarray(x)
+        voice = _stems(sep)["dialogue"] if analysis.separated else signal(mix)
         analysis.speech.words, analysis.speech.words_engine, analysis.speech.word_texts = cached_words(
             cache_mod.Cache(*cache_args),
             voice,
             job.rate,
             job.params.language,
-            {},
+            timings,
             job.params.word_hearings,
-            x if analysis.separated else None,
+            signal(mix) if analysis.separated else None,
         )
     return {
-        "layout": plan_layout(job.cut_list, analysis, job.params, job.rate, len(x)),
+        "layout": plan_layout(job.cut_list, analysis, job.params, job.rate, len(signal(mix))),
         "facts": analysis_facts(analysis),
         "params": job.params,
+        "timings": timings,
     }
 
 
-def _sources(plan_out, sep_out, mix) -> dict:
-    stems = load(sep_out["stems"]) if sep_out is not None else None
-    return {name: (stems[name] if name != "mix" else load(mix)) for name in plan_out["layout"].plan.stems}
+def _sources(plan_out: dict, sep: dict, mix: str) -> dict:
+    """The plan's stems as handles (``mix`` is the decoded mix)."""
+    return {name: (mix if name == "mix" else sep["stems"][name]) for name in plan_out["layout"].plan.stems}
 
 
-def render_task(plan_out, sep_out, mix, first: int, last: int, out_dir: str | None) -> dict:
-    """Render the pieces of segments ``first..last-1`` (the joins into them), per stem: ``{stem: (start, audio)}``."""
-    from rtaudio.jobs.soundtrack.mixdown import piece_span, render_stem
+def render_task(plan_out: dict, sep: dict, mix: str, first: int, last: int, folder: str) -> dict:
+    """Render the pieces of segments ``first..last-1`` (the joins into them), per stem, each into a DiskSignal of
+    its output span: ``{stem: (start, path)}``."""
+    from rtaudio.jobs.soundtrack.mixdown import piece_span
+    from rtaudio.jobs.soundtrack.render import render_to
 
     layout = plan_out["layout"]
-    sources = _sources(plan_out, sep_out, mix)
     out = {}
-    for name, pieces in layout.plan.stems.items():
-        mine = [p for p in pieces if first <= p.segment < last]
+    for name, path in _sources(plan_out, sep, mix).items():
+        mine = [p for p in layout.plan.stems[name] if first <= p.segment < last]
         spans = [piece_span(p, layout.offsets, layout.rate) for p in mine]
         a = max(0, min((s[0] for s in spans), default=0))
         b = min(layout.n_out, max((s[1] for s in spans), default=0))
         if b <= a:
             continue
-        y = render_stem(sources[name], mine, layout.offsets, layout.rate, b - a, start=a)
-        out[name] = (a, keep(y, out_dir, f"render{first}.{name}"))
+        dest = Path(folder) / f"render{first}.{name}.npy"
+        y = render_to(dest, {name: signal(path)}, {name: mine}, layout.offsets, layout.rate, b - a, start=a)
+        out[name] = (a, str(y.path))
     return out
 
 
-def mix_task(plan_out, channels: int, out_dir: str | None, *groups) -> dict:
-    """Add the join groups per stem, sum the stems, normalise: ``{"final", "loud", "gain", "channels"}``."""
-    from rtaudio.jobs.soundtrack.render import mix_stems
+def mix_task(plan_out: dict, channels: int, folder: str, *groups) -> dict:
+    """Add the join groups per stem, sum the stems, normalise: ``{"final": path, "loud", "gain", "channels"}``."""
+    from rtaudio.jobs.soundtrack.mixdown import normalise
+    from rtaudio.jobs.soundtrack.signal import add_spans
 
-    layout = plan_out["layout"]
-
-    def stem(name):
-        acc = np.zeros((layout.n_out, channels), np.float32)
-        for g in groups:
-            if name in g:
-                a, y = g[name]
-                y = load(y)
-                acc[a : a + len(y)] += y
-        return acc
-
-    final, loud, gain = mix_stems((stem(name) for name in layout.plan.stems), layout.rate, plan_out["params"])
-    return {"final": keep(final, out_dir, "final"), "loud": loud, "gain": gain, "channels": int(final.shape[1])}
+    layout, params = plan_out["layout"], plan_out["params"]
+    spans = [[(g[name][0], signal(g[name][1])) for g in groups if name in g] for name in layout.plan.stems]
+    premix = add_spans(Path(folder) / "premix.npy", spans, layout.n_out, channels)
+    final, loud = normalise(
+        premix, layout.rate, params.loudness_lufs, params.max_peak_dbfs, dest=Path(folder) / "final.npy"
+    )
+    gain = 10.0 ** (loud["gain_db"] / 20.0)
+    return {"final": str(final.path), "loud": loud, "gain": gain, "channels": int(final.shape[1])}
 
 
-def measure_task(plan_out, sep_out, mix, mixed) -> list[dict]:
+def measure_task(plan_out: dict, sep: dict, mix: str, mixed: dict) -> list[dict]:
     """The join metrics of the render."""
     from rtaudio.jobs.soundtrack.render import as_mono, measure_render
 
-    sources = _sources(plan_out, sep_out, mix)
-    stems_mono = {k: as_mono(np.asarray(v)) for k, v in sources.items()}
-    return measure_render(
-        np.asarray(load(mixed["final"])), plan_out["layout"].rate, stems_mono, plan_out["layout"], mixed["gain"]
-    )
+    stems_mono = {k: as_mono(signal(v)) for k, v in _sources(plan_out, sep, mix).items()}
+    layout = plan_out["layout"]
+    return measure_render(signal(mixed["final"]), layout.rate, stems_mono, layout, mixed["gain"])
 
 
-def baseline_task(name: str, plan_out, mix, mixed, keep_audio: bool, out_dir: str | None, *parts) -> dict:
-    """A baseline rendered and measured: ``{"rows", "audio"}`` (audio only for the review sheet)."""
+def baseline_task(name: str, plan_out: dict, mix: str, mixed: dict, folder: str, *parts) -> dict:
+    """A baseline rendered into ``folder`` and measured: ``{"rows", "audio": path}``."""
     from rtaudio.jobs.soundtrack.beats import Beats
     from rtaudio.jobs.soundtrack.render import as_mono, measure_baseline
 
-    x = np.asarray(load(mix))
-    beats = Beats.from_arrays(_merge(parts), "beats_")
-    rows, y = measure_baseline(name, x, as_mono(x), plan_out["layout"], mixed["gain"], beats, plan_out["params"])
-    return {"rows": rows, "audio": keep(y, out_dir, name) if keep_audio else None}
+    x = signal(mix)
+    beats = Beats.from_arrays(_arrays(parts), "beats_")
+    rows, y = measure_baseline(
+        name, x, as_mono(x), plan_out["layout"], mixed["gain"], beats, plan_out["params"], folder
+    )
+    return {"rows": rows, "audio": str(y.path)}
 
 
 def report_task(
-    job, plan_out, sep_out, measured, mixed, naive, crossfade, cache_hit: bool, cache_dir: str | None
+    job, plan_out: dict, sep: dict, measured, mixed: dict, naive: dict, crossfade: dict, cache_hit: bool, cached
 ) -> dict:
-    """The report (without timings, review, mux)."""
+    """The report (without timings, review, mux); ``cached``: the cache entry's folder when it holds this
+    input's analysis (the cache task's result), else None."""
     from rtaudio.jobs.soundtrack.render import build_report
 
     return build_report(
@@ -281,44 +285,44 @@ def report_task(
         measured,
         {"naive": naive["rows"], "crossfade": crossfade["rows"]},
         plan_out["facts"],
-        sep_out["note"],
+        sep["note"],
         channels=mixed["channels"],
         loud=mixed["loud"],
         cache_hit=cache_hit,
-        cache_dir=cache_dir,
+        cache_dir=cached,
     )
 
 
-def write_task(path: str, mixed, rate: int) -> str:
+def write_task(path: str, mixed: dict, rate: int) -> str:
     from rtaudio.jobs.soundtrack.mixdown import write_audio
 
-    write_audio(path, np.asarray(load(mixed["final"])), rate)
+    write_audio(path, signal(mixed["final"]), rate)
     return path
 
 
-def mux_task(video: str, mixed, rate: int, output: str) -> dict:
+def mux_task(video: str, mixed: dict, rate: int, output: str) -> dict:
     from rtaudio.jobs.soundtrack.mux import mux_audio
 
-    return mux_audio(video, np.asarray(load(mixed["final"])), rate, output)
+    return mux_audio(video, signal(mixed["final"]), rate, output)
 
 
-def review_task(folder: str, report: dict, mixed, naive, rate: int):
+def review_task(folder: str, report: dict, mixed: dict, naive: dict, rate: int):
     from rtaudio.jobs.soundtrack.review import write_review
 
-    return write_review(folder, report, np.asarray(load(mixed["final"])), np.asarray(load(naive["audio"])), rate)
+    return write_review(folder, report, signal(mixed["final"]), signal(naive["audio"]), rate)
 
 
-def cache_task(cache_args, rate: int, mix, sep_out, *parts) -> bool:
-    """Store the decoded mix, stems and analysis in the render cache (what ``render_soundtrack`` reads)."""
+def cache_task(cache_args, rate: int, mix: str, sep: dict, *parts) -> str | None:
+    """Store the analysis (and the signals not written there already) in the render cache (what a later render
+    reads); return the entry's folder, None when it could not be written."""
     from rtaudio.jobs.soundtrack import cache as cache_mod
     from rtaudio.jobs.soundtrack.render import save_cached
 
-    x = load(mix)
     store = cache_mod.Cache(*cache_args)
-    stems = load(sep_out["stems"])
-    stems = {k: np.asarray(v) for k, v in stems.items()} if stems is not None else {"mix": np.asarray(x)}
-    save_cached(store, stems, np.asarray(x), analysis_arrays(mix, rate, sep_out, parts), sep_out["note"])
-    return store.enabled
+    x = signal(mix)
+    stems = _stems(sep) or {"mix": x}
+    save_cached(store, stems, x, analysis_arrays(mix, rate, sep, parts), sep["note"])
+    return str(store.dir) if store.enabled else None
 
 
 # ------------------------------------------------------------------------------------------- the graph
@@ -328,7 +332,7 @@ def build_tasks(
     job,
     *,
     slots: int,
-    out_dir: str | None,
+    folder: str,
     store,
     cache_hit: bool,
     groups: int | None = None,
@@ -337,8 +341,14 @@ def build_tasks(
     mux_output=None,
     retries: int = 2,
 ) -> list[Task]:
-    """The tasks of one render (see the module docstring); ``job`` is a :class:`render.Setup`."""
-    from rtaudio.jobs.soundtrack.render import SEPARATION_OFF
+    """The tasks of one render (see the module docstring), in an order that runs them one at a time.
+
+    ``job`` is a :class:`render.Setup`; ``folder`` the job's work folder (scratch signals); ``store`` its
+    cache entry (decoding and separation write there directly when it is on and writable); ``slots``: tasks
+    at once (several: the separation in chunks when the backend allows; the render in ``groups``, default
+    twice the slots).
+    """
+    from rtaudio.jobs.soundtrack.render import stems_folder
 
     rate = job.rate
     tasks: list[Task] = []
@@ -347,7 +357,8 @@ def build_tasks(
         return tasks.append(Task(key, fn, args, retries=retries))
 
     cache_args = (str(store.root), store.dir.name, store.enabled)
-    if cache_hit:  # the cache's own files, memory-mapped by every task
+    cached = str(store.dir) if store.enabled else None
+    if cache_hit:  # the cache's own files, read by window by every task
         meta = store.load_json("meta")
 
         def path(name):
@@ -355,77 +366,70 @@ def build_tasks(
 
         stems = {name: path(name) for name in meta["stems"]}
         mix = path("mix") if "mix" in meta["stored"] else stems["mix"]
-        sep_out = {"stems": None if "mix" in stems else stems, "note": meta["note"]}
+        sep = {"stems": None if "mix" in stems else stems, "note": meta["note"]}
         analysis = [str(store.dir / "analysis.npz")]
     else:
-        add("decode", decode_task, job.input, job.stream, rate, out_dir)
+        signals = str(stems_folder(store, Path(folder)))  # may turn an unwritable cache off
+        cache_args, cached = (
+            (str(store.root), store.dir.name, store.enabled),
+            (str(store.dir) if store.enabled else None),
+        )
+        add("decode", decode_task, job.input, job.stream, rate, signals)
         mix = Ref("decode")
-        sep_out = _separation(job, add, mix, out_dir)
-        if sep_out is None:
-            sep_out = {"stems": None, "note": SEPARATION_OFF}
-            add("analyse", music_task, None, mix, rate, out_dir)
+        _separation(job, add, mix, signals, folder, slots)
+        sep = Ref("separate")
+        if job.separation == "none":
+            add("analyse", music_task, sep, mix, rate, folder)
             analysis = [Ref("analyse")]
         else:
-            add("music", music_task, sep_out, mix, rate, out_dir)
-            add("beats", beats_task, sep_out, mix, rate, out_dir)
-            add("speech", speech_task, sep_out, rate, out_dir)
+            add("music", music_task, sep, mix, rate, folder)
+            add("beats", beats_task, sep, mix, rate, folder)
+            add("speech", speech_task, sep, rate, folder)
             analysis = [Ref("music"), Ref("beats"), Ref("speech")]
         if store.enabled:
-            add("cache", cache_task, cache_args, rate, mix, sep_out, *analysis)
-    add("plan", plan_task, job, mix, sep_out, cache_args, *analysis)
+            add("cache", cache_task, cache_args, rate, mix, sep, *analysis)
+            cached = Ref("cache")
+    add("plan", plan_task, job, mix, sep, cache_args, *analysis)
     n_seg = len(job.cut_list.segments)
-    groups = max(1, min(n_seg, groups or 2 * slots))
+    groups = max(1, min(n_seg, groups or (2 * slots if slots > 1 else 1)))
     bounds = [round(i * n_seg / groups) for i in range(groups + 1)]
     renders = []
     for g in range(groups):
-        add(f"render{g}", render_task, Ref("plan"), sep_out, mix, bounds[g], bounds[g + 1], out_dir)
+        add(f"render{g}", render_task, Ref("plan"), sep, mix, bounds[g], bounds[g + 1], folder)
         renders.append(Ref(f"render{g}"))
-    add("mix", mix_task, Ref("plan"), int(job.info["channels"]), out_dir, *renders)
-    add("measure", measure_task, Ref("plan"), sep_out, mix, Ref("mix"))
+    add("mix", mix_task, Ref("plan"), int(job.info["channels"]), folder, *renders)
+    add("measure", measure_task, Ref("plan"), sep, mix, Ref("mix"))
     for name in ("naive", "crossfade"):
-        add(
-            name,
-            baseline_task,
-            name,
-            Ref("plan"),
-            mix,
-            Ref("mix"),
-            name == "naive" and review is not None,
-            out_dir,
-            *analysis,
-        )
+        add(name, baseline_task, name, Ref("plan"), mix, Ref("mix"), folder, *analysis)
     add(
         "report",
         report_task,
         job,
         Ref("plan"),
-        sep_out,
+        sep,
         Ref("measure"),
         Ref("mix"),
         Ref("naive"),
         Ref("crossfade"),
         cache_hit,
-        str(store.dir) if store.enabled else None,
+        cached,
     )
     if job.output is not None:
         add("write", write_task, job.output, Ref("mix"), rate)
-    if mux is not None:
-        add("mux", mux_task, mux, Ref("mix"), rate, mux_output)
     if review is not None:
         add("review", review_task, review, Ref("report"), Ref("mix"), Ref("naive"), rate)
+    if mux is not None:
+        add("mux", mux_task, mux, Ref("mix"), rate, mux_output)
     return tasks
 
 
-def _separation(job, add, mix, out_dir):
-    """Add the separation tasks: overlapping chunks when the backend works at the input's rate, else one task.
-
-    Returns what the analysis tasks take (a Ref), or None when separation is off.
-    """
-    if job.separation == "none":
-        return None
+def _separation(job, add, mix, signals: str, folder: str, slots: int) -> None:
+    """Add the ``separate`` task (stems into ``signals``): with several slots, overlapping chunk tasks (their
+    parts in ``folder``) before it when the backend works at the input's rate; else one streaming Separator
+    (which also says when separation is off or unavailable)."""
     rate, duration = job.rate, job.info.get("duration")
     plan = None
-    if duration:
+    if job.separation != "none" and duration and slots > 1:
         try:
             from rtaudio.jobs import separation as sep
 
@@ -437,8 +441,8 @@ def _separation(job, add, mix, out_dir):
         except (ImportError, RtaudioError):
             plan = None  # the one separation task says why in the report (render.separate)
     if plan is None:
-        add("separate", separate_task, mix, rate, job.separation, out_dir)
-        return Ref("separate")
+        add("separate", separate_task, mix, rate, job.separation, signals)
+        return
     from rtaudio.jobs.chunked import plan_chunks
 
     segment, overlap = plan
@@ -446,10 +450,9 @@ def _separation(job, add, mix, out_dir):
     n_est = int(np.ceil((float(duration) + 1.0) * rate))
     parts = []
     for i in range(len(plan_chunks(n_est, segment, overlap, 1))):
-        add(f"part{i}", part_task, mix, i, segment, overlap, rate, job.separation, out_dir)
+        add(f"part{i}", part_task, mix, i, segment, overlap, rate, job.separation, folder)
         parts.append(Ref(f"part{i}"))
-    add("separate", join_task, mix, rate, job.separation, segment, overlap, out_dir, *parts)
-    return Ref("separate")
+    add("separate", join_task, mix, rate, job.separation, segment, overlap, signals, *parts)
 
 
 class GraphJob:
@@ -458,13 +461,13 @@ class GraphJob:
     Built by :func:`plan_graph`.  ``tasks`` carry keys prefixed with ``prefix`` so
     several jobs fit one :func:`run_graph`; :meth:`result` turns the outcomes of
     those tasks into the report (or raises the first failed task's error) and
-    :meth:`close` removes the scratch folder.
+    :meth:`close` removes the work folder (``work``: the ExitStack that holds it).
     """
 
-    def __init__(self, job, tasks: list[Task], prefix: str, scratch, report, engine: str, workers: int, t_start: float):
+    def __init__(self, job, tasks: list[Task], prefix: str, work, report, engine: str, workers: int, t_start: float):
         self.job, self.tasks, self.prefix = job, tasks, prefix
-        self._scratch, self._report, self._graph = (
-            scratch,
+        self._work, self._report, self._graph = (
+            work,
             report,
             {"engine": engine, "workers": workers, "tasks": len(tasks)},
         )
@@ -487,19 +490,31 @@ class GraphJob:
         for k in ("review", "mux"):
             if k in mine:
                 result[k] = mine[k].result
-        result["timings"] = {
-            "tasks": {k: round(o.seconds, 3) for k, o in mine.items()},
-            "total_s": round(time.perf_counter() - self.t_start, 3),
-        }
-        result["graph"] = dict(self._graph)
+        result["timings"] = timings(mine, time.perf_counter() - self.t_start)
+        if self._graph["engine"] != "inline":  # the in-process render's report is as it was
+            result["graph"] = dict(self._graph)
         if self._report is not None:
             write_report(self._report, result)
         return result
 
     def close(self) -> None:
-        if self._scratch is not None:
-            self._scratch.cleanup()
-            self._scratch = None
+        if self._work is not None:
+            self._work.close()
+            self._work = None
+
+
+def timings(outcomes: dict, total_s: float) -> dict:
+    """The report's ``timings``: seconds per step (``decode_s``, ... summed over its tasks; ``words_s`` from the
+    plan), ``total_s`` and per task (``tasks``)."""
+    out: dict[str, float] = {}
+    for k, o in outcomes.items():
+        step = f"{STEP_OF.get(k.rstrip('0123456789'), 'write')}_s"
+        out[step] = out.get(step, 0.0) + o.seconds
+    plan = outcomes.get("plan")
+    if plan is not None and plan.ok:
+        out.update(plan.result.get("timings", {}))
+    out["total_s"] = total_s
+    return {**{k: round(v, 3) for k, v in out.items()}, "tasks": {k: round(o.seconds, 3) for k, o in outcomes.items()}}
 
 
 def plan_graph(
@@ -572,14 +587,19 @@ def _setup(
 
 
 def _build(job, extra: dict, executor, prefix: str, groups, retries: int, t_start: float) -> GraphJob:
+    import contextlib
+
+    from rtaudio.jobs.soundtrack.signal import work_folder
+
     store = job.cache(extra["cache"], extra["cache_dir"])
     cache_hit = store.has("analysis.npz") and store.has("meta.json")
-    scratch = tempfile.TemporaryDirectory(prefix="rtaudio-graph-") if executor.name == "local" else None
+    work = contextlib.ExitStack()
     try:
+        folder = work.enter_context(work_folder())
         tasks = build_tasks(
             job,
             slots=executor.slots,
-            out_dir=scratch.name if scratch else None,
+            folder=str(folder),
             store=store,
             cache_hit=cache_hit,
             groups=groups,
@@ -589,14 +609,13 @@ def _build(job, extra: dict, executor, prefix: str, groups, retries: int, t_star
             retries=retries,
         )
     except BaseException:
-        if scratch is not None:
-            scratch.cleanup()
+        work.close()
         raise
     return GraphJob(
         job,
         [prefixed(t, prefix) for t in tasks] if prefix else tasks,
         prefix,
-        scratch,
+        work,
         extra["report"],
         executor.name,
         executor.slots,
@@ -638,18 +657,20 @@ def render_soundtrack_graph(
     Parameters (besides render_soundtrack's: mux, mux_output, report, review, rate, stream, fps,
     source_start, params, separation, cache, cache_dir and the soundtrack settings)
     ----------------------------------------------------------------------------------------------
-    executor : LocalExecutor or RayExecutor or None
+    executor : InlineExecutor, LocalExecutor, RayExecutor or None
         Where the tasks run (left open); default a new one from ``engine``/``workers``/``address``.
     groups : int >= 1 or None
-        Render tasks (each renders a run of consecutive segments' joins); default twice the workers.
+        Render tasks (each renders a run of consecutive segments' joins); default twice the workers
+        (one with one worker).
     retries : int >= 0
         Retries of a task after a transient fault.
     progress : callable(step, fraction) or None
         Called as tasks finish: the step (decode, separate, analyse, ...) and the fraction of its tasks done.
 
-    The report's ``timings`` hold each task's seconds (``tasks``) and ``total_s``;
-    ``graph`` says where it ran.  A failed task raises its error (its type when it is
-    one of rtaudio's), naming the task.
+    The report's ``timings`` hold seconds per step (``decode_s``, ...), per task (``tasks``) and
+    ``total_s``; ``graph`` says where it ran (not on the inline executor).  A failed task raises its
+    error (its type when it is one of rtaudio's), naming the task; on the inline executor the task's
+    own exception, at once.
     """
     from rtaudio.jobs.executors import make_executor
 
@@ -660,7 +681,8 @@ def render_soundtrack_graph(
     try:
         graph = _build(job, extra, ex, "", groups, retries, t_start)
         try:
-            outcomes = run_graph(graph.tasks, ex, _progress(graph.tasks, progress) if progress else None)
+            on_done = _progress(graph.tasks, progress) if progress else None
+            outcomes = run_graph(graph.tasks, ex, on_done, fail_fast=ex.name == "inline")
             return graph.result(outcomes)
         finally:
             graph.close()
@@ -677,6 +699,8 @@ def _progress(tasks, progress):
         prefix = t.key.rstrip("0123456789")
         step[t.key] = STEP_OF.get(prefix, "write")
         total[step[t.key]] = total.get(step[t.key], 0) + 1
+    if tasks:
+        progress(step[tasks[0].key], 0.0)
 
     def on_done(outcome):
         s = step[outcome.key]

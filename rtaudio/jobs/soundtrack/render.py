@@ -15,6 +15,10 @@ Steps (each reported to ``progress``):
 Steps 1-3 do not depend on the cut list and are cached (:mod:`.cache`), so a
 re-render after an edit of the cut list starts at step 4.
 
+The steps are the tasks of one graph (:func:`rtaudio.jobs.soundtrack.graph.build_tasks`);
+:func:`render_soundtrack` runs it in this process (the inline executor), the pool and Ray
+run the same graph.  This module holds what the tasks call.
+
 Memory follows a window, not the input: the decoded mix, the stems, the rendered
 mix before and after normalisation and the two baselines are ``.npy`` files (in
 the cache entry, or a temporary folder) read by window (:mod:`.signal`); only
@@ -42,10 +46,8 @@ from rtaudio.jobs.soundtrack.cutlist import CutList, read_cut_list
 from rtaudio.jobs.soundtrack.features import Features, compute
 from rtaudio.jobs.soundtrack.mixdown import (
     check_output_path,
-    normalise,
     picture_offsets,
     render_stem,
-    write_audio,
 )
 from rtaudio.jobs.soundtrack.params import SoundtrackParams
 from rtaudio.jobs.soundtrack.plan import (
@@ -446,129 +448,36 @@ def render_soundtrack(
     dict
         The report: ``joins``, ``baselines``, ``output`` and more (see docs/soundtrack.md).
     """
-    progress = progress or _no_progress
-    t_start = time.perf_counter()
-    timings: dict[str, float] = {}
-    job = setup(
-        input,
-        cuts,
-        output,
-        mux=mux,
-        mux_output=mux_output,
-        report=report,
-        review=review,
-        rate=rate,
-        stream=stream,
-        fps=fps,
-        source_start=source_start,
-        params=params,
-        separation=separation,
-        settings=settings,
-        cuts_name=cuts_name,
-    )
-    params, out_rate, cut_list = job.params, job.rate, job.cut_list
-    store = job.cache(cache, cache_dir)
-    from rtaudio.jobs.soundtrack.signal import work_folder
+    from rtaudio.jobs.executors import InlineExecutor
+    from rtaudio.jobs.soundtrack.graph import render_soundtrack_graph
 
-    with work_folder() as work:
-        # ---------------------------------------------------------------- decode, separate, analyse (cached)
-        cache_hit = store.has("analysis.npz") and store.has("meta.json")
-        if cache_hit:
-            progress("decode", 0.0)
-            stems, mix, sep_note, analysis = load_cached(store)
-            for step in ("decode", "separate", "analyse"):
-                progress(step, 1.0)
-            timings["load_cache_s"] = time.perf_counter() - t_start
-        else:
-            t0 = time.perf_counter()
-            progress("decode", 0.0)
-            stem_dir = stems_folder(store, work)
-            mix = decode_checked(job.input, job.stream, out_rate, stem_dir)
-            progress("decode", 1.0)
-            timings["decode_s"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            progress("separate", 0.0)
-            separated, sep_note = separate(mix, out_rate, job.separation, stem_dir)
-            stems = separated if separated is not None else {"mix": mix}
-            progress("separate", 1.0)
-            timings["separate_s"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            analysis = analyse(stems, out_rate, len(mix) / out_rate, mix)
-            progress("analyse", 1.0)
-            timings["analyse_s"] = time.perf_counter() - t0
-            save_cached(store, stems, mix, analysis.as_arrays(), sep_note)
-        if params.words and analysis.speech.words is None:
-            analysis.speech.words, analysis.speech.words_engine, analysis.speech.word_texts = cached_words(
-                store,
-                stems["dialogue" if analysis.separated else "mix"],
-                out_rate,
-                params.language,
-                timings,
-                params.word_hearings,
-                mix if analysis.separated else None,
-            )
-        # ---------------------------------------------------------------- plan and render
-        t0 = time.perf_counter()
-        layout = plan_layout(cut_list, analysis, params, out_rate, len(mix))
-        plan, offsets, n_out = layout.plan, layout.offsets, layout.n_out
-        progress("plan", 1.0)
-        timings["plan_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        premix = render_to(work / "premix.npy", stems, plan.stems, offsets, out_rate, n_out)
-        final, loud = normalise(premix, out_rate, params.loudness_lufs, params.max_peak_dbfs, dest=work / "final.npy")
-        gain = 10.0 ** (loud["gain_db"] / 20.0)
-        progress("render", 1.0)
-        timings["render_s"] = time.perf_counter() - t0
-        # ---------------------------------------------------------------- measure (render + baselines)
-        t0 = time.perf_counter()
-        stems_mono = {k: as_mono(stems[k]) for k in plan.stems}
-        measured = measure_render(final, out_rate, stems_mono, layout, gain)
-        progress("measure", 0.5)
-        mix_mono = stems_mono["mix"] if "mix" in stems_mono else as_mono(mix)
-        baselines, base_audio = {}, {}
-        for name in BASELINES:
-            baselines[name], base_audio[name] = measure_baseline(
-                name, mix, mix_mono, layout, gain, analysis.beats, params, work
-            )
-        progress("measure", 1.0)
-        timings["measure_s"] = time.perf_counter() - t0
-        # ---------------------------------------------------------------- the report
-        result = build_report(
-            job,
-            layout,
-            measured,
-            baselines,
-            analysis_facts(analysis),
-            sep_note,
-            channels=int(final.shape[1]),
-            loud=loud,
-            cache_hit=cache_hit,
-            cache_dir=str(store.dir) if store.enabled else None,
+    with InlineExecutor() as executor:  # the job's one graph (soundtrack.graph.build_tasks), run in this process
+        return render_soundtrack_graph(
+            input,
+            cuts,
+            output,
+            executor=executor,
+            retries=0,
+            progress=progress,
+            mux=mux,
+            mux_output=mux_output,
+            report=report,
+            review=review,
+            rate=rate,
+            stream=stream,
+            fps=fps,
+            source_start=source_start,
+            params=params,
+            separation=separation,
+            cache=cache,
+            cache_dir=cache_dir,
+            cuts_name=cuts_name,
+            **settings,
         )
-        # ---------------------------------------------------------------- write
-        t0 = time.perf_counter()
-        if job.output is not None:
-            write_audio(job.output, final, out_rate)
-        if review is not None:
-            from rtaudio.jobs.soundtrack.review import write_review
-
-            result["review"] = write_review(review, result, final, base_audio["naive"], out_rate)
-        if mux is not None:
-            from rtaudio.jobs.soundtrack.mux import mux_audio
-
-            result["mux"] = mux_audio(mux, final, out_rate, mux_output)
-        progress("write", 1.0)
-        timings["write_s"] = time.perf_counter() - t0
-        timings["total_s"] = time.perf_counter() - t_start
-        result["timings"] = {k: round(v, 3) for k, v in timings.items()}
-        if report is not None:
-            write_report(report, result)
-        return result
 
 
 # ---------------------------------------------------------------------------------------------- the steps
-# Module-level, so that render_soundtrack (in this process) and the task graph
-# (rtaudio.jobs.soundtrack.graph, on worker processes) run the same code.
+# What the tasks of the job's graph (rtaudio.jobs.soundtrack.graph) call, wherever they run.
 
 
 @dataclass
@@ -704,16 +613,6 @@ def stems_folder(store, work: Path) -> Path:
     return work
 
 
-def load_cached(store) -> tuple[dict, np.ndarray, str, Analysis]:
-    """Stems (DiskSignals, read by window), mix, separation note and analysis of a cache hit."""
-    from rtaudio.jobs.soundtrack.signal import DiskSignal
-
-    meta = store.load_json("meta")
-    stems = {name: DiskSignal(store.dir / f"{name}.npy") for name in meta["stems"]}
-    mix = DiskSignal(store.dir / "mix.npy") if "mix" in meta["stored"] else stems.get("mix")
-    return stems, mix, meta["note"], Analysis.from_arrays(store.load_npz("analysis"))
-
-
 def save_cached(store, stems: dict, mix: np.ndarray, analysis_arrays: dict, note: str) -> None:
     """Store what :func:`load_cached` reads (nothing when the cache is off)."""
     stored = []
@@ -773,9 +672,11 @@ def plan_layout(cut_list: CutList, analysis: Analysis, params: SoundtrackParams,
     )
 
 
-def render_to(dest, stems: dict, plan_stems: dict, offsets: list[int], rate: int, n_out: int, gain=None):
+def render_to(dest, stems: dict, plan_stems: dict, offsets: list[int], rate: int, n_out: int, gain=None, start=0):
     """The sum of the rendered stems (:func:`render_stem`, in the plan's order), times ``gain`` when given, as a
-    DiskSignal at ``dest``, rendered by output window (each window renders only the pieces that reach it)."""
+    DiskSignal at ``dest``, rendered by output window (each window renders only the pieces that reach it).
+
+    ``start`` (samples): the DiskSignal holds the output's samples ``[start, start + n_out)``."""
     from rtaudio.jobs.soundtrack.mixdown import piece_span
     from rtaudio.jobs.soundtrack.signal import WINDOW, SignalWriter
 
@@ -783,8 +684,8 @@ def render_to(dest, stems: dict, plan_stems: dict, offsets: list[int], rate: int
     channels = next(iter(stems.values())).shape[1]
     writer = SignalWriter(dest, channels)
     try:
-        for a in range(0, n_out, WINDOW):
-            m = min(WINDOW, n_out - a)
+        for a in range(start, start + n_out, WINDOW):
+            m = min(WINDOW, start + n_out - a)
             total = None
             for name, pieces in plan_stems.items():
                 near = [p for p, (p0, p1) in zip(pieces, spans[name], strict=True) if p1 > a and p0 < a + m]
@@ -795,15 +696,6 @@ def render_to(dest, stems: dict, plan_stems: dict, offsets: list[int], rate: int
         writer.abort()
         raise
     return writer.close()
-
-
-def mix_stems(renders, rate: int, params: SoundtrackParams) -> tuple[np.ndarray, dict, float]:
-    """Sum the rendered stems (in order), normalise loudness; return (final, loudness facts, linear gain)."""
-    total = None
-    for y in renders:
-        total = y if total is None else total + y
-    final, loud = normalise(total, rate, params.loudness_lufs, params.max_peak_dbfs)
-    return final, loud, 10.0 ** (loud["gain_db"] / 20.0)
 
 
 def as_mono(x: np.ndarray) -> np.ndarray:

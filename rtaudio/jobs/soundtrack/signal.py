@@ -200,6 +200,29 @@ def mono_of(signal):
     return signal.mean(axis=1) if signal.ndim == 2 and signal.shape[1] > 1 else signal.reshape(len(signal))
 
 
+def add_spans(dest, signals: list[list[tuple[int, object]]], n: int, channels: int):
+    """A DiskSignal at ``dest`` of ``n`` samples: the sum over ``signals`` (in order) of each one's spans, written by
+    window.  ``signals[k]`` is a list of ``(start, x)``: ``x`` (array or DiskSignal) sits at samples
+    ``[start, start + len(x))`` and its spans add in order onto zeros (what rendering them into one array gives)."""
+    writer = SignalWriter(dest, channels)
+    try:
+        for a in range(0, n, WINDOW):
+            m = min(WINDOW, n - a)
+            total = None
+            for spans in signals:
+                acc = np.zeros((m, channels), np.float32)
+                for start, x in spans:
+                    lo, hi = max(a, start), min(a + m, start + len(x))
+                    if hi > lo:
+                        acc[lo - a : hi - a] += x[lo - start : hi - start]
+                total = acc if total is None else total + acc
+            writer.write(total if total is not None else np.zeros((m, channels), np.float32))
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
+
+
 def blocks_of(signal, size: int = WINDOW):
     """Consecutive windows of ``size`` samples of an array or a DiskSignal."""
     for a in range(0, len(signal), size):
