@@ -112,7 +112,7 @@ def speech_over_music(kind, music, snr_db, seed, length_s=50.0):
 
 
 def load_at(path, rate):
-    from rtaudio.jobs.soundtrack.render import decode
+    from rtaudio.jobs.soundtrack.steps import decode
 
     return decode(path, 0, rate)
 
@@ -308,7 +308,7 @@ def tune(rows, spectral=(1.5, 1.75, 2.0, 2.25, 2.5, 3.0, 1e9), loudness=(6.0, 7.
 
 
 def load(path):
-    from rtaudio.jobs.soundtrack.render import decode
+    from rtaudio.jobs.soundtrack.steps import decode
 
     x, rate = decode(path, 0, None)
     return x, rate

@@ -55,7 +55,7 @@ def long_input(folder: str, minutes: float, source: str = VIDEO) -> str:
     """``source``'s audio repeated to ``minutes`` as FLAC in ``folder`` (made once)."""
     import soundfile as sf
 
-    from rtaudio.jobs.soundtrack.render import decode
+    from rtaudio.jobs.soundtrack.steps import decode
 
     path = os.path.join(folder, f"talking-{minutes:g}min.flac")
     if os.path.exists(path):
@@ -166,7 +166,7 @@ def row(case: str, source: str, cuts: int, result: dict) -> dict:
         info = sf.info(source)
         frames, channels, rate = info.frames, info.channels, info.samplerate
     except RuntimeError:  # the video: its audio through the decoder
-        from rtaudio.jobs.soundtrack.render import probe
+        from rtaudio.jobs.soundtrack.steps import probe
 
         p = probe(source)
         rate, channels = p["rate"], p["channels"]
@@ -222,7 +222,7 @@ def main() -> None:
                     result = render(folder, src, cuts, cache=True, **kw)
                     rows.append(row(f"{minutes[0]:g} min, {what}{on}", src, 50, result))
         if "cuts" in cases:
-            from rtaudio.jobs.soundtrack.render import probe
+            from rtaudio.jobs.soundtrack.steps import probe
 
             duration = probe(VIDEO)["duration"]
             for k in (int(c) for c in args.counts.split(",")):

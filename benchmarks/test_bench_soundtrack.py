@@ -84,7 +84,7 @@ def _run(benchmark, fn):
 
 
 def test_decode_only_baseline(benchmark, ten_minute_video):
-    from rtaudio.jobs.soundtrack.render import decode
+    from rtaudio.jobs.soundtrack.steps import decode
 
     path, _ = ten_minute_video
     x, rate = _run(benchmark, lambda: decode(path, 0, None))

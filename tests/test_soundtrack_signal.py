@@ -71,7 +71,7 @@ def test_rendering_by_window_equals_one_render(tmp_path):
     s = write_signal(tmp_path / "x.npy", [x], 2)
     pieces, offsets, n_out = _pieces()
     whole = mixdown.render_stem(x, pieces, offsets, RATE, n_out)
-    from rtaudio.jobs.soundtrack.render import render_to
+    from rtaudio.jobs.soundtrack.steps import render_to
 
     by_window = render_to(tmp_path / "y.npy", {"mix": s}, {"mix": pieces}, offsets, RATE, n_out)
     np.testing.assert_array_equal(by_window[:], whole)

@@ -57,7 +57,7 @@ def _analysis(words: np.ndarray, duration: float = 5.0, rate: int = 16000):
 
 def test_a_switch_at_a_boundary_the_hearings_dispute_is_flagged_and_an_agreed_one_is_not(tmp_path):
     from rtaudio.jobs.soundtrack.plan import Planner
-    from rtaudio.jobs.soundtrack.render import review_reasons
+    from rtaudio.jobs.soundtrack.steps import review_reasons
 
     # connected speech, words of 0.3 s; the second hearing splits the words at 1.7 s 100 ms later (1.8 s)
     edges = np.round(np.arange(0.2, 4.85, 0.3), 6)

@@ -229,7 +229,7 @@ def run(args) -> int:
 
 def _render(args, render_soundtrack, audio_out, kwargs) -> dict:
     """Run ``render_soundtrack`` (in process, or the task graph) with the progress bar unless --no-progress."""
-    from rtaudio.jobs.soundtrack.render import STEPS
+    from rtaudio.jobs.soundtrack.steps import STEPS
 
     if args.no_progress:
         result = render_soundtrack(args.input, args.cuts, audio_out, **kwargs)

@@ -8,7 +8,8 @@ Modules, one job each:
 * :mod:`.plan`: snapping and the joins of every stem;
 * :mod:`.mixdown`: pieces to audio, loudness, limiter, files;
 * :mod:`.metrics`: beat phase, spectral discontinuity, clicks, loudness steps;
-* :mod:`.render`: the job (:func:`render_soundtrack`), with :mod:`.cache`;
+* :mod:`.steps`: the job's steps; :mod:`.graph`: the job as one graph of those steps;
+* :mod:`.render`: the job (:func:`render_soundtrack`: the graph in this process), with :mod:`.cache`;
 * :mod:`.mux`, :mod:`.review`: the muxed video and the review sheet.
 
 ``render_soundtrack`` is imported lazily so ``import rtaudio.jobs.soundtrack`` stays light.

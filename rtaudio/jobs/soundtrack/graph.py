@@ -84,7 +84,7 @@ def _stems(sep: dict) -> dict | None:
 
 def decode_task(path: str, stream: int, rate: int, folder: str) -> str:
     """Decode the input's audio track into ``folder/mix.npy`` ((n, channels) float32); return its path."""
-    from rtaudio.jobs.soundtrack.render import decode_checked
+    from rtaudio.jobs.soundtrack.steps import decode_checked
 
     return str(decode_checked(path, stream, rate, folder).path)
 
@@ -92,7 +92,7 @@ def decode_task(path: str, stream: int, rate: int, folder: str) -> str:
 def separate_task(mix: str, rate: int, backend: str, folder: str) -> dict:
     """Dialogue and music stems into ``folder`` by one streaming Separator: ``{"stems": {name: path} | None,
     "note": ...}`` (stems None when separation is off or fell back; the note says why)."""
-    from rtaudio.jobs.soundtrack.render import separate
+    from rtaudio.jobs.soundtrack.steps import separate
 
     stems, note = separate(signal(mix), rate, backend, folder)
     return {"stems": None if stems is None else {k: str(v.path) for k, v in stems.items()}, "note": note}
@@ -115,7 +115,7 @@ def join_task(mix: str, rate: int, backend: str, segment: int, overlap: int, fol
     from rtaudio.jobs import separation as sep
     from rtaudio.jobs.arrays import read
     from rtaudio.jobs.chunked import join_chunks_to, plan_chunks, separate_chunk
-    from rtaudio.jobs.soundtrack.render import separator_used
+    from rtaudio.jobs.soundtrack.steps import separator_used
 
     x = signal(mix)
     chunks = plan_chunks(len(x), segment, overlap, 1)
@@ -143,7 +143,7 @@ def music_task(sep: dict, mix: str, rate: int, folder: str) -> str:
     """Features of the music stem; without stems (separation off or fell back) the whole mix-only analysis."""
     from rtaudio.jobs.arrays import write
     from rtaudio.jobs.soundtrack.features import compute
-    from rtaudio.jobs.soundtrack.render import analyse
+    from rtaudio.jobs.soundtrack.steps import analyse
 
     stems = _stems(sep)
     if stems is None:
@@ -155,7 +155,7 @@ def music_task(sep: dict, mix: str, rate: int, folder: str) -> str:
 def beats_task(sep: dict, mix: str, rate: int, folder: str) -> str | None:
     """Beats, tracked on the mix (None without stems: :func:`music_task` did it all)."""
     from rtaudio.jobs.arrays import write
-    from rtaudio.jobs.soundtrack.render import analyse_beats
+    from rtaudio.jobs.soundtrack.steps import analyse_beats
 
     if sep["stems"] is None:
         return None
@@ -165,7 +165,7 @@ def beats_task(sep: dict, mix: str, rate: int, folder: str) -> str | None:
 def speech_task(sep: dict, rate: int, folder: str) -> str | None:
     """Speech and frame RMS of the dialogue stem (None without stems)."""
     from rtaudio.jobs.arrays import write
-    from rtaudio.jobs.soundtrack.render import analyse_speech
+    from rtaudio.jobs.soundtrack.steps import analyse_speech
 
     stems = _stems(sep)
     if stems is None:
@@ -186,7 +186,7 @@ def plan_task(job, mix: str, sep: dict, cache_args, *parts) -> dict:
     """Merge the analysis, add words (``--words``), plan the joins: ``{"layout", "facts", "params", "timings"}``."""
     from rtaudio.jobs.soundtrack import cache as cache_mod
     from rtaudio.jobs.soundtrack.plan import Analysis
-    from rtaudio.jobs.soundtrack.render import analysis_facts, cached_words, plan_layout
+    from rtaudio.jobs.soundtrack.steps import analysis_facts, cached_words, plan_layout
 
     analysis = Analysis.from_arrays(analysis_arrays(mix, job.rate, sep, parts))
     timings: dict = {}
@@ -218,7 +218,7 @@ def render_task(plan_out: dict, sep: dict, mix: str, first: int, last: int, fold
     """Render the pieces of segments ``first..last-1`` (the joins into them), per stem, each into a DiskSignal of
     its output span: ``{stem: (start, path)}``."""
     from rtaudio.jobs.soundtrack.mixdown import piece_span
-    from rtaudio.jobs.soundtrack.render import render_to
+    from rtaudio.jobs.soundtrack.steps import render_to
 
     layout = plan_out["layout"]
     out = {}
@@ -252,7 +252,7 @@ def mix_task(plan_out: dict, channels: int, folder: str, *groups) -> dict:
 
 def measure_task(plan_out: dict, sep: dict, mix: str, mixed: dict) -> list[dict]:
     """The join metrics of the render."""
-    from rtaudio.jobs.soundtrack.render import as_mono, measure_render
+    from rtaudio.jobs.soundtrack.steps import as_mono, measure_render
 
     stems_mono = {k: as_mono(signal(v)) for k, v in _sources(plan_out, sep, mix).items()}
     layout = plan_out["layout"]
@@ -262,7 +262,7 @@ def measure_task(plan_out: dict, sep: dict, mix: str, mixed: dict) -> list[dict]
 def baseline_task(name: str, plan_out: dict, mix: str, mixed: dict, folder: str, *parts) -> dict:
     """A baseline rendered into ``folder`` and measured: ``{"rows", "audio": path}``."""
     from rtaudio.jobs.soundtrack.beats import Beats
-    from rtaudio.jobs.soundtrack.render import as_mono, measure_baseline
+    from rtaudio.jobs.soundtrack.steps import as_mono, measure_baseline
 
     x = signal(mix)
     beats = Beats.from_arrays(_arrays(parts), "beats_")
@@ -277,7 +277,7 @@ def report_task(
 ) -> dict:
     """The report (without timings, review, mux); ``cached``: the cache entry's folder when it holds this
     input's analysis (the cache task's result), else None."""
-    from rtaudio.jobs.soundtrack.render import build_report
+    from rtaudio.jobs.soundtrack.steps import build_report
 
     return build_report(
         job,
@@ -316,7 +316,7 @@ def cache_task(cache_args, rate: int, mix: str, sep: dict, *parts) -> str | None
     """Store the analysis (and the signals not written there already) in the render cache (what a later render
     reads); return the entry's folder, None when it could not be written."""
     from rtaudio.jobs.soundtrack import cache as cache_mod
-    from rtaudio.jobs.soundtrack.render import save_cached
+    from rtaudio.jobs.soundtrack.steps import save_cached
 
     store = cache_mod.Cache(*cache_args)
     x = signal(mix)
@@ -348,7 +348,7 @@ def build_tasks(
     at once (several: the separation in chunks when the backend allows; the render in ``groups``, default
     twice the slots).
     """
-    from rtaudio.jobs.soundtrack.render import stems_folder
+    from rtaudio.jobs.soundtrack.steps import stems_folder
 
     rate = job.rate
     tasks: list[Task] = []
@@ -479,7 +479,7 @@ class GraphJob:
 
     def result(self, outcomes: dict) -> dict:
         """The report from this job's task outcomes (keys with the prefix); writes ``report=`` when given."""
-        from rtaudio.jobs.soundtrack.render import write_report
+        from rtaudio.jobs.soundtrack.steps import write_report
 
         n = len(self.prefix)
         mine = {k[n:]: outcomes[k] for k in self.keys}
@@ -553,7 +553,7 @@ def _setup(
     **settings,
 ):
     """The checked :class:`render.Setup` and the options the graph needs besides it."""
-    from rtaudio.jobs.soundtrack.render import setup
+    from rtaudio.jobs.soundtrack.steps import setup
 
     if groups is not None and (isinstance(groups, bool) or not isinstance(groups, int) or groups < 1):
         raise ParameterError(f"groups={groups!r} must be a whole number >= 1 (render tasks)", params=("groups",))

@@ -37,7 +37,7 @@ from rtaudio.jobs.soundtrack.beats import Beats
 from rtaudio.jobs.soundtrack.cutlist import CutList
 from rtaudio.jobs.soundtrack.features import Features
 from rtaudio.jobs.soundtrack.params import SoundtrackParams
-from rtaudio.jobs.soundtrack.speech import Speech, refine_words
+from rtaudio.jobs.soundtrack.speech import Speech, outside, refine_words
 
 #: Edge fade (s) at the very start and end of the output.
 EDGE_FADE_S = 0.005
@@ -240,23 +240,6 @@ WORD_EDGE_S = 0.1
 #: Speech the detectors hear for this long (s) with no word of the recogniser within WORD_EDGE_S counts
 #: as a word it missed: no place for a switch.
 MISSED_SPEECH_S = 0.15
-
-
-def outside(intervals: np.ndarray, words: np.ndarray, slack: float = 0.0) -> np.ndarray:
-    """``intervals`` (k, 2) s minus the inside of each word (m, 2) s shrunk by ``slack`` at both ends."""
-    out = []
-    for a, b in intervals:
-        pieces = [(float(a), float(b))]
-        for w0, w1 in words[(words[:, 1] - slack > a) & (words[:, 0] + slack < b)]:
-            cut = []
-            for x0, x1 in pieces:
-                if w0 + slack > x0:
-                    cut.append((x0, min(x1, w0 + slack)))
-                if w1 - slack < x1:
-                    cut.append((max(x0, w1 - slack), x1))
-            pieces = [(x0, x1) for x0, x1 in cut if x1 > x0]
-        out += pieces
-    return np.array(out, dtype=np.float64).reshape(-1, 2)
 
 
 def _pause_candidates(pauses: np.ndarray, cut: float, lo: float, hi: float, base: float) -> list[float]:

@@ -282,6 +282,23 @@ def detect_word_list(x: np.ndarray, rate: int, language: str = "en") -> tuple[np
 AGREE_SLACK_S = 0.02
 
 
+def outside(intervals: np.ndarray, words: np.ndarray, slack: float = 0.0) -> np.ndarray:
+    """``intervals`` (k, 2) s minus the inside of each word (m, 2) s shrunk by ``slack`` at both ends."""
+    out = []
+    for a, b in intervals:
+        pieces = [(float(a), float(b))]
+        for w0, w1 in words[(words[:, 1] - slack > a) & (words[:, 0] + slack < b)]:
+            cut = []
+            for x0, x1 in pieces:
+                if w0 + slack > x0:
+                    cut.append((x0, min(x1, w0 + slack)))
+                if w1 - slack < x1:
+                    cut.append((max(x0, w1 - slack), x1))
+            pieces = [(x0, x1) for x0, x1 in cut if x1 > x0]
+        out += pieces
+    return np.array(out, dtype=np.float64).reshape(-1, 2)
+
+
 def agreed_words(
     words: np.ndarray,
     other: np.ndarray,
@@ -313,7 +330,6 @@ def agreed_words(
     other_texts = tuple(other_texts) if other_texts is not None and len(other_texts) == len(o) else None
     if len(w) == 0:
         return o.copy(), other_texts if texts is not None or len(o) == 0 else None
-    from rtaudio.jobs.soundtrack.plan import outside
 
     out = [[w[0, 0], w[0, 1]]]
     said = [[texts[0]] if texts else []]
