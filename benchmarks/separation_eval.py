@@ -212,10 +212,10 @@ def speech_clips(which: str, rate: int) -> list[tuple[str, np.ndarray]]:
 
 
 def tune_pairs(max_s: float = 20.0):
-    """The tuning set, nothing from the corpus (``models/dialogue/data.py``): each of the 30 lid_train tuning
+    """The tuning set, nothing from the corpus (``models/dialogue/dialogue_data.py``): each of the 30 lid_train tuning
     clips over a Debian tuning track, and over that track with one of 10 held-out voices sung over it (+3 dB)."""
     sys.path.insert(0, str(ROOT / "models" / "dialogue"))
-    import data
+    import dialogue_data as data
 
     split = data.speech_split()
     tracks = data.music_tracks()["tune"]
@@ -266,7 +266,7 @@ def dialogue(args) -> dict:
     model = resolve("spleeter-2stems-onnx", args.model)
     onnx = OnnxBackend(model, threads=args.threads)
     print(f"spleeter model: {model} ({onnx.model.get('source')})", file=sys.stderr, flush=True)
-    tuned = {}  # method name -> backend: spleeter fine-tuned for dialogue (models/dialogue/train.py)
+    tuned = {}  # method name -> backend: spleeter fine-tuned for dialogue (models/dialogue/train_dialogue.py)
     for path in args.dialogue_model or []:
         name = "dialogue_" + Path(path).name.replace("spleeter-2stems-dialogue", "model").replace("-", "_")
         tuned[name] = OnnxBackend(Path(path), threads=args.threads)
@@ -458,7 +458,7 @@ def main(argv=None) -> int:
         default="corpus",
         choices=["corpus", "lid_train", "tune"],
         help="dialogue: corpus (the report), lid_train (over corpus music), tune (lid_train over Debian music, "
-        "sung voices made by models/dialogue/data.py: nothing from the corpus)",
+        "sung voices made by models/dialogue/dialogue_data.py: nothing from the corpus)",
     )
     p.add_argument("--dialogue-model", action="append", help="dialogue: a fine-tuned model folder (repeatable)")
     p.add_argument(

