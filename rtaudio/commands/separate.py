@@ -48,6 +48,12 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--frames", type=int, metavar="N", help="onnx: STFT frames per network call, a multiple of 64 (64 = 1.49 s)"
     )
+    p.add_argument(
+        "--dialogue",
+        action="store_true",
+        help="2 stems: vocals = dialogue only, singing to the accompaniment (spleeter-2stems-dialogue, "
+        "built by 'make dialogue-model'; else plain spleeter, saying so)",
+    )
 
 
 def run(args) -> int:
@@ -60,6 +66,7 @@ def run(args) -> int:
         segment_s=args.segment,
         overlap_s=args.overlap,
         frames=args.frames,
+        dialogue=args.dialogue,
     )
     summary = separate_file(args.input, args.output, params, fmt=args.fmt, stream=args.stream)
     if summary["note"]:

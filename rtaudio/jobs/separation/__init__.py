@@ -2,7 +2,9 @@
 
 Layout: :mod:`.base` (the leaf: cross-fades, level normalisation, channel pairs) <- the backends
 (:mod:`.dsp`, :mod:`.onnx`, :mod:`.tf`) <- :mod:`.job` (parameters, backend choice, the
-:class:`Separator`, the file job); :mod:`.dialogue` splits a 2-stem result into dialogue and music.
+:class:`Separator`, the file job); :mod:`.dialogue` splits a 2-stem result into dialogue and music
+by the speech detector. ``SeparationParams(dialogue=True)`` separates dialogue (speech without the
+singing) with spleeter fine-tuned for it (:mod:`rtaudio.models.spleeter_dialogue`, ``models/dialogue``).
 Model formats and catalogue entries are in :mod:`rtaudio.models.spleeter`.
 """
 

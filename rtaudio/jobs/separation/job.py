@@ -71,6 +71,11 @@ class SeparationParams:
         512 = spleeter's own). None = 512.
     dsp : DspParams or None
         dsp backend parameters (None = defaults).
+    dialogue : bool
+        2 stems, ``auto``/``onnx``, no ``model``: separate *dialogue* from music, i.e. the vocals stem
+        keeps speech and the singing goes to the accompaniment, with ``spleeter-2stems-dialogue``
+        (spleeter fine-tuned for dialogue, built by ``make dialogue-model``) when it is built; else
+        plain spleeter (its vocals keep the singing), saying so in the note.
     """
 
     stems: int = 2
@@ -80,8 +85,11 @@ class SeparationParams:
     overlap_s: float | None = None
     frames: int | None = None
     dsp: object = field(default=None)
+    dialogue: bool = False
 
     def __post_init__(self):
+        if not isinstance(self.dialogue, bool):
+            raise ParameterError(f"dialogue={self.dialogue!r} must be True or False", params=("dialogue",))
         if isinstance(self.stems, bool) or self.stems not in STEM_NAMES:
             raise ParameterError(f"stems={self.stems!r} must be 2, 4 or 5", params=("stems",))
         if self.backend not in BACKENDS:
@@ -105,6 +113,27 @@ class SeparationParams:
 
 def open_backend(params: SeparationParams):
     """The backend for ``params`` and a one-line note on the choice (None when nothing to say)."""
+    from rtaudio.errors import MissingDependencyError
+
+    stems = params.stems
+    note = None
+    if params.dialogue and stems == 2 and params.backend in ("auto", "onnx") and not params.model:
+        from rtaudio.models.spleeter_dialogue import NAME
+
+        try:
+            path = registry.resolve(NAME)
+            from rtaudio.jobs.separation.onnx import OnnxBackend
+
+            backend = OnnxBackend(path, stems=2, frames=params.frames)
+            backend.model["name"] = NAME
+            return backend, None
+        except (ModelError, MissingDependencyError) as exc:
+            note = f"dialogue: {NAME} unusable, so the vocals stem keeps any singing ({exc})"
+    backend, why = _open_backend(params)
+    return backend, "; ".join(t for t in (note, why) if t) or None
+
+
+def _open_backend(params: SeparationParams):
     from rtaudio.errors import MissingDependencyError
 
     stems = params.stems
