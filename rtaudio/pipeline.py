@@ -41,26 +41,11 @@ import numpy as np
 from rtaudio.errors import ParameterError
 from rtaudio.events import Event, event_time, retime
 from rtaudio.sources.base import check_finite, first_nonfinite
-from rtaudio.stages.base import Frame, Stage
-
-#: Where a stage runs: in the caller's thread, in the slow lane's thread, or in that lane with its
-#: recogniser in a child process (:class:`rtaudio.worker.ProcessProxy`; its decoding holds the GIL).
-PLACEMENTS = ("inline", "thread", "process")
+from rtaudio.stages.base import Frame, Stage, check_placement
 
 #: With ``live=True``, how much audio (s) the slow lane may have queued before feeding it waits (back
 #: pressure: a lane slower than real time for longer than this holds up the fast stages).
 LIVE_LANE_S = 30.0
-
-
-def check_placement(name: str, value) -> str:
-    """``value`` if it is one of :data:`PLACEMENTS`, else :class:`ParameterError` naming ``name``."""
-    if value not in PLACEMENTS:
-        raise ParameterError(
-            f"placement {name}={value!r} must be one of {', '.join(PLACEMENTS)} (inline: in the pipeline's "
-            "thread; thread: in the slow lane, a thread of its own; process: in the slow lane with the "
-            "recogniser in a child process, so its decoding cannot stall other threads)"
-        )
-    return value
 
 
 def _types(types) -> str:

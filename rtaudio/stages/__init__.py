@@ -13,6 +13,7 @@ import inspect
 import warnings
 
 from rtaudio.errors import ParameterError
+from rtaudio.stages.base import check_placement
 
 #: stage name -> (module, stage class, params class)
 STAGES: dict[str, tuple[str, str, str]] = {
@@ -55,7 +56,6 @@ def build_stages(
     with a :class:`DeprecationWarning`: ``worker="process"`` is placement ``"process"``.
     """
     from rtaudio.config import make_params
-    from rtaudio.pipeline import check_placement
 
     config = config or {}
     placement = dict(placement or {})

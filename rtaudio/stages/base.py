@@ -9,6 +9,21 @@ import numpy as np
 from rtaudio.errors import ParameterError
 from rtaudio.events import Event
 
+#: Where a stage runs: in the caller's thread, in the slow lane's thread, or in that lane with its
+#: recogniser in a child process (:class:`rtaudio.worker.ProcessProxy`; its decoding holds the GIL).
+PLACEMENTS = ("inline", "thread", "process")
+
+
+def check_placement(name: str, value) -> str:
+    """``value`` if it is one of :data:`PLACEMENTS`, else :class:`ParameterError` naming ``name``."""
+    if value not in PLACEMENTS:
+        raise ParameterError(
+            f"placement {name}={value!r} must be one of {', '.join(PLACEMENTS)} (inline: in the pipeline's "
+            "thread; thread: in the slow lane, a thread of its own; process: in the slow lane with the "
+            "recogniser in a child process, so its decoding cannot stall other threads)"
+        )
+    return value
+
 
 @dataclass
 class Frame:
