@@ -19,3 +19,14 @@ def ten_minute_flac(tmp_path_factory):
         for k in range(10):
             f.write(np.stack([one, np.roll(one, 100 * k)], axis=1) * 0.8)
     return os.fspath(path)
+
+
+@pytest.fixture(scope="session")
+def bench_stats():
+    """``bench_stats(benchmark)``: the timings of a finished benchmark (``.mean``, ``.median``, ``.min``, s), or
+    None under ``--benchmark-disable`` (one plain run, nothing timed): record figures only when there are some."""
+
+    def stats(benchmark):
+        return None if benchmark.stats is None else benchmark.stats.stats
+
+    return stats

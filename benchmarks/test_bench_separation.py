@@ -32,14 +32,14 @@ def audio():
     return np.stack([one, np.roll(one, 441)], axis=1).astype(np.float32)
 
 
-def _record(benchmark):
-    """Record ``realtime_factor``; nothing under ``--benchmark-disable`` (one plain run, no stats)."""
-    if benchmark.stats is None:
+def _record(benchmark, stats):
+    """Record ``realtime_factor`` from ``stats`` (``bench_stats``; None under ``--benchmark-disable``: nothing)."""
+    if stats is None:
         return
-    benchmark.extra_info["realtime_factor"] = round(SECONDS / benchmark.stats.stats.mean, 1)
+    benchmark.extra_info["realtime_factor"] = round(SECONDS / stats.mean, 1)
 
 
-def test_baseline_stft_istft(benchmark, audio):
+def test_baseline_stft_istft(benchmark, bench_stats, audio):
     n = len(audio)
     count = -(-(n + 4096) // 1024) + 1  # the DSP backend's padding: 4096 zeros in front, at least 4096 behind
 
@@ -50,21 +50,21 @@ def test_baseline_stft_istft(benchmark, audio):
         ]
 
     benchmark.pedantic(roundtrip, rounds=3, iterations=1)
-    _record(benchmark)
+    _record(benchmark, bench_stats(benchmark))
 
 
-def test_dsp_separation(benchmark, audio):
+def test_dsp_separation(benchmark, bench_stats, audio):
     Separator(SeparationParams(backend="dsp"), rate=RATE, channels=2).separate(audio[: RATE * 3])  # compile
     benchmark.pedantic(
         lambda: Separator(SeparationParams(backend="dsp"), rate=RATE, channels=2).separate(audio),
         rounds=3,
         iterations=1,
     )
-    _record(benchmark)
+    _record(benchmark, bench_stats(benchmark))
 
 
 @pytest.mark.skipif(not ONNX_TEST_MODEL.exists(), reason="no exported test model (run tests/test_separation_onnx.py)")
-def test_onnx_separation(benchmark, audio):
+def test_onnx_separation(benchmark, bench_stats, audio):
     from rtaudio.jobs.separation.onnx import OnnxBackend
 
     backend = OnnxBackend(ONNX_TEST_MODEL)
@@ -73,4 +73,4 @@ def test_onnx_separation(benchmark, audio):
         rounds=3,
         iterations=1,
     )
-    _record(benchmark)
+    _record(benchmark, bench_stats(benchmark))

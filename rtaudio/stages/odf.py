@@ -28,7 +28,7 @@ from rtaudio.dsp.filterbanks import fill_empty_bands, mel_filterbank, mel_freque
 from rtaudio.dsp.windows import window
 from rtaudio.errors import ParameterError
 from rtaudio.stages.base import HopFramer
-from rtaudio.stages.spectrum import _fft_tables, _rfft_power, sparse_bands
+from rtaudio.stages.spectrum import _fft_tables, _rfft_power, band_power, sparse_bands
 
 
 @dataclass(frozen=True)
@@ -122,11 +122,7 @@ def _odf_kernel(
     for k in range(power.shape[0]):
         energy += power[k]
     for b in range(nb):
-        p = 0.0
-        j0 = band_start[b]
-        o = band_offset[b]
-        for i in range(band_count[b]):
-            p += band_flat[o + i] * power[j0 + i]
+        p = band_power(power, b, band_start, band_count, band_offset, band_flat)
         cur[b] = math.log10(1.0 + gamma * math.sqrt(p * scale))
     flux = 0.0
     low = 0.0

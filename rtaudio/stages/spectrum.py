@@ -198,6 +198,18 @@ def sparse_bands(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return start, count, offset, np.ascontiguousarray(np.concatenate(parts))
 
 
+@njit(cache=True, nogil=True, inline="always")
+def band_power(power, b, band_start, band_count, band_offset, band_flat):
+    """Power of band ``b``: its weights (:func:`sparse_bands` form) times ``power`` (a 1-D power spectrum,
+    or a column view of one), summed bin by bin from the lowest (the order every kernel relies on)."""
+    p = 0.0
+    j0 = band_start[b]
+    o = band_offset[b]
+    for i in range(band_count[b]):
+        p += band_flat[o + i] * power[j0 + i]
+    return p
+
+
 def _coefficients(params: SpectrumParams, sample_rate: int) -> dict:
     """Per-frame constants: smoothing coefficients, hold/decay in samples, reference power."""
 
@@ -461,11 +473,7 @@ def _spectrum_kernel(
     hold = fparams[_P_HOLD]
     decay = fparams[_P_DECAY]
     for b in range(band_start.shape[0]):
-        p = 0.0
-        j0 = band_start[b]
-        o = band_offset[b]
-        for i in range(band_count[b]):
-            p += band_flat[o + i] * power[j0 + i]
+        p = band_power(power, b, band_start, band_count, band_offset, band_flat)
         level = 10.0 * math.log10(p / pref) if p > floor_power else floor_db
         smooth[b], peak[b], age[b] = _ballistics(
             level, smooth[b], peak[b], age[b], a_att, a_rel, hop, hold, decay, floor_db
@@ -659,12 +667,9 @@ def _spectrum_frames(
             offsets[lane] = (first + lane) * hop
         _rfft_power_lanes(y, offsets, window, bitrev, twr, twi, spr, spi, re, im, power)
         for lane in range(lanes):
+            column = power[:, lane]
             for b in range(band_start.shape[0]):
-                p = 0.0
-                j0 = band_start[b]
-                o = band_offset[b]
-                for i in range(band_count[b]):
-                    p += band_flat[o + i] * power[j0 + i, lane]
+                p = band_power(column, b, band_start, band_count, band_offset, band_flat)
                 level = 10.0 * math.log10(p / pref) if p > floor_power else floor_db
                 smooth[b], peak[b], age[b] = _ballistics(
                     level, smooth[b], peak[b], age[b], a_att, a_rel, hop_f, hold, decay, floor_db

@@ -134,18 +134,16 @@ def detect(x: np.ndarray, rate: int, features: Features | None = None, *, prefer
 def _vad_segments(x: np.ndarray, rate: int) -> np.ndarray:
     from rtaudio.events import SpeechSegment
     from rtaudio.jobs.soundtrack.signal import DiskSignal, mono_at, mono_chunks
-    from rtaudio.pipeline import Pipeline, run_blocks
+    from rtaudio.pipeline import Pipeline, run_array, run_blocks
     from rtaudio.stages.vad import VAD_RATE, VADParams, VADStage
 
     block = 10 * VAD_RATE
+    pipeline = Pipeline([VADStage(VADParams(), sample_rate=VAD_RATE)], VAD_RATE, 1, quantum=block)
     if isinstance(x, DiskSignal):  # streamed: the same blocks, never the whole 16 kHz signal
         chunks = mono_chunks(x, rate, VAD_RATE, block)
+        events = run_blocks(pipeline, (np.ascontiguousarray(c, dtype=np.float32)[:, None] for c in chunks))
     else:
-        y = mono_at(x, rate, VAD_RATE)
-        chunks = (y[i : i + block] for i in range(0, len(y), block))
-    stage = VADStage(VADParams(), sample_rate=VAD_RATE)
-    pipeline = Pipeline([stage], VAD_RATE, 1, quantum=block)
-    events = run_blocks(pipeline, (np.ascontiguousarray(chunk, dtype=np.float32)[:, None] for chunk in chunks))
+        events = run_array(pipeline, mono_at(x, rate, VAD_RATE)[:, None], block)
     segs = [(e.start / VAD_RATE, e.end / VAD_RATE) for e in events if isinstance(e, SpeechSegment)]
     return np.array(sorted(segs), dtype=np.float64).reshape(-1, 2)
 
