@@ -59,7 +59,33 @@ def make_executor(
     return LocalExecutor(workers=workers, threads=threads)
 
 
-class InlineExecutor:
+class _ArrayStore:
+    """What the inline and local executors share: :meth:`put` into one :class:`rtaudio.jobs.arrays.Store` (made on the
+    first put, removed by :meth:`close`), and use as a context manager."""
+
+    _store = None
+
+    def put(self, array) -> str:
+        """Store ``array`` as a ``.npy`` file for the tasks (load with :func:`fetch`); return its path."""
+        from rtaudio.jobs.arrays import Store
+
+        if self._store is None:
+            self._store = Store()
+        return self._store.put(array)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class InlineExecutor(_ArrayStore):
     """Tasks run in this process, one at a time, when submitted: the in-process render is its graph run here.
 
     A task's exception is kept and raised by :meth:`get` (the original object, so
@@ -70,9 +96,6 @@ class InlineExecutor:
     name = "inline"
     slots = 1
     threads = None
-
-    def __init__(self):
-        self._store = None
 
     def submit(self, fn, args=(), kwargs=None):
         done = _Done()
@@ -92,27 +115,8 @@ class InlineExecutor:
 
     ref = get
 
-    def put(self, array) -> str:
-        """Store ``array`` as a ``.npy`` file (:class:`rtaudio.jobs.arrays.Store`); return its path."""
-        from rtaudio.jobs.arrays import Store
-
-        if self._store is None:
-            self._store = Store()
-        return self._store.put(array)
-
     def recover(self, exc: BaseException) -> None:
         pass
-
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 class _Done:
@@ -124,7 +128,7 @@ class _Done:
         self.value, self.error = None, None
 
 
-class LocalExecutor:
+class LocalExecutor(_ArrayStore):
     """A :class:`concurrent.futures.ProcessPoolExecutor` (``forkserver`` start: workers do not inherit threads)."""
 
     name = "local"
@@ -134,7 +138,6 @@ class LocalExecutor:
         self._ctx = multiprocessing.get_context("forkserver")
         self.threads = threads or max(1, (os.cpu_count() or 1) // self.slots)
         self._pool = self._new_pool()
-        self._store = None  # an rtaudio.jobs.arrays.Store, made on the first put
 
     def _new_pool(self):
         return cf.ProcessPoolExecutor(
@@ -157,14 +160,6 @@ class LocalExecutor:
     def ref(self, handle):
         return handle.result()
 
-    def put(self, array) -> str:
-        """Store ``array`` as a ``.npy`` file for the tasks (load with :func:`fetch`); return its path."""
-        from rtaudio.jobs.arrays import Store
-
-        if self._store is None:
-            self._store = Store()
-        return self._store.put(array)
-
     def recover(self, exc: BaseException) -> None:
         """Replace the pool when a worker died (``BrokenProcessPool``); its other tasks come back as failures."""
         if type(exc).__name__ == "BrokenProcessPool":
@@ -173,15 +168,7 @@ class LocalExecutor:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+        super().close()
 
 
 class RayExecutor:
