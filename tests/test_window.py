@@ -654,7 +654,11 @@ def test_live_device_through_jack(jack_server, tmp_path):
         while player.phase - start < 2 * player.rate and time.monotonic() < deadline + 60 and proc.poll() is None:
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)  # the window stops and saves its last frame
-        _, err = proc.communicate(timeout=60)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail(f"live did not stop within 60 s of Ctrl-C; its stderr: {proc.communicate()[1].decode()}")
     finally:
         if proc.poll() is None:
             proc.kill()
