@@ -129,3 +129,32 @@ def test_ctrl_c_stops_cleanly_with_partial_output(tmp_path):
     assert recs[-1]["type"] == "end" and recs[-1]["reason"] == "stopped"
     assert recs[-1]["t"] == pytest.approx(0.5, abs=0.01)
     assert sum(r["type"] == "levels" for r in recs) == 5
+
+
+@pytest.mark.parametrize("verb", ["analyze", "monitor"])
+def test_ctrl_c_stops_a_run_started_with_sigint_ignored(tmp_path, verb):
+    """A script's background job starts with SIGINT ignored; Ctrl-C (SIGINT) still stops rtaudio cleanly."""
+    import signal
+    import time
+
+    out = tmp_path / "e.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rtaudio.cli", verb, "-", "--rate", "16000", "-o", str(out)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    proc.stdin.write((tone(440, 1.2, 16000) * 32767).astype("<i2").tobytes())  # analyze works in 1 s quanta
+    proc.stdin.flush()
+    deadline = time.time() + 30
+    while time.time() < deadline and (not out.exists() or out.read_text().count('"levels"') < 10):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"{verb} did not stop within 30 s of SIGINT: {proc.communicate()[1].decode()}")
+    assert proc.returncode == 0, err.decode()
+    assert records(out)[-1]["reason"] == "stopped"

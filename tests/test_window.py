@@ -637,7 +637,10 @@ def test_live_device_through_jack(jack_server, tmp_path):
             "120",  # an upper bound: the test stops it with Ctrl-C once the tone is steady
         ],
         stderr=subprocess.PIPE,
-        env=no_display_env(JACK_DEFAULT_SERVER=jack_server.name),
+        # a hang dumps every thread's stack to stderr on SIGABRT (see below)
+        env=no_display_env(JACK_DEFAULT_SERVER=jack_server.name, PYTHONFAULTHANDLER="1"),
+        # started as a script's background job is: with SIGINT ignored, which Python then leaves ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         deadline = time.monotonic() + 30
@@ -657,8 +660,13 @@ def test_live_device_through_jack(jack_server, tmp_path):
         try:
             _, err = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            pytest.fail(f"live did not stop within 60 s of Ctrl-C; its stderr: {proc.communicate()[1].decode()}")
+            proc.send_signal(signal.SIGABRT)  # faulthandler writes where each thread is
+            try:
+                err = proc.communicate(timeout=10)[1]
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                err = proc.communicate()[1]
+            pytest.fail(f"live did not stop within 60 s of Ctrl-C; its stderr: {err.decode()}")
     finally:
         if proc.poll() is None:
             proc.kill()

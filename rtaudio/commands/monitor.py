@@ -35,7 +35,7 @@ def run(args) -> int:
         raise ParameterError("monitor needs an input: a file, --device D (see: rtaudio devices) or --url U")
     if args.input not in (None, "-") and "://" not in (args.input or ""):
         args.realtime = True  # a monitored file plays at real time
-    from rtaudio.commands.common import check_outputs
+    from rtaudio.commands.common import StopOnSigint, check_outputs
 
     check_outputs(args, **{"-o": args.output})
     source = open_input(args, device=args.device, url=args.url)
@@ -45,6 +45,8 @@ def run(args) -> int:
 
         sinks.append(JsonlSink(args.output))
     engine = Engine(source, make_stages(args, source), sinks, on_nonfinite=args.nonfinite)
-    result = sinks[0].show(engine, duration=args.duration)
+    with StopOnSigint() as stop:  # Ctrl-C stops cleanly, even in a job started with SIGINT ignored
+        stop.attach(engine)
+        result = sinks[0].show(engine, duration=args.duration)
     print(summary(result, source, args.output, None), file=sys.stderr)
     return 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from rtaudio.commands.common import check_outputs, placement, stage_config, summary
+from rtaudio.commands.common import StopOnSigint, check_outputs, placement, stage_config, summary
 from rtaudio.viz.window import WINDOW_DEFAULTS, WINDOW_PLACEMENT
 
 
@@ -150,12 +150,14 @@ def show(args, source, *, output=None, notice: str = "") -> int:
     if output is not None:
         window.on_frame = lambda w, _t: w.renderer.hud.__setitem__("audio", output.status)
     try:
-        result = window.run(
-            engine,
-            duration=args.duration,
-            screenshot=args.screenshot,
-            done=(lambda: output.drained) if output is not None else None,
-        )
+        # Ctrl-C stops the window (KeyboardInterrupt in its loop), even in a job started with SIGINT ignored
+        with StopOnSigint():
+            result = window.run(
+                engine,
+                duration=args.duration,
+                screenshot=args.screenshot,
+                done=(lambda: output.drained) if output is not None else None,
+            )
     finally:
         if output is not None:
             output.close()
