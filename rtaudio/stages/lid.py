@@ -32,6 +32,7 @@ from rtaudio.models.langid import FIX, check_model, labels_file, model_file, res
 from rtaudio.models.voxlingua import META_INPUT, META_RATE, META_UNTRAINED, iso_code
 from rtaudio.stages import lid_phones
 from rtaudio.stages.base import Frame, Stage
+from rtaudio.stages.history import History
 from rtaudio.stages.lid_features import N_MELS, RATE, log_mel
 from rtaudio.worker import ProcessProxy, check_worker
 
@@ -443,8 +444,7 @@ class LidStage(Stage):
 
     # -- state --------------------------------------------------------------------------------
     def reset(self) -> None:
-        self._buf = np.zeros(0, np.float32)
-        self._base = 0  # stage index of _buf[0]
+        self._history = History()  # recent audio at the stage's rate
         self._end = 0  # stage index just past the audio seen
         self._mode = "energy" if self.params.gate == "energy" else ("vad" if self.params.gate == "vad" else "auto")
         self._seg_start: int | None = None
@@ -503,11 +503,11 @@ class LidStage(Stage):
         x = frame.mono
         if frame.index != self._end:  # a gap: close what was open
             out = self._close(self._end) if self._seg_start is not None else []
-            self._buf, self._base, self._end = np.zeros(0, np.float32), frame.index, frame.index
+            self._end = frame.index
             self._next = self._gate_pos = frame.index
         else:
             out = []
-        self._buf = np.concatenate([self._buf, x.astype(np.float32, copy=False)])
+        self._history.append(frame.index, x)
         self._end = frame.index + len(x)
         out += self._run(final=False)
         if self.whisper is not None:
@@ -527,14 +527,11 @@ class LidStage(Stage):
         keep_from = self._end - max(self.win, 30 * RATE)
         if self._seg_start is not None:
             keep_from = min(keep_from, self._next)
-        keep_from = max(self._base, min(keep_from, self._end))
-        if keep_from > self._base:
-            self._buf = self._buf[keep_from - self._base :]
-            self._base = keep_from
+        self._history.keep_from(min(keep_from, self._end))
 
     def _audio(self, a: int, b: int) -> np.ndarray:
-        a = max(a, self._base)
-        return self._buf[a - self._base : b - self._base]
+        """Samples ``a..b`` of what is kept (a view: use it at once)."""
+        return self._history.get(a, b)
 
     def _run(self, final: bool) -> list[Event]:
         out = []

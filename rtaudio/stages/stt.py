@@ -61,6 +61,7 @@ from rtaudio.events import (
 from rtaudio.models.pocketsphinx import find_pocketsphinx, pocketsphinx_parts
 from rtaudio.models.vosk import VOSK_LANGUAGES, find_vosk, vosk_fix, vosk_model_rate
 from rtaudio.stages.base import Frame, Stage
+from rtaudio.stages.history import History
 from rtaudio.worker import ProcessProxy, check_worker
 
 ENGINES = ("auto", "whisper", "vosk", "pocketsphinx")
@@ -409,40 +410,6 @@ def choose_backend(params: STTParams):
 
 
 # -- the stage ------------------------------------------------------------------------------------
-class _History:
-    """Recent audio at the stage's rate, addressed by absolute sample index."""
-
-    def __init__(self):
-        self.data = np.zeros(1 << 16, np.float32)
-        self.start = 0  # absolute index of data[0]
-        self.n = 0
-
-    @property
-    def end(self) -> int:
-        return self.start + self.n
-
-    def append(self, index: int, x: np.ndarray) -> None:
-        if index != self.end:  # a gap (dropped audio): restart at the new index
-            self.start, self.n = index, 0
-        if self.n + len(x) > len(self.data):
-            grown = np.zeros(max(2 * len(self.data), self.n + len(x)), np.float32)
-            grown[: self.n] = self.data[: self.n]
-            self.data = grown
-        self.data[self.n : self.n + len(x)] = x
-        self.n += len(x)
-
-    def get(self, a: int, b: int) -> np.ndarray:
-        return self.data[a - self.start : b - self.start]
-
-    def keep_from(self, index: int) -> None:
-        drop = index - self.start
-        if drop > 0 and drop >= self.n // 2 and drop > 16384:  # amortised: move only now and then
-            drop = min(drop, self.n)
-            self.data[: self.n - drop] = self.data[drop : self.n]
-            self.start += drop
-            self.n -= drop
-
-
 class STTStage(Stage):
     """Speech-to-text on the vad stage's speech segments (see the module docstring).
 
@@ -517,7 +484,7 @@ class STTStage(Stage):
             self._rec = self._recognizer(self.engine, self.model_path)
         if self.engine == "whisper":  # forget pending decodes and the lid stage's language
             self._rec.reset(None if self.language == AUTO else self.language)
-        self._audio = _History()
+        self._audio = History()
         self._runs: list[list] = []  # [start, end or None] (stage clock), in order; the first is being fed
         self._fed = 0  # stage-clock index up to which the current run was fed
         self._active = False  # the recogniser has an open run
