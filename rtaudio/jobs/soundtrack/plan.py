@@ -223,8 +223,9 @@ def beat_alignment(
     past the cut in the source), the incoming ``t + off_b``; ``beats`` are source times.
     0 when the incoming beats continue the outgoing ones; None with fewer than 2 beats
     on either side.  With ``period`` (s), beats may be missing (:meth:`Beats.on_grid` left
-    some out): the distance is to the nearest multiple of ``period`` from an incoming beat
-    within two periods (the phase difference), not to the incoming beat itself.
+    some out): where the nearest incoming beat is a period or more away (a hole), the distance
+    is to the nearest multiple of ``period`` from it (the phase difference); None when it is
+    more than two periods away.  Where the incoming beats are all there, the same as without.
     """
     a = beats - off_a
     a = a[(a >= t0) & (a <= t1)]
@@ -233,14 +234,13 @@ def beat_alignment(
     if len(a) < 2 or len(b) < 2:
         return None
     d = a[:, None] - b[None, :]
+    d = d[np.arange(len(a)), np.argmin(np.abs(d), axis=1)]  # to the nearest incoming beat
     if period is None or period <= 0:
-        return float(1000.0 * np.median(np.min(np.abs(d), axis=1)))
-    near = np.abs(d) <= 2.0 * period + 1e-9
-    rows = near.any(axis=1)  # outgoing beats with an incoming beat within two periods
-    if not rows.any():
+        return float(1000.0 * np.median(np.abs(d)))
+    d = d[np.abs(d) <= 2.0 * period + 1e-9]
+    if not len(d):
         return None
-    phase = np.where(near, np.abs(d - period * np.round(d / period)), np.inf)
-    return float(1000.0 * np.median(np.min(phase, axis=1)[rows]))
+    return float(1000.0 * np.median(np.abs(d - period * np.round(d / period))))
 
 
 #: How far (s) a dialogue switch may reach into a word of the STT stage before it counts as inside it.
@@ -560,8 +560,9 @@ class Planner:
 
         Candidates are the differences between an outgoing beat and an incoming beat
         (both tracked over the whole source, so their phase is consistent) near the cut,
-        less 0, 1 or 2 beat periods (a beat :meth:`Beats.on_grid` left out has a neighbour
-        a period away); each is scored by :func:`beat_alignment` over two beats each side of the cut.
+        and, where no such difference is near, the same less 1 or 2 beat periods (a beat
+        :meth:`Beats.on_grid` left out has a neighbour a period away); each is scored by
+        :func:`beat_alignment` over two beats each side of the cut.
         """
         times = self.beats.times
         win = (T - 2 * period, T + 2 * period)
@@ -569,8 +570,12 @@ class Planner:
         a = a[(a >= win[0]) & (a <= win[1])]
         b = times - off_b
         b = b[(b >= win[0] - self.tol - 2 * period) & (b <= win[1] + self.tol + 2 * period)]
-        diffs = [y - x - k * period for x in a for y in b for k in (-2, -1, 0, 1, 2)]
-        cands = sorted({round(float(d), 4) for d in diffs if abs(d) <= self.tol + 1e-9})
+        real = np.array([y - x for x in a for y in b])
+        if len(real):
+            shifted = (real[:, None] - period * np.array([-2, -1, 1, 2])[None, :]).ravel()
+            far = np.min(np.abs(shifted[:, None] - real[None, :]), axis=1) > 0.1 * period
+            real = np.concatenate([real, shifted[far]])
+        cands = sorted({round(float(d), 4) for d in real if abs(d) <= self.tol + 1e-9})
         scored = []
         for d in cands:
             err = beat_alignment(times, off_a, off_b + d, *win, period)
