@@ -243,6 +243,16 @@ def beat_alignment(
     return float(1000.0 * np.median(np.abs(d - period * np.round(d / period))))
 
 
+def _holes_filled(t: np.ndarray, period: float) -> np.ndarray:
+    """Beat times ``t`` (s, increasing) and, where no beat is within a quarter ``period`` (s) of a
+    beat's neighbour one period before or after it (a beat left out), that neighbour."""
+    if len(t) < 2:
+        return t
+    near = np.concatenate([t - period, t + period])
+    gap = np.min(np.abs(near[:, None] - t[None, :]), axis=1) > 0.25 * period
+    return np.unique(np.concatenate([t, near[gap & (near > t[0]) & (near < t[-1])]]))
+
+
 #: How far (s) a dialogue switch may reach into a word of the STT stage before it counts as inside it.
 WORD_SLACK_S = 0.02
 #: How far (s) a switch keeps from the words around a pause between them (at most half the pause):
@@ -560,9 +570,9 @@ class Planner:
 
         Candidates are the differences between an outgoing beat and an incoming beat
         (both tracked over the whole source, so their phase is consistent) near the cut,
-        and, where no such difference is near, the same less 1 or 2 beat periods (a beat
-        :meth:`Beats.on_grid` left out has a neighbour a period away); each is scored by
-        :func:`beat_alignment` over two beats each side of the cut.
+        (a beat :meth:`Beats.on_grid` left out stands in a period from its neighbour,
+        :func:`_holes_filled`); each is scored by :func:`beat_alignment` over two beats
+        each side of the cut.
         """
         times = self.beats.times
         win = (T - 2 * period, T + 2 * period)
@@ -570,12 +580,8 @@ class Planner:
         a = a[(a >= win[0]) & (a <= win[1])]
         b = times - off_b
         b = b[(b >= win[0] - self.tol - 2 * period) & (b <= win[1] + self.tol + 2 * period)]
-        real = np.array([y - x for x in a for y in b])
-        if len(real):
-            shifted = (real[:, None] - period * np.array([-2, -1, 1, 2])[None, :]).ravel()
-            far = np.min(np.abs(shifted[:, None] - real[None, :]), axis=1) > 0.1 * period
-            real = np.concatenate([real, shifted[far]])
-        cands = sorted({round(float(d), 4) for d in real if abs(d) <= self.tol + 1e-9})
+        a, b = _holes_filled(a, period), _holes_filled(b, period)
+        cands = sorted({round(float(y - x), 4) for x in a for y in b if abs(y - x) <= self.tol + 1e-9})
         scored = []
         for d in cands:
             err = beat_alignment(times, off_a, off_b + d, *win, period)
