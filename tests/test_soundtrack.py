@@ -780,6 +780,6 @@ def test_music_joins_land_on_the_beat_where_the_tracker_went_off_beat(tmp_path):
         off_a, off_b = jp.music_offsets
         centre = jp.music_switch + jp.crossfade_ms / 2000
         true = beat_alignment(kicks, off_a, off_b, centre - 1.0, centre + 1.0)
-        assert true < 15.0, (jp.index, true, jp.music_slip_ms)
+        assert true < 8.0, (jp.index, true, jp.music_slip_ms)  # the kicks fall together
         assert jp.beat_phase_error_ms < 15.0, (jp.index, jp.beat_phase_error_ms)  # what the report says
         assert abs(jp.crossfade_ms - 500) < 20, jp.crossfade_ms  # one beat
