@@ -729,3 +729,57 @@ def test_soundtrack_beats_of_speech_are_not_reliable(speech_wav, corpus):
     from rtaudio.jobs.soundtrack.beats import RELIABLE_CONFIDENCE
 
     assert max(confidences.values()) < RELIABLE_CONFIDENCE, confidences
+
+
+# the offline tracker's beats of the demo video's decoded audio (120 BPM, kicks on k * 0.5 s up to 10 s): on the
+# beat up to 8 s, then off-beats and beats between them (a stretch at another level; `rtaudio demo`, Dec 2026)
+DEMO_TRACKED = np.array(
+    [0.51, 1.001, 1.51, 2.004, 2.505, 3.002, 3.501, 4.001, 4.501, 5.001, 5.501, 6.002, 6.5, 7.005, 7.501]
+    + [8.012, 8.425, 8.755, 9.001, 9.255, 9.501, 9.759, 10.13, 10.385]
+)
+
+
+def test_beats_off_the_grid_of_their_neighbours_are_left_out():
+    from rtaudio.jobs.soundtrack.beats import on_grid
+
+    keep = on_grid(DEMO_TRACKED)
+    assert np.array_equal(DEMO_TRACKED[keep], DEMO_TRACKED[DEMO_TRACKED < 9.6][[*range(16), 18, 20]])
+    # a change of tempo (120 -> 90 BPM) is no glitch: its beats stay, but for one at the change
+    rng = np.random.default_rng(0)
+    t = np.concatenate([np.arange(0, 20, 0.5), 20 + np.arange(0, 20, 60 / 90)]) + rng.normal(0, 0.008, 70)
+    assert on_grid(t).sum() >= 68
+
+
+def test_music_joins_land_on_the_beat_where_the_tracker_went_off_beat(tmp_path):
+    """The demo's edit over its 120 BPM beat and chords, with the beats the tracker gave on the demo video:
+    both music joins put the incoming kicks on the outgoing ones, and say so (no beat flag)."""
+    from rtaudio.jobs.soundtrack.beats import FPS, Beats
+    from rtaudio.jobs.soundtrack.features import compute
+    from rtaudio.jobs.soundtrack.params import SoundtrackParams
+    from rtaudio.jobs.soundtrack.plan import Analysis, Planner, beat_alignment
+    from rtaudio.jobs.soundtrack.speech import Speech
+    from rtaudio.stages.beat_offline import periodicity
+    from rtaudio.testing import beat_and_chords
+
+    rate, duration = 22050, 12.0
+    x = np.zeros(int(duration * rate), np.float32)
+    music = beat_and_chords(10.5, rate, bpm=120)
+    x[: len(music)] = music
+    f = compute(x, rate)
+    confidence = periodicity(f.onset.astype(np.float64), DEMO_TRACKED * FPS, FPS)
+    beats = Beats(DEMO_TRACKED, DEMO_TRACKED[::4], 120.0, confidence, f.onset)
+    assert beats.reliable, confidence
+    analysis = Analysis(duration, False, f, beats, Speech(np.zeros((0, 2)), duration, "vad+energy"), f.rms_db)
+    cuts = tmp_path / "cuts.csv"
+    cuts.write_text("start,end\n0.0,3.1\n4.4,7.9\n9.2,11.0\n")  # the demo's edit, cut off the beat
+    plan = Planner(read_cut_list(cuts), analysis, SoundtrackParams(), rate).plan()
+    kicks = np.arange(21) * 0.5
+    assert len(plan.joins) == 2
+    for jp in plan.joins:
+        assert jp.rule == "music", jp.rule
+        off_a, off_b = jp.music_offsets
+        centre = jp.music_switch + jp.crossfade_ms / 2000
+        true = beat_alignment(kicks, off_a, off_b, centre - 1.0, centre + 1.0)
+        assert true < 8.0, (jp.index, true, jp.music_slip_ms)  # the kicks fall together
+        assert jp.beat_phase_error_ms < 15.0, (jp.index, jp.beat_phase_error_ms)  # what the report says
+        assert abs(jp.crossfade_ms - 500) < 20, jp.crossfade_ms  # one beat

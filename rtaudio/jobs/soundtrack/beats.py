@@ -27,6 +27,14 @@ BEATS_PER_BAR = 4
 #: 0.18-0.38, a sung scale over a light accompaniment 0.13, a solo brass lick 0.06, a tempo ramp 0.0,
 #: speech (27 clips of 8-60 s) at most 0.07.
 RELIABLE_CONFIDENCE = 0.12
+#: A beat whose neighbours (within :data:`GRID_REACH_BEATS` beats) lie off its multiples of the beat period by
+#: more than this share of the period (median) is off the grid (:meth:`Beats.on_grid`).
+GRID_TOLERANCE = 0.1
+#: How many beat periods either side of a beat :meth:`Beats.on_grid` reads its neighbours over.
+GRID_REACH_BEATS = 3
+#: Half-width (s) of the window whose time-weighted median interval is the local beat period for
+#: :meth:`Beats.on_grid` (the offline tracker's ``level_s``: a glitch of a few seconds does not move it).
+GRID_LEVEL_S = 8.0
 
 
 @dataclass
@@ -67,13 +75,24 @@ class Beats:
         return len(self.times) >= 4 and self.confidence >= self.min_confidence
 
     def period_at(self, t: float) -> float:
-        """Local beat period (s) around time ``t``: median of the 4 nearest beat intervals."""
+        """Local beat period (s) around time ``t``: median of the 4 nearest beat intervals, an interval of
+        about k median periods (``tempo_bpm``; a beat left out by :meth:`on_grid`) counted as k."""
         if len(self.times) < 2:
             return 60.0 / PRIOR_BPM
         intervals = np.diff(self.times)
         centres = self.times[:-1] + intervals / 2
-        near = np.argsort(np.abs(centres - t))[:4]
-        return float(np.median(intervals[near]))
+        near = intervals[np.argsort(np.abs(centres - t))[:4]]
+        if self.tempo_bpm > 0:
+            near = near / np.maximum(1.0, np.round(near * self.tempo_bpm / 60.0))
+        return float(np.median(near))
+
+    def on_grid(self, tolerance: float = GRID_TOLERANCE) -> Beats:
+        """These beats without those off the grid their neighbours lie on (see :func:`on_grid`); the
+        rest (tempo, confidence, onset) unchanged, downbeats kept where their beat is."""
+        keep = on_grid(self.times, tolerance)
+        times = self.times[keep]
+        downs = self.downbeats[np.isin(self.downbeats, times)]
+        return Beats(times, downs, self.tempo_bpm, self.confidence, self.onset, self.tracker, self.min_confidence)
 
     def between(self, t0: float, t1: float) -> np.ndarray:
         """Beats in ``[t0, t1]`` (s)."""
@@ -102,6 +121,60 @@ class Beats:
             str(arrays[f"{prefix}tracker"]),
             least,
         )
+
+
+def local_periods(times: np.ndarray, level_s: float = GRID_LEVEL_S) -> np.ndarray:
+    """Beat period (s) at each of ``times`` (s, increasing, at least 2): the time-weighted median of the
+    intervals whose middle lies within ``level_s`` of it (the interval most of that time is beaten at, so
+    a stretch of inserted off-beats shorter than the rest of the window does not halve it)."""
+    iv = np.diff(times)
+    mids = times[:-1] + iv / 2
+    out = np.empty(len(times))
+    for i, t in enumerate(times):
+        sel = np.abs(mids - t) <= level_s
+        w = np.sort(iv[sel]) if sel.any() else np.sort(iv)
+        out[i] = w[np.searchsorted(np.cumsum(w), 0.5 * w.sum())]
+    return out
+
+
+def on_grid(times: np.ndarray, tolerance: float = GRID_TOLERANCE, reach: float = GRID_REACH_BEATS) -> np.ndarray:
+    """Mask of the beats (``times``, s, increasing) that lie on one grid with their neighbours.
+
+    A beat's misfit is the median, over the other kept beats within ``reach`` local periods
+    (:func:`local_periods`), of their distance to the nearest multiple (at least 1) of that period
+    from it, in periods.  The beat that fits worst is dropped while its misfit exceeds
+    ``tolerance``; a tracker that went over to the off-beats for a stretch (the demo video's
+    decoded audio: off-beats 0.25 s apart after 8 s at 120 BPM) leaves the beats that are on the beat.
+    A beat with fewer than 2 neighbours in reach is kept (nothing to judge it by).
+    """
+    times = np.asarray(times, np.float64)
+    n = len(times)
+    keep = np.ones(n, bool)
+    if n < 4:
+        return keep
+    period = local_periods(times)
+    lo = np.searchsorted(times, times - reach * period, side="left")
+    hi = np.searchsorted(times, times + reach * period, side="right")
+
+    def misfit(i: int) -> float:
+        j = np.arange(lo[i], hi[i])
+        j = j[keep[j] & (j != i)]
+        if len(j) < 2:
+            return 0.0
+        d = np.abs(times[j] - times[i]) / period[i]
+        return float(np.median(np.abs(d - np.maximum(1.0, np.round(d)))))
+
+    bad = np.array([misfit(i) for i in range(n)])
+    span = reach * float(period.max())
+    while True:
+        i = int(np.argmax(np.where(keep, bad, -1.0)))
+        if bad[i] <= tolerance:
+            return keep
+        keep[i] = False
+        k0, k1 = np.searchsorted(times, [times[i] - span, times[i] + span])
+        for k in range(k0, min(n, k1 + 1)):  # the beats that read this one
+            if keep[k] and lo[k] <= i < hi[k]:
+                bad[k] = misfit(k)
 
 
 def track(x: np.ndarray, rate: int, features: Features) -> Beats:

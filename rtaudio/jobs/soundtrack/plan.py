@@ -213,14 +213,19 @@ def similarity(music: Features, a_src: tuple[float, float], b_src: tuple[float, 
     return _cos(ca, cb), timbre, abs(la - lb)
 
 
-def beat_alignment(beats: np.ndarray, off_a: float, off_b: float, t0: float, t1: float) -> float | None:
+def beat_alignment(
+    beats: np.ndarray, off_a: float, off_b: float, t0: float, t1: float, period: float | None = None
+) -> float | None:
     """How far apart (ms) the outgoing and incoming beats fall around a join: the median, over the outgoing
     beats in output ``[t0, t1]``, of the distance to the nearest incoming beat.
 
     The outgoing music plays source ``t + off_a`` at output time ``t`` (its beats read on
     past the cut in the source), the incoming ``t + off_b``; ``beats`` are source times.
     0 when the incoming beats continue the outgoing ones; None with fewer than 2 beats
-    on either side.
+    on either side.  With ``period`` (s), beats may be missing (:meth:`Beats.on_grid` left
+    some out): where the nearest incoming beat is a period or more away (a hole), the distance
+    is to the nearest multiple of ``period`` from it (the phase difference); None when it is
+    more than two periods away.  Where the incoming beats are all there, the same as without.
     """
     a = beats - off_a
     a = a[(a >= t0) & (a <= t1)]
@@ -228,8 +233,24 @@ def beat_alignment(beats: np.ndarray, off_a: float, off_b: float, t0: float, t1:
     b = b[(b >= t0 - 1.0) & (b <= t1 + 1.0)]
     if len(a) < 2 or len(b) < 2:
         return None
-    dist = np.min(np.abs(a[:, None] - b[None, :]), axis=1)
-    return float(1000.0 * np.median(dist))
+    d = a[:, None] - b[None, :]
+    d = d[np.arange(len(a)), np.argmin(np.abs(d), axis=1)]  # to the nearest incoming beat
+    if period is None or period <= 0:
+        return float(1000.0 * np.median(np.abs(d)))
+    d = d[np.abs(d) <= 2.0 * period + 1e-9]
+    if not len(d):
+        return None
+    return float(1000.0 * np.median(np.abs(d - period * np.round(d / period))))
+
+
+def _holes_filled(t: np.ndarray, period: float) -> np.ndarray:
+    """Beat times ``t`` (s, increasing) and, where no beat is within a quarter ``period`` (s) of a
+    beat's neighbour one period before or after it (a beat left out), that neighbour."""
+    if len(t) < 2:
+        return t
+    near = np.concatenate([t - period, t + period])
+    gap = np.min(np.abs(near[:, None] - t[None, :]), axis=1) > 0.25 * period
+    return np.unique(np.concatenate([t, near[gap & (near > t[0]) & (near < t[-1])]]))
 
 
 #: How far (s) a dialogue switch may reach into a word of the STT stage before it counts as inside it.
@@ -274,6 +295,8 @@ class Planner:
         self.src, self.starts = segment_table(cuts, rate)
         self.lengths = [e - s for s, e in self.src]
         self.duration = float(self.starts[-1])
+        #: The beats the music joins align on: the tracker's, without those off the grid of their neighbours.
+        self.beats = analysis.beats.on_grid()
         margin = params.pause_margin_ms / 1000.0
         pauses = analysis.speech.pauses(params.min_pause_ms / 1000.0)
         self.words = analysis.speech.words if params.words else None
@@ -477,7 +500,7 @@ class Planner:
         s = self.src[j + 1][0]
         lo, hi = self.bounds(j)
         base = float(np.clip(base, lo, hi))
-        beats = self.an.beats
+        beats = self.beats
         reliable = beats.reliable
         period = beats.period_at(T + off_a) if reliable else None
         if mode == "hard":
@@ -546,19 +569,22 @@ class Planner:
         """Slips (s, within the tolerance) that put the incoming beats on the outgoing ones, best first.
 
         Candidates are the differences between an outgoing beat and an incoming beat
-        (both tracked over the whole source, so their phase is consistent) near the cut;
-        each is scored by :func:`beat_alignment` over two beats each side of the cut.
+        (both tracked over the whole source, so their phase is consistent) near the cut,
+        (a beat :meth:`Beats.on_grid` left out stands in a period from its neighbour,
+        :func:`_holes_filled`); each is scored by :func:`beat_alignment` over two beats
+        each side of the cut.
         """
-        times = self.an.beats.times
+        times = self.beats.times
         win = (T - 2 * period, T + 2 * period)
         a = times - off_a
         a = a[(a >= win[0]) & (a <= win[1])]
         b = times - off_b
-        b = b[(b >= win[0] - self.tol) & (b <= win[1] + self.tol)]
+        b = b[(b >= win[0] - self.tol - 2 * period) & (b <= win[1] + self.tol + 2 * period)]
+        a, b = _holes_filled(a, period), _holes_filled(b, period)
         cands = sorted({round(float(y - x), 4) for x in a for y in b if abs(y - x) <= self.tol + 1e-9})
         scored = []
         for d in cands:
-            err = beat_alignment(times, off_a, off_b + d, *win)
+            err = beat_alignment(times, off_a, off_b + d, *win, period)
             if err is not None:
                 scored.append((err + 5.0 * abs(d) / max(self.tol, 1e-3), d))
         scored.sort()
@@ -573,7 +599,7 @@ class Planner:
         out0, out1 = self.starts[k], self.starts[m + 1]
         natural_end = self.src[m][1]  # where the music of the run would be at out1 without the cuts
         R = natural_end - (out1 + offset)  # what the cuts removed
-        beats = self.an.beats
+        beats = self.beats
         if R <= 1e-3:
             return []
         downs = beats.downbeats if beats.reliable and len(beats.downbeats) >= 2 else np.zeros(0)
@@ -633,7 +659,9 @@ class Planner:
             f"continuous music: {y - x:.2f} s ({(y - x) / bar:.0f} bars) removed at the bar at {x:.2f} s of the source"
         )
         if beats.reliable:
-            err = beat_alignment(beats.times, offset, offset + y - x, t + L / 2 - 2 * period, t + L / 2 + 2 * period)
+            err = beat_alignment(
+                beats.times, offset, offset + y - x, t + L / 2 - 2 * period, t + L / 2 + 2 * period, period
+            )
             jp.beat_phase_error_ms = None if err is None else round(err, 1)
         jumps.append(jp)
         return [Transition(t + L, t, L, L, seg, slip + (y - x), "power", False)]
@@ -710,7 +738,7 @@ class Planner:
                     jp.notes.append("continuous music: the music plays on across this cut")
                     off = self.picture_offset(music[0]) + music[1]
                     jp.music_offsets = (off, off)
-                    if self.an.beats.reliable:
+                    if self.beats.reliable:
                         jp.beat_phase_error_ms = 0.0  # the music is not cut here
                     if j + 1 == n - 1 or modes[j + 1] != "continuous":
                         trs = self.fit_run(run_start, j + 1, music[0], music[1], jumps)
@@ -724,9 +752,9 @@ class Planner:
                     c, L, slip = self.music_switch(j, mode, snap, base, xfade, off_decide, jp)
                     off_b = self.picture_offset(j + 1) + slip
                     jp.music_offsets = (off_a, off_b)
-                    if self.an.beats.reliable:
-                        p = self.an.beats.period_at(e)
-                        err = beat_alignment(self.an.beats.times, off_a, off_b, c + L / 2 - 2 * p, c + L / 2 + 2 * p)
+                    if self.beats.reliable:
+                        p = self.beats.period_at(e)
+                        err = beat_alignment(self.beats.times, off_a, off_b, c + L / 2 - 2 * p, c + L / 2 + 2 * p, p)
                         jp.beat_phase_error_ms = None if err is None else round(err, 1)
                     jp.snap_music_ms = round(1000 * (c + L / 2 - T), 1)
                     jp.music_slip_ms = round(1000 * slip, 1)

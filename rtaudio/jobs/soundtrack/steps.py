@@ -635,6 +635,7 @@ def measure_baseline(
     if name not in BASELINES:
         raise ParameterError(f"baseline {name!r} must be one of {', '.join(BASELINES)}")
     rate, plan = layout.rate, layout.plan
+    beats = beats.on_grid()  # the beats the plan aligned on, for a like-for-like error
     pieces = (
         naive_pieces(layout.starts, layout.src)
         if name == "naive"
@@ -661,6 +662,7 @@ def measure_baseline(
                 layout.picture_offset(j.index + 1),
                 j.output_time - 2 * p,
                 j.output_time + 2 * p,
+                p,
             )
             m["beat_phase_error_ms"] = None if err is None else round(err, 1)
         row = {
