@@ -31,6 +31,8 @@ a true word. A flag is "right" when its join cuts a word or clicks. A second, ac
 (``word_cuts_voiced``): of those cuts, the ones where the clean speech also sounds at the switch (its
 10 ms level within 15 dB of the 300 ms around it), i.e. not in a dip between words that Whisper's
 times on the clean speech miss.
+``--dialogue-reach MS`` sets ``SoundtrackParams.dialogue_reach_ms``; the summary lists how deep (ms)
+each unflagged word cut is inside its truth word.
 """
 
 from __future__ import annotations
@@ -167,6 +169,7 @@ def evaluate_dialogue(args):
                         cache_dir=os.path.join(tmp, "cache"),
                         words=args.words,
                         **({"word_hearings": args.word_hearings} if args.word_hearings else {}),
+                        **({"dialogue_reach_ms": args.dialogue_reach} if args.dialogue_reach is not None else {}),
                         **({"review_spectral": args.review_spectral} if args.review_spectral else {}),
                         **({"review_loudness_db": args.review_loudness} if args.review_loudness else {}),
                     )
@@ -267,9 +270,11 @@ def dialogue_summary(rows):
                     "beats",
                     "no ",
                     "cuts a word",
+                    "far switch",
                     "dialogue cut inside",
                 )
             },
+            "unflagged_depths_ms": sorted(r["depth_ms"] for r in rs if r["word_cut"] and not r["needs_review"]),
         }
 
     files = {}
@@ -554,6 +559,7 @@ def main():
     p.add_argument("--cuts", type=int, default=13, help="--dialogue: cuts per cut list")
     p.add_argument("--snr", type=float, default=6.0, help="--dialogue: speech over music, dB (RMS)")
     p.add_argument("--word-hearings", type=int, choices=(1, 2), help="--dialogue: SoundtrackParams.word_hearings")
+    p.add_argument("--dialogue-reach", type=float, help="--dialogue: SoundtrackParams.dialogue_reach_ms")
     p.add_argument("--review-spectral", type=float, help="SoundtrackParams.review_spectral (tuning)")
     p.add_argument("--review-loudness", type=float, help="SoundtrackParams.review_loudness_db (tuning)")
     p.add_argument(

@@ -514,7 +514,8 @@ def test_words_moves_a_cut_in_connected_speech_to_a_word_boundary(shared_cache, 
     cut_out = float((w[0] + w[1]) / 2)
     cuts = tmp_path / "cuts.csv"
     cuts.write_text(f"start,end\n0,{cut_out:.3f}\n{bounds[2][0] - 0.35:.3f},{bounds[2][1] + 0.3:.3f}\n")
-    kw = dict(separation="none", cache_dir=shared_cache, loudness_lufs=None, words=True)
+    # within the tolerance (dialogue_reach_ms: a pause farther away would win)
+    kw = dict(separation="none", cache_dir=shared_cache, loudness_lufs=None, words=True, dialogue_reach_ms=250)
     r = render_soundtrack(path, cuts, None, word_hearings=1, **kw)
     join = r["joins"][0]
     out_point = cut_out + join["snap_dialogue_ms"] / 1000
@@ -656,10 +657,42 @@ def test_a_join_inside_a_word_moves_to_a_pause_or_is_flagged(shared_cache, tmp_p
     w = words[k]
     mid = float((w[0] + w[1]) / 2)
     cuts.write_text(f"start,end\n0,{mid:.3f}\n{s3 - 0.35:.3f},{e3 + 0.3:.3f}\n")
-    join = render_soundtrack(path, cuts, None, tolerance_ms=20, **kw)["joins"][0]
+    join = render_soundtrack(path, cuts, None, tolerance_ms=20, dialogue_reach_ms=20, **kw)["joins"][0]
     assert join["needs_review"]
     assert join["reasons"][0].startswith("cuts a word: the outgoing switch at "), join["reasons"]
     assert f"inside the word {texts[k]!r} at {w[0]:.2f}-{w[1]:.2f} s" in join["reasons"][0], (w, join["reasons"])
+
+
+@pytest.mark.slow
+def test_a_join_past_the_tolerance_from_a_pause_reaches_it(shared_cache, tmp_path, speech_wav):
+    from rtaudio.jobs.soundtrack.speech import detect_word_list
+
+    path, bounds, rate = speech_wav
+    x, _ = sf.read(path, dtype="float32")
+    try:
+        words, _, _ = detect_word_list(x, rate)
+    except Exception as exc:  # no speech recognition here
+        pytest.skip(f"the stt stage cannot run: {exc}")
+    (s1, e1), (s2, e2), (s3, e3) = bounds
+    last = words[np.argmin(np.abs(words[:, 1] - e1))]  # the last word of phrase 1 ("dog")
+    # out 330 ms before the end of phrase 1 (past the 250 ms tolerance from the pause after it);
+    # in 50 ms into the 0.6 s pause before phrase 3 (the incoming side may move with it)
+    cut_out = float(last[1]) - 0.33
+    cuts = tmp_path / "cuts.csv"
+    cuts.write_text(f"start,end\n0,{cut_out:.3f}\n{e2 + 0.05:.3f},{e3 + 0.3:.3f}\n")
+    kw = dict(separation="none", cache_dir=shared_cache, loudness_lufs=None, words=True, word_hearings=1)
+    join = render_soundtrack(path, cuts, None, **kw)["joins"][0]
+    out_point = cut_out + join["snap_dialogue_ms"] / 1000
+    assert not join["needs_review"], join["reasons"]
+    assert 250 < join["snap_dialogue_ms"] <= 500
+    assert last[1] <= out_point <= last[1] + 0.25, (out_point, last)  # in the pause after phrase 1
+    around = x[int((out_point - 0.01) * rate) : int((out_point + 0.01) * rate)]
+    assert np.sqrt(np.mean(around**2)) < 0.003
+    assert any("the dialogue switches in a pause" in n for n in join["notes"]), join["notes"]
+    # without the reach the switch stays within 250 ms: inside phrase 1 (between words or flagged)
+    join = render_soundtrack(path, cuts, None, dialogue_reach_ms=250, **kw)["joins"][0]
+    assert abs(join["snap_dialogue_ms"]) <= 250
+    assert cut_out + join["snap_dialogue_ms"] / 1000 < last[1] - 0.02, join
 
 
 def test_outside_words_removes_the_inside_of_words():

@@ -104,3 +104,83 @@ def test_word_hearings_must_be_one_or_two():
 
     with pytest.raises(ParameterError, match=r"word_hearings=3 must be 1 or 2"):
         SoundtrackParams(word_hearings=3)
+
+
+# ---------------------------------------------------------------------------------------------- reach past the tolerance
+
+
+def _connected(spans, step: float = 0.3) -> np.ndarray:
+    """Touching words of ``step`` s over each (start, end) span (s)."""
+    out = []
+    for a, b in spans:
+        edges = np.round(np.arange(a, b + 1e-9, step), 6)
+        out += list(zip(edges[:-1], edges[1:], strict=True))
+    return np.array(out)
+
+
+def _speaking(words: np.ndarray, duration: float = 10.0):
+    """The analysis of :func:`_analysis` with speech only where there are words (pauses between spans)."""
+    analysis = _analysis(words, duration)
+    runs = [list(words[0])]
+    for w0, w1 in words[1:]:
+        if w0 <= runs[-1][1] + 1e-9:
+            runs[-1][1] = w1
+        else:
+            runs.append([w0, w1])
+    analysis.speech.segments = np.array(runs)
+    return analysis
+
+
+def test_a_pause_past_the_tolerance_wins_over_a_word_boundary_within_it(tmp_path):
+    from rtaudio.jobs.soundtrack.plan import Planner
+
+    # touching 0.3 s words; pauses at 3.9-4.3 s and 7.0-8.3 s
+    analysis = _speaking(_connected([(0.3, 3.9), (4.3, 7.0), (8.3, 9.8)]))
+    cuts = tmp_path / "cuts.csv"
+    # out at 3.55 s: 50 ms before a word boundary, 350 ms before the pause; in at 7.5 s, inside the long pause
+    cuts.write_text("start,end\n0,3.55\n7.5,9.5\n")
+    cut_list = read_cut_list(cuts)
+    near = Planner(cut_list, analysis, SoundtrackParams(words=True, dialogue_reach_ms=250.0), 16000).plan()
+    far = Planner(cut_list, analysis, SoundtrackParams(words=True), 16000).plan()
+    (join,) = near.joins
+    assert join.snap_dialogue_ms == pytest.approx(50.0, abs=0.5)
+    assert join.reasons == [] and "the dialogue switches between words" in join.notes[0], join.notes
+    (join,) = far.joins
+    # the pause keeps 25 ms from the speech around it: from 3.925 s, reached from 3.55 s at +375 ms
+    assert join.snap_dialogue_ms == pytest.approx(375.0, abs=0.5)
+    assert join.reasons == []
+    assert "no pause within 250 ms: the dialogue switches in a pause 375 ms away" in join.notes, join.notes
+
+
+def test_a_word_boundary_past_the_tolerance_is_flagged_and_the_quietest_point_without_reach(tmp_path):
+    from rtaudio.jobs.soundtrack.plan import Planner
+    from rtaudio.jobs.soundtrack.steps import review_reasons
+
+    # a 0.8 s word (0.5-1.3 s) inside connected speech: its edges are 400 ms from its middle
+    words = np.concatenate([_connected([(0.2, 0.5)]), [[0.5, 1.3]], _connected([(1.3, 5.0), (6.5, 9.5)])])
+    analysis = _speaking(words)
+    cuts = tmp_path / "cuts.csv"
+    # out in the middle of the long word, in at the middle of the pause 5.0-6.5 s
+    cuts.write_text("start,end\n0,0.9\n5.75,9.4\n")
+    quiet = {"click": False, "click_excess_db": -20.0, "spectral_discontinuity": 1.0, "beat_phase_error_ms": None}
+    quiet["loudness_step_db"] = 0.0
+    verdicts = {}
+    for reach in (250.0, 500.0):
+        params = SoundtrackParams(words=True, dialogue_reach_ms=reach)
+        (join,) = Planner(read_cut_list(cuts), analysis, params, 16000).plan().joins
+        verdicts[reach] = (abs(join.snap_dialogue_ms), review_reasons(quiet, join.reasons, params, dialogue=True))
+    moved, reasons = verdicts[250.0]
+    assert moved <= 250.0 and reasons[0].startswith("cuts a word: the outgoing switch at"), reasons
+    moved, reasons = verdicts[500.0]
+    assert moved == pytest.approx(400.0, abs=0.5)
+    assert reasons == [
+        "far switch between words: no pause within 500 ms or word boundary within 250 ms; "
+        "the dialogue switches 400 ms from the cut, between two touching words"
+    ]
+
+
+def test_dialogue_reach_must_be_a_number_of_milliseconds():
+    from rtaudio.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=r"dialogue_reach_ms=-1 must be a number >= 0.0 and <= 5000.0"):
+        SoundtrackParams(dialogue_reach_ms=-1)

@@ -109,6 +109,14 @@ def add_arguments(p) -> None:
         help="--words: 2 (default) hears the mix (or, unseparated, the dialogue 10 ms later) too and cuts only "
         "where both hearings agree there is no word; 1 halves the recognition time",
     )
+    g.add_argument(
+        "--dialogue-reach-ms",
+        type=float,
+        default=500.0,
+        metavar="MS",
+        help="--words: where no pause is within --tolerance-ms, the dialogue switch may move this far to one; "
+        "where no word boundary is either, this far to one (flagged for review)",
+    )
     g.add_argument("--language", default="en", help="dialogue language for --words (ISO 639-1)")
     g.add_argument(
         "--separation",
@@ -190,6 +198,7 @@ def run(args) -> int:
         max_peak_dbfs=args.max_peak,
         words=args.words,
         word_hearings=args.word_hearings,
+        dialogue_reach_ms=args.dialogue_reach_ms,
         language=args.language,
     )
     kwargs = dict(

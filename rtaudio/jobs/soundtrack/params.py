@@ -83,6 +83,11 @@ class SoundtrackParams:
         dialogue played 10 ms later, and only the places between words both hearings agree on
         count (two words whose boundary they place more than 40 ms apart count as one); doubles
         the recognition pass.
+    dialogue_reach_ms : float >= 0, ms, default 500
+        With ``words`` and ``snap``: where no pause is within ``tolerance_ms``, how far the
+        dialogue switch may move to reach one (before a boundary between two touching words within
+        the tolerance); where there is neither, how far it may move to such a boundary (flagged for
+        review).  At or below ``tolerance_ms``: the switch stays within the tolerance.
     language : str, default "en"
         Language of the dialogue for ``words``.
     loudness_lufs : float or None, LUFS, default -23
@@ -109,6 +114,7 @@ class SoundtrackParams:
     words: bool = False
     word_refine_ms: float = 0.0
     word_hearings: int = 2
+    dialogue_reach_ms: float = 500.0
     language: str = "en"
     loudness_lufs: float | None = -23.0
     max_peak_dbfs: float = -1.0
@@ -133,6 +139,7 @@ class SoundtrackParams:
         number("min_pause_ms", 0.0, 5000.0, open_low=True)
         number("pause_margin_ms", 0.0, 1000.0)
         number("word_refine_ms", 0.0, 1000.0)
+        number("dialogue_reach_ms", 0.0, 5000.0)
         number("max_peak_dbfs", -60.0, 0.0)
         number("review_beat_ms", 0.0, 1000.0)
         number("review_spectral", 0.0, 100.0)
