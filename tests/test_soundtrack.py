@@ -644,7 +644,7 @@ def test_a_join_inside_a_word_moves_to_a_pause_or_is_flagged(shared_cache, tmp_p
     cut_out = float(last[1]) - 0.12
     cuts.write_text(f"start,end\n0,{cut_out:.3f}\n{s3 - 0.35:.3f},{e3 + 0.3:.3f}\n")
     kw = dict(separation="none", cache_dir=shared_cache, loudness_lufs=None, words=True, word_hearings=1)
-    join = render_soundtrack(path, cuts, None, **kw)["joins"][0]
+    join = render_soundtrack(path, cuts, None, dialogue_reach_ms=500, **kw)["joins"][0]
     out_point = cut_out + join["snap_dialogue_ms"] / 1000
     assert not join["needs_review"], join["reasons"]
     # in the pause after the word: past its recognised end, where the source is quiet
@@ -681,7 +681,7 @@ def test_a_join_past_the_tolerance_from_a_pause_reaches_it(shared_cache, tmp_pat
     cuts = tmp_path / "cuts.csv"
     cuts.write_text(f"start,end\n0,{cut_out:.3f}\n{e2 + 0.05:.3f},{e3 + 0.3:.3f}\n")
     kw = dict(separation="none", cache_dir=shared_cache, loudness_lufs=None, words=True, word_hearings=1)
-    join = render_soundtrack(path, cuts, None, **kw)["joins"][0]
+    join = render_soundtrack(path, cuts, None, dialogue_reach_ms=500, **kw)["joins"][0]
     out_point = cut_out + join["snap_dialogue_ms"] / 1000
     assert not join["needs_review"], join["reasons"]
     assert 250 < join["snap_dialogue_ms"] <= 500
@@ -689,8 +689,8 @@ def test_a_join_past_the_tolerance_from_a_pause_reaches_it(shared_cache, tmp_pat
     around = x[int((out_point - 0.01) * rate) : int((out_point + 0.01) * rate)]
     assert np.sqrt(np.mean(around**2)) < 0.003
     assert any("the dialogue switches in a pause" in n for n in join["notes"]), join["notes"]
-    # without the reach the switch stays within 250 ms: inside phrase 1 (between words or flagged)
-    join = render_soundtrack(path, cuts, None, dialogue_reach_ms=250, **kw)["joins"][0]
+    # without the reach (the default) the switch stays within 250 ms: inside phrase 1 (between words or flagged)
+    join = render_soundtrack(path, cuts, None, **kw)["joins"][0]
     assert abs(join["snap_dialogue_ms"]) <= 250
     assert cut_out + join["snap_dialogue_ms"] / 1000 < last[1] - 0.02, join
 

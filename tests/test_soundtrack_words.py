@@ -141,7 +141,7 @@ def test_a_pause_past_the_tolerance_wins_over_a_word_boundary_within_it(tmp_path
     cuts.write_text("start,end\n0,3.55\n7.5,9.5\n")
     cut_list = read_cut_list(cuts)
     near = Planner(cut_list, analysis, SoundtrackParams(words=True, dialogue_reach_ms=250.0), 16000).plan()
-    far = Planner(cut_list, analysis, SoundtrackParams(words=True), 16000).plan()
+    far = Planner(cut_list, analysis, SoundtrackParams(words=True, dialogue_reach_ms=500.0), 16000).plan()
     (join,) = near.joins
     assert join.snap_dialogue_ms == pytest.approx(50.0, abs=0.5)
     assert join.reasons == [] and "the dialogue switches between words" in join.notes[0], join.notes

@@ -112,10 +112,11 @@ def add_arguments(p) -> None:
     g.add_argument(
         "--dialogue-reach-ms",
         type=float,
-        default=500.0,
+        default=0.0,
         metavar="MS",
         help="--words: where no pause is within --tolerance-ms, the dialogue switch may move this far to one; "
-        "where no word boundary is either, this far to one (flagged for review)",
+        "where no word boundary is either, this far to one (flagged for review); default 0: the dialogue stays "
+        "within --tolerance-ms of the cut (500 cuts fewer words, moves some switches up to 0.5 s)",
     )
     g.add_argument("--language", default="en", help="dialogue language for --words (ISO 639-1)")
     g.add_argument(
