@@ -627,16 +627,22 @@ def test_words_come_from_whisper_where_its_model_is_found(shared_cache, tmp_path
     assert not inside.any() or join["needs_review"], (out_point, words[inside], join["reasons"])
 
 
-@pytest.mark.slow
-def test_a_join_inside_a_word_moves_to_a_pause_or_is_flagged(shared_cache, tmp_path, speech_wav):
+def _heard_words(path):
+    """(samples, (n, 2) word times in s, word texts) of a speech file; skips where no recogniser runs."""
     from rtaudio.jobs.soundtrack.speech import detect_word_list
 
-    path, bounds, rate = speech_wav
-    x, _ = sf.read(path, dtype="float32")
+    x, rate = sf.read(path, dtype="float32")
     try:
         words, texts, _ = detect_word_list(x, rate)
     except Exception as exc:  # no speech recognition here
         pytest.skip(f"the stt stage cannot run: {exc}")
+    return x, words, texts
+
+
+@pytest.mark.slow
+def test_a_join_inside_a_word_moves_to_a_pause_or_is_flagged(shared_cache, tmp_path, speech_wav):
+    path, bounds, rate = speech_wav
+    x, words, texts = _heard_words(path)
     (s1, e1), _, (s3, e3) = bounds
     last = words[np.argmin(np.abs(words[:, 1] - e1))]  # the last word of phrase 1 ("dog")
     cuts = tmp_path / "cuts.csv"
@@ -665,14 +671,8 @@ def test_a_join_inside_a_word_moves_to_a_pause_or_is_flagged(shared_cache, tmp_p
 
 @pytest.mark.slow
 def test_a_join_past_the_tolerance_from_a_pause_reaches_it(shared_cache, tmp_path, speech_wav):
-    from rtaudio.jobs.soundtrack.speech import detect_word_list
-
     path, bounds, rate = speech_wav
-    x, _ = sf.read(path, dtype="float32")
-    try:
-        words, _, _ = detect_word_list(x, rate)
-    except Exception as exc:  # no speech recognition here
-        pytest.skip(f"the stt stage cannot run: {exc}")
+    x, words, _ = _heard_words(path)
     (s1, e1), (s2, e2), (s3, e3) = bounds
     last = words[np.argmin(np.abs(words[:, 1] - e1))]  # the last word of phrase 1 ("dog")
     # out 330 ms before the end of phrase 1 (past the 250 ms tolerance from the pause after it);
