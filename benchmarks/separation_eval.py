@@ -365,13 +365,22 @@ class RouteVariants:
     name = "onnx"
     overlap_s = 1.0
     level_normalize = True
+    FRAME_THRESHOLDS = (0.0, 1.0, 2.0, 3.0)  # per-frame routing: singing dB over 1 s around each frame
 
     def __init__(self, plain, tuned, thresholds):
         from rtaudio.jobs.separation.route import RoutedBackend
 
         self.route = RoutedBackend(plain, tuned)  # checks the two models share one STFT
         self.thresholds = thresholds
-        self.stems = ("plain", "tuned", "min", "mean", "geo", *[f"route_{t:+g}" for t in thresholds])
+        self.stems = (
+            "plain",
+            "tuned",
+            "min",
+            "mean",
+            "geo",
+            *[f"route_{t:+g}" for t in thresholds],
+            *[f"frames_{t:+g}" for t in self.FRAME_THRESHOLDS],
+        )
         self.rate, self.segment_s, self.params, self.model = plain.rate, plain.segment_s, plain.params, {}
         self.segments = []
 
@@ -393,6 +402,14 @@ class RouteVariants:
             self.segments.append({"singing_db": round(score, 3), "moved": round(moved, 4), "leak": round(leak, 4)})
             masks = [mp, mf, np.minimum(mp, mf), 0.5 * (mp + mf), np.sqrt(mp * mf)]
             masks += [mf if score >= t else mp for t in self.thresholds]
+            # per frame: the same ratio over the 43 frames (1 s) around each frame, the choice smoothed over 5 frames
+            k = np.ones(43)
+            a = np.convolve((power * mp**2).sum(axis=(1, 2)), k, "same")
+            b = np.convolve((power * mf**2).sum(axis=(1, 2)), k, "same")
+            frame_db = 10 * np.log10((a + 1e-12) / (b + 1e-12))
+            for t in self.FRAME_THRESHOLDS:
+                w = np.convolve((frame_db >= t).astype(np.float32), np.ones(5) / 5, "same")[:, None, None]
+                masks.append(w * mf + (1 - w) * mp)
             y = [spleeter_istft(spec * m, n, p["frame_length"], p["frame_step"]) for m in masks]
             results.append((pair, np.stack(y)))
         return from_pairs(results, len(self.stems), n, channels)

@@ -26,7 +26,7 @@ from rtaudio.jobs.separation.base import from_pairs, to_pairs
 from rtaudio.jobs.separation.onnx import spleeter_istft, spleeter_stft
 
 #: a segment whose plain vocals hold this many dB more energy than the fine-tuned vocals has singing
-THRESHOLD_DB = 1.0
+THRESHOLD_DB = 0.46
 _SHARED = ("sample_rate", "frame_length", "frame_step", "F")
 
 
