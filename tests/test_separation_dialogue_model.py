@@ -78,7 +78,7 @@ def test_a_written_model_is_found_used_and_verified(nets, tmp_path, monkeypatch)
     assert registry.resolve(spleeter_dialogue.NAME) == folder
     assert "verified: SHA-256" in spleeter_dialogue.describe(folder)
     sep = Separator(SeparationParams(dialogue=True), rate=16000, channels=1)
-    assert sep.note is None and sep.backend.model["tuned"]["name"] == spleeter_dialogue.NAME  # routed (.route)
+    assert sep.note is None and sep.backend.model["name"] == spleeter_dialogue.NAME
     out = sep.separate(np.zeros(16000, np.float32))
     assert set(out) == {"vocals", "accompaniment"}
     with open(folder / "model.onnx", "r+b") as f:

@@ -128,15 +128,3 @@ def test_singing_routes_to_the_fine_tune_and_plain_speech_to_plain_spleeter(voic
     assert scores["speech alone"] < THRESHOLD_DB <= scores["speech over the band and a sung voice"], scores
     # the sung voice, not the instruments, is what the score hears
     assert scores["speech over the band and a sung voice"] > scores["speech over the band"] + 1.0, scores
-
-
-def test_dialogue_separation_routes_and_says_when_it_cannot(tmp_path, monkeypatch):
-    _models()  # skips without the two models
-    sep = Separator(SeparationParams(dialogue=True), rate=RATE, channels=1)
-    assert isinstance(sep.backend, RoutedBackend) and sep.note is None
-    assert sep.backend.model["threshold_db"] == THRESHOLD_DB
-    missing = tmp_path / "no-such-model"
-    monkeypatch.setenv("RTAUDIO_SPLEETER_2STEMS_ONNX", str(missing))
-    sep = Separator(SeparationParams(dialogue=True), rate=RATE, channels=1)
-    assert not isinstance(sep.backend, RoutedBackend)
-    assert sep.note.startswith("dialogue: no plain spleeter-2stems-onnx to route with") and str(missing) in sep.note

@@ -126,30 +126,11 @@ def open_backend(params: SeparationParams):
 
             backend = OnnxBackend(path, stems=2, frames=params.frames)
             backend.model["name"] = NAME
+            return backend, None
         except (ModelError, MissingDependencyError) as exc:
             note = f"dialogue: {NAME} unusable, so the vocals stem keeps any singing ({exc})"
-        else:
-            return _route(backend, params)
     backend, why = _open_backend(params)
     return backend, "; ".join(t for t in (note, why) if t) or None
-
-
-def _route(tuned, params: SeparationParams):
-    """The dialogue fine-tune routed with plain spleeter per segment (:mod:`.route`); alone, saying why, without it."""
-    from rtaudio.jobs.separation.onnx import OnnxBackend
-    from rtaudio.jobs.separation.route import RoutedBackend
-
-    try:
-        path = registry.resolve("spleeter-2stems-onnx")
-        if is_test_model(path):
-            raise ModelError(f"{str(path)!r} is a test model (random weights)")
-        plain = OnnxBackend(path, stems=2, frames=params.frames)
-    except ModelError as exc:
-        return tuned, (
-            f"dialogue: no plain spleeter-2stems-onnx to route with, so the fine-tune runs on every segment and lets "
-            f"more instruments into the dialogue ({exc})"
-        )
-    return RoutedBackend(plain, tuned), None
 
 
 def _open_backend(params: SeparationParams):
