@@ -9,6 +9,8 @@
     PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py latency --backend onnx --threads 1 --frames 64 --segment 1.39
     PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py dialogue --speech lid_train   # choose the gate
     PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py dialogue                     # report
+    PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py route --speech tune --dialogue-model DIR  # router
+    PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py dialogue --quick --route 0.46 --dialogue-model DIR
 
 quality: every speech clip of the dev corpus (``speech_lid/`` 25 FLEURS clips in 5 languages,
 ``speech_asr/`` 8 English clips) over a music recording of ``music/`` (Vibe Ace (jazz), the snare
