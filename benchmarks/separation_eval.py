@@ -9,6 +9,8 @@
     PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py latency --backend onnx --threads 1 --frames 64 --segment 1.39
     PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py dialogue --speech lid_train   # choose the gate
     PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py dialogue                     # report
+    PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py route --speech tune --dialogue-model DIR  # router
+    PYTHONPATH=. .venv/bin/python benchmarks/separation_eval.py dialogue --quick --route 0.46 --dialogue-model DIR
 
 quality: every speech clip of the dev corpus (``speech_lid/`` 25 FLEURS clips in 5 languages,
 ``speech_asr/`` 8 English clips) over a music recording of ``music/`` (Vibe Ace (jazz), the snare
@@ -270,6 +272,12 @@ def dialogue(args) -> dict:
     for path in args.dialogue_model or []:
         name = "dialogue_" + Path(path).name.replace("spleeter-2stems-dialogue", "model").replace("-", "_")
         tuned[name] = OnnxBackend(Path(path), threads=args.threads)
+    if args.route is not None:  # the fine-tune used only where the segment has singing (rtaudio.jobs.separation.route)
+        from rtaudio.jobs.separation.route import RoutedBackend
+
+        if not tuned:
+            raise SystemExit("--route needs a --dialogue-model")
+        tuned["routed"] = RoutedBackend(onnx, next(iter(tuned.values())), threshold_db=args.route)
     data = dialogue_pairs(args.speech)
     rows = []
     for snr in args.levels:
@@ -278,17 +286,24 @@ def dialogue(args) -> dict:
             mix = sp + music
             base = sisdr(mix, sp)
             row = {"snr_db": snr, "category": category, "speech": s, "music": m, "seconds": round(len(sp) / RATE, 2)}
+            c = time.process_time()
             dsp = Separator(SeparationParams(backend="dsp"), rate=RATE, channels=1).separate(mix)
+            row["dsp_cpu_s"] = round(time.process_time() - c, 3)
             row["dsp"] = sisdr(dsp["vocals"], sp) - base
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             out = Separator(SeparationParams(backend="onnx"), rate=RATE, channels=1, backend=onnx).separate(mix)
             row["spleeter_s"] = round(time.perf_counter() - t, 3)
+            row["spleeter_vocals_cpu_s"] = round(time.process_time() - c, 3)
             row["spleeter_vocals"] = sisdr(out["vocals"], sp) - base
             for name, backend in tuned.items():
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 ft = Separator(SeparationParams(backend="onnx"), rate=RATE, channels=1, backend=backend).separate(mix)
                 row[f"{name}_s"] = round(time.perf_counter() - t, 3)
+                row[f"{name}_cpu_s"] = round(time.process_time() - c, 3)
                 row[name] = sisdr(ft["vocals"], sp) - base
+                if name == "routed":
+                    row["routed_segments"] = backend.decisions
+                    backend.decisions = []
             if args.quick:
                 rows.append(row)
                 print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
@@ -319,14 +334,145 @@ def dialogue(args) -> dict:
     for k, v in summary.items():
         print(k, json.dumps(v), flush=True)
     audio = sum(r["seconds"] for r in rows)
+    cpu = {m: round(sum(r[f"{m}_cpu_s"] for r in rows), 2) for m in methods if f"{m}_cpu_s" in rows[0]}
+    speed = {m: {"cpu_s": v, "x_realtime_per_core": round(audio / v, 1)} for m, v in cpu.items()}
+    print("CPU time over", round(audio, 1), "s of audio:", json.dumps(speed), flush=True)
+    worse = {}
+    if "routed" in methods:  # the mixtures the routing makes worse than plain spleeter
+        worse = [
+            {k: r[k] for k in ("snr_db", "category", "speech", "music", "spleeter_vocals", "routed", "routed_segments")}
+            for r in rows
+            if r["routed"] < r["spleeter_vocals"] - 0.1
+        ]
+        print(f"routed worse than plain spleeter by > 0.1 dB on {len(worse)} mixtures:", flush=True)
+        for w in worse:
+            print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in w.items()}), flush=True)
     return {
         "speech": args.speech,
         "model": str(model),
         "dialogue_models": {name: b.model for name, b in tuned.items()},
         "spleeter_x_realtime": round(audio / sum(r["spleeter_s"] for r in rows), 1),
+        "cpu": speed,
+        "routed_worse_than_plain": worse,
         "summary": summary,
         "rows": rows,
     }
+
+
+class RouteVariants:
+    """A bench-only backend: plain spleeter's and the fine-tune's masks from one STFT, and every variant's vocals
+    (as many "stems"), so that one Separator pass (segments, cross-fades, level normalisation as in the job)
+    measures them all. Per segment it records the features a router could use."""
+
+    name = "onnx"
+    overlap_s = 1.0
+    level_normalize = True
+    FRAME_THRESHOLDS = (0.0, 1.0, 2.0, 3.0)  # per-frame routing: singing dB over 1 s around each frame
+
+    def __init__(self, plain, tuned, thresholds):
+        from rtaudio.jobs.separation.route import RoutedBackend
+
+        self.route = RoutedBackend(plain, tuned)  # checks the two models share one STFT
+        self.thresholds = thresholds
+        self.stems = (
+            "plain",
+            "tuned",
+            "min",
+            "mean",
+            "geo",
+            *[f"route_{t:+g}" for t in thresholds],
+            *[f"frames_{t:+g}" for t in self.FRAME_THRESHOLDS],
+        )
+        self.rate, self.segment_s, self.params, self.model = plain.rate, plain.segment_s, plain.params, {}
+        self.segments = []
+
+    def separate(self, x, rate):
+        from rtaudio.jobs.separation.base import from_pairs, to_pairs
+        from rtaudio.jobs.separation.onnx import spleeter_istft, spleeter_stft
+        from rtaudio.jobs.separation.route import singing_db
+
+        p = self.params
+        n, channels = x.shape
+        results = []
+        for pair, stereo in to_pairs(x):
+            spec = spleeter_stft(stereo, p["frame_length"], p["frame_step"])
+            mp, mf = self.route.plain.masks(spec)[0], self.route.tuned.masks(spec)[0]
+            score = singing_db(spec, mp, mf)
+            power = np.abs(spec) ** 2
+            moved = float(np.sum(power * np.maximum(mp - mf, 0) ** 2)) / max(float(np.sum(power * mp**2)), 1e-20)
+            leak = float(np.sum(power * np.maximum(mf - mp, 0) ** 2)) / max(float(np.sum(power * mf**2)), 1e-20)
+            self.segments.append({"singing_db": round(score, 3), "moved": round(moved, 4), "leak": round(leak, 4)})
+            masks = [mp, mf, np.minimum(mp, mf), 0.5 * (mp + mf), np.sqrt(mp * mf)]
+            masks += [mf if score >= t else mp for t in self.thresholds]
+            # per frame: the same ratio over the 43 frames (1 s) around each frame, the choice smoothed over 5 frames
+            k = np.ones(43)
+            a = np.convolve((power * mp**2).sum(axis=(1, 2)), k, "same")
+            b = np.convolve((power * mf**2).sum(axis=(1, 2)), k, "same")
+            frame_db = 10 * np.log10((a + 1e-12) / (b + 1e-12))
+            for t in self.FRAME_THRESHOLDS:
+                w = np.convolve((frame_db >= t).astype(np.float32), np.ones(5) / 5, "same")[:, None, None]
+                masks.append(w * mf + (1 - w) * mp)
+            y = [spleeter_istft(spec * m, n, p["frame_length"], p["frame_step"]) for m in masks]
+            results.append((pair, np.stack(y)))
+        return from_pairs(results, len(self.stems), n, channels)
+
+    def close(self):
+        pass
+
+
+def route(args) -> dict:
+    """Choose the router on the tuning set (``--speech tune``): SI-SDR improvement of each variant (plain, fine-tune,
+    per-bin min / mean / geometric mean of the two vocals masks, per-segment routing at each threshold), and how well
+    each per-segment feature tells sung from instrumental music (the label of the mixture)."""
+    from rtaudio.jobs.separation import SeparationParams, Separator
+    from rtaudio.jobs.separation.onnx import OnnxBackend
+    from rtaudio.models.registry import resolve
+
+    if not args.dialogue_model:
+        raise SystemExit("route needs --dialogue-model DIR")
+    plain = OnnxBackend(resolve("spleeter-2stems-onnx", args.model), threads=args.threads)
+    tuned = OnnxBackend(Path(args.dialogue_model[0]), threads=args.threads)
+    variants = RouteVariants(plain, tuned, args.thresholds)
+    data = dialogue_pairs(args.speech)
+    rows = []
+    for snr in args.levels:
+        for category, s, m, sp, mu in data:
+            music = mu * np.sqrt(np.mean(sp**2) / (np.mean(mu**2) * 10 ** (snr / 10)))
+            mix = sp + music
+            base = sisdr(mix, sp)
+            variants.segments = []
+            out = Separator(SeparationParams(backend="onnx"), rate=RATE, channels=1, backend=variants).separate(mix)
+            row = {"snr_db": snr, "category": category, "speech": s, "music": m, "segments": variants.segments}
+            row.update({v: sisdr(out[v], sp) - base for v in variants.stems})
+            row["oracle_label"] = row["tuned"] if category == "sung" else row["plain"]
+            rows.append(row)
+            print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
+    methods = [*variants.stems, "oracle_label"]
+    summary = {}
+    for snr in [*args.levels, "all"]:
+        for category in ("instrumental", "sung", "all"):
+            sel = [r for r in rows if snr in ("all", r["snr_db"]) and category in ("all", r["category"])]
+            key = f"{snr:+d} dB {category}" if snr != "all" else f"all levels {category}"
+            summary[key] = {"mixtures": len(sel), **{v: round(float(np.mean([r[v] for r in sel])), 2) for v in methods}}
+            print(key, json.dumps(summary[key]), flush=True)
+    # each feature as a detector of singing, per segment: AUC, and the threshold of best balanced accuracy
+    detect = {}
+    for feature in ("singing_db", "moved", "leak"):
+        sung = np.array([g[feature] for r in rows if r["category"] == "sung" for g in r["segments"]])
+        inst = np.array([g[feature] for r in rows if r["category"] == "instrumental" for g in r["segments"]])
+        auc = float(np.mean(sung[:, None] > inst[None, :]) + 0.5 * np.mean(sung[:, None] == inst[None, :]))
+        cuts = np.unique(np.concatenate([sung, inst]))
+        acc = [(0.5 * (np.mean(sung >= c) + np.mean(inst < c)), float(c)) for c in cuts]
+        best, cut = max(acc)
+        detect[feature] = {
+            "auc_sung_above": round(auc, 3),
+            "best_balanced_accuracy": round(float(best), 3),
+            "at_threshold": round(cut, 3),
+            "sung_quartiles": [round(float(q), 3) for q in np.percentile(sung, [25, 50, 75])],
+            "instrumental_quartiles": [round(float(q), 3) for q in np.percentile(inst, [25, 50, 75])],
+        }
+        print(feature, json.dumps(detect[feature]), flush=True)
+    return {"speech": args.speech, "summary": summary, "detect": detect, "rows": rows}
 
 
 def sixty_seconds() -> np.ndarray:
@@ -442,7 +588,7 @@ def memory(args) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=["quality", "speed", "memory", "dialogue", "latency"])
+    p.add_argument("what", choices=["quality", "speed", "memory", "dialogue", "latency", "route"])
     p.add_argument("--backend", default="dsp", choices=["dsp", "spleeter", "onnx"])
     p.add_argument("--model")
     p.add_argument("--frames", type=int)
@@ -468,12 +614,28 @@ def main(argv=None) -> int:
         help="dialogue: speech-to-music dB",
     )
     p.add_argument("--quick", action="store_true", help="dialogue: dsp, spleeter and the fine-tuned models only")
+    p.add_argument(
+        "--route",
+        type=float,
+        help="dialogue: also route per segment (fine-tune where singing_db >= this dB, else plain spleeter)",
+    )
+    p.add_argument(
+        "--thresholds",
+        type=lambda v: [float(x) for x in v.split(",")],
+        default=[-2, -1, 0, 0.5, 1, 1.5, 2, 3, 4, 6],
+        help="route: the singing_db thresholds to measure",
+    )
     args = p.parse_args(argv)
     if not CORPUS.is_dir():
         raise SystemExit(f"corpus not found at {CORPUS} (set RTAUDIO_CORPUS)")
-    result = {"quality": quality, "speed": speed, "memory": memory, "dialogue": dialogue, "latency": latency}[
-        args.what
-    ](args)
+    result = {
+        "quality": quality,
+        "speed": speed,
+        "memory": memory,
+        "dialogue": dialogue,
+        "latency": latency,
+        "route": route,
+    }[args.what](args)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     return 0

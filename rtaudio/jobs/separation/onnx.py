@@ -149,16 +149,21 @@ class OnnxBackend:
         results = []
         for pair, stereo in to_pairs(x):
             spec = spleeter_stft(stereo, p["frame_length"], p["frame_step"])
-            count = len(spec)
-            chunks = -(-count // self.frames)
-            mag = np.zeros((chunks * self.frames, p["F"], 2), np.float32)
-            mag[:count] = np.abs(spec[:, : p["F"], :])
-            outs = self.spectrograms(mag.reshape(chunks, self.frames, p["F"], 2))
-            outs = [o.reshape(chunks * self.frames, p["F"], 2)[:count] for o in outs]
-            masks = spleeter_masks(outs, p["separation_exponent"], spec.shape[1], p["mask_extension"])
+            masks = self.masks(spec)
             y = np.stack([spleeter_istft(spec * m, n, p["frame_length"], p["frame_step"]) for m in masks])
             results.append((pair, y))
         return from_pairs(results, len(self.stems), n, channels)
+
+    def masks(self, spec: np.ndarray) -> list[np.ndarray]:
+        """spleeter's masks, one per stem ((frames, bins, 2) float32), for a stereo :func:`spleeter_stft` ``spec``."""
+        p = self.params
+        count = len(spec)
+        chunks = -(-count // self.frames)
+        mag = np.zeros((chunks * self.frames, p["F"], 2), np.float32)
+        mag[:count] = np.abs(spec[:, : p["F"], :])
+        outs = self.spectrograms(mag.reshape(chunks, self.frames, p["F"], 2))
+        outs = [o.reshape(chunks * self.frames, p["F"], 2)[:count] for o in outs]
+        return spleeter_masks(outs, p["separation_exponent"], spec.shape[1], p["mask_extension"])
 
     def close(self) -> None:
         self._session = None
