@@ -100,6 +100,7 @@ class OfflineBeatParams:
     agree_tol: float = 0.04
     min_agreed: float = 0.4
     end_db: float = 20.0
+    insert_tol: float = 0.1
 
     def __post_init__(self):
         for name, lo in (
@@ -109,6 +110,7 @@ class OfflineBeatParams:
             ("jump", 0.0),
             ("agree_tol", 0.0),
             ("end_db", 0.0),
+            ("insert_tol", 0.0),
         ):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v <= lo:
@@ -340,15 +342,16 @@ def dynamic_programme(local, period, other, tightness):  # pragma: no cover - co
     return score, back
 
 
-def _majority(iv: np.ndarray, mids: np.ndarray, half: float) -> np.ndarray:
+def _majority(iv: np.ndarray, mids: np.ndarray, half: float, centred: bool = True) -> np.ndarray:
     """Time-weighted running median of the intervals ``iv`` (frames, at ``mids``) over ``+-half`` frames: the
     interval most of that time is beaten at (a step in tempo stays a step where both sides last ``half``).
-    The window stays centred (narrower near the ends), so a steady ramp in tempo is not biased there."""
+    ``centred``: the window stays centred (narrower near the ends), so a steady ramp in tempo is not biased
+    there; otherwise it is cut off at the ends (one-sided there)."""
     out = iv.copy()
     log = np.log(iv)
     lo, hi = mids[0], mids[-1]
     for i, m in enumerate(mids):
-        sel = np.abs(mids - m) <= min(half, m - lo, hi - m)
+        sel = np.abs(mids - m) <= (min(half, m - lo, hi - m) if centred else half)
         order = np.argsort(log[sel])
         w = iv[sel][order]
         out[i] = float(np.exp(log[sel][order][np.searchsorted(np.cumsum(w), 0.5 * w.sum())]))
@@ -407,6 +410,31 @@ def hold_tempo(
     return out, kept
 
 
+def drop_inserted(grid: np.ndarray, tol: float, half: float) -> np.ndarray:
+    """``grid`` (frames, increasing) without its single inserted beats (a causal run that took an off-beat once).
+
+    A beat is inserted where its two intervals together are within ``tol`` (log ratio) of the interval
+    most of the time within ``+-half`` frames is beaten at (:func:`_majority`, the window cut off at the
+    ends) and of the grid's interval before them and after them (of the one there is at an end of the
+    grid). Two or more short intervals in a row (a stretch at another metrical level) and two intervals
+    that together make a gap of two beats (a missed beat on either side) are kept."""
+    g = np.asarray(grid, float)
+    if len(g) < 3 or half <= 0:
+        return g
+    mids = (g[1:] + g[:-1]) / 2
+    ref = list(np.interp(g, mids, _majority(np.diff(g), mids, half, centred=False)))
+    g = list(g)
+    i = 1
+    while i < len(g) - 1:
+        span = g[i + 1] - g[i - 1]
+        near = [g[k + 1] - g[k] for k in (i - 2, i + 1) if 0 <= k and k + 1 < len(g)]
+        if near and all(abs(math.log(span / r)) <= tol for r in [*near, ref[i]]):
+            del g[i], ref[i]
+        else:
+            i += 1
+    return np.array(g)
+
+
 def dp_grid(odf: np.ndarray, grid: np.ndarray, params: OfflineBeatParams, fps: float = 100.0) -> np.ndarray:
     """Ellis' DP over ``odf`` with the local period of ``grid`` (frames): beat frames (fractional) from
     the grid's first to its last beat.
@@ -417,6 +445,7 @@ def dp_grid(odf: np.ndarray, grid: np.ndarray, params: OfflineBeatParams, fps: f
     across each change of tempo kept (a new tempo starts at any phase)."""
     grid = np.asarray(grid, float)
     n = len(odf)
+    grid = drop_inserted(grid, params.insert_tol, params.level_s * fps)
     if len(grid) < 4:
         return grid
     iv = np.diff(grid)
