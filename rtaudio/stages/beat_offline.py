@@ -15,7 +15,9 @@ the live ``beats`` stage stays causal.  Given the whole onset-detection function
    tempo prior at its median interval.  The forward run is kept unless the backward one scores
    ``margin`` times more; before the first agreed point it is the other way round.  Switching
    only at agreed points keeps one grid (no mixing of two metrical levels or phases).
-3. **Tempo.** The local beat period of that grid: running median of ``median_beats``
+3. **Tempo.** The local beat period of that grid, without its single inserted beats
+   (:func:`drop_inserted`: a beat whose two intervals together make the grid's period there, as
+   where both runs took the same off-beat once): running median of ``median_beats``
    intervals; each abrupt change of tempo in it is kept only where the new tempo's grid holds
    more ODF than the old one's over the stretch it lasts (:func:`hold_tempo`: a run that went
    over to a cross-rhythm leaves the tempo where it was; changes of metrical level are the
@@ -88,6 +90,10 @@ class OfflineBeatParams:
     end_db : float > 0, dB
         Beats at either end whose level (the loudest frame within 30 ms) is more than this below the
         median level at the beats are dropped: the music has faded or decayed there (default 20).
+    insert_tol : float > 0
+        Log ratio within which two grid intervals together count as one beat period (the intervals
+        beside them and the time-weighted median over ``+-level_s``): the beat between them was
+        inserted and the DP's period leaves it out (:func:`drop_inserted`; default 0.1).
     """
 
     agree_s: float = 0.04
@@ -439,7 +445,8 @@ def dp_grid(odf: np.ndarray, grid: np.ndarray, params: OfflineBeatParams, fps: f
     """Ellis' DP over ``odf`` with the local period of ``grid`` (frames): beat frames (fractional) from
     the grid's first to its last beat.
 
-    The period is the grid's (running median of ``median_beats`` intervals, changes of tempo held
+    The period is the grid's (single inserted beats left out, :func:`drop_inserted`; running median of
+    ``median_beats`` intervals, changes of tempo held
     by :func:`hold_tempo`, then the time-weighted median over ``+-level_s``). The tightness is
     ``tightness`` at librosa's frame rate (scaled by ``fps / ELLIS_FPS``), and 0 for the interval
     across each change of tempo kept (a new tempo starts at any phase)."""
