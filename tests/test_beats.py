@@ -376,3 +376,18 @@ def test_drop_inserted_keeps_missed_beats_and_other_metrical_levels():
     double = np.concatenate([np.arange(0.0, 1000.0, 60.0), np.arange(1020.0, 2000.0, 30.0)])  # 100 -> 200 BPM
     assert np.array_equal(drop_inserted(double, 0.1, half), double)
     assert np.array_equal(drop_inserted(inserted, 0.1, 0.0), inserted)  # level_s = 0: the grid as it is
+
+
+def test_offline_beats_stay_on_the_beat_through_a_double_time_end():
+    """The grid's last two intervals at half a beat (a run on the off-beats for its last beats: not a single
+    inserted beat): the period's window does not narrow below +-2 s at the end (``END_WINDOW_S``), so those
+    two intervals do not set the period there alone and the DP stays on the 50-frame beat."""
+    from rtaudio.stages.beat_offline import OfflineBeatParams, dp_grid
+
+    on = np.arange(45.0, 1050.0, 50.0)
+    odf = _spikes(1100, (45.0, 50.0, 0, 1050))
+    odf[np.round(np.concatenate([on[:-1] + 25, [1070.0]])).astype(int)] = 0.45
+    grid = np.sort(np.concatenate([on, [1020.0, 1070.0]]))
+    beats = dp_grid(odf, grid, OfflineBeatParams(), 100.0)
+    assert np.allclose(beats[: len(on)], on, atol=1.0), beats[-8:]
+    assert np.all(np.abs((beats - 20.0) % 50.0 - 25.0) <= 1.0), beats[-8:]  # none between two beats

@@ -21,7 +21,8 @@ the live ``beats`` stage stays causal.  Given the whole onset-detection function
    intervals; each abrupt change of tempo in it is kept only where the new tempo's grid holds
    more ODF than the old one's over the stretch it lasts (:func:`hold_tempo`: a run that went
    over to a cross-rhythm leaves the tempo where it was; changes of metrical level are the
-   stitching's); then the time-weighted median over ``+-level_s`` (centred windows).
+   stitching's); then the time-weighted median over ``+-level_s`` (centred windows, narrowing at the
+   ends of the grid to no less than ``+-END_WINDOW_S``).
 4. **DP.** Ellis' dynamic programme over the ODF with that period chooses the final beats
    between the grid's first and last beat, with Ellis' tightness scaled to the ODF's frame
    rate (it was set for librosa's 43 frames per second; the local score grows with the frame
@@ -348,16 +349,22 @@ def dynamic_programme(local, period, other, tightness):  # pragma: no cover - co
     return score, back
 
 
-def _majority(iv: np.ndarray, mids: np.ndarray, half: float, centred: bool = True) -> np.ndarray:
+#: Half-width (s) under which the centred window of :func:`_majority` does not narrow at the ends of the grid:
+#: a stretch at another metrical level in the last (or first) beats does not set the period there alone.
+END_WINDOW_S = 2.0
+
+
+def _majority(iv: np.ndarray, mids: np.ndarray, half: float, centred: bool = True, floor: float = 0.0) -> np.ndarray:
     """Time-weighted running median of the intervals ``iv`` (frames, at ``mids``) over ``+-half`` frames: the
     interval most of that time is beaten at (a step in tempo stays a step where both sides last ``half``).
-    ``centred``: the window stays centred (narrower near the ends), so a steady ramp in tempo is not biased
-    there; otherwise it is cut off at the ends (one-sided there)."""
+    ``centred``: the window stays centred (narrower near the ends, down to ``+-floor`` frames, then cut off),
+    so a steady ramp in tempo is not biased there; otherwise it is cut off at the ends (one-sided there)."""
     out = iv.copy()
     log = np.log(iv)
     lo, hi = mids[0], mids[-1]
     for i, m in enumerate(mids):
-        sel = np.abs(mids - m) <= (min(half, m - lo, hi - m) if centred else half)
+        width = min(half, max(floor, min(m - lo, hi - m)))
+        sel = np.abs(mids - m) <= (width if centred else half)
         order = np.argsort(log[sel])
         w = iv[sel][order]
         out[i] = float(np.exp(log[sel][order][np.searchsorted(np.cumsum(w), 0.5 * w.sum())]))
@@ -461,7 +468,7 @@ def dp_grid(odf: np.ndarray, grid: np.ndarray, params: OfflineBeatParams, fps: f
     iv, changes = hold_tempo(iv, grid, odf, params)
     mids = (grid[1:] + grid[:-1]) / 2
     if params.level_s > 0:
-        iv = _majority(iv, mids, params.level_s * fps)
+        iv = _majority(iv, mids, params.level_s * fps, floor=END_WINDOW_S * fps)
     period = np.interp(np.arange(n), mids, iv)
     other = period.copy()
     for i in changes:  # from the last beat of the old tempo to the first of the new one: either period
