@@ -346,3 +346,48 @@ def test_bad_offline_end_parameters():
         OfflineBeatParams(end_db=0)
     with pytest.raises(ParameterError, match=r"min_agreed=1.5 must be a number in \[0, 1\]"):
         OfflineBeatParams(min_agreed=1.5)
+    with pytest.raises(ParameterError, match="insert_tol=-0.1 must be a number > 0"):
+        OfflineBeatParams(insert_tol=-0.1)
+
+
+def test_offline_beats_stay_on_the_beat_through_single_inserted_off_beats():
+    """The demo's AAC audio (issue: beats off the grid after 8 s): the causal runs took three single off-beats
+    near the end, and the DP's local period (running median, narrowing window at the end) fell to half a beat;
+    with the inserted beats dropped (:func:`drop_inserted`) every DP beat is on the 50-frame grid to the end."""
+    from rtaudio.stages.beat_offline import OfflineBeatParams, dp_grid
+
+    on = np.arange(45.0, 1050.0, 50.0)
+    odf = _spikes(1100, (45.0, 50.0, 0, 1050))
+    odf[np.round(on[:-1] + 25).astype(int)] = 0.45  # off-beats (the hat) weaker than the beats (the kick)
+    grid = np.sort(np.concatenate([on, [770.0, 870.0, 1020.0]]))
+    beats = dp_grid(odf, grid, OfflineBeatParams(), 100.0)
+    assert len(beats) == len(on) and np.allclose(beats, on, atol=1.0), beats[-8:]
+
+
+def test_drop_inserted_keeps_missed_beats_and_other_metrical_levels():
+    from rtaudio.stages.beat_offline import drop_inserted
+
+    half = 800.0  # +-8 s at 100 frames per second
+    steady = np.arange(0.0, 2000.0, 50.0)
+    inserted = np.sort(np.concatenate([steady, [525.0, 1275.0, 1925.0]]))  # inside, and before the last beat
+    assert np.array_equal(drop_inserted(inserted, 0.1, half), steady)
+    missed = np.delete(np.arange(0.0, 2000.0, 46.0), [5, 14, 25, 36])  # 92-frame gaps around 46-frame beats
+    assert np.array_equal(drop_inserted(missed, 0.1, half), missed)
+    double = np.concatenate([np.arange(0.0, 1000.0, 60.0), np.arange(1020.0, 2000.0, 30.0)])  # 100 -> 200 BPM
+    assert np.array_equal(drop_inserted(double, 0.1, half), double)
+    assert np.array_equal(drop_inserted(inserted, 0.1, 0.0), inserted)  # level_s = 0: the grid as it is
+
+
+def test_offline_beats_stay_on_the_beat_through_a_double_time_end():
+    """The grid's last two intervals at half a beat (a run on the off-beats for its last beats: not a single
+    inserted beat): the period's window does not narrow below +-2 s at the end (``END_WINDOW_S``), so those
+    two intervals do not set the period there alone and the DP stays on the 50-frame beat."""
+    from rtaudio.stages.beat_offline import OfflineBeatParams, dp_grid
+
+    on = np.arange(45.0, 1050.0, 50.0)
+    odf = _spikes(1100, (45.0, 50.0, 0, 1050))
+    odf[np.round(np.concatenate([on[:-1] + 25, [1070.0]])).astype(int)] = 0.45
+    grid = np.sort(np.concatenate([on, [1020.0, 1070.0]]))
+    beats = dp_grid(odf, grid, OfflineBeatParams(), 100.0)
+    assert np.allclose(beats[: len(on)], on, atol=1.0), beats[-8:]
+    assert np.all(np.abs((beats - 20.0) % 50.0 - 25.0) <= 1.0), beats[-8:]  # none between two beats

@@ -15,11 +15,14 @@ the live ``beats`` stage stays causal.  Given the whole onset-detection function
    tempo prior at its median interval.  The forward run is kept unless the backward one scores
    ``margin`` times more; before the first agreed point it is the other way round.  Switching
    only at agreed points keeps one grid (no mixing of two metrical levels or phases).
-3. **Tempo.** The local beat period of that grid: running median of ``median_beats``
+3. **Tempo.** The local beat period of that grid, without its single inserted beats
+   (:func:`drop_inserted`: a beat whose two intervals together make the grid's period there, as
+   where both runs took the same off-beat once): running median of ``median_beats``
    intervals; each abrupt change of tempo in it is kept only where the new tempo's grid holds
    more ODF than the old one's over the stretch it lasts (:func:`hold_tempo`: a run that went
    over to a cross-rhythm leaves the tempo where it was; changes of metrical level are the
-   stitching's); then the time-weighted median over ``+-level_s`` (centred windows).
+   stitching's); then the time-weighted median over ``+-level_s`` (centred windows, narrowing at the
+   ends of the grid to no less than ``+-END_WINDOW_S``).
 4. **DP.** Ellis' dynamic programme over the ODF with that period chooses the final beats
    between the grid's first and last beat, with Ellis' tightness scaled to the ODF's frame
    rate (it was set for librosa's 43 frames per second; the local score grows with the frame
@@ -88,6 +91,10 @@ class OfflineBeatParams:
     end_db : float > 0, dB
         Beats at either end whose level (the loudest frame within 30 ms) is more than this below the
         median level at the beats are dropped: the music has faded or decayed there (default 20).
+    insert_tol : float > 0
+        Log ratio within which two grid intervals together count as one beat period (the intervals
+        beside them and the time-weighted median over ``+-level_s``): the beat between them was
+        inserted and the DP's period leaves it out (:func:`drop_inserted`; default 0.1).
     """
 
     agree_s: float = 0.04
@@ -100,6 +107,7 @@ class OfflineBeatParams:
     agree_tol: float = 0.04
     min_agreed: float = 0.4
     end_db: float = 20.0
+    insert_tol: float = 0.1
 
     def __post_init__(self):
         for name, lo in (
@@ -109,6 +117,7 @@ class OfflineBeatParams:
             ("jump", 0.0),
             ("agree_tol", 0.0),
             ("end_db", 0.0),
+            ("insert_tol", 0.0),
         ):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v <= lo:
@@ -340,15 +349,22 @@ def dynamic_programme(local, period, other, tightness):  # pragma: no cover - co
     return score, back
 
 
-def _majority(iv: np.ndarray, mids: np.ndarray, half: float) -> np.ndarray:
+#: Half-width (s) under which the centred window of :func:`_majority` does not narrow at the ends of the grid:
+#: a stretch at another metrical level in the last (or first) beats does not set the period there alone.
+END_WINDOW_S = 2.0
+
+
+def _majority(iv: np.ndarray, mids: np.ndarray, half: float, centred: bool = True, floor: float = 0.0) -> np.ndarray:
     """Time-weighted running median of the intervals ``iv`` (frames, at ``mids``) over ``+-half`` frames: the
     interval most of that time is beaten at (a step in tempo stays a step where both sides last ``half``).
-    The window stays centred (narrower near the ends), so a steady ramp in tempo is not biased there."""
+    ``centred``: the window stays centred (narrower near the ends, down to ``+-floor`` frames, then cut off),
+    so a steady ramp in tempo is not biased there; otherwise it is cut off at the ends (one-sided there)."""
     out = iv.copy()
     log = np.log(iv)
     lo, hi = mids[0], mids[-1]
     for i, m in enumerate(mids):
-        sel = np.abs(mids - m) <= min(half, m - lo, hi - m)
+        width = min(half, max(floor, min(m - lo, hi - m)))
+        sel = np.abs(mids - m) <= (width if centred else half)
         order = np.argsort(log[sel])
         w = iv[sel][order]
         out[i] = float(np.exp(log[sel][order][np.searchsorted(np.cumsum(w), 0.5 * w.sum())]))
@@ -407,16 +423,43 @@ def hold_tempo(
     return out, kept
 
 
+def drop_inserted(grid: np.ndarray, tol: float, half: float) -> np.ndarray:
+    """``grid`` (frames, increasing) without its single inserted beats (a causal run that took an off-beat once).
+
+    A beat is inserted where its two intervals together are within ``tol`` (log ratio) of the interval
+    most of the time within ``+-half`` frames is beaten at (:func:`_majority`, the window cut off at the
+    ends) and of the grid's interval before them and after them (of the one there is at an end of the
+    grid). Two or more short intervals in a row (a stretch at another metrical level) and two intervals
+    that together make a gap of two beats (a missed beat on either side) are kept."""
+    g = np.asarray(grid, float)
+    if len(g) < 3 or half <= 0:
+        return g
+    mids = (g[1:] + g[:-1]) / 2
+    ref = list(np.interp(g, mids, _majority(np.diff(g), mids, half, centred=False)))
+    g = list(g)
+    i = 1
+    while i < len(g) - 1:
+        span = g[i + 1] - g[i - 1]
+        near = [g[k + 1] - g[k] for k in (i - 2, i + 1) if 0 <= k and k + 1 < len(g)]
+        if near and all(abs(math.log(span / r)) <= tol for r in [*near, ref[i]]):
+            del g[i], ref[i]
+        else:
+            i += 1
+    return np.array(g)
+
+
 def dp_grid(odf: np.ndarray, grid: np.ndarray, params: OfflineBeatParams, fps: float = 100.0) -> np.ndarray:
     """Ellis' DP over ``odf`` with the local period of ``grid`` (frames): beat frames (fractional) from
     the grid's first to its last beat.
 
-    The period is the grid's (running median of ``median_beats`` intervals, changes of tempo held
+    The period is the grid's (single inserted beats left out, :func:`drop_inserted`; running median of
+    ``median_beats`` intervals, changes of tempo held
     by :func:`hold_tempo`, then the time-weighted median over ``+-level_s``). The tightness is
     ``tightness`` at librosa's frame rate (scaled by ``fps / ELLIS_FPS``), and 0 for the interval
     across each change of tempo kept (a new tempo starts at any phase)."""
     grid = np.asarray(grid, float)
     n = len(odf)
+    grid = drop_inserted(grid, params.insert_tol, params.level_s * fps)
     if len(grid) < 4:
         return grid
     iv = np.diff(grid)
@@ -425,7 +468,7 @@ def dp_grid(odf: np.ndarray, grid: np.ndarray, params: OfflineBeatParams, fps: f
     iv, changes = hold_tempo(iv, grid, odf, params)
     mids = (grid[1:] + grid[:-1]) / 2
     if params.level_s > 0:
-        iv = _majority(iv, mids, params.level_s * fps)
+        iv = _majority(iv, mids, params.level_s * fps, floor=END_WINDOW_S * fps)
     period = np.interp(np.arange(n), mids, iv)
     other = period.copy()
     for i in changes:  # from the last beat of the old tempo to the first of the new one: either period
