@@ -450,6 +450,8 @@ def main() -> int:
     ap.add_argument("--synth", action="store_true", help="the offline beats on synthesized music only")
     ap.add_argument("--offline", action="store_true", help="the offline beats (markers, report): click tracks, music")
     args = ap.parse_args()
+    if not CORPUS.is_dir():  # say so: a run without the corpus must not pass for a run on it
+        print(f"keys_eval: corpus not found at {CORPUS} (set RTAUDIO_CORPUS): corpus music left out", file=sys.stderr)
     if args.offline:
         return print_offline()
     if args.synth:
