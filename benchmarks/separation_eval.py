@@ -240,6 +240,16 @@ def tune_pairs(max_s: float = 20.0):
     return out
 
 
+def dialogue_mixtures(which: str, levels):
+    """(snr dB, category, speech file, music name, speech, mix, SI-SDR of the mix): each pair of
+    :func:`dialogue_pairs` mixed at each speech-to-music power ratio in ``levels``."""
+    data = dialogue_pairs(which)
+    for snr in levels:
+        for category, s, m, sp, mu in data:
+            mix = sp + mu * np.sqrt(np.mean(sp**2) / (np.mean(mu**2) * 10 ** (snr / 10)))
+            yield snr, category, s, m, sp, mix, sisdr(mix, sp)
+
+
 def dialogue_pairs(which: str, rate: int = RATE, max_s: float = 20.0):
     """(category, speech file, music name, speech, music): each speech clip over instrumental and over sung music."""
     if which == "tune":
@@ -278,47 +288,42 @@ def dialogue(args) -> dict:
         if not tuned:
             raise SystemExit("--route needs a --dialogue-model")
         tuned["routed"] = RoutedBackend(onnx, next(iter(tuned.values())), threshold_db=args.route)
-    data = dialogue_pairs(args.speech)
     rows = []
-    for snr in args.levels:
-        for category, s, m, sp, mu in data:
-            music = mu * np.sqrt(np.mean(sp**2) / (np.mean(mu**2) * 10 ** (snr / 10)))
-            mix = sp + music
-            base = sisdr(mix, sp)
-            row = {"snr_db": snr, "category": category, "speech": s, "music": m, "seconds": round(len(sp) / RATE, 2)}
-            c = time.process_time()
-            dsp = Separator(SeparationParams(backend="dsp"), rate=RATE, channels=1).separate(mix)
-            row["dsp_cpu_s"] = round(time.process_time() - c, 3)
-            row["dsp"] = sisdr(dsp["vocals"], sp) - base
+    for snr, category, s, m, sp, mix, base in dialogue_mixtures(args.speech, args.levels):
+        row = {"snr_db": snr, "category": category, "speech": s, "music": m, "seconds": round(len(sp) / RATE, 2)}
+        c = time.process_time()
+        dsp = Separator(SeparationParams(backend="dsp"), rate=RATE, channels=1).separate(mix)
+        row["dsp_cpu_s"] = round(time.process_time() - c, 3)
+        row["dsp"] = sisdr(dsp["vocals"], sp) - base
+        t, c = time.perf_counter(), time.process_time()
+        out = Separator(SeparationParams(backend="onnx"), rate=RATE, channels=1, backend=onnx).separate(mix)
+        row["spleeter_s"] = round(time.perf_counter() - t, 3)
+        row["spleeter_vocals_cpu_s"] = round(time.process_time() - c, 3)
+        row["spleeter_vocals"] = sisdr(out["vocals"], sp) - base
+        for name, backend in tuned.items():
             t, c = time.perf_counter(), time.process_time()
-            out = Separator(SeparationParams(backend="onnx"), rate=RATE, channels=1, backend=onnx).separate(mix)
-            row["spleeter_s"] = round(time.perf_counter() - t, 3)
-            row["spleeter_vocals_cpu_s"] = round(time.process_time() - c, 3)
-            row["spleeter_vocals"] = sisdr(out["vocals"], sp) - base
-            for name, backend in tuned.items():
-                t, c = time.perf_counter(), time.process_time()
-                ft = Separator(SeparationParams(backend="onnx"), rate=RATE, channels=1, backend=backend).separate(mix)
-                row[f"{name}_s"] = round(time.perf_counter() - t, 3)
-                row[f"{name}_cpu_s"] = round(time.process_time() - c, 3)
-                row[name] = sisdr(ft["vocals"], sp) - base
-                if name == "routed":
-                    row["routed_segments"] = backend.decisions
-                    backend.decisions = []
-            if args.quick:
-                rows.append(row)
-                print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
-                continue
-            spans = {"vocals": speech_spans(out["vocals"], RATE), "mix": speech_spans(mix, RATE)}
-            for listen, fade in GATES:
-                g = gate(len(mix), spans[listen], RATE, fade)
-                row[f"gated_{listen}_{int(fade * 1000)}ms"] = sisdr(out["vocals"] * g, sp) - base
-            # the dsp model (repetition, steady notes) on the vocals stem: sung notes are steady, speech is not
-            cascade = Separator(SeparationParams(backend="dsp"), rate=RATE, channels=1).separate(out["vocals"])
-            row["cascade_dsp"] = sisdr(cascade["vocals"], sp) - base
-            g = gate(len(mix), spans["vocals"], RATE, 0.05)
-            row["cascade_dsp_gated"] = sisdr(cascade["vocals"] * g, sp) - base
+            ft = Separator(SeparationParams(backend="onnx"), rate=RATE, channels=1, backend=backend).separate(mix)
+            row[f"{name}_s"] = round(time.perf_counter() - t, 3)
+            row[f"{name}_cpu_s"] = round(time.process_time() - c, 3)
+            row[name] = sisdr(ft["vocals"], sp) - base
+            if name == "routed":
+                row["routed_segments"] = backend.decisions
+                backend.decisions = []
+        if args.quick:
             rows.append(row)
             print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
+            continue
+        spans = {"vocals": speech_spans(out["vocals"], RATE), "mix": speech_spans(mix, RATE)}
+        for listen, fade in GATES:
+            g = gate(len(mix), spans[listen], RATE, fade)
+            row[f"gated_{listen}_{int(fade * 1000)}ms"] = sisdr(out["vocals"] * g, sp) - base
+        # the dsp model (repetition, steady notes) on the vocals stem: sung notes are steady, speech is not
+        cascade = Separator(SeparationParams(backend="dsp"), rate=RATE, channels=1).separate(out["vocals"])
+        row["cascade_dsp"] = sisdr(cascade["vocals"], sp) - base
+        g = gate(len(mix), spans["vocals"], RATE, 0.05)
+        row["cascade_dsp_gated"] = sisdr(cascade["vocals"] * g, sp) - base
+        rows.append(row)
+        print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
     methods = ["dsp", "spleeter_vocals", *tuned]
     if not args.quick:
         methods += [f"gated_{a}_{int(f * 1000)}ms" for a, f in GATES] + ["cascade_dsp", "cascade_dsp_gated"]
@@ -433,20 +438,15 @@ def route(args) -> dict:
     plain = OnnxBackend(resolve("spleeter-2stems-onnx", args.model), threads=args.threads)
     tuned = OnnxBackend(Path(args.dialogue_model[0]), threads=args.threads)
     variants = RouteVariants(plain, tuned, args.thresholds)
-    data = dialogue_pairs(args.speech)
     rows = []
-    for snr in args.levels:
-        for category, s, m, sp, mu in data:
-            music = mu * np.sqrt(np.mean(sp**2) / (np.mean(mu**2) * 10 ** (snr / 10)))
-            mix = sp + music
-            base = sisdr(mix, sp)
-            variants.segments = []
-            out = Separator(SeparationParams(backend="onnx"), rate=RATE, channels=1, backend=variants).separate(mix)
-            row = {"snr_db": snr, "category": category, "speech": s, "music": m, "segments": variants.segments}
-            row.update({v: sisdr(out[v], sp) - base for v in variants.stems})
-            row["oracle_label"] = row["tuned"] if category == "sung" else row["plain"]
-            rows.append(row)
-            print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
+    for snr, category, s, m, sp, mix, base in dialogue_mixtures(args.speech, args.levels):
+        variants.segments = []
+        out = Separator(SeparationParams(backend="onnx"), rate=RATE, channels=1, backend=variants).separate(mix)
+        row = {"snr_db": snr, "category": category, "speech": s, "music": m, "segments": variants.segments}
+        row.update({v: sisdr(out[v], sp) - base for v in variants.stems})
+        row["oracle_label"] = row["tuned"] if category == "sung" else row["plain"]
+        rows.append(row)
+        print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
     methods = [*variants.stems, "oracle_label"]
     summary = {}
     for snr in [*args.levels, "all"]:

@@ -56,6 +56,18 @@ def spleeter_istft(spec: np.ndarray, n: int, frame_length: int = 4096, frame_ste
     return np.ascontiguousarray(out.T)
 
 
+def separate_by_masks(x: np.ndarray, params: dict, masks_of, stems: int) -> np.ndarray:
+    """``x`` ((n, channels) float32 at 44.1 kHz) through spleeter's STFT, ``masks_of(spec)`` (one mask per stem)
+    and the inverse STFT, a stereo pair at a time: (stems, n, channels) float32."""
+    n, channels = x.shape
+    results = []
+    for pair, stereo in to_pairs(x):
+        spec = spleeter_stft(stereo, params["frame_length"], params["frame_step"])
+        y = [spleeter_istft(spec * m, n, params["frame_length"], params["frame_step"]) for m in masks_of(spec)]
+        results.append((pair, np.stack(y)))
+    return from_pairs(results, stems, n, channels)
+
+
 def spleeter_masks(outputs: list[np.ndarray], exponent: float, bins: int, extension: str) -> list[np.ndarray]:
     """spleeter's ratio masks from the stems' spectrogram estimates ((frames, F, ch) each), extended to ``bins``."""
     powered = [o.astype(np.float32) ** exponent for o in outputs]
@@ -144,15 +156,7 @@ class OnnxBackend:
         """Stems of ``x`` ((n, channels) float32 at 44.1 kHz): (stems, n, channels) float32."""
         if rate != self.rate:
             raise ParameterError(f"rate={rate}: the onnx backend runs at {self.rate} Hz (the Separator resamples)")
-        p = self.params
-        n, channels = x.shape
-        results = []
-        for pair, stereo in to_pairs(x):
-            spec = spleeter_stft(stereo, p["frame_length"], p["frame_step"])
-            masks = self.masks(spec)
-            y = np.stack([spleeter_istft(spec * m, n, p["frame_length"], p["frame_step"]) for m in masks])
-            results.append((pair, y))
-        return from_pairs(results, len(self.stems), n, channels)
+        return separate_by_masks(x, self.params, self.masks, len(self.stems))
 
     def masks(self, spec: np.ndarray) -> list[np.ndarray]:
         """spleeter's masks, one per stem ((frames, bins, 2) float32), for a stereo :func:`spleeter_stft` ``spec``."""

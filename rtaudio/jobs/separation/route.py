@@ -27,8 +27,7 @@ import math
 import numpy as np
 
 from rtaudio.errors import ParameterError
-from rtaudio.jobs.separation.base import from_pairs, to_pairs
-from rtaudio.jobs.separation.onnx import spleeter_istft, spleeter_stft
+from rtaudio.jobs.separation.onnx import separate_by_masks
 
 #: a segment whose plain vocals hold this many dB more energy than the fine-tuned vocals has singing
 THRESHOLD_DB = 0.46
@@ -115,16 +114,13 @@ class RoutedBackend:
         """(vocals, accompaniment) of ``x`` ((n, channels) float32 at 44.1 kHz): (2, n, channels) float32."""
         if rate != self.rate:
             raise ParameterError(f"rate={rate}: the routed backend runs at {self.rate} Hz (the Separator resamples)")
-        p = self.params
-        n, channels = x.shape
-        results = []
-        for pair, stereo in to_pairs(x):
-            spec = spleeter_stft(stereo, p["frame_length"], p["frame_step"])
+
+        def masks_of(spec):
             vocals, total, score, use = self.vocals_mask(spec)
             self.decisions.append((round(score, 3), use))
-            y = [spleeter_istft(spec * m, n, p["frame_length"], p["frame_step"]) for m in (vocals, total - vocals)]
-            results.append((pair, np.stack(y)))
-        return from_pairs(results, 2, n, channels)
+            return vocals, total - vocals
+
+        return separate_by_masks(x, self.params, masks_of, 2)
 
     def close(self) -> None:
         self.plain.close()
