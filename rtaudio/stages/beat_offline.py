@@ -349,25 +349,33 @@ def dynamic_programme(local, period, other, tightness):  # pragma: no cover - co
     return score, back
 
 
-#: Half-width (s) under which the centred window of :func:`_majority` does not narrow at the ends of the grid:
+#: Half-width (s) under which the centred window of :func:`majority_interval` does not narrow at the ends of the grid:
 #: a stretch at another metrical level in the last (or first) beats does not set the period there alone.
 END_WINDOW_S = 2.0
 
 
-def _majority(iv: np.ndarray, mids: np.ndarray, half: float, centred: bool = True, floor: float = 0.0) -> np.ndarray:
-    """Time-weighted running median of the intervals ``iv`` (frames, at ``mids``) over ``+-half`` frames: the
-    interval most of that time is beaten at (a step in tempo stays a step where both sides last ``half``).
-    ``centred``: the window stays centred (narrower near the ends, down to ``+-floor`` frames, then cut off),
-    so a steady ramp in tempo is not biased there; otherwise it is cut off at the ends (one-sided there)."""
-    out = iv.copy()
-    log = np.log(iv)
+def majority_interval(
+    iv: np.ndarray,
+    mids: np.ndarray,
+    half: float,
+    at: np.ndarray | None = None,
+    centred: bool = True,
+    floor: float = 0.0,
+) -> np.ndarray:
+    """Time-weighted running median of the intervals ``iv`` (at their middles ``mids``) over ``+-half`` (the
+    same unit, frames or s), at each of ``at`` (default ``mids``): the interval most of that time is beaten at
+    (a step in tempo stays a step where both sides last ``half``).
+    ``centred`` (with ``at`` = ``mids``): the window stays centred (narrower near the ends, down to ``+-floor``,
+    then cut off), so a steady ramp in tempo is not biased there; otherwise it is cut off at the ends
+    (one-sided there). A window holding no interval takes them all."""
+    at = mids if at is None else np.asarray(at, float)
+    out = np.empty(len(at))
     lo, hi = mids[0], mids[-1]
-    for i, m in enumerate(mids):
-        width = min(half, max(floor, min(m - lo, hi - m)))
-        sel = np.abs(mids - m) <= (width if centred else half)
-        order = np.argsort(log[sel])
-        w = iv[sel][order]
-        out[i] = float(np.exp(log[sel][order][np.searchsorted(np.cumsum(w), 0.5 * w.sum())]))
+    for i, m in enumerate(at):
+        width = min(half, max(floor, min(m - lo, hi - m))) if centred else half
+        sel = np.abs(mids - m) <= width
+        w = np.sort(iv[sel]) if sel.any() else np.sort(iv)
+        out[i] = w[np.searchsorted(np.cumsum(w), 0.5 * w.sum())]
     return out
 
 
@@ -427,7 +435,7 @@ def drop_inserted(grid: np.ndarray, tol: float, half: float) -> np.ndarray:
     """``grid`` (frames, increasing) without its single inserted beats (a causal run that took an off-beat once).
 
     A beat is inserted where its two intervals together are within ``tol`` (log ratio) of the interval
-    most of the time within ``+-half`` frames is beaten at (:func:`_majority`, the window cut off at the
+    most of the time within ``+-half`` frames is beaten at (:func:`majority_interval`, the window cut off at the
     ends) and of the grid's interval before them and after them (of the one there is at an end of the
     grid). Two or more short intervals in a row (a stretch at another metrical level) and two intervals
     that together make a gap of two beats (a missed beat on either side) are kept."""
@@ -435,7 +443,7 @@ def drop_inserted(grid: np.ndarray, tol: float, half: float) -> np.ndarray:
     if len(g) < 3 or half <= 0:
         return g
     mids = (g[1:] + g[:-1]) / 2
-    ref = list(np.interp(g, mids, _majority(np.diff(g), mids, half, centred=False)))
+    ref = list(np.interp(g, mids, majority_interval(np.diff(g), mids, half, centred=False)))
     g = list(g)
     i = 1
     while i < len(g) - 1:
@@ -468,7 +476,7 @@ def dp_grid(odf: np.ndarray, grid: np.ndarray, params: OfflineBeatParams, fps: f
     iv, changes = hold_tempo(iv, grid, odf, params)
     mids = (grid[1:] + grid[:-1]) / 2
     if params.level_s > 0:
-        iv = _majority(iv, mids, params.level_s * fps, floor=END_WINDOW_S * fps)
+        iv = majority_interval(iv, mids, params.level_s * fps, floor=END_WINDOW_S * fps)
     period = np.interp(np.arange(n), mids, iv)
     other = period.copy()
     for i in changes:  # from the last beat of the old tempo to the first of the new one: either period

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rtaudio.jobs.soundtrack.features import ANALYSIS_RATE, HOP, Features
-from rtaudio.stages.beat_offline import periodicity
+from rtaudio.stages.beat_offline import majority_interval, periodicity
 
 FPS = ANALYSIS_RATE / HOP  # onset frames per second
 PRIOR_BPM = 120.0
@@ -128,13 +128,7 @@ def local_periods(times: np.ndarray, level_s: float = GRID_LEVEL_S) -> np.ndarra
     intervals whose middle lies within ``level_s`` of it (the interval most of that time is beaten at, so
     a stretch of inserted off-beats shorter than the rest of the window does not halve it)."""
     iv = np.diff(times)
-    mids = times[:-1] + iv / 2
-    out = np.empty(len(times))
-    for i, t in enumerate(times):
-        sel = np.abs(mids - t) <= level_s
-        w = np.sort(iv[sel]) if sel.any() else np.sort(iv)
-        out[i] = w[np.searchsorted(np.cumsum(w), 0.5 * w.sum())]
-    return out
+    return majority_interval(iv, times[:-1] + iv / 2, level_s, at=times, centred=False)
 
 
 def on_grid(times: np.ndarray, tolerance: float = GRID_TOLERANCE, reach: float = GRID_REACH_BEATS) -> np.ndarray:
