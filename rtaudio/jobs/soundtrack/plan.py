@@ -413,7 +413,7 @@ class Planner:
         1 in 75 switches in pauses cut a word, 15 in 73 at touching boundaries), so a farther pause
         comes first; a touching boundary past the tolerance is flagged (docs/soundtrack.md).
         """
-        tol = self.p.tolerance_ms
+        tol_ms = self.p.tolerance_ms
         reach = self.p.dialogue_reach_ms / 1000.0
         spans = [near]
         if self.words is not None and reach > self.tol:
@@ -431,14 +431,14 @@ class Planner:
                 if touching and far:
                     jp.reasons.append(
                         f"far switch between words: no pause within {self.p.dialogue_reach_ms:.0f} ms or word "
-                        f"boundary within {tol:.0f} ms; the dialogue switches {moved:.0f} ms from the cut, "
+                        f"boundary within {tol_ms:.0f} ms; the dialogue switches {moved:.0f} ms from the cut, "
                         "between two touching words"
                     )
                 elif touching:
-                    jp.notes.append(f"no pause within {tol:.0f} ms: the dialogue switches between words")
+                    jp.notes.append(f"no pause within {tol_ms:.0f} ms: the dialogue switches between words")
                 elif far:
                     jp.notes.append(
-                        f"no pause within {tol:.0f} ms: the dialogue switches in a pause {moved:.0f} ms away"
+                        f"no pause within {tol_ms:.0f} ms: the dialogue switches in a pause {moved:.0f} ms away"
                     )
                 return found
         return None
